@@ -1,0 +1,26 @@
+// The Bus seam: the two transaction shapes the HALPI2 controller understands (spec/controller.md §2).
+// The Linux adapter and the simulator both implement it, so every byte the driver sends in a test
+// is a byte it would send to the hardware.
+
+export interface Bus {
+  /** Combined write-then-read: write `data` without STOP, repeated START, read `length` bytes, STOP. */
+  writeRead(data: Uint8Array, length: number): Promise<Uint8Array>;
+  /** One plain message `[reg, data…]` ending with STOP. */
+  write(data: Uint8Array): Promise<void>;
+  /** Human-readable description, e.g. `/dev/i2c-1 @ 0x6D`. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export type BusErrorKind = 'io' | 'nack' | 'timeout' | 'unavailable';
+
+/** A transaction that failed on the bus (retried by the driver; spec/controller.md H4). */
+export class BusError extends Error {
+  override name = 'BusError';
+  constructor(
+    message: string,
+    readonly kind: BusErrorKind = 'io',
+  ) {
+    super(message);
+  }
+}

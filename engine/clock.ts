@@ -1,0 +1,112 @@
+// Time is injected: the supervisor, the simulator and the DFU sequence take a Clock, so tests can
+// run a 60-second blackout in milliseconds and never sleep for real.
+
+export type TimerHandle = { readonly id: number } | NodeJS.Timeout;
+
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Wall-clock Unix milliseconds (wake-up times, timestamps). */
+  wallNow(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+  sleep(ms: number): Promise<void>;
+}
+
+export class RealClock implements Clock {
+  now(): number {
+    return performance.now();
+  }
+  wallNow(): number {
+    return Date.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return setTimeout(fn, Math.max(0, ms));
+  }
+  clearTimeout(handle: TimerHandle): void {
+    clearTimeout(handle as NodeJS.Timeout);
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  }
+}
+
+interface FakeTimer {
+  id: number;
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
+/** Lets queued promise callbacks run (one macrotask turn drains the microtask queue). */
+export const flushMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A clock that moves only when told to. `advance` fires due timers in time order and lets the
+ * promise chains they start settle before moving on, so async code runs as it would in real time.
+ */
+export class FakeClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private timers: FakeTimer[] = [];
+
+  constructor(private readonly wallEpochMs = Date.UTC(2026, 0, 1)) {}
+
+  now(): number {
+    return this.t;
+  }
+  wallNow(): number {
+    return this.wallEpochMs + this.t;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { id: ++this.seq, at: this.t + Math.max(0, ms), seq: this.seq, fn };
+    this.timers.push(timer);
+    return { id: timer.id };
+  }
+  clearTimeout(handle: TimerHandle): void {
+    const id = (handle as { id: number }).id;
+    this.timers = this.timers.filter((t) => t.id !== id);
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimeout(resolve, ms));
+  }
+  /** Number of pending timers (for tests that check nothing is left running). */
+  get pending(): number {
+    return this.timers.length;
+  }
+
+  /** Advance time by `ms`, firing every timer due on the way. */
+  async advance(ms: number): Promise<void> {
+    const target = this.t + ms;
+    await flushMicrotasks();
+    for (;;) {
+      const next = this.nextDue(target);
+      if (!next) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.t = next.at;
+      next.fn();
+      await flushMicrotasks();
+    }
+    this.t = target;
+    await flushMicrotasks();
+  }
+
+  /** Advance until `predicate` holds (checked after every timer), or fail after `limitMs`. */
+  async advanceUntil(predicate: () => boolean, limitMs: number, stepMs = 10): Promise<number> {
+    const start = this.t;
+    while (!predicate()) {
+      if (this.t - start >= limitMs) throw new Error(`condition not reached within ${limitMs} ms of simulated time`);
+      await this.advance(stepMs);
+    }
+    return this.t - start;
+  }
+
+  private nextDue(target: number): FakeTimer | undefined {
+    let best: FakeTimer | undefined;
+    for (const t of this.timers) {
+      if (t.at > target) continue;
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,277 @@
+// Typed controller operations over a Bus, with halpid 5.0.2's retry policy (spec/controller.md H4):
+// up to 4 attempts 10 ms apart, I/O failures only. DFU blocks and commits are never retried blindly:
+// a retried block that had in fact arrived would be counted twice by the controller.
+
+import createDebug from 'debug';
+import { BusError, type Bus } from './bus.js';
+import type { Clock } from './clock.js';
+import { ControllerError } from './errors.js';
+import {
+  DecodeError, decodeIin, decodeMillis, decodeTemperature, decodeThreshold, decodeVcap, decodeVin,
+  decodeWatchdogElapsed, dfuStateName, formatDeviceId, formatVersion, hex2, powerStateName, Reg,
+  type DfuState, type PowerState,
+} from './registers.js';
+
+const debug = createDebug('halpid:i2c');
+
+export interface OpCounters {
+  /** Attempts made. */
+  transactions: number;
+  /** Failed attempts. */
+  errors: number;
+  /** Attempts after the first. */
+  retries: number;
+  /** Operations that failed after all attempts. */
+  failures: number;
+}
+
+export interface I2cCounters {
+  read: OpCounters;
+  write: OpCounters;
+}
+
+/** The seven-register measurement block (spec/controller.md §4), decoded as halpid 5.0.2 does. */
+export interface Measurements {
+  V_in: number;
+  V_cap: number;
+  I_in: number;
+  T_mcu: number;
+  T_pcb: number;
+  state: PowerState;
+  watchdog_elapsed: number;
+}
+
+export const CONFIG_KEYS = [
+  'watchdog_timeout', 'power_on_threshold', 'solo_power_off_threshold', 'led_brightness', 'auto_restart',
+  'solo_depleting_timeout',
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+export type ControllerConfig = {
+  watchdog_timeout: number;
+  power_on_threshold: number;
+  solo_power_off_threshold: number;
+  led_brightness: number;
+  auto_restart: boolean;
+  solo_depleting_timeout: number;
+};
+
+/** Register, width and decoding of each controller setting (spec/api.md §8.5). */
+export const CONFIG_REGISTERS: Record<ConfigKey, { reg: number; width: 1 | 2 | 4 }> = {
+  watchdog_timeout: { reg: Reg.WATCHDOG_TIMEOUT, width: 2 },
+  power_on_threshold: { reg: Reg.POWER_ON_THRESHOLD, width: 2 },
+  solo_power_off_threshold: { reg: Reg.SOLO_POWER_OFF_THRESHOLD, width: 2 },
+  led_brightness: { reg: Reg.LED_BRIGHTNESS, width: 1 },
+  auto_restart: { reg: Reg.AUTO_RESTART, width: 1 },
+  solo_depleting_timeout: { reg: Reg.SOLO_DEPLETING_TIMEOUT, width: 4 },
+};
+
+export interface DeviceOptions {
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** Pause between attempts (default 10 ms). */
+  retryDelayMs?: number;
+}
+
+const uint = (b: Uint8Array): number => {
+  let v = 0;
+  for (const x of b) v = v * 256 + x;
+  return v;
+};
+
+export class Device {
+  readonly counters: I2cCounters = {
+    read: { transactions: 0, errors: 0, retries: 0, failures: 0 },
+    write: { transactions: 0, errors: 0, retries: 0, failures: 0 },
+  };
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+
+  constructor(
+    readonly bus: Bus,
+    private readonly clock: Clock,
+    opts: DeviceOptions = {},
+  ) {
+    this.retries = opts.retries ?? 3;
+    this.retryDelayMs = opts.retryDelayMs ?? 10;
+  }
+
+  /** Total attempts, reads and writes. */
+  get transactions(): number {
+    return this.counters.read.transactions + this.counters.write.transactions;
+  }
+
+  // --- raw access -------------------------------------------------------------------------
+
+  async read(reg: number, length: number): Promise<Uint8Array> {
+    return this.attempt('read', reg, this.retries, () => this.bus.writeRead(Uint8Array.of(reg), length));
+  }
+
+  async write(reg: number, payload: ArrayLike<number>, opts: { retry?: boolean } = {}): Promise<void> {
+    const data = new Uint8Array(1 + payload.length);
+    data[0] = reg;
+    data.set(Array.from(payload), 1);
+    await this.attempt('write', reg, opts.retry === false ? 0 : this.retries, () => this.bus.write(data));
+  }
+
+  private async attempt<T>(op: 'read' | 'write', reg: number, retries: number, fn: () => Promise<T>): Promise<T> {
+    const c = this.counters[op];
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        c.retries++;
+        await this.clock.sleep(this.retryDelayMs);
+      }
+      c.transactions++;
+      try {
+        const result = await fn();
+        debug('%s %s ok (attempt %d)', op, hex2(reg), attempt + 1);
+        return result;
+      } catch (err) {
+        c.errors++;
+        debug('%s %s failed (attempt %d): %s', op, hex2(reg), attempt + 1, (err as Error).message);
+        if (!(err instanceof BusError) || attempt >= retries) {
+          c.failures++;
+          const text = op === 'read' ? `Failed to read from register ${hex2(reg)}` : `Failed to write to register ${hex2(reg)}`;
+          throw new ControllerError(text, reg, op, err);
+        }
+      }
+    }
+  }
+
+  private async decode<T>(reg: number, fn: () => T): Promise<T> {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof DecodeError) throw new ControllerError(err.message, reg, 'decode');
+      throw err;
+    }
+  }
+
+  // --- measurements -----------------------------------------------------------------------
+
+  async readVin(): Promise<number> {
+    return decodeVin(uint(await this.read(Reg.V_IN, 2)));
+  }
+
+  async readState(): Promise<PowerState> {
+    const b = (await this.read(Reg.POWER_STATE, 1))[0]!;
+    return this.decode(Reg.POWER_STATE, () => powerStateName(b));
+  }
+
+  /** The 7-register block, in halpid 5.0.2's order; the first failure aborts it. */
+  async readMeasurements(): Promise<Measurements> {
+    const V_in = decodeVin(uint(await this.read(Reg.V_IN, 2)));
+    const V_cap = decodeVcap(uint(await this.read(Reg.V_CAP, 2)));
+    const I_in = decodeIin(uint(await this.read(Reg.I_IN, 2)));
+    const T_mcu = decodeTemperature(uint(await this.read(Reg.T_MCU, 2)));
+    const T_pcb = decodeTemperature(uint(await this.read(Reg.T_PCB, 2)));
+    const state = await this.readState();
+    const watchdog_elapsed = decodeWatchdogElapsed((await this.read(Reg.WATCHDOG_ELAPSED, 1))[0]!);
+    return { V_in, V_cap, I_in, T_mcu, T_pcb, state, watchdog_elapsed };
+  }
+
+  // --- identity and status ----------------------------------------------------------------
+
+  async readHardwareVersion(): Promise<string> {
+    return formatVersion(await this.read(Reg.HARDWARE_VERSION, 4));
+  }
+
+  async readFirmwareVersion(): Promise<string> {
+    return formatVersion(await this.read(Reg.FIRMWARE_VERSION, 4));
+  }
+
+  async readDeviceId(): Promise<string> {
+    return formatDeviceId(await this.read(Reg.DEVICE_ID, 8));
+  }
+
+  async read5vOutput(): Promise<boolean> {
+    return (await this.read(Reg.POWER_GOOD_5V, 1))[0] !== 0;
+  }
+
+  /** Register 0x12 in milliseconds (the controller's read-back copy). */
+  async readWatchdogTimeoutMs(): Promise<number> {
+    return uint(await this.read(Reg.WATCHDOG_TIMEOUT, 2));
+  }
+
+  // --- controller configuration -----------------------------------------------------------
+
+  async readConfig<K extends ConfigKey>(key: K): Promise<ControllerConfig[K]> {
+    const { reg, width } = CONFIG_REGISTERS[key];
+    const raw = uint(await this.read(reg, width));
+    return decodeConfig(key, raw) as ControllerConfig[K];
+  }
+
+  /** Write a register value already converted as in spec/api.md §7.2. */
+  async writeConfigRaw(key: ConfigKey, raw: number): Promise<void> {
+    const { reg, width } = CONFIG_REGISTERS[key];
+    const bytes: number[] = [];
+    for (let i = width - 1; i >= 0; i--) bytes.push(Math.floor(raw / 256 ** i) & 0xff);
+    await this.write(reg, bytes);
+  }
+
+  async setWatchdogMs(ms: number): Promise<void> {
+    await this.write(Reg.WATCHDOG_TIMEOUT, [(ms >>> 8) & 0xff, ms & 0xff]);
+  }
+
+  // --- USB ----------------------------------------------------------------------------------
+
+  async readUsb(): Promise<number> {
+    return (await this.read(Reg.USB_PORTS, 1))[0]! & 0x0f;
+  }
+
+  async writeUsb(bits: number): Promise<void> {
+    await this.write(Reg.USB_PORTS, [bits & 0x0f]);
+  }
+
+  // --- power requests -----------------------------------------------------------------------
+
+  async requestShutdown(): Promise<void> {
+    await this.write(Reg.REQUEST_SHUTDOWN, [0x01]);
+  }
+
+  async requestStandby(): Promise<void> {
+    await this.write(Reg.REQUEST_STANDBY, [0x01]);
+  }
+
+  // --- DFU ----------------------------------------------------------------------------------
+
+  async dfuStart(size: number): Promise<void> {
+    await this.write(Reg.DFU_START, [(size >>> 24) & 0xff, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff]);
+  }
+
+  async dfuStatus(): Promise<DfuState> {
+    const b = (await this.read(Reg.DFU_STATUS, 1))[0]!;
+    return this.decode(Reg.DFU_STATUS, () => dfuStateName(b));
+  }
+
+  async dfuBlocksWritten(): Promise<number> {
+    return uint(await this.read(Reg.DFU_BLOCKS_WRITTEN, 2));
+  }
+
+  /** One block message; sent once (a blind retry could be double-counted). */
+  async dfuBlock(message: Uint8Array): Promise<void> {
+    await this.write(Reg.DFU_BLOCK, message, { retry: false });
+  }
+
+  async dfuCommit(): Promise<void> {
+    await this.write(Reg.DFU_COMMIT, [0x00], { retry: false });
+  }
+
+  async dfuAbort(): Promise<void> {
+    await this.write(Reg.DFU_ABORT, [0x00]);
+  }
+}
+
+export function decodeConfig(key: ConfigKey, raw: number): number | boolean {
+  switch (key) {
+    case 'watchdog_timeout':
+    case 'solo_depleting_timeout':
+      return decodeMillis(raw);
+    case 'power_on_threshold':
+    case 'solo_power_off_threshold':
+      return decodeThreshold(raw);
+    case 'led_brightness':
+      return raw;
+    case 'auto_restart':
+      return raw !== 0;
+  }
+}

@@ -1,0 +1,436 @@
+// The Engine: the single owner of the bus. It serialises access through one queue, runs the
+// supervisor's 100 ms tick, keeps a snapshot of the latest measurements so concurrent readers
+// share one bus read, and publishes typed events for the faces (halpid, the Signal K plugin).
+
+import createDebug from 'debug';
+import type { Bus } from './bus.js';
+import { RealClock, type Clock, type TimerHandle } from './clock.js';
+import { uploadFirmware, type FlashProgress, type DfuTimings } from './dfu.js';
+import {
+  CONFIG_KEYS, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
+} from './device.js';
+import { ControllerError, DfuError } from './errors.js';
+import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
+import { silentLogger, type Logger } from './log.js';
+import { BusQueue } from './queue.js';
+import type { PowerState } from './registers.js';
+import type { SimulatedController } from './simulator/controller.js';
+import { Supervisor, TICK_MS, type BlackoutEvent, type DaemonState, type SupervisorSettings } from './supervisor.js';
+
+const stateDebug = createDebug('halpid:state');
+
+export type Backend = 'i2c' | 'simulator';
+
+/** What the face runs when the engine decides to power off or set a wake-up alarm. */
+export interface EngineActions {
+  /** Start the poweroff command; not awaited. */
+  poweroff(command: string): void;
+  /** Set the RTC wake-up alarm (Unix seconds); rejects with the failure text. */
+  rtcwake(unixSeconds: number): Promise<void>;
+}
+
+export interface EngineOptions {
+  bus: Bus;
+  backend: Backend;
+  settings: SupervisorSettings;
+  actions: EngineActions;
+  clock?: Clock;
+  logger?: Logger;
+  /** The simulator behind `bus`, when the backend is the simulator. */
+  simulator?: SimulatedController;
+  device?: DeviceOptions;
+  /** Full measurement block period when no client asks for fresher values (default 5000 ms). */
+  idleBlockIntervalMs?: number;
+  dfuTimings?: Partial<DfuTimings>;
+}
+
+/** The /values set: the measurement block plus identity and status with their fallbacks. */
+export interface ValuesSnapshot extends Measurements {
+  '5v_output_enabled': boolean;
+  watchdog_timeout: number;
+  watchdog_enabled: boolean;
+  hardware_version: string;
+  firmware_version: string;
+  device_id: string;
+  /** Register 0x1A, only when asked for (dialect 4); 0 when its read fails. */
+  usb_port_state?: number;
+}
+
+export const usbObject = (bits: number): UsbEvent => ({
+  usb0: (bits & 1) !== 0,
+  usb1: (bits & 2) !== 0,
+  usb2: (bits & 4) !== 0,
+  usb3: (bits & 8) !== 0,
+});
+
+export class Engine extends TypedEmitter<EngineEvents> {
+  readonly backend: Backend;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly device: Device;
+  readonly queue = new BusQueue();
+  readonly supervisor: Supervisor;
+  readonly simulator: SimulatedController | undefined;
+  /** Unix time (ms) the engine was created. */
+  readonly startedAtWall: number;
+
+  private readonly actions: EngineActions;
+  private readonly idleBlockIntervalMs: number;
+  private readonly dfuTimings: Partial<DfuTimings> | undefined;
+  private latest: { at: number; wall: number; values: Measurements } | null = null;
+  private inflight: Promise<Measurements> | null = null;
+  private controllerState: PowerState | null = null;
+  private usbBits: number | null = null;
+  private demands = new Map<number, number>();
+  private nextDemandId = 1;
+  private timer: TimerHandle | null = null;
+  private running = false;
+  private stopped = false;
+  private tickInProgress: Promise<void> | null = null;
+  private loopStart = 0;
+  private lastErrorEventAt = -Infinity;
+  private flashChain: Promise<void> = Promise.resolve();
+  private flashAbort: AbortController | null = null;
+  private unsubscribeHost: (() => void) | null = null;
+
+  constructor(opts: EngineOptions) {
+    super();
+    this.backend = opts.backend;
+    this.clock = opts.clock ?? new RealClock();
+    this.logger = opts.logger ?? silentLogger;
+    this.actions = opts.actions;
+    this.simulator = opts.simulator;
+    this.idleBlockIntervalMs = opts.idleBlockIntervalMs ?? 5000;
+    this.dfuTimings = opts.dfuTimings;
+    this.device = new Device(opts.bus, this.clock, opts.device);
+    this.startedAtWall = this.clock.wallNow();
+    this.supervisor = new Supervisor(this.supervisorPort(), { ...opts.settings });
+  }
+
+  // --- lifecycle ----------------------------------------------------------------------------
+
+  get state(): DaemonState {
+    return this.supervisor.state;
+  }
+
+  get settings(): Readonly<SupervisorSettings> {
+    return this.supervisor.settings;
+  }
+
+  /** Apply new limits, dry-run or poweroff command; a running blackout keeps its start time. */
+  updateSettings(change: Partial<SupervisorSettings>): void {
+    this.supervisor.settings = { ...this.supervisor.settings, ...change };
+  }
+
+  /** Start the 100 ms state machine (first tick at once). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopStart = this.clock.now();
+    if (this.simulator) {
+      this.simulator.start();
+      // A rebooted simulated host means a rebooted daemon: START again (spec/daemon.md §10).
+      this.unsubscribeHost = this.simulator.onHostChange((on) => {
+        if (on && this.running) {
+          this.logger.info('Simulated host booted; restarting the power management state machine');
+          this.supervisor.restart();
+        }
+      });
+    }
+    this.schedule(0);
+  }
+
+  /**
+   * Stop the state machine, abort a running flash, disarm the watchdog (waiting only for the
+   * operation in progress). Never leaves the watchdog armed on a clean exit.
+   */
+  async stop(): Promise<{ watchdogDisabled: boolean; error?: string }> {
+    this.running = false;
+    this.stopped = true;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.unsubscribeHost?.();
+    this.simulator?.stop();
+    if (this.flashAbort) {
+      this.logger.info('Aborting firmware update');
+      this.flashAbort.abort();
+      await this.queue.run(() => this.device.dfuAbort(), { urgent: true }).catch(() => {});
+    }
+    try {
+      await this.queue.run(() => this.device.setWatchdogMs(0), { urgent: true });
+      return { watchdogDisabled: true };
+    } catch (err) {
+      return { watchdogDisabled: false, error: (err as Error).message };
+    }
+  }
+
+  /** Resolves once the tick in progress (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.tickInProgress;
+  }
+
+  private schedule(delay: number): void {
+    this.timer = this.clock.setTimeout(() => void this.runTick(), delay);
+  }
+
+  private async runTick(): Promise<void> {
+    if (!this.running) return;
+    this.tickInProgress = this.supervisor.tick();
+    await this.tickInProgress;
+    this.tickInProgress = null;
+    if (!this.running) return;
+    // Fixed rate: the next slot on the 100 ms grid; slots missed by a slow tick are skipped.
+    const now = this.clock.now();
+    const k = Math.floor((now - this.loopStart) / TICK_MS) + 1;
+    this.schedule(this.loopStart + k * TICK_MS - now);
+  }
+
+  private supervisorPort() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const engine = this;
+    return {
+      now: () => this.clock.now(),
+      armWatchdog: (ms: number) => this.exclusive((d) => d.setWatchdogMs(ms)),
+      readVin: () => this.tickVin(),
+      requestShutdown: () => this.exclusive((d) => d.requestShutdown()),
+      poweroff: (command: string) => this.actions.poweroff(command),
+      get logger() { return engine.logger; },
+      transition: () => this.publishState(),
+      blackout: (ev: BlackoutEvent) => this.emit('blackout', ev),
+      shutdown: () => this.emit('shutdown', {
+        command: this.settings.poweroffCommand, kind: 'shutdown', source: 'blackout', wakeup: null,
+      }),
+      tickFailed: (error: Error) => {
+        const now = this.clock.now();
+        if (now - this.lastErrorEventAt >= 1000) {
+          this.lastErrorEventAt = now;
+          this.emit('error', { message: error.message });
+        }
+      },
+    };
+  }
+
+  // --- bus access ---------------------------------------------------------------------------
+
+  /** One logical operation with exclusive use of the bus. */
+  exclusive<T>(fn: (device: Device) => Promise<T>): Promise<T> {
+    return this.queue.run(() => fn(this.device));
+  }
+
+  get i2cCounters(): I2cCounters {
+    return this.device.counters;
+  }
+
+  // --- measurements -------------------------------------------------------------------------
+
+  /** Ask for a full measurement poll at least every `intervalMs` until the returned release is called. */
+  demand(intervalMs: number): () => void {
+    const id = this.nextDemandId++;
+    this.demands.set(id, Math.max(TICK_MS, intervalMs));
+    return () => this.demands.delete(id);
+  }
+
+  /** Period of the full measurement block right now. */
+  get blockIntervalMs(): number {
+    let interval = this.idleBlockIntervalMs;
+    for (const ms of this.demands.values()) interval = Math.min(interval, ms);
+    return interval;
+  }
+
+  /** The latest full measurement poll, with its Unix time (ms), or null before the first. */
+  get lastMeasurements(): { values: Measurements; wall: number } | null {
+    return this.latest ? { values: this.latest.values, wall: this.latest.wall } : null;
+  }
+
+  get lastControllerState(): PowerState | null {
+    return this.controllerState;
+  }
+
+  /** The measurement block, shared with other readers when younger than `maxAgeMs`. */
+  readMeasurements(maxAgeMs = TICK_MS): Promise<Measurements> {
+    if (this.latest && this.clock.now() - this.latest.at < maxAgeMs) return Promise.resolve(this.latest.values);
+    if (this.inflight) return this.inflight;
+    const p = this.exclusive((d) => d.readMeasurements()).then((values) => {
+      this.latest = { at: this.clock.now(), wall: this.clock.wallNow(), values };
+      stateDebug('measurements %o', values);
+      this.emit('values', values);
+      if (values.state !== this.controllerState) {
+        this.controllerState = values.state;
+        this.publishState();
+      }
+      return values;
+    });
+    this.inflight = p;
+    const clear = (): void => {
+      if (this.inflight === p) this.inflight = null;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  /** The tick's V_in: the whole block when it is due, else one register. */
+  private async tickVin(): Promise<number> {
+    const due = !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
+    if (due) return (await this.readMeasurements(1)).V_in;
+    return this.exclusive((d) => d.readVin());
+  }
+
+  private publishState(): void {
+    this.emit('state', { controller_state: this.controllerState, daemon_state: this.supervisor.state });
+  }
+
+  /** The /values set (spec/api.md §8.3): block errors propagate, the rest falls back. */
+  async readValues(opts: { usb?: boolean } = {}): Promise<ValuesSnapshot> {
+    const m = await this.readMeasurements();
+    return this.exclusive(async (d) => {
+      const hardware_version = await d.readHardwareVersion().catch(() => 'N/A');
+      const firmware_version = await d.readFirmwareVersion().catch(() => 'N/A');
+      const device_id = await d.readDeviceId().catch(() => '0000000000000000');
+      const output = await d.read5vOutput().catch(() => false);
+      const wdMs = await d.readWatchdogTimeoutMs().catch(() => 0);
+      const snapshot: ValuesSnapshot = {
+        ...m,
+        '5v_output_enabled': output,
+        watchdog_timeout: wdMs / 1000,
+        watchdog_enabled: wdMs > 0,
+        hardware_version,
+        firmware_version,
+        device_id,
+      };
+      if (opts.usb) snapshot.usb_port_state = await d.readUsb().catch(() => 0);
+      return snapshot;
+    });
+  }
+
+  // --- controller configuration -------------------------------------------------------------
+
+  /** Every setting, each falling back on its own (spec/api.md §8.5): never fails. */
+  async readConfig(): Promise<ControllerConfig> {
+    return this.exclusive(async (d) => {
+      const fallback: ControllerConfig = {
+        watchdog_timeout: 0, power_on_threshold: 0, solo_power_off_threshold: 0, led_brightness: 0,
+        auto_restart: false, solo_depleting_timeout: 0,
+      };
+      const out = { ...fallback } as Record<ConfigKey, number | boolean>;
+      for (const key of CONFIG_KEYS) out[key] = await d.readConfig(key).catch(() => fallback[key]);
+      return out as ControllerConfig;
+    });
+  }
+
+  readConfigKey<K extends ConfigKey>(key: K): Promise<ControllerConfig[K]> {
+    return this.exclusive((d) => d.readConfig(key));
+  }
+
+  /** Write one setting (raw register value, spec/api.md §7.2), then publish the re-read config. */
+  async writeConfigRaw(key: ConfigKey, raw: number): Promise<void> {
+    await this.exclusive((d) => d.writeConfigRaw(key, raw));
+    if (this.listenerCount('config') > 0) this.emit('config', await this.readConfig());
+  }
+
+  // --- USB ----------------------------------------------------------------------------------
+
+  async readUsb(): Promise<number> {
+    const bits = await this.exclusive((d) => d.readUsb());
+    this.noteUsb(bits);
+    return bits;
+  }
+
+  /** Read-modify-write of 0x1A as one logical operation. */
+  async updateUsb(change: (bits: number) => number): Promise<number> {
+    let phase: 'read' | 'write' = 'read';
+    try {
+      const bits = await this.exclusive(async (d) => {
+        const current = await d.readUsb();
+        const next = change(current) & 0x0f;
+        phase = 'write';
+        await d.writeUsb(next);
+        return next;
+      });
+      this.noteUsb(bits);
+      return bits;
+    } catch (err) {
+      if (err instanceof ControllerError) (err as ControllerError & { phase?: string }).phase = phase;
+      throw err;
+    }
+  }
+
+  private noteUsb(bits: number): void {
+    if (bits === this.usbBits) return;
+    this.usbBits = bits;
+    this.emit('usb', usbObject(bits));
+  }
+
+  get lastUsb(): number | null {
+    return this.usbBits;
+  }
+
+  // --- shutdown and standby requested by a client -------------------------------------------
+
+  /** 0x30, then the poweroff command (spec/api.md §8.9, D1). */
+  async requestShutdown(): Promise<void> {
+    const cmd = this.settings.poweroffCommand;
+    if (this.settings.dryRun) {
+      this.logger.info(`Dry run: would request shutdown and execute ${cmd}`);
+      return;
+    }
+    this.logger.info('Shutdown requested over the API');
+    await this.exclusive((d) => d.requestShutdown());
+    this.startPoweroff(cmd, { kind: 'shutdown', source: 'api', wakeup: null });
+  }
+
+  /** rtcwake, 0x31, then the poweroff command (spec/api.md §8.10, D2). */
+  async requestStandby(wakeupUnixS: number, wakeupText: string): Promise<void> {
+    const cmd = this.settings.poweroffCommand;
+    if (this.settings.dryRun) {
+      this.logger.info(`Dry run: would set the wake-up alarm to ${wakeupText}, request standby and execute ${cmd}`);
+      return;
+    }
+    this.logger.info(`Standby requested over the API, wake-up at ${wakeupText}`);
+    await this.actions.rtcwake(wakeupUnixS);
+    await this.exclusive((d) => d.requestStandby());
+    this.startPoweroff(cmd, { kind: 'standby', source: 'api', wakeup: wakeupUnixS });
+  }
+
+  private startPoweroff(cmd: string, ev: Omit<ShutdownEvent, 'command'>): void {
+    if (cmd) this.actions.poweroff(cmd);
+    else this.logger.warn('Dry-run mode: poweroff command is empty');
+    this.emit('shutdown', { command: cmd, ...ev });
+  }
+
+  // --- firmware update ----------------------------------------------------------------------
+
+  get flashInProgress(): boolean {
+    return this.flashAbort !== null;
+  }
+
+  /** Upload an image; uploads are serialised among themselves, the bus is not held between steps. */
+  flash(image: Uint8Array): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.stopped) throw new DfuError('Firmware update aborted');
+      const abort = new AbortController();
+      this.flashAbort = abort;
+      const blocks = Math.ceil(image.length / 4096);
+      this.logger.info(`Starting firmware update (${image.length} bytes, ${blocks} blocks)`);
+      try {
+        await uploadFirmware(image, {
+          clock: this.clock,
+          exclusive: (fn) => this.exclusive(fn),
+          onProgress: (p: FlashProgress) => this.emit('flash', p),
+          signal: abort.signal,
+          timings: this.dfuTimings,
+        });
+        this.logger.info('Firmware update committed; it takes effect after the next full power cycle');
+      } catch (err) {
+        const message = (err as Error).message;
+        this.logger.error(`Firmware update failed: ${message}`);
+        this.emit('flash', { phase: 'error', error: message });
+        throw err;
+      } finally {
+        this.flashAbort = null;
+      }
+    };
+    const result = this.flashChain.then(run, run);
+    this.flashChain = result.catch(() => {});
+    return result;
+  }
+}

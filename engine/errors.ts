@@ -1,0 +1,25 @@
+// Typed errors thrown by the engine. Their messages are the exact texts of spec/api.md §5.5;
+// the API maps them to status codes, the CLI prints them.
+
+/** A controller access that failed after all retries, or returned a value with no meaning. */
+export class ControllerError extends Error {
+  override name = 'ControllerError';
+  constructor(
+    message: string,
+    readonly register: number,
+    readonly op: 'read' | 'write' | 'decode',
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** A firmware upload that failed (message as in spec/api.md §5.5). */
+export class DfuError extends Error {
+  override name = 'DfuError';
+}
+
+/** A setting or request value that cannot be accepted. */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+}

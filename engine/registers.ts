@@ -1,0 +1,184 @@
+// HALPI2 controller register map (firmware 3.x) and the host-side encodings of halpid 5.0.2.
+// Every conversion rounds to float32 at each step, exactly as spec/api.md §7 writes it, so the
+// printed values match halpid 5.0.2 digit for digit.
+
+const f = Math.fround;
+
+export const DEFAULT_I2C_BUS = 1;
+export const DEFAULT_I2C_ADDR = 0x6d;
+
+export const Reg = {
+  LEGACY_HW_VERSION: 0x01,
+  LEGACY_FW_VERSION: 0x02,
+  HARDWARE_VERSION: 0x03,
+  FIRMWARE_VERSION: 0x04,
+  POWER_GOOD_5V: 0x10,
+  WATCHDOG_TIMEOUT: 0x12,
+  POWER_ON_THRESHOLD: 0x13,
+  SOLO_POWER_OFF_THRESHOLD: 0x14,
+  POWER_STATE: 0x15,
+  WATCHDOG_ELAPSED: 0x16,
+  LED_BRIGHTNESS: 0x17,
+  AUTO_RESTART: 0x18,
+  SOLO_DEPLETING_TIMEOUT: 0x19,
+  USB_PORTS: 0x1a,
+  V_IN: 0x20,
+  V_CAP: 0x21,
+  I_IN: 0x22,
+  T_MCU: 0x23,
+  T_PCB: 0x24,
+  DEVICE_ID: 0x25,
+  REQUEST_SHUTDOWN: 0x30,
+  REQUEST_STANDBY: 0x31,
+  DFU_START: 0x40,
+  DFU_STATUS: 0x41,
+  DFU_BLOCKS_WRITTEN: 0x42,
+  DFU_BLOCK: 0x43,
+  DFU_COMMIT: 0x44,
+  DFU_ABORT: 0x45,
+  VIN_CORRECTION: 0x50,
+  VSCAP_CORRECTION: 0x51,
+  IIN_CORRECTION: 0x52,
+  LED_OVERRIDE: 0x60,
+} as const;
+export type RegAddr = (typeof Reg)[keyof typeof Reg];
+
+export type Access = 'R' | 'W' | 'RW';
+export type Encoding =
+  | 'u8' | 'u16be' | 'u32be' | 'version' | 'state' | 'dfu-state' | 'bool' | 'bitmask'
+  | 'volts-40' | 'volts-11' | 'amps-3.3' | 'kelvin' | 'deciseconds' | 'millis' | 'id64'
+  | 'f32le' | 'command' | 'dfu-block' | 'led-override';
+
+export interface RegisterInfo {
+  readonly addr: number;
+  readonly name: string;
+  readonly access: Access;
+  /** Bytes the host reads (0 for write-only registers). */
+  readonly width: number;
+  readonly encoding: Encoding;
+}
+
+/** Every register of firmware 3.3.1 (spec/controller.md §3). */
+export const REGISTERS: readonly RegisterInfo[] = [
+  { addr: 0x01, name: 'legacy_hardware_version', access: 'R', width: 1, encoding: 'u8' },
+  { addr: 0x02, name: 'legacy_firmware_version', access: 'R', width: 1, encoding: 'u8' },
+  { addr: 0x03, name: 'hardware_version', access: 'RW', width: 4, encoding: 'version' },
+  { addr: 0x04, name: 'firmware_version', access: 'R', width: 4, encoding: 'version' },
+  { addr: 0x10, name: '5v_output_enabled', access: 'RW', width: 1, encoding: 'bool' },
+  { addr: 0x12, name: 'watchdog_timeout', access: 'RW', width: 2, encoding: 'millis' },
+  { addr: 0x13, name: 'power_on_threshold', access: 'RW', width: 2, encoding: 'volts-11' },
+  { addr: 0x14, name: 'solo_power_off_threshold', access: 'RW', width: 2, encoding: 'volts-11' },
+  { addr: 0x15, name: 'state', access: 'R', width: 1, encoding: 'state' },
+  { addr: 0x16, name: 'watchdog_elapsed', access: 'R', width: 1, encoding: 'deciseconds' },
+  { addr: 0x17, name: 'led_brightness', access: 'RW', width: 1, encoding: 'u8' },
+  { addr: 0x18, name: 'auto_restart', access: 'RW', width: 1, encoding: 'bool' },
+  { addr: 0x19, name: 'solo_depleting_timeout', access: 'RW', width: 4, encoding: 'millis' },
+  { addr: 0x1a, name: 'usb_port_state', access: 'RW', width: 1, encoding: 'bitmask' },
+  { addr: 0x20, name: 'V_in', access: 'R', width: 2, encoding: 'volts-40' },
+  { addr: 0x21, name: 'V_cap', access: 'R', width: 2, encoding: 'volts-11' },
+  { addr: 0x22, name: 'I_in', access: 'R', width: 2, encoding: 'amps-3.3' },
+  { addr: 0x23, name: 'T_mcu', access: 'R', width: 2, encoding: 'kelvin' },
+  { addr: 0x24, name: 'T_pcb', access: 'R', width: 2, encoding: 'kelvin' },
+  { addr: 0x25, name: 'device_id', access: 'R', width: 8, encoding: 'id64' },
+  { addr: 0x30, name: 'request_shutdown', access: 'W', width: 0, encoding: 'command' },
+  { addr: 0x31, name: 'request_standby', access: 'W', width: 0, encoding: 'command' },
+  { addr: 0x40, name: 'dfu_start', access: 'W', width: 0, encoding: 'u32be' },
+  { addr: 0x41, name: 'dfu_status', access: 'R', width: 1, encoding: 'dfu-state' },
+  { addr: 0x42, name: 'dfu_blocks_written', access: 'R', width: 2, encoding: 'u16be' },
+  { addr: 0x43, name: 'dfu_block', access: 'W', width: 0, encoding: 'dfu-block' },
+  { addr: 0x44, name: 'dfu_commit', access: 'W', width: 0, encoding: 'command' },
+  { addr: 0x45, name: 'dfu_abort', access: 'W', width: 0, encoding: 'command' },
+  { addr: 0x50, name: 'vin_correction_scale', access: 'RW', width: 4, encoding: 'f32le' },
+  { addr: 0x51, name: 'vscap_correction_scale', access: 'RW', width: 4, encoding: 'f32le' },
+  { addr: 0x52, name: 'iin_correction_scale', access: 'RW', width: 4, encoding: 'f32le' },
+  { addr: 0x60, name: 'led_override', access: 'W', width: 0, encoding: 'led-override' },
+];
+
+export const REGISTER_BY_ADDR: ReadonlyMap<number, RegisterInfo> = new Map(REGISTERS.map((r) => [r.addr, r]));
+
+/** Power-state names by register 0x15 value (spec/api.md §8.3). */
+export const POWER_STATES = [
+  'PowerOff', 'OffCharging', 'SystemStartup', 'OperationalSolo', 'OperationalCoOp',
+  'BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'ManualShutdown', 'PoweredDownBlackout',
+  'PoweredDownManual', 'HostUnresponsive', 'EnteringStandby', 'Standby',
+] as const;
+export type PowerState = (typeof POWER_STATES)[number];
+
+export const PowerStateNum = Object.fromEntries(POWER_STATES.map((n, i) => [n, i])) as Record<PowerState, number>;
+
+/** DFU status names by register 0x41 value (spec/controller.md §8.2). */
+export const DFU_STATES = [
+  'Idle', 'Preparing', 'Updating', 'QueueFull', 'ReadyToCommit',
+  'CrcError', 'DataLengthError', 'WriteError', 'ProtocolError',
+] as const;
+export type DfuState = (typeof DFU_STATES)[number];
+
+export const DfuStateNum = Object.fromEntries(DFU_STATES.map((n, i) => [n, i])) as Record<DfuState, number>;
+
+/** A value read from the controller that has no meaning (not an I/O failure, so never retried). */
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
+
+export function powerStateName(value: number): PowerState {
+  const name = POWER_STATES[value];
+  if (name === undefined) throw new DecodeError(`Invalid power state value: ${value}`);
+  return name;
+}
+
+export function dfuStateName(value: number): DfuState {
+  const name = DFU_STATES[value];
+  if (name === undefined) throw new DecodeError(`Invalid DFU state value: ${value}`);
+  return name;
+}
+
+// --- Host decode (register → value), spec/api.md §7.1 ---
+
+export const T_MIN = f(f(273.15) - 40); // 233.14999389648438
+export const T_RANGE = f(f(f(273.15) + 100) - T_MIN); // 140
+
+export const decodeVin = (raw: number): number => f(f(40 * raw) / 65536);
+export const decodeVcap = (raw: number): number => f(f(11 * raw) / 65536);
+export const decodeIin = (raw: number): number => f(f(f(3.3) * raw) / 65536);
+export const decodeTemperature = (raw: number): number => f(f(f(T_RANGE * raw) / 65536) + T_MIN);
+export const decodeWatchdogElapsed = (byte: number): number => f(byte * f(0.1));
+export const decodeThreshold = decodeVcap;
+/** Milliseconds to seconds in double precision (0x12, 0x19). */
+export const decodeMillis = (ms: number): number => ms / 1000;
+
+// --- Host encode (value → register), spec/api.md §7.2 ---
+
+/** Truncate toward zero, clamp to 0…max; NaN → 0. */
+export function truncSat(x: number, max: number): number {
+  if (Number.isNaN(x)) return 0;
+  const t = Math.trunc(x);
+  if (t < 0) return 0;
+  return t > max ? max : t;
+}
+
+export const encodeThreshold = (volts: number): number => truncSat(f(f(65536 * f(volts)) / 11), 65535);
+export const encodeMillis16 = (seconds: number): number => truncSat(seconds * 1000, 65535);
+export const encodeMillis32 = (seconds: number): number => truncSat(seconds * 1000, 4294967295);
+
+/** `led_brightness` is reduced modulo 256 on the exact decimal value. */
+export function encodeBrightness(value: bigint | number): number {
+  const big = typeof value === 'bigint' ? value : BigInt(value);
+  return Number(((big % 256n) + 256n) % 256n);
+}
+
+// --- Identity formatting, spec/api.md §7.3 ---
+
+export function formatVersion(bytes: ArrayLike<number>): string {
+  const [major, minor, patch, alpha] = [bytes[0] ?? 0, bytes[1] ?? 0, bytes[2] ?? 0, bytes[3] ?? 0];
+  if (major === 255 || (major === 0 && minor === 0 && patch === 255 && alpha === 255)) return 'N/A';
+  const base = `${major}.${minor}.${patch}`;
+  return alpha === 255 ? base : `${base}-a${alpha}`;
+}
+
+export function formatDeviceId(bytes: ArrayLike<number>): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] ?? 0).toString(16).padStart(2, '0');
+  return out;
+}
+
+export const hex2 = (reg: number): string => `0x${reg.toString(16).toUpperCase().padStart(2, '0')}`;

@@ -1,0 +1,763 @@
+// SimulatedController: a model of the HALPI2 controller running firmware 3.3.1, seen through the
+// same Bus interface as the real I2C adapter (spec/controller.md §11). Time comes from an injected
+// clock; the model catches up lazily on every transaction and on its own periodic timer.
+
+import createDebug from 'debug';
+import crc32 from 'crc-32';
+import { BusError, type Bus } from '../bus.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { formatVersion, Reg, type PowerState } from '../registers.js';
+import { DfuWriter } from './dfu-writer.js';
+import {
+  decodeThresholdWrite, encodeIin, encodeTemperature, encodeThresholdRead, encodeVcap, encodeVin,
+} from './encoding.js';
+import { FaultTable, type FaultRule, type FaultRuleInput } from './faults.js';
+import { PowerStateMachine, type Board, TICK_MS } from './firmware.js';
+import { HostModel } from './host.js';
+import { Physics } from './physics.js';
+import { FACTORY_SETTINGS, SettingsStore, type PersistedSettings } from './store.js';
+
+const debug = createDebug('halpid:sim');
+
+const STEP_MS = 10;
+const MAX_TRANSACTION = 4105;
+const MARK_GOOD_MS = 30_000;
+const LED_OVERRIDE_MS = 5_000;
+const LOG_SIZE = 500;
+const BROWN_OUT_HOST_V = 5.0;
+const BROWN_OUT_MCU_V = 4.5;
+const UNPROGRAMMED_HW = [0x00, 0x00, 0xff, 0xff];
+
+export interface SimulatorOptions {
+  clock: Clock;
+  /** `host-running` (default): as if the host had just booted (daemon simulator mode); `cold`: MCU reset, no host. */
+  start?: 'host-running' | 'cold';
+  /** Transactions fail with an I/O error while the simulated host is off (daemon simulator mode). */
+  hostGated?: boolean;
+  stateFile?: string;
+  firmwareVersion?: number[];
+  hardwareVersion?: number[];
+  deviceId?: number[];
+  testMode?: boolean;
+  /** DFU timings (tests set them to 0). */
+  sectorEraseMs?: number;
+  blockProgramMs?: number;
+  /** How long the bootloader is silent while it swaps in a new image. */
+  swapMs?: number;
+  /** Optional bus-time model, microseconds per byte (100 kHz ≈ 90). */
+  busByteUs?: number;
+  random?: () => number;
+  warn?: (message: string) => void;
+  inputs?: Partial<SimInputs>;
+}
+
+export interface SimInputs {
+  V_in: number;
+  V_cap: number;
+  I_in: number | null;
+  T_mcu: number;
+  T_pcb: number;
+}
+
+export interface SimHostSettings {
+  cm_on: boolean;
+  load_W: number;
+  boot_delay_s: number;
+  halt_delay_s: number;
+}
+
+export interface SimIdentity {
+  firmware_version: number[];
+  hardware_version: number[];
+  device_id: string;
+  test_mode: boolean;
+}
+
+export interface TransactionLogEntry {
+  t: number;
+  kind: 'read' | 'write' | 'plain-read' | 'transition' | 'fault' | 'reset';
+  register?: number;
+  bytes?: string;
+  result: string;
+}
+
+export interface SimSnapshot {
+  controller: {
+    state: PowerState;
+    rails_on: boolean;
+    usb: number;
+    watchdog_ms: number;
+    led_brightness: number;
+    auto_restart: boolean;
+    power_on_threshold: number;
+    solo_power_off_threshold: number;
+    solo_depleting_timeout_ms: number;
+    dfu_status: number;
+    dfu_blocks_written: number;
+    firmware_version: string;
+    hardware_version: string;
+    device_id: string;
+    pending_swap: boolean;
+  };
+  inputs: { V_in: number; V_cap: number; I_in: number; T_mcu: number; T_pcb: number };
+  host: { cm_on: boolean; load_W: number; boot_delay_s: number; halt_delay_s: number; rtc_alarm: number | null };
+  faults: FaultRule[];
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export class SimulatedController implements Bus {
+  readonly description = 'simulated HALPI2 controller';
+  readonly faults: FaultTable;
+  readonly host: HostModel;
+  readonly physics: Physics;
+  readonly dfu: DfuWriter;
+  readonly log: TransactionLogEntry[] = [];
+  /** Transactions that reached the controller (each one pings the watchdog). */
+  processed = 0;
+
+  private readonly clock: Clock;
+  private readonly sm: PowerStateMachine;
+  private readonly store: SettingsStore;
+  private readonly hostGated: boolean;
+  private readonly swapMs: number;
+  private readonly busByteUs: number;
+  private settings: PersistedSettings;
+  private t: number; // time the model has been advanced to
+  private readonly t0: number;
+  private railsOn = false;
+  private usb = 0;
+  private watchdogCopy = 0;
+  private hardwareVersion: number[];
+  private firmwareVersion: number[];
+  private previousFirmware: number[] | null = null;
+  private deviceId: number[];
+  private testMode: boolean;
+  private corrections = [1.015, 1.059, 0.8115331].map(Math.fround);
+  private pcbRaw = 0;
+  private nextPcbAt: number;
+  private markGoodAt: number;
+  private pendingSwap = false;
+  private silentUntil = -Infinity;
+  private brownedOut = false;
+  private ledOverrideUntil = -Infinity;
+  private cmOnSample = false;
+  private hostListeners: Array<(cmOn: boolean) => void> = [];
+  private timer: TimerHandle | null = null;
+
+  constructor(opts: SimulatorOptions) {
+    this.clock = opts.clock;
+    this.hostGated = opts.hostGated ?? false;
+    this.swapMs = opts.swapMs ?? 10_000;
+    this.busByteUs = opts.busByteUs ?? 0;
+    this.faults = new FaultTable(opts.random);
+    this.store = new SettingsStore(opts.stateFile, opts.warn);
+    this.settings = this.store.load();
+    this.testMode = opts.testMode ?? false;
+    this.firmwareVersion = [...(opts.firmwareVersion ?? [3, 3, 1, 0xff])];
+    this.initialHardware = [...(opts.hardwareVersion ?? UNPROGRAMMED_HW)];
+    this.hardwareVersion = this.persistedHardware();
+    this.deviceId = [...(opts.deviceId ?? [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef])];
+    this.dfu = new DfuWriter(
+      { sectorEraseMs: opts.sectorEraseMs ?? 30, blockProgramMs: opts.blockProgramMs ?? 10 },
+      () => { this.pendingSwap = true; },
+    );
+    const inputs = opts.inputs ?? {};
+    this.physics = new Physics({
+      vin: inputs.V_in ?? 12.0,
+      vcap: inputs.V_cap ?? 10.25,
+      tMcu: inputs.T_mcu ?? 308.15,
+      tPcb: inputs.T_pcb ?? 303.15,
+    });
+    if (inputs.I_in !== undefined) this.physics.iinOverride = inputs.I_in;
+    this.t0 = this.clock.now();
+    this.t = this.t0;
+    this.sm = new PowerStateMachine(this.board());
+    const running = (opts.start ?? 'host-running') === 'host-running';
+    this.host = new HostModel(running);
+    this.markGoodAt = this.t0 + MARK_GOOD_MS;
+    if (running) {
+      this.railsOn = true;
+      this.usb = 0x0f;
+      this.cmOnSample = true;
+      this.sm.init('OperationalSolo', this.t0, true);
+      this.pcbRaw = this.pcbEncode();
+      this.nextPcbAt = this.t0 + 1000;
+      this.physics.settle(this.loads());
+    } else {
+      this.sm.init('PowerOff', this.t0, false);
+      this.nextPcbAt = this.t0 + 1000;
+    }
+  }
+
+  // --- Bus ---------------------------------------------------------------------------------
+
+  async writeRead(data: Uint8Array, length: number): Promise<Uint8Array> {
+    if (data.length === 0) return this.plainRead(length);
+    const reg = data[0]!;
+    const rule = await this.applyFault('read', reg, data);
+    if (rule?.kind === 'ignore') return new Uint8Array(length);
+    await this.busTime(data.length + length);
+    this.enter('read', reg, data);
+    const value = this.readRegister(reg);
+    const out = new Uint8Array(length);
+    if (rule?.kind === 'corrupt') out.fill(0xff);
+    else if (value) out.set(value.subarray(0, length));
+    this.ping();
+    this.record('read', reg, out, 'ok');
+    return out;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    const reg = data[0];
+    const rule = await this.applyFault('write', reg, data);
+    if (rule?.kind === 'ignore') {
+      this.record('write', reg, data, 'ignored (fault)');
+      return;
+    }
+    await this.busTime(data.length);
+    this.enter('write', reg, data);
+    if (data.length < 2 || data.length > MAX_TRANSACTION) {
+      this.record('write', reg, data, 'discarded (length)');
+      return;
+    }
+    const pinged = await this.writeRegister(reg!, data);
+    if (pinged) this.ping();
+    this.record('write', reg, data, pinged ? 'ok' : 'rejected (no ping)');
+  }
+
+  /** A read with no write in the same transaction: every byte is 0x00. */
+  async plainRead(length: number): Promise<Uint8Array> {
+    this.enter('read', undefined, new Uint8Array());
+    this.ping();
+    this.record('plain-read', undefined, new Uint8Array(length), 'zeros');
+    return new Uint8Array(length);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+  }
+
+  // --- periodic catch-up --------------------------------------------------------------------
+
+  /** Keep the model moving on its own (daemon mode), so host boots are noticed without traffic. */
+  start(periodMs = 50): void {
+    if (this.timer) return;
+    const loop = (): void => {
+      this.sync();
+      this.timer = this.clock.setTimeout(loop, periodMs);
+    };
+    this.timer = this.clock.setTimeout(loop, periodMs);
+  }
+
+  stop(): void {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Called whenever the simulated host's CM_ON changes (after the model caught up). */
+  onHostChange(listener: (cmOn: boolean) => void): () => void {
+    this.hostListeners.push(listener);
+    return () => { this.hostListeners = this.hostListeners.filter((l) => l !== listener); };
+  }
+
+  /** Advance the model to the clock's current time. */
+  sync(): void {
+    const now = this.clock.now();
+    const wasOn = this.host.cmOn;
+    let changed = false;
+    for (;;) {
+      const k = Math.floor((this.t - this.t0) / STEP_MS) + 1;
+      const at = this.t0 + k * STEP_MS;
+      if (at > now) break;
+      const before = this.host.cmOn;
+      this.step(at, k);
+      if (this.host.cmOn !== before) changed = true;
+    }
+    this.t = now;
+    if (changed && this.host.cmOn !== wasOn) {
+      const on = this.host.cmOn;
+      for (const l of this.hostListeners) l(on);
+    }
+  }
+
+  private step(at: number, k: number): void {
+    this.t = at;
+    const loads = this.loads();
+    this.host.update(at, this.clock.wallNow() / 1000 - (this.clock.now() - at) / 1000);
+    if (k % 2 === 0) {
+      this.physics.step(20, loads);
+      this.physics.sample(this.loads());
+      this.checkBrownOut(at);
+    }
+    this.host.setPowered(this.hostPowered, at);
+    this.cmOnSample = this.host.cmOn;
+    if (this.alive(at)) {
+      this.dfu.update(at);
+      if (k % (TICK_MS / STEP_MS) === 0) this.sm.tick(at);
+      if (at >= this.nextPcbAt) {
+        this.pcbRaw = this.pcbEncode();
+        this.nextPcbAt = at + 1000;
+      }
+      if (at >= this.markGoodAt) {
+        this.markGoodAt = Infinity;
+        this.previousFirmware = null; // the running image marks itself good
+        if (this.pendingSwap) {
+          this.pendingSwap = false; // a commit within 30 s of boot is cancelled by the mark-good step
+          this.trace('reset', 'staged update cancelled by the mark-good step');
+        }
+      }
+      if (at >= this.ledOverrideUntil) this.ledOverrideUntil = -Infinity;
+    }
+  }
+
+  private checkBrownOut(at: number): void {
+    const present = this.physics.inputPresent;
+    if (!this.brownedOut && !present && this.physics.vcap < BROWN_OUT_MCU_V) {
+      this.brownedOut = true;
+      this.setRails(false);
+      this.trace('reset', 'brown-out: controller stopped');
+    } else if (this.brownedOut && present) {
+      this.brownedOut = false;
+      this.mcuReset(at);
+    }
+  }
+
+  private get pg5v(): boolean {
+    return this.railsOn && (this.physics.inputPresent || this.physics.vcap > BROWN_OUT_HOST_V);
+  }
+
+  private get hostPowered(): boolean {
+    return this.pg5v && !this.brownedOut;
+  }
+
+  private alive(at: number): boolean {
+    return !this.brownedOut && at >= this.silentUntil;
+  }
+
+  private loads(): { railsOn: boolean; hostLoadW: number } {
+    return { railsOn: this.railsOn, hostLoadW: this.host.drawW };
+  }
+
+  private board(): Board {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get vin() { return self.physics.measuredVin; },
+      get vcap() { return self.physics.measuredVcap; },
+      get cmOnSample() { return self.cmOnSample; },
+      get pg5v() { return self.pg5v; },
+      get powerOnThreshold() { return self.settings.power_on_threshold; },
+      get soloDepletingMs() { return self.settings.solo_depleting_timeout_ms; },
+      get autoRestart() { return self.settings.auto_restart; },
+      setRails: (on) => this.setRails(on),
+      setUsb: (bits) => { this.usb = bits; },
+      doubleClickHost: () => this.host.halt(this.t + 700), // released/pressed pattern ≈ 0.7 s
+      mcuReset: () => this.mcuReset(this.t),
+      onTransition: (from, to) => {
+        this.ledOverrideUntil = -Infinity;
+        this.trace('transition', `${from} -> ${to}`);
+      },
+    };
+  }
+
+  private setRails(on: boolean): void {
+    this.railsOn = on;
+    this.host.setPowered(this.hostPowered, this.t);
+    this.cmOnSample = this.cmOnSample && this.host.cmOn;
+  }
+
+  // --- transactions -------------------------------------------------------------------------
+
+  private async applyFault(op: 'read' | 'write', reg: number | undefined, data: Uint8Array): Promise<FaultRule | undefined> {
+    const rule = this.faults.match(op, reg);
+    if (!rule) return undefined;
+    this.record('fault', reg, data, `injected ${rule.kind}`);
+    debug('fault %s on %s 0x%s', rule.kind, op, reg?.toString(16));
+    switch (rule.kind) {
+      case 'nack':
+        throw new BusError('Remote I/O error (injected NACK)', 'nack');
+      case 'timeout':
+        await this.clock.sleep(rule.delay_ms);
+        throw new BusError('Connection timed out (injected timeout)', 'timeout');
+      case 'stretch':
+        await this.clock.sleep(rule.delay_ms);
+        return rule;
+      default:
+        return rule;
+    }
+  }
+
+  private async busTime(bytes: number): Promise<void> {
+    if (this.busByteUs > 0) await this.clock.sleep((bytes * this.busByteUs) / 1000);
+  }
+
+  /** Catch up, then refuse the transaction if nobody is there to answer it. */
+  private enter(op: 'read' | 'write', reg: number | undefined, data: Uint8Array): void {
+    this.sync();
+    if (this.hostGated && !this.host.cmOn) {
+      this.record(op, reg, data, 'failed: host off');
+      throw new BusError('Input/output error (the simulated host is powered off)', 'io');
+    }
+    if (!this.alive(this.t)) {
+      this.record(op, reg, data, 'failed: controller silent');
+      throw new BusError('Remote I/O error (controller not answering)', 'nack');
+    }
+  }
+
+  private ping(): void {
+    this.processed++;
+    this.sm.ping(this.t);
+  }
+
+  private readRegister(reg: number): Uint8Array | null {
+    const p = this.physics;
+    switch (reg) {
+      case Reg.LEGACY_HW_VERSION: return Uint8Array.of(0x00);
+      case Reg.LEGACY_FW_VERSION: return Uint8Array.of(0xff);
+      case Reg.HARDWARE_VERSION: return Uint8Array.from(this.hardwareVersion);
+      case Reg.FIRMWARE_VERSION: return Uint8Array.from(this.firmwareVersion);
+      case Reg.POWER_GOOD_5V: return Uint8Array.of(this.pg5v ? 1 : 0);
+      case Reg.WATCHDOG_TIMEOUT: return u16(this.watchdogCopy);
+      case Reg.POWER_ON_THRESHOLD: return u16(encodeThresholdRead(this.settings.power_on_threshold));
+      case Reg.SOLO_POWER_OFF_THRESHOLD: return u16(encodeThresholdRead(this.settings.solo_power_off_threshold));
+      case Reg.POWER_STATE: return Uint8Array.of(this.sm.stateNumber);
+      case Reg.WATCHDOG_ELAPSED: return Uint8Array.of(0);
+      case Reg.LED_BRIGHTNESS: return Uint8Array.of(this.settings.led_brightness);
+      case Reg.AUTO_RESTART: return Uint8Array.of(this.settings.auto_restart ? 1 : 0);
+      case Reg.SOLO_DEPLETING_TIMEOUT: return u32(this.settings.solo_depleting_timeout_ms);
+      case Reg.USB_PORTS: return Uint8Array.of(this.usb);
+      case Reg.V_IN: return u16(encodeVin(p.measuredVin));
+      case Reg.V_CAP: return u16(encodeVcap(p.measuredVcap));
+      case Reg.I_IN: return u16(encodeIin(p.measuredIin));
+      case Reg.T_MCU: return u16(encodeTemperature(p.measuredTmcu));
+      case Reg.T_PCB: return u16(this.pcbRaw);
+      case Reg.DEVICE_ID: return Uint8Array.from(this.deviceId);
+      case Reg.DFU_STATUS: return Uint8Array.of(this.dfu.status);
+      case Reg.DFU_BLOCKS_WRITTEN: return u16(this.dfu.blocksWritten & 0xffff);
+      case Reg.VIN_CORRECTION:
+      case Reg.VSCAP_CORRECTION:
+      case Reg.IIN_CORRECTION: {
+        const b = Buffer.alloc(4);
+        b.writeFloatLE(this.corrections[reg - Reg.VIN_CORRECTION]!);
+        return new Uint8Array(b);
+      }
+      default:
+        return null; // unknown or write-only: the pending read is served as zeros
+    }
+  }
+
+  /** Apply a write; returns whether it was processed (and so pings the watchdog). */
+  private async writeRegister(reg: number, data: Uint8Array): Promise<boolean> {
+    const n = data.length;
+    const now = this.t;
+    switch (reg) {
+      case Reg.HARDWARE_VERSION:
+        if (n !== 5) return false;
+        this.hardwareVersion = [...data.subarray(1, 5)];
+        if (this.testMode) this.persist({ hardware_version: [...this.hardwareVersion] });
+        return true;
+      case Reg.POWER_GOOD_5V:
+        // "Immediate" hard power-down: not queued for the next tick.
+        if (data[1] === 0) this.sm.immediate({ kind: 'off' }, now);
+        return true;
+      case Reg.WATCHDOG_TIMEOUT:
+        if (n === 3) {
+          this.watchdogCopy = be(data, 1, 2);
+          this.sm.post({ kind: 'set-watchdog', ms: this.watchdogCopy });
+        }
+        return true;
+      case Reg.POWER_ON_THRESHOLD:
+      case Reg.SOLO_POWER_OFF_THRESHOLD:
+        if (n === 3) {
+          const volts = decodeThresholdWrite(be(data, 1, 2));
+          this.persist(reg === Reg.POWER_ON_THRESHOLD ? { power_on_threshold: volts } : { solo_power_off_threshold: volts });
+        }
+        return true;
+      case Reg.LED_BRIGHTNESS:
+        this.persist({ led_brightness: data[1]! });
+        return true;
+      case Reg.AUTO_RESTART:
+        this.persist({ auto_restart: data[1] !== 0 });
+        return true;
+      case Reg.SOLO_DEPLETING_TIMEOUT: {
+        const bytes = [data[1] ?? 0, data[2] ?? 0, data[3] ?? 0, data[4] ?? 0];
+        this.persist({ solo_depleting_timeout_ms: be(Uint8Array.from(bytes), 0, 4) });
+        return true;
+      }
+      case Reg.USB_PORTS:
+        if (n !== 2) return false;
+        this.usb = data[1]! & 0x0f;
+        return true;
+      case Reg.REQUEST_SHUTDOWN:
+        this.sm.post({ kind: 'shutdown' });
+        return true;
+      case Reg.REQUEST_STANDBY:
+        this.sm.post({ kind: 'standby' });
+        return true;
+      case Reg.DFU_START:
+        if (n < 5) {
+          this.dfu.lengthLatch = true;
+          return false;
+        }
+        this.dfu.start(be(data, 1, 4), now);
+        return true;
+      case Reg.DFU_BLOCK:
+        return this.dfuBlock(data);
+      case Reg.DFU_COMMIT:
+        if (this.dfu.latched) return false;
+        this.dfu.commit(now);
+        return true;
+      case Reg.DFU_ABORT:
+        this.dfu.abort();
+        return true;
+      case Reg.VIN_CORRECTION:
+      case Reg.VSCAP_CORRECTION:
+      case Reg.IIN_CORRECTION:
+        if (n !== 6) return false;
+        this.corrections[reg - Reg.VIN_CORRECTION] = Buffer.from(data.subarray(1, 5)).readFloatLE();
+        return true;
+      case Reg.LED_OVERRIDE:
+        if (n !== 31 || this.sm.state !== 'OperationalCoOp') return false;
+        this.ledOverrideUntil = now + LED_OVERRIDE_MS;
+        return true;
+      default:
+        return true; // unknown or read-only register: ignored
+    }
+  }
+
+  private async dfuBlock(data: Uint8Array): Promise<boolean> {
+    const dfu = this.dfu;
+    if (data.length < 10) {
+      dfu.lengthLatch = true;
+      return false;
+    }
+    if (dfu.latched) return false;
+    const body = data.subarray(5);
+    const crc = be(data, 1, 4);
+    if ((crc32.buf(body) >>> 0) !== crc) {
+      dfu.crcLatch = true;
+      return false;
+    }
+    const block = be(data, 5, 2);
+    const len = be(data, 7, 2);
+    if (len !== data.length - 9) {
+      dfu.lengthLatch = true;
+      return false;
+    }
+    const payload = data.slice(9);
+    // The I2C side holds the bus (clock stretching) while the writer's queue is full.
+    while (!dfu.block(block, payload, this.t)) {
+      await this.clock.sleep(STEP_MS);
+      this.sync();
+      if (!this.alive(this.t)) throw new BusError('Remote I/O error (controller reset during a block write)', 'io');
+    }
+    return true;
+  }
+
+  private persist(change: Partial<PersistedSettings>): void {
+    this.settings = { ...this.settings, ...change };
+    this.store.save(this.settings);
+  }
+
+  private pcbEncode(): number {
+    // The firmware treats the TMP112 reading as unsigned: sub-zero reads as ≈ +255 °C.
+    return this.physics.tPcb < 273.15 ? 65535 : encodeTemperature(this.physics.tPcb);
+  }
+
+  // --- simulation controls (spec/api.md §11.3) ----------------------------------------------
+
+  /** MCU reset: volatile state lost, persisted settings reloaded, a pending swap applied. */
+  mcuReset(at = this.clock.now()): void {
+    if (at > this.t) this.sync();
+    let silence = 0;
+    if (this.pendingSwap) {
+      this.pendingSwap = false;
+      this.previousFirmware = [...this.firmwareVersion];
+      this.firmwareVersion = [...(this.nextFirmware ?? this.firmwareVersion)];
+      this.nextFirmware = null;
+      silence = this.swapMs;
+      this.trace('reset', `MCU reset: swapping in the staged image (${formatVersion(this.firmwareVersion)})`);
+    } else if (this.previousFirmware) {
+      this.firmwareVersion = this.previousFirmware;
+      this.previousFirmware = null;
+      silence = this.swapMs;
+      this.trace('reset', `MCU reset within 30 s of an update: reverting to ${formatVersion(this.firmwareVersion)}`);
+    } else {
+      this.trace('reset', 'MCU reset');
+    }
+    this.settings = this.store.load();
+    this.hardwareVersion = this.persistedHardware(); // an un-persisted write (no TEST_MODE) is lost
+    this.watchdogCopy = 0;
+    this.usb = 0;
+    this.dfu.reset();
+    this.ledOverrideUntil = -Infinity;
+    this.railsOn = false;
+    this.host.setPowered(false, at);
+    this.cmOnSample = false;
+    this.silentUntil = at + silence;
+    const boot = at + silence;
+    this.sm.init('PowerOff', boot, false);
+    this.pcbRaw = 0;
+    this.nextPcbAt = boot + 1000;
+    this.markGoodAt = boot + MARK_GOOD_MS;
+  }
+
+  /** Version bytes the next swapped-in image reports (set with `setIdentity` while a swap is pending). */
+  private nextFirmware: number[] | null = null;
+  private initialHardware: number[] = UNPROGRAMMED_HW;
+
+  private persistedHardware(): number[] {
+    return [...(this.settings.hardware_version ?? this.initialHardware)];
+  }
+
+  setInputs(inputs: Partial<SimInputs>): void {
+    this.sync();
+    const p = this.physics;
+    if (inputs.V_in !== undefined) p.vinSupply = inputs.V_in;
+    if (inputs.V_cap !== undefined) p.vcap = inputs.V_cap;
+    if (inputs.I_in !== undefined) p.iinOverride = inputs.I_in;
+    if (inputs.T_mcu !== undefined) p.tMcu = inputs.T_mcu;
+    if (inputs.T_pcb !== undefined) {
+      p.tPcb = inputs.T_pcb;
+      this.pcbRaw = this.pcbEncode();
+    }
+    if (inputs.V_in !== undefined && inputs.V_in > 0) p.powerConnected = true;
+    p.settle(this.loads());
+  }
+
+  /** Cut (false) or restore (true) the input; the ADC averages follow over ≈200 ms. */
+  setPower(on: boolean): void {
+    this.sync();
+    this.physics.powerConnected = on;
+  }
+
+  setHost(settings: Partial<SimHostSettings>): void {
+    this.sync();
+    const h = this.host;
+    if (settings.load_W !== undefined) h.loadW = settings.load_W;
+    if (settings.boot_delay_s !== undefined) h.bootDelayS = settings.boot_delay_s;
+    if (settings.halt_delay_s !== undefined) h.haltDelayS = settings.halt_delay_s;
+    if (settings.cm_on !== undefined) h.force(settings.cm_on, this.t, this.hostPowered);
+  }
+
+  setIdentity(id: Partial<SimIdentity>): void {
+    this.sync();
+    if (id.test_mode !== undefined) this.testMode = id.test_mode;
+    if (id.firmware_version) {
+      if (this.pendingSwap) this.nextFirmware = [...id.firmware_version];
+      else this.firmwareVersion = [...id.firmware_version];
+    }
+    if (id.hardware_version) {
+      this.hardwareVersion = [...id.hardware_version];
+      this.initialHardware = [...id.hardware_version];
+      if (this.testMode) this.persist({ hardware_version: [...id.hardware_version] });
+    }
+    if (id.device_id) this.deviceId = [...Buffer.from(id.device_id, 'hex')];
+  }
+
+  /** The physical power button: mirrored to the host, and a press wakes a powered-down controller. */
+  button(action: 'click' | 'press' | 'release'): void {
+    this.sync();
+    if (action === 'release') return;
+    this.host.button(this.t);
+    if (this.alive(this.t)) this.sm.post({ kind: 'button-press' });
+  }
+
+  /** The OS halts (the engine's poweroff action in simulator mode). */
+  haltHost(): void {
+    this.sync();
+    this.host.halt(this.t);
+  }
+
+  /** `rtcwake -m no -t <unix s>` in simulator mode. */
+  setRtcAlarm(unixSeconds: number | null): void {
+    this.sync();
+    this.host.rtcAlarm = unixSeconds;
+  }
+
+  /** The controller stops answering for `ms` (hang, swap, brown-out). */
+  silence(ms: number): void {
+    this.sync();
+    this.silentUntil = Math.max(this.silentUntil, this.t + ms);
+  }
+
+  addFault(rule: FaultRuleInput): FaultRule {
+    return this.faults.add(rule);
+  }
+
+  get state(): PowerState {
+    this.sync();
+    return this.sm.state;
+  }
+
+  /** The watchdog timeout the controller's state machine is using. */
+  get watchdogActiveMs(): number {
+    this.sync();
+    return this.sm.watchdogMs;
+  }
+
+  snapshot(): SimSnapshot {
+    this.sync();
+    const p = this.physics;
+    const s = this.settings;
+    return {
+      controller: {
+        state: this.sm.state,
+        rails_on: this.railsOn,
+        usb: this.usb,
+        watchdog_ms: this.watchdogCopy,
+        led_brightness: s.led_brightness,
+        auto_restart: s.auto_restart,
+        power_on_threshold: s.power_on_threshold,
+        solo_power_off_threshold: s.solo_power_off_threshold,
+        solo_depleting_timeout_ms: s.solo_depleting_timeout_ms,
+        dfu_status: this.dfu.status,
+        dfu_blocks_written: this.dfu.blocksWritten,
+        firmware_version: formatVersion(this.firmwareVersion),
+        hardware_version: formatVersion(this.hardwareVersion),
+        device_id: Buffer.from(this.deviceId).toString('hex'),
+        pending_swap: this.pendingSwap,
+      },
+      inputs: { V_in: p.vin, V_cap: p.vcap, I_in: p.current(this.loads()), T_mcu: p.tMcu, T_pcb: p.tPcb },
+      host: {
+        cm_on: this.host.cmOn,
+        load_W: this.host.loadW,
+        boot_delay_s: this.host.bootDelayS,
+        halt_delay_s: this.host.haltDelayS,
+        rtc_alarm: this.host.rtcAlarm,
+      },
+      faults: this.faults.list(),
+    };
+  }
+
+  private record(kind: TransactionLogEntry['kind'], reg: number | undefined, bytes: Uint8Array, result: string): void {
+    const entry: TransactionLogEntry = { t: this.clock.now(), kind, result };
+    if (reg !== undefined) entry.register = reg;
+    entry.bytes = hex(bytes);
+    this.log.push(entry);
+    if (this.log.length > LOG_SIZE) this.log.shift();
+  }
+
+  private trace(kind: 'transition' | 'reset', text: string): void {
+    debug(text);
+    this.log.push({ t: this.t, kind, result: text });
+    if (this.log.length > LOG_SIZE) this.log.shift();
+  }
+}
+
+function u16(v: number): Uint8Array {
+  return Uint8Array.of((v >>> 8) & 0xff, v & 0xff);
+}
+
+function u32(v: number): Uint8Array {
+  return Uint8Array.of((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+}
+
+function be(data: Uint8Array, offset: number, len: number): number {
+  let v = 0;
+  for (let i = 0; i < len; i++) v = v * 256 + (data[offset + i] ?? 0);
+  return v;
+}
+
+export { FACTORY_SETTINGS };
