@@ -27,6 +27,8 @@ const LOG_SIZE = 500;
 const BROWN_OUT_HOST_V = 5.0;
 const BROWN_OUT_MCU_V = 4.5;
 const UNPROGRAMMED_HW = [0x00, 0x00, 0xff, 0xff];
+/** 0x50–0x52: stored on write but never applied and never reloaded, so a reset restores these. */
+const DEFAULT_CORRECTIONS = [1.015, 1.059, 0.8115331].map(Math.fround);
 
 export interface SimulatorOptions {
   clock: Clock;
@@ -133,7 +135,7 @@ export class SimulatedController implements Bus {
   private previousFirmware: number[] | null = null;
   private deviceId: number[];
   private testMode: boolean;
-  private corrections = [1.015, 1.059, 0.8115331].map(Math.fround);
+  private corrections = [...DEFAULT_CORRECTIONS];
   private pcbRaw = 0;
   private nextPcbAt: number;
   private markGoodAt: number;
@@ -590,6 +592,7 @@ export class SimulatedController implements Bus {
     this.hardwareVersion = this.persistedHardware(); // an un-persisted write (no TEST_MODE) is lost
     this.watchdogCopy = 0;
     this.usb = 0;
+    this.corrections = [...DEFAULT_CORRECTIONS];
     this.dfu.reset();
     this.ledOverrideUntil = -Infinity;
     this.railsOn = false;

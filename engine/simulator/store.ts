@@ -24,14 +24,13 @@ export const FACTORY_SETTINGS: Readonly<PersistedSettings> = Object.freeze({
 });
 
 export class SettingsStore {
-  private saved: PersistedSettings;
+  /** The last saved values: what memory-only storage reloads. */
+  private saved: PersistedSettings = { ...FACTORY_SETTINGS };
 
   constructor(
     private readonly file: string | undefined,
     private readonly warn: (message: string) => void = () => {},
-  ) {
-    this.saved = this.read();
-  }
+  ) {}
 
   load(): PersistedSettings {
     this.saved = this.read();
@@ -48,7 +47,7 @@ export class SettingsStore {
   }
 
   private read(): PersistedSettings {
-    if (!this.file) return this.saved ?? { ...FACTORY_SETTINGS };
+    if (!this.file) return this.saved;
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');

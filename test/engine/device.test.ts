@@ -1,0 +1,71 @@
+// Device: retry policy and error texts of halpid 5.0.2 (spec/controller.md H4–H5, spec/api.md §5.5).
+import t from 'tap';
+import { Device } from '../../engine/device.js';
+import { rig } from '../helpers/sim.js';
+
+t.test('an I/O failure is retried up to 3 times, 10 ms apart', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'nack', registers: [0x20], count: 3 });
+  const start = clock.now();
+  const p = dev.readVin();
+  await clock.advance(30);
+  t.equal(await p, 11.99951171875, 'fourth attempt succeeds');
+  t.equal(clock.now() - start, 30);
+  t.same(dev.counters.read, { transactions: 4, errors: 3, retries: 3, failures: 0 });
+});
+
+t.test('after the last attempt: the halpid 5.0.2 message, without the OS error', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'nack', registers: [0x20], count: 4 });
+  const failed = t.rejects(dev.readVin(), { name: 'ControllerError', message: 'Failed to read from register 0x20' });
+  await clock.advance(50);
+  await failed;
+  t.same(dev.counters.read, { transactions: 4, errors: 4, retries: 3, failures: 1 });
+  sim.addFault({ kind: 'nack', registers: [0x1a], op: 'write', count: 0 });
+  const w = t.rejects(dev.writeUsb(3), { message: 'Failed to write to register 0x1A' });
+  await clock.advance(50);
+  await w;
+});
+
+t.test('decode errors are not retried', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'corrupt', registers: [0x15] });
+  await t.rejects(dev.readState(), { message: 'Invalid power state value: 255' });
+  t.equal(dev.counters.read.transactions, 1);
+});
+
+t.test('DFU blocks and commits are never retried blindly', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'nack', registers: [0x43, 0x44], count: 0 });
+  await t.rejects(dev.dfuBlock(new Uint8Array(12)), { message: 'Failed to write to register 0x43' });
+  await t.rejects(dev.dfuCommit(), { message: 'Failed to write to register 0x44' });
+  t.equal(dev.counters.write.transactions, 2, 'one attempt each');
+  t.equal(dev.counters.write.retries, 0);
+});
+
+t.test('typed operations decode as halpid 5.0.2', async (t) => {
+  const { sim, clock } = rig();
+  const dev = new Device(sim, clock);
+  sim.setIdentity({ device_id: 'e66164840bce7521', hardware_version: [0, 6, 0, 0xff] });
+  t.equal(await dev.readFirmwareVersion(), '3.3.1');
+  t.equal(await dev.readHardwareVersion(), '0.6.0');
+  t.equal(await dev.readDeviceId(), 'e66164840bce7521');
+  t.equal(await dev.read5vOutput(), true);
+  t.equal(await dev.readConfig('power_on_threshold'), 7.9997406005859375);
+  t.equal(await dev.readConfig('solo_depleting_timeout'), 5);
+  t.equal(await dev.readConfig('auto_restart'), true);
+  t.equal(await dev.readConfig('led_brightness'), 48);
+  await dev.writeConfigRaw('solo_depleting_timeout', 4294967295);
+  t.equal(await dev.readConfig('solo_depleting_timeout'), 4294967.295);
+  await dev.writeConfigRaw('power_on_threshold', 32768);
+  t.equal(await dev.readConfig('power_on_threshold'), 5.5);
+  const m = await dev.readMeasurements();
+  t.equal(m.V_in, 11.99951171875);
+  t.equal(m.state, 'OperationalSolo');
+  t.equal(m.watchdog_elapsed, 0);
+  t.equal(dev.counters.read.transactions, 4 + 4 + 2 + 7, 'one transaction per register read');
+});
