@@ -1,0 +1,248 @@
+// Engine: one owner of the bus, bus economy, shared snapshots, events, flash beside the supervisor.
+import t from 'tap';
+import { engineRig } from '../helpers/engine.js';
+
+t.test('idle traffic stays at or below 12 transactions/s, and each tick still reads V_in', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(1000);
+  const before = engine.device.transactions;
+  await clock.advance(60_000);
+  const rate = (engine.device.transactions - before) / 60;
+  t.ok(rate <= 12, `idle rate ${rate.toFixed(2)} transactions/s`);
+  t.ok(rate >= 10, 'at least one V_in read per 100 ms tick');
+  await stop();
+});
+
+t.test('a client asking for 1 s values gets a full poll every second; releasing returns to idle', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  const polls: number[] = [];
+  engine.on('values', () => polls.push(clock.now()));
+  engine.start();
+  await clock.advance(100);
+  const release = engine.demand(1000);
+  polls.length = 0;
+  await clock.advance(10_000);
+  t.ok(polls.length >= 9 && polls.length <= 11, `${polls.length} polls in 10 s`);
+  release();
+  polls.length = 0;
+  await clock.advance(10_000);
+  t.ok(polls.length <= 2, `${polls.length} polls in 10 s when idle`);
+  await stop();
+});
+
+t.test('concurrent readers within one tick share one bus read', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  const before = engine.device.transactions;
+  const reads = await Promise.all([engine.readMeasurements(), engine.readMeasurements(), engine.readMeasurements()]);
+  t.equal(engine.device.transactions - before, 7, 'one 7-register block');
+  t.equal(reads[0], reads[2], 'the same snapshot');
+  await engine.readMeasurements();
+  t.equal(engine.device.transactions - before, 7, 'still fresh: no new read');
+  await clock.advance(100);
+  await engine.readMeasurements();
+  t.equal(engine.device.transactions - before, 14, 'older than one tick: read again');
+  await stop();
+});
+
+t.test('stop disarms the watchdog and leaves the controller in OperationalSolo', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(200);
+  t.equal(sim.state, 'OperationalCoOp');
+  const result = await stop();
+  t.same(result, { watchdogDisabled: true });
+  await clock.advance(100);
+  t.equal(sim.state, 'OperationalSolo');
+  t.equal(sim.snapshot().controller.watchdog_ms, 0);
+  const traffic = engine.device.transactions;
+  await clock.advance(5000);
+  t.equal(engine.device.transactions, traffic, 'no traffic after stop');
+});
+
+t.test('stop reports a watchdog that could not be disarmed', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(200);
+  sim.addFault({ kind: 'nack', registers: [0x12], count: 0 });
+  const result = await stop();
+  t.same(result, { watchdogDisabled: false, error: 'Failed to write to register 0x12' });
+});
+
+t.test('/values set: block errors propagate, identity and status fall back', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(200);
+  const v = await engine.readValues();
+  t.match(v, {
+    V_in: 11.99951171875, state: 'OperationalCoOp', watchdog_enabled: true, watchdog_timeout: 10,
+    firmware_version: '3.3.1', hardware_version: 'N/A', device_id: '0123456789abcdef', '5v_output_enabled': true,
+  });
+  for (const reg of [0x03, 0x04, 0x25, 0x10, 0x12]) sim.addFault({ kind: 'nack', registers: [reg], count: 0 });
+  await clock.advance(100);
+  const p = engine.readValues({ usb: true });
+  await clock.advance(500);
+  t.match(await p, {
+    firmware_version: 'N/A', hardware_version: 'N/A', device_id: '0000000000000000', '5v_output_enabled': false,
+    watchdog_enabled: false, watchdog_timeout: 0, usb_port_state: 15,
+  });
+  sim.faults.clear();
+  sim.addFault({ kind: 'nack', registers: [0x22], count: 0 });
+  await clock.advance(100);
+  const failed = t.rejects(engine.readValues(), { message: 'Failed to read from register 0x22' });
+  await clock.advance(500);
+  await failed;
+  await stop();
+});
+
+t.test('config reads fall back per key; writes publish the re-read config', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  const configs: unknown[] = [];
+  engine.on('config', (c) => configs.push(c));
+  await engine.writeConfigRaw('led_brightness', 40);
+  t.same(configs, [{
+    auto_restart: true, led_brightness: 40, power_on_threshold: 7.9997406005859375, solo_depleting_timeout: 5,
+    solo_power_off_threshold: 5.4998321533203125, watchdog_timeout: 0,
+  }]);
+  sim.addFault({ kind: 'nack', registers: [0x17, 0x13], count: 0 });
+  const p = engine.readConfig();
+  await clock.advance(200);
+  t.match(await p, { led_brightness: 0, power_on_threshold: 0, auto_restart: true });
+  await stop();
+});
+
+t.test('USB read-modify-write is one logical operation and publishes changes', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  const usb: unknown[] = [];
+  engine.on('usb', (u) => usb.push(u));
+  t.equal(await engine.readUsb(), 0x0f);
+  await engine.updateUsb((b) => b & ~(1 << 2));
+  t.equal(sim.snapshot().controller.usb, 0x0b);
+  t.same(usb, [{ usb0: true, usb1: true, usb2: true, usb3: true }, { usb0: true, usb1: true, usb2: false, usb3: true }]);
+  // Nothing else may touch the bus between the read and the write.
+  const order: string[] = [];
+  const rmw = engine.updateUsb((b) => { order.push('modify'); return b | 4; });
+  const other = engine.readMeasurements(0).then(() => order.push('measure'));
+  await Promise.all([rmw, other]);
+  t.same(order, ['modify', 'measure']);
+  const regs = sim.log.filter((e) => e.kind === 'read' || e.kind === 'write').slice(-9).map((e) => e.register);
+  t.same(regs.slice(0, 2), [0x1a, 0x1a], 'read then write of 0x1A back to back');
+  void clock;
+  await stop();
+});
+
+t.test('shutdown over the API: 0x30 then the poweroff command; standby: rtcwake, 0x31, poweroff', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig({ haltOnPoweroff: false });
+  const events: unknown[] = [];
+  engine.on('shutdown', (e) => events.push(e));
+  await engine.requestShutdown();
+  await clock.advance(50);
+  t.equal(sim.state, 'ManualShutdown');
+  t.equal(rec.poweroff.length, 1);
+  const wake = Math.floor(clock.wallNow() / 1000) + 600;
+  const { engine: e2, sim: s2, rec: r2, clock: c2, stop: stop2 } = engineRig({ haltOnPoweroff: false });
+  await e2.requestStandby(wake, 'in ten minutes');
+  await c2.advance(50);
+  t.same(r2.rtcwake, [wake]);
+  t.equal(s2.snapshot().host.rtc_alarm, wake);
+  t.equal(s2.state, 'EnteringStandby');
+  t.equal(r2.poweroff.length, 1);
+  t.same(events, [{ command: 'harmless-poweroff', kind: 'shutdown', source: 'api', wakeup: null }]);
+  await stop();
+  await stop2();
+});
+
+t.test('a failing rtcwake stops the standby before the controller is asked', async (t) => {
+  const { engine, sim, rec, stop } = engineRig();
+  const e = engine as unknown as { actions: { rtcwake: (s: number) => Promise<void> } };
+  e.actions.rtcwake = async () => { throw new Error('rtcwake failed: no RTC'); };
+  await t.rejects(engine.requestStandby(2e9, 'later'), { message: 'rtcwake failed: no RTC' });
+  t.equal(sim.state, 'OperationalSolo');
+  t.equal(rec.poweroff.length, 0);
+  await stop();
+});
+
+t.test('dry-run: shutdown and standby requests are only logged', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig({ settings: { dryRun: true } });
+  await engine.requestShutdown();
+  await engine.requestStandby(2e9, 'later');
+  await clock.advance(100);
+  t.equal(sim.state, 'OperationalSolo');
+  t.equal(rec.poweroff.length, 0);
+  t.same(rec.rtcwake, []);
+  t.equal(rec.logs.filter((l) => l.message.startsWith('Dry run:')).length, 2);
+  await stop();
+});
+
+t.test('a blackout during a flash still leads to shutdown; the bus is shared between them', async (t) => {
+  const { clock, sim, engine, rec, when, stop } = engineRig({ sim: { sectorEraseMs: 30, blockProgramMs: 10 } });
+  const progress: string[] = [];
+  engine.on('flash', (p) => progress.push(p.phase));
+  engine.start();
+  await clock.advance(31_000);
+  const img = new Uint8Array(128 * 4096).fill(0xa5);
+  let flashError: Error | null = null;
+  let flashDone = false;
+  engine.flash(img).catch((e: Error) => { flashError = e; }).finally(() => { flashDone = true; });
+  await clock.advance(6000);
+  t.ok(progress.includes('block'), 'blocks are being written');
+  sim.setPower(false);
+  await clock.advanceUntil(() => engine.state === 'DEAD', 8000);
+  t.ok(engine.flashInProgress, 'the flash was still running at shutdown');
+  const d = when('SHUTDOWN')! - when('BLACKOUT')!;
+  t.ok(d > 5000 && d <= 5100, `shutdown ${d} ms after detection, flash or not`);
+  t.equal(rec.poweroff.length, 1);
+  await clock.advanceUntil(() => flashDone, 120_000, 100);
+  t.match(flashError, { message: /^Failed to (read from|write to) register 0x4[1-5]$/ }, 'the flash failed once the host was gone');
+  t.equal(progress.at(-1), 'error');
+  await stop();
+});
+
+t.test('flashes are serialised; a flash succeeds while the supervisor ticks', async (t) => {
+  const { clock, engine, sim, stop } = engineRig();
+  engine.start();
+  await clock.advance(31_000);
+  const order: string[] = [];
+  const a = engine.flash(new Uint8Array(5000).fill(1)).then(() => order.push('a'));
+  const b = engine.flash(new Uint8Array(100).fill(2)).then(() => order.push('b'));
+  await clock.advanceUntil(() => order.length === 2, 30_000, 100);
+  await Promise.all([a, b]);
+  t.same(order, ['a', 'b']);
+  t.equal(engine.state, 'OK');
+  t.equal(sim.state, 'OperationalCoOp', 'the watchdog stayed fed');
+  t.equal(sim.dfu.staged.get(0)![0], 2, 'the second image is staged');
+  await stop();
+});
+
+t.test('stopping during a flash aborts it (0x45) and disarms the watchdog', async (t) => {
+  const { clock, engine, sim, rec, stop } = engineRig();
+  engine.start();
+  await clock.advance(100);
+  const f = engine.flash(new Uint8Array(20 * 4096));
+  const failed = t.rejects(f, { message: 'Firmware update aborted' });
+  await clock.advance(1000);
+  await stop();
+  await clock.advance(1000);
+  await failed;
+  t.ok(rec.logs.some((l) => l.message === 'Aborting firmware update'));
+  t.ok(sim.log.some((e) => e.kind === 'write' && e.register === 0x45));
+  t.equal(sim.snapshot().controller.watchdog_ms, 0);
+  await t.rejects(engine.flash(new Uint8Array(10)), { message: 'Firmware update aborted' }, 'no flash after stop');
+});
+
+t.test('state events carry both daemon and controller state', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  const events: unknown[] = [];
+  engine.on('state', (s) => events.push(s));
+  engine.start();
+  await clock.advance(300);
+  t.same(events[0], { controller_state: null, daemon_state: 'OK' });
+  t.same(events.at(-1), { controller_state: 'OperationalCoOp', daemon_state: 'OK' }, 'controller state from the first poll');
+  const release = engine.demand(100); // a client watching closely: the block every tick
+  engine.simulator!.setPower(false);
+  await clock.advance(300);
+  t.same(events.at(-1), { controller_state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' },
+    'the daemon transition and the controller change are both published');
+  release();
+  await stop();
+});
