@@ -1,0 +1,211 @@
+// The daemon's configuration (spec/daemon.md §2–3): one typebox schema gives the defaults, the
+// validation and the "expected …" texts. YAML files are read with line numbers so that every
+// message names file, line and key; flags are validated with the same schema.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { isMap, isScalar, LineCounter, parseDocument, type Pair } from 'yaml';
+
+export const DEFAULT_CONFIG_FILE = '/etc/halpid/halpid.conf';
+
+/** `expected` is the text of the validation message; `reload` says how SIGHUP treats the key. */
+const opts = (expected: string, reload: 'live' | 'restart' = 'live') => ({ expected, reload });
+
+export const DaemonConfigSchema = Type.Object({
+  'i2c-bus': Type.Integer({ minimum: 0, maximum: 255, default: 1, ...opts('an integer from 0 to 255', 'restart') }),
+  'i2c-addr': Type.Integer({ minimum: 0x03, maximum: 0x77, default: 0x6d, ...opts('an integer from 0x03 to 0x77', 'restart') }),
+  'blackout-time-limit': Type.Number({
+    exclusiveMinimum: 0, maximum: 3600, default: 5.0, ...opts('a number greater than 0 and at most 3600'),
+  }),
+  'blackout-voltage-limit': Type.Number({ minimum: 5, maximum: 15, default: 9.0, ...opts('a number from 5.0 to 15.0') }),
+  socket: Type.String({ pattern: '^/', default: '/run/halpid/halpid.sock', ...opts('an absolute path') }),
+  'socket-group': Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+    default: 'adm', ...opts('a group name or a numeric gid'),
+  }),
+  poweroff: Type.String({ default: '/sbin/poweroff', ...opts('a command line (a string; empty runs nothing)') }),
+  rtcwake: Type.String({ minLength: 1, default: 'rtcwake', ...opts('a non-empty string') }),
+  'dry-run': Type.Boolean({ default: false, ...opts('true or false') }),
+  backend: Type.Union([Type.Literal('auto'), Type.Literal('i2c'), Type.Literal('simulator')], {
+    default: 'auto', ...opts('one of auto, i2c, simulator', 'restart'),
+  }),
+  'api-compat': Type.Union([Type.Literal(5), Type.Literal(4)], { default: 5, ...opts('5 or 4') }),
+  'sim-state-file': Type.String({ default: '', ...opts('a path, or empty for memory only', 'restart') }),
+  'sim-execute-commands': Type.Boolean({ default: false, ...opts('true or false') }),
+  web: Type.String({
+    default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port, or empty for off'),
+  }),
+  'web-token': Type.String({ default: '', ...opts('a string') }),
+});
+
+export type DaemonConfig = Static<typeof DaemonConfigSchema>;
+export type ConfigKey = keyof DaemonConfig;
+
+const PROPS = DaemonConfigSchema.properties as unknown as Record<ConfigKey, TSchema & { expected: string; reload: 'live' | 'restart' }>;
+export const CONFIG_KEYS = Object.keys(PROPS) as ConfigKey[];
+
+export function defaultConfig(): DaemonConfig {
+  return Value.Default(DaemonConfigSchema, {}) as DaemonConfig;
+}
+
+/** Whether a key can change on a SIGHUP reload or needs a restart. */
+export const reloadKind = (key: ConfigKey): 'live' | 'restart' => PROPS[key].reload;
+
+/** `i2c_bus` and `i2c-bus` are the same key. */
+export const canonicalKey = (key: string): string => key.replace(/_/g, '-');
+
+/** Accepted alternative forms (spec/daemon.md §3.3), converted before the schema check. */
+function coerce(key: ConfigKey, value: unknown): unknown {
+  switch (key) {
+    case 'i2c-addr':
+      if (typeof value === 'string') {
+        const v = value.trim();
+        if (/^0x[0-9a-f]+$/i.test(v)) return parseInt(v, 16);
+        if (/^[0-9]+$/.test(v)) return parseInt(v, 10);
+      }
+      return value;
+    case 'api-compat':
+      return value === '5' ? 5 : value === '4' ? 4 : value;
+    case 'web':
+      return typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
+    default:
+      return value;
+  }
+}
+
+function check(key: ConfigKey, raw: unknown): { ok: true; value: unknown } | { ok: false; expected: string } {
+  const value = coerce(key, raw);
+  const schema = PROPS[key];
+  if (!Value.Check(schema, value)) return { ok: false, expected: schema.expected };
+  if (key === 'web' && typeof value === 'string' && value !== '') {
+    const port = Number(value.slice(value.lastIndexOf(':') + 1));
+    if (!(port >= 1 && port <= 65535)) return { ok: false, expected: schema.expected };
+  }
+  return { ok: true, value };
+}
+
+const got = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+export interface FileResult {
+  values: Partial<DaemonConfig>;
+  errors: string[];
+  warnings: string[];
+}
+
+/** Parse one file's text; every problem is reported, each naming file, line and key. */
+export function parseConfigText(text: string, file: string): FileResult {
+  const out: FileResult = { values: {}, errors: [], warnings: [] };
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const pos = lines.linePos(err.pos[0]);
+      const message = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      out.errors.push(`halpid: ${file}:${pos.line}:${pos.col}: YAML syntax error: ${message}`);
+    }
+    return out;
+  }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return out;
+  if (!isMap(doc.contents)) {
+    out.errors.push(`halpid: ${file}: expected a mapping of settings`);
+    return out;
+  }
+  const seen = new Map<string, { spelled: string; line: number }>();
+  for (const pair of doc.contents.items as Pair[]) {
+    const keyNode = pair.key;
+    const spelled = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+    const line = lines.linePos((isScalar(keyNode) && keyNode.range ? keyNode.range[0] : 0)).line;
+    const key = canonicalKey(spelled);
+    const first = seen.get(key);
+    if (first) {
+      out.errors.push(`halpid: ${file}:${line}: ${spelled}: duplicate of ${first.spelled} on line ${first.line}`);
+      continue;
+    }
+    seen.set(key, { spelled, line });
+    if (!(CONFIG_KEYS as string[]).includes(key)) {
+      out.warnings.push(`halpid: ${file}:${line}: warning: unknown key ${JSON.stringify(spelled)} ignored`);
+      continue;
+    }
+    const valueNode = pair.value;
+    if (valueNode !== null && !isScalar(valueNode)) {
+      out.errors.push(`halpid: ${file}:${line}: ${spelled}: expected ${PROPS[key as ConfigKey].expected}, got a ${isMap(valueNode) ? 'mapping' : 'list'}`);
+      continue;
+    }
+    const raw = valueNode === null ? null : valueNode.value;
+    if (raw === null) continue; // `socket:` means "use the default"
+    const result = check(key as ConfigKey, raw);
+    if (result.ok) (out.values as Record<string, unknown>)[key] = result.value;
+    else out.errors.push(`halpid: ${file}:${line}: ${spelled}: expected ${result.expected}, got ${got(raw)}`);
+  }
+  return out;
+}
+
+/** A command-line value; throws a usage error (exit 2) when it does not validate. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseFlagValue<K extends ConfigKey>(key: K, raw: string): DaemonConfig[K] {
+  const schema = PROPS[key];
+  let value: unknown = raw;
+  if (schema.type === 'integer' && key !== 'i2c-addr') value = /^[0-9]+$/.test(raw.trim()) ? Number(raw) : raw;
+  else if (schema.type === 'number') value = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(raw.trim()) ? Number(raw) : raw;
+  else if (key === 'socket-group') value = /^[0-9]+$/.test(raw) ? Number(raw) : raw;
+  else if ((key === 'socket' || key === 'sim-state-file') && raw !== '') value = resolve(raw); // a user typing a relative path means it
+  const result = check(key, value);
+  if (!result.ok) throw new UsageError(`halpid: option --${key}: expected ${result.expected}, got ${JSON.stringify(raw)}`);
+  return result.value as DaemonConfig[K];
+}
+
+export interface LoadedConfig {
+  config: DaemonConfig;
+  /** Files read, in order. */
+  files: string[];
+  warnings: string[];
+  /** Fatal problems (exit 1); the config is only usable when this is empty. */
+  errors: string[];
+}
+
+/**
+ * defaults < files (in order) < flags. Without explicit files the default file is read if it
+ * exists. A missing explicit file is an error.
+ */
+export function loadConfig(opts: {
+  files?: string[];
+  flags?: Partial<DaemonConfig>;
+  defaultFile?: string;
+  read?: (path: string) => string;
+}): LoadedConfig {
+  const read = opts.read ?? ((p: string) => readFileSync(p, 'utf8'));
+  const result: LoadedConfig = { config: defaultConfig(), files: [], warnings: [], errors: [] };
+  let files = opts.files ?? [];
+  if (files.length === 0) {
+    const def = opts.defaultFile ?? DEFAULT_CONFIG_FILE;
+    files = existsSync(def) ? [def] : [];
+  } else {
+    for (const f of files) if (!existsSync(f)) result.errors.push(`Config file not found: ${f}`);
+    if (result.errors.length > 0) return result;
+  }
+  for (const file of files) {
+    let text: string;
+    try {
+      text = read(file);
+    } catch (err) {
+      result.errors.push(`halpid: ${file}: cannot read: ${(err as Error).message}`);
+      continue;
+    }
+    const parsed = parseConfigText(text, file);
+    result.files.push(file);
+    result.errors.push(...parsed.errors);
+    result.warnings.push(...parsed.warnings);
+    Object.assign(result.config, parsed.values);
+  }
+  Object.assign(result.config, opts.flags ?? {});
+  return result;
+}
+
+/** Keys whose values differ between two configurations. */
+export function changedKeys(a: DaemonConfig, b: DaemonConfig): ConfigKey[] {
+  return CONFIG_KEYS.filter((k) => a[k] !== b[k]);
+}
