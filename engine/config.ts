@@ -165,6 +165,8 @@ export interface LoadedConfig {
   warnings: string[];
   /** Fatal problems (exit 1); the config is only usable when this is empty. */
   errors: string[];
+  /** Keys a file or a flag set (the rest are defaults). */
+  explicit: Set<ConfigKey>;
 }
 
 /**
@@ -178,7 +180,7 @@ export function loadConfig(opts: {
   read?: (path: string) => string;
 }): LoadedConfig {
   const read = opts.read ?? ((p: string) => readFileSync(p, 'utf8'));
-  const result: LoadedConfig = { config: defaultConfig(), files: [], warnings: [], errors: [] };
+  const result: LoadedConfig = { config: defaultConfig(), files: [], warnings: [], errors: [], explicit: new Set() };
   let files = opts.files ?? [];
   if (files.length === 0) {
     const def = opts.defaultFile ?? DEFAULT_CONFIG_FILE;
@@ -200,8 +202,10 @@ export function loadConfig(opts: {
     result.errors.push(...parsed.errors);
     result.warnings.push(...parsed.warnings);
     Object.assign(result.config, parsed.values);
+    for (const k of Object.keys(parsed.values)) result.explicit.add(k as ConfigKey);
   }
   Object.assign(result.config, opts.flags ?? {});
+  for (const k of Object.keys(opts.flags ?? {})) result.explicit.add(k as ConfigKey);
   return result;
 }
 

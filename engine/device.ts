@@ -39,6 +39,8 @@ export interface Measurements {
   T_pcb: number;
   state: PowerState;
   watchdog_elapsed: number;
+  /** The register values behind them (dialect 4 decodes these in double precision). */
+  raw: { V_in: number; V_cap: number; I_in: number; T_mcu: number; T_pcb: number; watchdog_elapsed: number };
 }
 
 export const CONFIG_KEYS = [
@@ -159,14 +161,26 @@ export class Device {
 
   /** The 7-register block, in halpid 5.0.2's order; the first failure aborts it. */
   async readMeasurements(): Promise<Measurements> {
-    const V_in = decodeVin(uint(await this.read(Reg.V_IN, 2)));
-    const V_cap = decodeVcap(uint(await this.read(Reg.V_CAP, 2)));
-    const I_in = decodeIin(uint(await this.read(Reg.I_IN, 2)));
-    const T_mcu = decodeTemperature(uint(await this.read(Reg.T_MCU, 2)));
-    const T_pcb = decodeTemperature(uint(await this.read(Reg.T_PCB, 2)));
+    const raw = {
+      V_in: uint(await this.read(Reg.V_IN, 2)),
+      V_cap: uint(await this.read(Reg.V_CAP, 2)),
+      I_in: uint(await this.read(Reg.I_IN, 2)),
+      T_mcu: uint(await this.read(Reg.T_MCU, 2)),
+      T_pcb: uint(await this.read(Reg.T_PCB, 2)),
+      watchdog_elapsed: 0,
+    };
     const state = await this.readState();
-    const watchdog_elapsed = decodeWatchdogElapsed((await this.read(Reg.WATCHDOG_ELAPSED, 1))[0]!);
-    return { V_in, V_cap, I_in, T_mcu, T_pcb, state, watchdog_elapsed };
+    raw.watchdog_elapsed = (await this.read(Reg.WATCHDOG_ELAPSED, 1))[0]!;
+    return {
+      V_in: decodeVin(raw.V_in),
+      V_cap: decodeVcap(raw.V_cap),
+      I_in: decodeIin(raw.I_in),
+      T_mcu: decodeTemperature(raw.T_mcu),
+      T_pcb: decodeTemperature(raw.T_pcb),
+      state,
+      watchdog_elapsed: decodeWatchdogElapsed(raw.watchdog_elapsed),
+      raw,
+    };
   }
 
   // --- identity and status ----------------------------------------------------------------

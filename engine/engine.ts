@@ -9,7 +9,7 @@ import { uploadFirmware, type FlashProgress, type DfuTimings } from './dfu.js';
 import {
   CONFIG_KEYS, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
 } from './device.js';
-import { ControllerError, DfuError } from './errors.js';
+import { DfuError } from './errors.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
@@ -56,6 +56,15 @@ export interface ValuesSnapshot extends Measurements {
   usb_port_state?: number;
 }
 
+/** Registers outside the measurement block, as last read (for event streams and /metrics). */
+export interface StatusCache {
+  output5v?: boolean;
+  watchdogMs?: number;
+  hardwareVersion?: string;
+  firmwareVersion?: string;
+  deviceId?: string;
+}
+
 export const usbObject = (bits: number): UsbEvent => ({
   usb0: (bits & 1) !== 0,
   usb1: (bits & 2) !== 0,
@@ -81,6 +90,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private inflight: Promise<Measurements> | null = null;
   private controllerState: PowerState | null = null;
   private usbBits: number | null = null;
+  /** What /metrics and /events know about registers outside the block. */
+  readonly status: StatusCache = {};
+  private statusAt = -Infinity;
+  private identityAt = -Infinity;
   private demands = new Map<number, number>();
   private nextDemandId = 1;
   private timer: TimerHandle | null = null;
@@ -298,8 +311,38 @@ export class Engine extends TypedEmitter<EngineEvents> {
         device_id,
       };
       if (opts.usb) snapshot.usb_port_state = await d.readUsb().catch(() => 0);
+      Object.assign(this.status, { output5v: output, watchdogMs: wdMs, hardwareVersion: hardware_version, firmwareVersion: firmware_version, deviceId: device_id });
       return snapshot;
     });
+  }
+
+  /**
+   * Refresh the registers outside the block for observers: 0x10, 0x12 and 0x1A at most once per
+   * `statusMs`, versions and device id at most once per `identityMs` (spec/api.md §11.1).
+   */
+  async refreshStatus(statusMs = 1000, identityMs = 60_000): Promise<void> {
+    const now = this.clock.now();
+    const status = now - this.statusAt >= statusMs;
+    const identity = now - this.identityAt >= identityMs;
+    if (!status && !identity) return;
+    if (status) this.statusAt = now;
+    if (identity) this.identityAt = now;
+    const bits = await this.exclusive(async (d) => {
+      const s = this.status;
+      let usb: number | null = null;
+      if (status) {
+        s.output5v = await d.read5vOutput().catch(() => s.output5v);
+        s.watchdogMs = await d.readWatchdogTimeoutMs().catch(() => s.watchdogMs);
+        usb = await d.readUsb().catch(() => null);
+      }
+      if (identity) {
+        s.hardwareVersion = await d.readHardwareVersion().catch(() => s.hardwareVersion ?? 'N/A');
+        s.firmwareVersion = await d.readFirmwareVersion().catch(() => s.firmwareVersion ?? 'N/A');
+        s.deviceId = await d.readDeviceId().catch(() => s.deviceId ?? '0000000000000000');
+      }
+      return usb;
+    });
+    if (bits !== null) this.noteUsb(bits);
   }
 
   // --- controller configuration -------------------------------------------------------------
@@ -335,23 +378,18 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return bits;
   }
 
-  /** Read-modify-write of 0x1A as one logical operation. */
+  /**
+   * Read-modify-write of 0x1A as one logical operation. A failure is a ControllerError whose
+   * `op` says whether the read or the write failed.
+   */
   async updateUsb(change: (bits: number) => number): Promise<number> {
-    let phase: 'read' | 'write' = 'read';
-    try {
-      const bits = await this.exclusive(async (d) => {
-        const current = await d.readUsb();
-        const next = change(current) & 0x0f;
-        phase = 'write';
-        await d.writeUsb(next);
-        return next;
-      });
-      this.noteUsb(bits);
-      return bits;
-    } catch (err) {
-      if (err instanceof ControllerError) (err as ControllerError & { phase?: string }).phase = phase;
-      throw err;
-    }
+    const bits = await this.exclusive(async (d) => {
+      const next = change(await d.readUsb()) & 0x0f;
+      await d.writeUsb(next);
+      return next;
+    });
+    this.noteUsb(bits);
+    return bits;
   }
 
   private noteUsb(bits: number): void {

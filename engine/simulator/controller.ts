@@ -145,6 +145,7 @@ export class SimulatedController implements Bus {
   private ledOverrideUntil = -Infinity;
   private cmOnSample = false;
   private hostListeners: Array<(cmOn: boolean) => void> = [];
+  private held = false;
   private timer: TimerHandle | null = null;
 
   constructor(opts: SimulatorOptions) {
@@ -288,7 +289,7 @@ export class SimulatedController implements Bus {
     const loads = this.loads();
     this.host.update(at, this.clock.wallNow() / 1000 - (this.clock.now() - at) / 1000);
     if (k % 2 === 0) {
-      this.physics.step(20, loads);
+      if (!this.held) this.physics.step(20, loads);
       this.physics.sample(this.loads());
       this.checkBrownOut(at);
     }
@@ -627,6 +628,12 @@ export class SimulatedController implements Bus {
     }
     if (inputs.V_in !== undefined && inputs.V_in > 0) p.powerConnected = true;
     p.settle(this.loads());
+  }
+
+  /** Freeze the supercap's charge and discharge, so that set inputs read back exactly. */
+  hold(on: boolean): void {
+    this.sync();
+    this.held = on;
   }
 
   /** Cut (false) or restore (true) the input; the ADC averages follow over ≈200 ms. */

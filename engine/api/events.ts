@@ -1,0 +1,154 @@
+// GET /events: Server-Sent Events for the panel, the plugin in client mode and the CLI's flash
+// progress (spec/api.md §11.1). Streams add no bus traffic per client: values come from the
+// engine's own polls, at the shortest interval any stream asked for.
+
+import createDebug from 'debug';
+import type { Engine } from '../engine.js';
+import { usbObject } from '../engine.js';
+import type { EngineEvents } from '../events.js';
+import { sendJson, type Ctx } from './http.js';
+import { float, stringify, type Dialect, type Out } from './json-write.js';
+import { configObject, valuesObject } from './values.js';
+
+const debug = createDebug('halpid:events');
+export const MAX_STREAMS = 16;
+const KEEPALIVE_MS = 15_000;
+
+interface Stream {
+  ctx: Ctx;
+  id: number;
+  ready: boolean;
+  lastValuesWall: number;
+  close(): void;
+}
+
+export class EventHub {
+  private streams = new Set<Stream>();
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly version: string,
+    private readonly dialect: () => Dialect,
+  ) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  serve(ctx: Ctx): void {
+    const d5 = { ...ctx, dialect: 5 as const };
+    ctx.req.resume();
+    const raw = ctx.query.get('interval');
+    const interval = raw === null ? 1000 : /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+    if (!(interval >= 100 && interval <= 60_000)) {
+      return sendJson(d5, 400, { error: 'Invalid interval: must be an integer between 100 and 60000' });
+    }
+    if (this.streams.size >= MAX_STREAMS) return sendJson(d5, 503, { error: 'Too many event stream clients' });
+    const headers = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
+    if (ctx.req.method === 'HEAD') {
+      ctx.res.writeHead(200, headers);
+      ctx.res.end();
+      return;
+    }
+    ctx.res.writeHead(200, headers);
+    ctx.res.flushHeaders();
+    this.open(ctx, interval);
+  }
+
+  private open(ctx: Ctx, interval: number): void {
+    const { engine } = this;
+    const clock = engine.clock;
+    const release = engine.demand(interval);
+    let valuesTimer = clock.setTimeout(() => tickValues(), interval);
+    let keepalive = clock.setTimeout(() => ping(), KEEPALIVE_MS);
+    const stream: Stream = {
+      ctx, id: 0, ready: false, lastValuesWall: engine.lastMeasurements?.wall ?? 0,
+      close: () => {
+        if (!this.streams.delete(stream)) return;
+        release();
+        clock.clearTimeout(valuesTimer);
+        clock.clearTimeout(keepalive);
+        if (this.streams.size === 0) this.detach();
+        ctx.res.end();
+        debug('stream closed (%d open)', this.streams.size);
+      },
+    };
+    const tickValues = (): void => {
+      const latest = engine.lastMeasurements;
+      if (stream.ready && latest && latest.wall > stream.lastValuesWall) {
+        stream.lastValuesWall = latest.wall;
+        this.send(stream, 'values', this.valuesData(latest.values));
+        void engine.refreshStatus().catch(() => {});
+      }
+      valuesTimer = clock.setTimeout(() => tickValues(), interval);
+    };
+    const ping = (): void => {
+      ctx.res.write(': keepalive\n\n');
+      keepalive = clock.setTimeout(() => ping(), KEEPALIVE_MS);
+    };
+    if (this.streams.size === 0) this.attach();
+    this.streams.add(stream);
+    ctx.req.on('close', () => stream.close());
+    ctx.res.on('error', () => stream.close());
+    debug('stream opened, interval %d ms (%d open)', interval, this.streams.size);
+    this.send(stream, 'hello', {
+      api: String(this.dialect()), backend: engine.backend, daemon_state: engine.state, daemon_version: this.version,
+    });
+    engine.refreshStatus(0).catch(() => {}).finally(() => {
+      if (!this.streams.has(stream)) return;
+      const bits = engine.lastUsb;
+      if (bits !== null) this.send(stream, 'usb', { ...usbObject(bits) });
+      stream.ready = true;
+    });
+  }
+
+  /** The dialect-5 /values object from the latest poll and the cached status registers. */
+  private valuesData(m: NonNullable<Engine['lastMeasurements']>['values']): Out {
+    const s = this.engine.status;
+    const wd = s.watchdogMs ?? 0;
+    return valuesObject({
+      ...m,
+      '5v_output_enabled': s.output5v ?? false,
+      watchdog_timeout: wd / 1000,
+      watchdog_enabled: wd > 0,
+      hardware_version: s.hardwareVersion ?? 'N/A',
+      firmware_version: s.firmwareVersion ?? 'N/A',
+      device_id: s.deviceId ?? '0000000000000000',
+    }, this.version, 5);
+  }
+
+  private send(stream: Stream, event: string, data: Out): void {
+    stream.id++;
+    stream.ctx.res.write(`id: ${stream.id}\nevent: ${event}\ndata: ${stringify(data, 5)}\n\n`);
+  }
+
+  private broadcast(event: string, data: Out): void {
+    for (const s of this.streams) if (s.ready || event !== 'usb') this.send(s, event, data);
+  }
+
+  private attach(): void {
+    const e = this.engine;
+    const forward = <K extends keyof EngineEvents & string>(name: K, map: (...a: EngineEvents[K]) => Out) =>
+      this.unsubscribe.push(e.on(name, (...a) => this.broadcast(name, map(...a))));
+    forward('state', (s) => ({ ...s }));
+    forward('blackout', (b): Out => {
+      if (b.phase === 'start') return { V_in: float(b.V_in), phase: b.phase, time_limit: float(b.time_limit), voltage_limit: float(b.voltage_limit) };
+      return { duration: float(b.duration), phase: b.phase };
+    });
+    forward('shutdown', (s) => ({ ...s }));
+    forward('usb', (u) => ({ ...u }));
+    forward('config', (c) => configObject(c));
+    forward('flash', (f) => ({ ...f } as Out));
+    forward('error', (m) => ({ ...m }));
+  }
+
+  private detach(): void {
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+  }
+
+  close(): void {
+    for (const s of [...this.streams]) s.close();
+  }
+}

@@ -1,0 +1,374 @@
+// The halpid HTTP API as a request handler (spec/api.md): dialect 5 byte for byte, dialect 4,
+// and the additions /events, /metrics and /sim. The route table and the 404/405 mapping are our
+// own so that every status, header and byte is as specified; the handler mounts on node:http,
+// on express (the web listener) and inside Signal K.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import createDebug from 'debug';
+import { RtcwakeError } from '../commands.js';
+import { CONFIG_KEYS, type ConfigKey } from '../device.js';
+import type { Engine } from '../engine.js';
+import { usbObject } from '../engine.js';
+import { ControllerError } from '../errors.js';
+import { encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold } from '../registers.js';
+import { EventHub } from './events.js';
+import { readFirmware } from './flash.js';
+import {
+  decodeParam, discardBody, parseU8, readBoolean, readJson, rejectShape, sendEmpty, sendError, sendJson, sendText, type Ctx,
+} from './http.js';
+import { type JsonValue } from './json-parse.js';
+import { float, type Dialect } from './json-write.js';
+import { HttpCounters, renderMetrics } from './metrics.js';
+import { simRoutes } from './sim.js';
+import { parseStandby } from './standby.js';
+import { configField, configObject, MEASUREMENT_KEYS, measurementField, valuesObject } from './values.js';
+
+const debug = createDebug('halpid:http');
+
+export interface ApiOptions {
+  engine: Engine;
+  version: string;
+  /** The dialect for the next request (api-compat can change on a reload). */
+  dialect: () => Dialect;
+  /** Serve POST /flash (never over the web listener). Default true. */
+  flash?: boolean;
+  /** Counters shared between listeners, for /metrics. */
+  counters?: HttpCounters;
+  /** Event hub shared between listeners (one stream limit for the daemon). */
+  events?: EventHub;
+}
+
+export interface Route {
+  path: string;
+  methods: string[];
+  handle: (ctx: Ctx) => Promise<void> | void;
+}
+
+export interface Api {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Close open event streams. */
+  close(): void;
+  readonly events: EventHub;
+  readonly counters: HttpCounters;
+}
+
+const V5_KEYS = new Set(['5v_output_enabled', 'I_in', 'T_mcu', 'T_pcb', 'V_cap', 'V_in', 'daemon_version', 'device_id',
+  'firmware_version', 'hardware_version', 'state', 'watchdog_elapsed', 'watchdog_enabled', 'watchdog_timeout']);
+const V4_KEYS = new Set(['V_in', 'V_supercap', 'I_in', 'T_mcu', 'T_pcb', 'state', '5v_output_enabled', 'usb_port_state',
+  'watchdog_enabled', 'watchdog_timeout', 'watchdog_elapsed', 'hardware_version', 'firmware_version', 'daemon_version', 'device_id']);
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export function createApi(opts: ApiOptions): Api {
+  const { engine, version } = opts;
+  const counters = opts.counters ?? new HttpCounters();
+  const events = opts.events ?? new EventHub(engine, version, opts.dialect);
+
+  const notFoundKey = (ctx: Ctx, status: 404 | 400, text: string): void => {
+    if (ctx.dialect === 4) sendEmpty(ctx, 404);
+    else sendError(ctx, status, text);
+  };
+
+  const routes: Route[] = [
+    { path: '/', methods: ['GET'], handle: (ctx) => sendText(ctx, 200, 'This is halpid!\n') },
+    { path: '/version', methods: ['GET'], handle: (ctx) => sendJson(ctx, 200, { daemon_version: version }) },
+    {
+      path: '/values', methods: ['GET'],
+      handle: async (ctx) => {
+        try {
+          const v = await engine.readValues({ usb: ctx.dialect === 4 });
+          sendJson(ctx, 200, valuesObject(v, version, ctx.dialect));
+        } catch (err) {
+          sendError(ctx, 500, message(err));
+        }
+      },
+    },
+    {
+      path: '/values/:key', methods: ['GET'],
+      handle: async (ctx) => {
+        const key = ctx.params.key!;
+        if (!(ctx.dialect === 4 ? V4_KEYS : V5_KEYS).has(key)) return notFoundKey(ctx, 404, `Unknown key: ${key}`);
+        try {
+          sendJson(ctx, 200, await readValueKey(engine, key, version, ctx.dialect));
+        } catch (err) {
+          sendError(ctx, 500, message(err));
+        }
+      },
+    },
+    { path: '/config', methods: ['GET'], handle: async (ctx) => sendJson(ctx, 200, configObject(await engine.readConfig())) },
+    {
+      path: '/config/:key', methods: ['GET', 'PUT'],
+      handle: async (ctx) => {
+        const key = ctx.params.key!;
+        const known = (CONFIG_KEYS as readonly string[]).includes(key);
+        if (ctx.req.method !== 'PUT') {
+          if (!known) return notFoundKey(ctx, 404, `Unknown config key: ${key}`);
+          try {
+            const value = await engine.readConfigKey(key as ConfigKey);
+            sendJson(ctx, 200, configField({ [key]: value } as never, key as ConfigKey));
+          } catch {
+            sendError(ctx, 404, `Unknown config key: ${key}`);
+          }
+          return;
+        }
+        const body = await readJson(ctx);
+        if (body === null) return;
+        if (!known) return notFoundKey(ctx, 400, `Unknown config key: ${key}`);
+        const raw = configRaw(key as ConfigKey, body);
+        if (raw === null) return sendError(ctx, 400, 'Invalid value type');
+        try {
+          await engine.writeConfigRaw(key as ConfigKey, raw);
+        } catch (err) {
+          return sendError(ctx, 400, message(err));
+        }
+        if (ctx.dialect === 4) sendEmpty(ctx, 204);
+        else sendJson(ctx, 200, { status: 'ok' });
+      },
+    },
+    {
+      path: '/usb', methods: ['GET', 'PUT'],
+      handle: async (ctx) => {
+        if (ctx.req.method !== 'PUT') {
+          try {
+            const bits = await engine.readUsb();
+            sendJson(ctx, 200, { ...usbObject(bits) });
+          } catch (err) {
+            sendError(ctx, 500, `Failed to get USB port states: ${message(err)}`);
+          }
+          return;
+        }
+        const body = await readJson(ctx);
+        if (body === null) return;
+        const change = (bits: number): number => {
+          if (body.t !== 'obj') return bits;
+          for (let port = 0; port < 4; port++) {
+            const v = body.v.get(`usb${port}`);
+            if (v?.t === 'bool') bits = v.v ? bits | (1 << port) : bits & ~(1 << port);
+          }
+          return bits;
+        };
+        try {
+          await engine.updateUsb(change);
+          sendEmpty(ctx, 204);
+        } catch (err) {
+          const read = err instanceof ControllerError && err.op === 'read';
+          sendError(ctx, 500, `${read ? 'Failed to get current USB port states' : 'Failed to set USB port states'}: ${message(err)}`);
+        }
+      },
+    },
+    {
+      path: '/usb/:port', methods: ['GET', 'PUT'],
+      handle: async (ctx) => {
+        const port = Number(ctx.params.port);
+        if (ctx.req.method !== 'PUT') {
+          if (port > 3) return sendError(ctx, 400, 'Invalid port number, must be 0-3');
+          try {
+            const bits = await engine.readUsb();
+            sendJson(ctx, 200, (bits & (1 << port)) !== 0);
+          } catch (err) {
+            sendError(ctx, 500, `Failed to get USB port state: ${message(err)}`);
+          }
+          return;
+        }
+        const on = await readBoolean(ctx);
+        if (on === null) return;
+        if (port > 3) return sendError(ctx, 400, 'Invalid port number, must be 0-3');
+        try {
+          await engine.updateUsb((bits) => (on ? bits | (1 << port) : bits & ~(1 << port)));
+          sendEmpty(ctx, 204);
+        } catch (err) {
+          const read = err instanceof ControllerError && err.op === 'read';
+          sendError(ctx, 500, `${read ? 'Failed to get current USB port state' : 'Failed to set USB port state'}: ${message(err)}`);
+        }
+      },
+    },
+    {
+      path: '/shutdown', methods: ['POST'],
+      handle: async (ctx) => {
+        discardBody(ctx.req);
+        try {
+          await engine.requestShutdown();
+          sendEmpty(ctx, 204);
+        } catch (err) {
+          sendError(ctx, 500, `Failed to request shutdown: ${message(err)}`);
+        }
+      },
+    },
+    {
+      path: '/standby', methods: ['POST'],
+      handle: async (ctx) => {
+        const body = await readJson(ctx);
+        if (body === null) return;
+        const parsed = parseStandby(body, engine.clock.wallNow());
+        if (!parsed.ok) {
+          if (parsed.status === 422) return rejectShape(ctx, parsed.message);
+          return sendError(ctx, 400, parsed.message);
+        }
+        try {
+          await engine.requestStandby(parsed.wakeup, parsed.text);
+          sendEmpty(ctx, 204);
+        } catch (err) {
+          if (err instanceof RtcwakeError) return sendError(ctx, 500, err.message);
+          sendError(ctx, 500, `Failed to request standby: ${message(err)}`);
+        }
+      },
+    },
+    { path: '/events', methods: ['GET'], handle: (ctx) => events.serve(ctx) },
+    {
+      path: '/metrics', methods: ['GET'],
+      handle: (ctx) => {
+        const text = renderMetrics(engine, counters, { version, dialect: ctx.dialect });
+        sendText(ctx, 200, text, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      },
+    },
+  ];
+  if (opts.flash !== false) {
+    routes.push({
+      path: '/flash', methods: ['POST'],
+      handle: async (ctx) => {
+        const upload = await readFirmware(ctx.req);
+        if (!upload.ok) {
+          if (upload.kind === 'text') return sendText(ctx, 400, upload.message);
+          return sendError(ctx, 400, upload.message);
+        }
+        if (upload.image.length === 0) return sendError(ctx, 400, 'Firmware file is empty');
+        try {
+          // Runs to completion even if the client goes away.
+          await engine.flash(upload.image);
+          sendEmpty(ctx, 204);
+        } catch (err) {
+          sendError(ctx, 500, `Failed to upload firmware: ${message(err)}`);
+        }
+      },
+    });
+  }
+  if (engine.simulator) routes.push(...simRoutes(engine.simulator));
+
+  const table = routes.map((r) => ({
+    ...r,
+    segments: r.path === '/' ? [] : r.path.slice(1).split('/'),
+    allow: r.methods.includes('GET') ? ['GET', 'HEAD', ...r.methods.filter((m) => m !== 'GET')].join(',') : r.methods.join(','),
+  }));
+
+  function match(path: string): { route: (typeof table)[number]; raw: Record<string, string> } | null {
+    if (!path.startsWith('/')) return null;
+    const segs = path === '/' ? [] : path.slice(1).split('/');
+    for (const route of table) {
+      if (route.segments.length !== segs.length) continue;
+      const raw: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < segs.length && ok; i++) {
+        const want = route.segments[i]!;
+        const got = segs[i]!;
+        if (want.startsWith(':')) {
+          if (got === '') ok = false;
+          else raw[want.slice(1)] = got;
+        } else if (want !== got) {
+          ok = false;
+        }
+      }
+      if (ok) return { route, raw };
+    }
+    return null;
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+    const ctx: Ctx = { req, res, dialect: opts.dialect(), params: {}, query: new URLSearchParams(q >= 0 ? url.slice(q + 1) : '') };
+    const found = match(path);
+    const method = req.method ?? 'GET';
+    res.on('finish', () => {
+      counters.count(method, found ? found.route.path.replace(/:(\w+)/g, '{$1}') : 'unmatched', res.statusCode);
+      debug('%s %s %d %s ms', method, url, res.statusCode, (performance.now() - started).toFixed(1));
+    });
+    if (!found) {
+      discardBody(req);
+      if (ctx.dialect === 4) return sendText(ctx, 404, '404: Not Found');
+      return sendEmpty(ctx, 404);
+    }
+    const { route, raw } = found;
+    const allowed = route.methods.includes(method) || (method === 'HEAD' && route.methods.includes('GET'));
+    if (!allowed) {
+      discardBody(req);
+      if (ctx.dialect === 4) return sendText(ctx, 405, '405: Method Not Allowed', { Allow: route.allow });
+      return sendEmpty(ctx, 405, { Allow: route.allow });
+    }
+    for (const [name, value] of Object.entries(raw)) {
+      const decoded = decodeParam(value);
+      if (decoded === null) {
+        discardBody(req);
+        return sendText(ctx, 400, `Invalid URL: Invalid UTF-8 in \`${name}\``);
+      }
+      if (name === 'port' && parseU8(decoded) === null) {
+        discardBody(req);
+        return sendText(ctx, 400, `Invalid URL: Cannot parse \`${decoded}\` to a \`u8\``);
+      }
+      ctx.params[name] = name === 'port' ? String(parseU8(decoded)) : decoded;
+    }
+    await route.handle(ctx);
+  }
+
+  return {
+    events,
+    counters,
+    close: () => events.close(),
+    handle(req, res) {
+      dispatch(req, res).catch((err: unknown) => {
+        // Never crash on a request: an unexpected failure is a 500 with its message.
+        debug('handler failed: %s', (err as Error)?.stack ?? err);
+        if (!res.headersSent) {
+          const ctx = { req, res, dialect: opts.dialect(), params: {}, query: new URLSearchParams() };
+          sendError(ctx, 500, message(err));
+        } else {
+          res.destroy();
+        }
+      });
+    },
+  };
+}
+
+async function readValueKey(engine: Engine, key: string, version: string, dialect: Dialect) {
+  switch (key) {
+    case 'daemon_version':
+      return version;
+    case 'hardware_version':
+      return engine.exclusive((d) => d.readHardwareVersion()).catch(() => 'N/A');
+    case 'firmware_version':
+      return engine.exclusive((d) => d.readFirmwareVersion()).catch(() => 'N/A');
+    case 'device_id':
+      return engine.exclusive((d) => d.readDeviceId()).catch(() => '0000000000000000');
+    case '5v_output_enabled':
+      return engine.exclusive((d) => d.read5vOutput());
+    case 'watchdog_timeout':
+      return float((await engine.exclusive((d) => d.readWatchdogTimeoutMs())) / 1000);
+    case 'watchdog_enabled':
+      return (await engine.exclusive((d) => d.readWatchdogTimeoutMs())) > 0;
+    case 'usb_port_state':
+      return engine.readUsb().catch(() => 0);
+    default: {
+      if (!(MEASUREMENT_KEYS as readonly string[]).includes(key) && key !== 'V_supercap') throw new Error(`Unknown key: ${key}`);
+      return measurementField(await engine.readMeasurements(), key, dialect);
+    }
+  }
+}
+
+/** The register value for a PUT /config/{key} body (spec/api.md §7.2, §8.7); null = wrong type. */
+function configRaw(key: ConfigKey, v: JsonValue): number | null {
+  const num = v.t === 'int' ? Number(v.v) : v.t === 'float' ? v.v : null;
+  switch (key) {
+    case 'watchdog_timeout':
+      return num === null ? null : encodeMillis16(num);
+    case 'solo_depleting_timeout':
+      return num === null ? null : encodeMillis32(num);
+    case 'power_on_threshold':
+    case 'solo_power_off_threshold':
+      return num === null ? null : encodeThreshold(num);
+    case 'led_brightness':
+      return v.t === 'int' && v.v >= 0n ? encodeBrightness(v.v) : null;
+    case 'auto_restart':
+      return v.t === 'bool' ? (v.v ? 1 : 0) : null;
+  }
+}

@@ -1,0 +1,277 @@
+// halpid: configuration → engine → socket and web listener (spec/daemon.md §4, §7). The process
+// entry (main.ts) owns argv, signals and the exit code; this class owns everything else, so it
+// can be started and stopped in a test.
+
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApi, type Api } from '../engine/api/router.js';
+import { BackendError, openBackend } from '../engine/backend.js';
+import { RealClock, type Clock } from '../engine/clock.js';
+import { commandActions } from '../engine/commands.js';
+import { changedKeys, loadConfig, reloadKind, type DaemonConfig } from '../engine/config.js';
+import { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/log.js';
+import { hex2 } from '../engine/registers.js';
+import { VERSION } from '../engine/version.js';
+import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
+import { startWeb } from './web.js';
+
+export const DEFAULT_SOCKET = '/run/halpid/halpid.sock';
+
+/** Start-up failed: the messages were logged; exit with `code`. */
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface DaemonOptions {
+  files: string[];
+  flags: Partial<DaemonConfig>;
+  logger: Logger;
+  clock?: Clock;
+  defaultFile?: string;
+  panelDir?: string;
+}
+
+/** A socket path that needs no root, for the simulator when none was configured. */
+export function simulatorSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_RUNTIME_DIR || join(tmpdir(), `halpid-${process.getuid?.() ?? 0}`);
+  return join(base, 'halpid', 'halpid.sock');
+}
+
+/** The supervisor's settings from the daemon configuration. */
+const engineSettings = (c: DaemonConfig) => ({
+  blackoutTimeLimitS: c['blackout-time-limit'],
+  blackoutVoltageLimitV: c['blackout-voltage-limit'],
+  dryRun: c['dry-run'],
+  poweroffCommand: c.poweroff,
+});
+
+interface Listener {
+  server: Server;
+  path: string;
+  id: { dev: number; ino: number };
+}
+
+export class Daemon {
+  private stopping = false;
+  private web: Awaited<ReturnType<typeof startWeb>> | null = null;
+
+  private constructor(
+    private readonly opts: DaemonOptions,
+    /** The configuration in force; reloads replace it, and everything reads it per use. */
+    private readonly live: { config: DaemonConfig },
+    readonly engine: Engine,
+    readonly api: Api,
+    private listener: Listener,
+  ) {}
+
+  get config(): DaemonConfig {
+    return this.live.config;
+  }
+
+  get socketPath(): string {
+    return this.listener.path;
+  }
+
+  get webUrl(): string | null {
+    return this.web?.url ?? null;
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const { logger } = opts;
+    logger.info('halpid - HALPI2 power monitor and watchdog daemon');
+    logger.info(`Version: ${VERSION}`);
+    const loaded = loadConfig({ files: opts.files, flags: opts.flags, defaultFile: opts.defaultFile });
+    for (const f of loaded.files) logger.info(`Loaded configuration from ${f}`);
+    for (const w of loaded.warnings) logger.warn(w);
+    if (loaded.errors.length > 0) {
+      for (const e of loaded.errors) logger.error(e);
+      throw new StartupError(loaded.errors[0]!, 1);
+    }
+    const config = loaded.config;
+    const clock = opts.clock ?? new RealClock();
+    let backend;
+    try {
+      backend = await openBackend({
+        backend: config.backend, i2cBus: config['i2c-bus'], i2cAddr: config['i2c-addr'],
+        simStateFile: config['sim-state-file'], clock, logger,
+      });
+    } catch (err) {
+      if (err instanceof BackendError) {
+        logger.error(err.message);
+        throw new StartupError(err.message, 1);
+      }
+      throw err;
+    }
+    if (backend.simulator && !loaded.explicit.has('socket')) config.socket = simulatorSocketPath();
+
+    // The command settings and the dialect are read per use: a reload changes them at once.
+    const live = { config };
+    const engine = new Engine({
+      bus: backend.bus,
+      backend: backend.kind,
+      simulator: backend.simulator,
+      clock,
+      logger,
+      settings: engineSettings(config),
+      actions: commandActions({
+        logger,
+        simulator: backend.simulator,
+        settings: () => ({ rtcwake: live.config.rtcwake, simExecuteCommands: live.config['sim-execute-commands'] }),
+      }),
+    });
+
+    try {
+      const fw = await engine.exclusive((d) => d.readFirmwareVersion());
+      logger.info(`Controller firmware ${fw}`);
+    } catch (err) {
+      logger.warn(`HALPI2 controller not responding at bus ${config['i2c-bus']}, address ${hex2(config['i2c-addr'])}: ${(err as Error).message}`);
+    }
+
+    const api = createApi({ engine, version: VERSION, dialect: () => live.config['api-compat'] });
+    let listener: Listener;
+    try {
+      listener = await Daemon.listen(api, config, logger);
+    } catch (err) {
+      await engine.stop().catch(() => {});
+      if (err instanceof SocketError) {
+        logger.error(err.message);
+        throw new StartupError(err.message, 1);
+      }
+      throw err;
+    }
+    const daemon = new Daemon(opts, live, engine, api, listener);
+    if (config.web) {
+      try {
+        daemon.web = await daemon.startWebListener(config);
+      } catch (err) {
+        const message = `Cannot start the web listener on ${config.web}: ${(err as Error).message}`;
+        logger.error(message);
+        await daemon.closeListeners();
+        await engine.stop().catch(() => {});
+        throw new StartupError(message, 1);
+      }
+    }
+    logger.info('Starting power management state machine');
+    engine.start();
+    return daemon;
+  }
+
+  private static async listen(api: Api, config: DaemonConfig, logger: Logger): Promise<Listener> {
+    const server = createServer((req, res) => api.handle(req, res));
+    server.requestTimeout = 0; // a flash runs for more than a minute inside its request
+    const id = await listenOnSocket(server, config.socket, config['socket-group'], logger);
+    logger.info(`HTTP server listening on ${config.socket}`);
+    return { server, path: config.socket, id };
+  }
+
+  private startWebListener(config: DaemonConfig) {
+    const webApi = createApi({
+      engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
+      counters: this.api.counters, events: this.api.events,
+    });
+    return startWeb({
+      address: config.web, api: webApi, token: () => this.config['web-token'], logger: this.opts.logger, panelDir: this.opts.panelDir,
+    });
+  }
+
+  /** SIGHUP: re-read the files, apply the original flags again, apply what can change live. */
+  async reload(): Promise<void> {
+    const { logger } = this.opts;
+    logger.info('Received SIGHUP, reloading configuration');
+    const loaded = loadConfig({ files: this.opts.files, flags: this.opts.flags, defaultFile: this.opts.defaultFile });
+    for (const w of loaded.warnings) logger.warn(w);
+    if (loaded.errors.length > 0) {
+      logger.error(`Configuration reload failed: ${loaded.errors[0]}; keeping the previous configuration`);
+      for (const e of loaded.errors.slice(1)) logger.error(e);
+      return;
+    }
+    const next = loaded.config;
+    if (this.engine.simulator && !loaded.explicit.has('socket')) next.socket = this.config.socket;
+    const old = this.config;
+    const applied: DaemonConfig = { ...old };
+    for (const key of changedKeys(old, next)) {
+      if (reloadKind(key) === 'restart') {
+        logger.warn(`${key} changed; restart halpid to apply it`);
+        continue;
+      }
+      (applied as Record<string, unknown>)[key] = next[key];
+    }
+    if (applied.socket !== old.socket) {
+      try {
+        const fresh = await Daemon.listen(this.api, applied, logger);
+        const previous = this.listener;
+        this.listener = fresh;
+        if (closeSocketServer(previous.server, previous.path, previous.id)) logger.info(`Removed socket file ${previous.path}`);
+      } catch (err) {
+        logger.error(`Cannot move the socket to ${applied.socket}: ${(err as Error).message}; keeping ${old.socket}`);
+        applied.socket = old.socket;
+      }
+    } else if (applied['socket-group'] !== old['socket-group']) {
+      const gid = resolveGroup(applied['socket-group']);
+      try {
+        if (gid === null) throw new SocketError(`Group ${applied['socket-group']} does not exist`);
+        applyGroup(this.listener.path, applied['socket-group'], gid, logger);
+      } catch (err) {
+        logger.error(`${(err as Error).message}; keeping group ${old['socket-group']}`);
+        applied['socket-group'] = old['socket-group'];
+      }
+    }
+    if (applied.web !== old.web) {
+      try {
+        const fresh = applied.web ? await this.startWebListener(applied) : null;
+        await this.web?.close();
+        this.web = fresh;
+      } catch (err) {
+        logger.error(`Cannot start the web listener on ${applied.web}: ${(err as Error).message}; keeping the previous one`);
+        applied.web = old.web;
+      }
+    }
+    this.live.config = applied;
+    this.engine.updateSettings(engineSettings(applied));
+    logger.info('Configuration reloaded');
+  }
+
+  /** Stop accepting connections and close event streams; true if our socket file was removed. */
+  private async closeListeners(): Promise<boolean> {
+    this.api.close();
+    const removed = closeSocketServer(this.listener.server, this.listener.path, this.listener.id);
+    await this.web?.close();
+    return removed;
+  }
+
+  /** SIGINT/SIGTERM cleanup (spec/daemon.md §7.1); resolves with the exit code. */
+  async stop(signal: string): Promise<number> {
+    const { logger } = this.opts;
+    if (this.stopping) {
+      logger.info(`Received ${signal} (already shutting down)`);
+      return -1;
+    }
+    this.stopping = true;
+    logger.info(`Received ${signal}`);
+    const cleanup = async (): Promise<void> => {
+      const removed = await this.closeListeners();
+      const result = await this.engine.stop();
+      if (result.watchdogDisabled) logger.info('Watchdog disabled');
+      else logger.warn(`Failed to disable watchdog during shutdown: ${result.error}`);
+      if (removed) logger.info('Removed socket file');
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 5000); });
+    const outcome = await Promise.race([cleanup().then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      logger.error('Cleanup timed out');
+      return 1;
+    }
+    logger.info('Cleanup complete');
+    logger.info('Daemon shutdown complete');
+    return 0;
+  }
+}

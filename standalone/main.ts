@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// halpid: the process entry. Parses argv (usage errors exit 2), starts the daemon, and maps
+// signals to reload and cleanup (spec/daemon.md §2, §7).
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { parseFlagValue, UsageError, type ConfigKey, type DaemonConfig } from '../engine/config.js';
+import { VERSION } from '../engine/version.js';
+import { Daemon, StartupError } from './daemon.js';
+import { createLogger } from './log.js';
+
+function parseArgs(argv: string[]): { files: string[]; flags: Partial<DaemonConfig> } {
+  const flags: Partial<DaemonConfig> = {};
+  const value = (key: ConfigKey) => (raw: string) => {
+    (flags as Record<string, unknown>)[key] = parseFlagValue(key, raw);
+    return raw;
+  };
+  const program = new Command('halpid')
+    .description('HALPI2 power monitor and watchdog daemon')
+    .helpOption('-h, --help', 'show this help')
+    .version(`halpid ${VERSION}`, '-V, --version', 'print the version')
+    .option('-c, --conf <file>', 'configuration file (repeatable; later files override earlier ones)', (f: string, acc: string[]) => [...acc, f], [] as string[])
+    .option('--i2c-bus <n>', 'I2C bus number', value('i2c-bus'))
+    .option('--i2c-addr <n>', 'controller address, decimal or 0x hex', value('i2c-addr'))
+    .option('--blackout-time-limit <s>', 'seconds of blackout before shutting down', value('blackout-time-limit'))
+    .option('--blackout-voltage-limit <v>', 'input voltage below which power counts as lost', value('blackout-voltage-limit'))
+    .option('-s, --socket <path>', 'Unix socket of the HTTP API', value('socket'))
+    .option('-g, --socket-group <group>', 'group owning the socket (name or gid)', value('socket-group'))
+    .option('--poweroff <command>', 'shell command that powers the machine off ("" = none)', value('poweroff'))
+    .option('--rtcwake <command>', 'rtcwake program', value('rtcwake'))
+    .option('-n, --dry-run', 'log instead of shutting down')
+    .option('--no-dry-run', 'shut down for real')
+    .addOption(new Option('--backend <backend>', 'controller backend').choices(['auto', 'i2c', 'simulator']))
+    .option('--simulate', 'short for --backend simulator')
+    .addOption(new Option('--api-compat <dialect>', 'HTTP API dialect').choices(['5', '4']))
+    .option('--sim-state-file <path>', 'simulator settings file ("" = memory only)', value('sim-state-file'))
+    .option('--sim-execute-commands', 'run poweroff and rtcwake even on the simulator')
+    .option('--no-sim-execute-commands', 'do not run poweroff and rtcwake on the simulator')
+    .option('--web <host:port>', 'serve the web panel and the API under /api on this address', value('web'))
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.parse(argv);
+  const o = program.opts();
+  if (o.dryRun !== undefined) flags['dry-run'] = o.dryRun as boolean;
+  if (o.simExecuteCommands !== undefined) flags['sim-execute-commands'] = o.simExecuteCommands as boolean;
+  if (o.backend) flags.backend = o.backend as DaemonConfig['backend'];
+  if (o.simulate) flags.backend = 'simulator';
+  if (o.apiCompat) flags['api-compat'] = Number(o.apiCompat) as 4 | 5;
+  return { files: o.conf as string[], flags };
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const code = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+      process.exit(code);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger();
+  const panelDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'webapp');
+  let daemon: Daemon | null = null;
+  let exiting = false;
+  const exit = async (signal: string): Promise<void> => {
+    if (!daemon) {
+      logger.info(`Received ${signal}`);
+      process.exit(0);
+    }
+    if (exiting) {
+      logger.info(`Received ${signal} (already shutting down)`);
+      return;
+    }
+    exiting = true;
+    process.exit(await daemon.stop(signal));
+  };
+  process.on('SIGINT', () => void exit('SIGINT'));
+  process.on('SIGTERM', () => void exit('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (daemon && !exiting) daemon.reload().catch((err: Error) => logger.error(`Configuration reload failed: ${err.message}`));
+  });
+  const crash = (err: unknown): void => {
+    logger.error(`Uncaught exception: ${(err as Error)?.stack ?? String(err)}`);
+    // Best effort: never leave the watchdog armed, then let systemd restart us.
+    const stop = daemon ? daemon.engine.stop() : Promise.resolve();
+    const timer = setTimeout(() => process.exit(1), 2000);
+    void stop.finally(() => {
+      clearTimeout(timer);
+      process.exit(1);
+    });
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  try {
+    daemon = await Daemon.start({ ...args, logger, panelDir });
+  } catch (err) {
+    if (err instanceof StartupError) process.exit(err.code);
+    throw err;
+  }
+}
+
+void main();

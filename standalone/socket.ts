@@ -1,0 +1,135 @@
+// The Unix socket (spec/daemon.md §8): parent directory, stale sockets replaced but never a
+// regular file or directory, mode 0660 from birth, group from `socket-group`.
+
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { connect, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from '../engine/log.js';
+
+/** A fatal socket problem; the message is the log line (exit 1). */
+export class SocketError extends Error {
+  override name = 'SocketError';
+}
+
+/** Resolve a group name (or numeric gid) through the system group database. */
+export function resolveGroup(group: string | number, groupFile = '/etc/group'): number | null {
+  if (typeof group === 'number') return group;
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  try {
+    for (const line of readFileSync(groupFile, 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name === group && gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
+    }
+  } catch {
+    // fall through to NSS
+  }
+  try {
+    const out = execFileSync('getent', ['group', group], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const gid = out.split(':')[2];
+    if (gid !== undefined && /^[0-9]+$/.test(gid.trim())) return Number(gid.trim());
+  } catch {
+    // not found
+  }
+  return null;
+}
+
+function inUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Make the path ready for binding: create the directory, refuse what must not be replaced. */
+export async function prepareSocketPath(path: string, logger: Logger): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new SocketError(`${path}: ${(err as Error).message}, exiting`);
+  }
+  if (!st.isSocket()) throw new SocketError(`${path} exists and is not a socket, exiting`);
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== me) throw new SocketError(`${path} exists and is owned by UID ${st.uid}, exiting`);
+  if (await inUse(path)) throw new SocketError(`${path} is in use by another process, exiting`);
+  unlinkSync(path);
+  logger.info(`Removed stale socket ${path}`);
+}
+
+/** Bind `server` to `path` with mode 0660 and the group; resolves with the socket's identity. */
+export async function listenOnSocket(
+  server: Server,
+  path: string,
+  group: string | number,
+  logger: Logger,
+): Promise<{ dev: number; ino: number }> {
+  const gid = resolveGroup(group);
+  if (gid === null) throw new SocketError(`Group ${group} does not exist, exiting`);
+  await prepareSocketPath(path, logger);
+  // Born 0660: no window in which the socket is wider open.
+  const previous = process.umask(0o117);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new SocketError(`Cannot listen on ${path}: ${err.message}`));
+      server.once('error', onError);
+      server.listen(path, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(previous);
+  }
+  chmodSync(path, 0o660);
+  applyGroup(path, group, gid, logger);
+  const st = statSync(path);
+  return { dev: st.dev, ino: st.ino };
+}
+
+export function applyGroup(path: string, group: string | number, gid: number, logger: Logger): void {
+  try {
+    chownSync(path, -1, gid);
+  } catch (err) {
+    const root = (process.getuid?.() ?? 0) === 0;
+    if (root) throw new SocketError(`Cannot change group of ${path} to ${group}: ${(err as Error).message}`);
+    logger.warn(`Cannot change group of ${path} to ${group}: ${(err as Error).message}`);
+  }
+}
+
+/** Whether the path still holds the socket this process created (same device and inode). */
+export function isOwnSocket(path: string, id: { dev: number; ino: number }): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.dev === id.dev && st.ino === id.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stop listening. Node unlinks a Unix socket's path when its server closes, so a server whose
+ * path now belongs to someone else is not closed (its descriptor goes with the process) and
+ * their socket stays. Returns whether our socket file was removed.
+ */
+export function closeSocketServer(server: Server, path: string, id: { dev: number; ino: number }): boolean {
+  const own = isOwnSocket(path, id);
+  if (own) {
+    server.close();
+    try {
+      unlinkSync(path); // Node normally did it already
+    } catch {
+      // gone
+    }
+  } else {
+    server.unref();
+  }
+  (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  return own;
+}

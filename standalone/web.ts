@@ -1,0 +1,117 @@
+// The optional web listener (spec/daemon.md §14): the panel's static files at `/` and the API
+// under `/api` (never /api/flash). Writes only from loopback or with the bearer token; a Host
+// check guards against DNS rebinding.
+
+import { timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import express from 'express';
+import type { Api } from '../engine/api/router.js';
+import type { Logger } from '../engine/log.js';
+
+export interface WebAddress {
+  host: string;
+  port: number;
+}
+
+/** `host:port`, `[v6]:port`, or a bare port (= 127.0.0.1). */
+export function parseWebAddress(text: string): WebAddress {
+  if (/^[0-9]+$/.test(text)) return { host: '127.0.0.1', port: Number(text) };
+  const m = /^\[([^\]]+)\]:([0-9]+)$/.exec(text) ?? /^([^:]+):([0-9]+)$/.exec(text);
+  if (!m) throw new Error(`invalid web address ${JSON.stringify(text)}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::ffff:127.0.0.1';
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+function hostOf(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^\[([^\]]+)\](?::[0-9]+)?$/.exec(header) ?? /^([^:]+)(?::[0-9]+)?$/.exec(header);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+const FORBIDDEN = '{"error":"Read-only: set web-token to allow changes over the web listener"}';
+
+export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => string; panelDir?: string }) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const bound = opts.bound.host.toLowerCase();
+  const locals = localAddresses();
+  app.use((req, res, next) => {
+    res.setHeader('Content-Security-Policy', "default-src 'self'");
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const host = hostOf(req.headers.host);
+    if (host === null || !(host === bound || host === 'localhost' || locals.has(host))) {
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Misdirected Request\n');
+      return;
+    }
+    next();
+  });
+  app.use('/api', (req: IncomingMessage, res: ServerResponse) => {
+    if (['PUT', 'POST', 'DELETE', 'PATCH'].includes(req.method ?? '') && !isLoopback(bound) && !authorised(req, opts.token())) {
+      req.resume();
+      res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Length': String(FORBIDDEN.length) });
+      res.end(FORBIDDEN);
+      return;
+    }
+    opts.api.handle(req, res);
+  });
+  if (opts.panelDir && existsSync(opts.panelDir)) {
+    app.use(express.static(opts.panelDir, { index: 'index.html', etag: false }));
+  } else {
+    app.get('/', (_req, res) => {
+      res.type('html').send('<!doctype html><meta charset="utf-8"><title>halpid</title><p>halpid is running. The API is under <a href="api/values">/api</a>.</p>\n');
+    });
+  }
+  return app;
+}
+
+function authorised(req: IncomingMessage, token: string): boolean {
+  if (!token) return false;
+  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]!, 'utf8');
+  const b = Buffer.from(token, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function startWeb(opts: {
+  address: string;
+  api: Api;
+  token: () => string;
+  logger: Logger;
+  panelDir?: string;
+}): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const bound = parseWebAddress(opts.address);
+  const server = createServer(createWebApp({ api: opts.api, bound, token: opts.token, panelDir: opts.panelDir }));
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(bound.port, bound.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  const url = `http://${host}:${bound.port}/`;
+  opts.logger.info(`Web panel listening on ${url}`);
+  return {
+    server,
+    url,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
