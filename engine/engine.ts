@@ -259,6 +259,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.controllerState;
   }
 
+  /**
+   * Forget the cached block so the next reader goes to the bus (the simulator's controls change
+   * the world at once, and a test expects to see it at once).
+   */
+  invalidateMeasurements(): void {
+    if (this.latest) this.latest = { ...this.latest, at: -Infinity };
+    this.inflight = null; // a read already under way may have seen the old world
+  }
+
   /** The measurement block, shared with other readers when younger than `maxAgeMs`. */
   readMeasurements(maxAgeMs = TICK_MS): Promise<Measurements> {
     if (this.latest && this.clock.now() - this.latest.at < maxAgeMs) return Promise.resolve(this.latest.values);

@@ -242,7 +242,7 @@ export function createApi(opts: ApiOptions): Api {
       },
     });
   }
-  if (engine.simulator) routes.push(...simRoutes(engine.simulator));
+  if (engine.simulator) routes.push(...simRoutes(engine.simulator, () => engine.invalidateMeasurements()));
 
   const table = routes.map((r) => ({
     ...r,

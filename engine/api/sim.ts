@@ -81,8 +81,8 @@ function snapshot(sim: SimulatedController): Out {
   };
 }
 
-export function simRoutes(sim: SimulatedController): Route[] {
-  return [
+export function simRoutes(sim: SimulatedController, changed: () => void): Route[] {
+  const routes: Route[] = [
     { path: '/sim', methods: ['GET'], handle: (ctx) => sendJson({ ...ctx, dialect: 5 }, 200, snapshot(sim)) },
     {
       path: '/sim/inputs', methods: ['PUT'],
@@ -95,8 +95,8 @@ export function simRoutes(sim: SimulatedController): Route[] {
         set('T_mcu', numberIn(f, 'T_mcu', 200, 400));
         set('T_pcb', numberIn(f, 'T_pcb', 200, 400));
         const hold = bool(f, 'hold'); // our addition: freeze the supercap model so values stay exact
-        sim.setInputs(inputs);
         if (hold !== undefined) sim.hold(hold);
+        sim.setInputs(inputs);
       }),
     },
     {
@@ -171,6 +171,14 @@ export function simRoutes(sim: SimulatedController): Route[] {
       },
     },
   ];
+  // Every control changes what the controller reports: readers must not get an older block.
+  return routes.map((r) => ({
+    ...r,
+    handle: async (ctx: Ctx) => {
+      await r.handle(ctx);
+      if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') changed();
+    },
+  }));
 }
 
 function faultRule(f: Fields): FaultRuleInput {

@@ -1,0 +1,120 @@
+// Test rig: the real halpid (the built dist/standalone/main.js) on a temporary socket, talked
+// to over that socket with node:http.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+export const GID = String(process.getgid?.() ?? 0);
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  /** Header names as sent, in order (lower-cased). */
+  headerNames: string[];
+  body: Buffer;
+  text: string;
+}
+
+export function request(
+  socket: string,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Reply> {
+  return new Promise((resolvePromise, reject) => {
+    const req = httpRequest({ socketPath: socket, method, path, agent: false, timeout: 15_000, headers: { Host: 'localhost', ...opts.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers: Record<string, string> = {};
+        const headerNames: string[] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const name = res.rawHeaders[i]!.toLowerCase();
+          headers[name] = res.rawHeaders[i + 1]!;
+          headerNames.push(name);
+        }
+        const body = Buffer.concat(chunks);
+        resolvePromise({ status: res.statusCode ?? 0, headers, headerNames, body, text: body.toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 15 s`)));
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+export const json = (value: unknown) => ({ headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) });
+
+export interface RunningDaemon {
+  proc: ChildProcess;
+  socket: string;
+  dir: string;
+  logs: () => string;
+  req: (method: string, path: string, opts?: Parameters<typeof request>[3]) => Promise<Reply>;
+  /** Wait for a log line matching `re` (polling the captured output). */
+  waitLog: (re: RegExp, timeoutMs?: number) => Promise<string>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** The built entry points (`npm test` compiles first): the daemon exactly as it ships. */
+export const HALPID = join(ROOT, 'dist/standalone/main.js');
+export const HALPI = join(ROOT, 'dist/cli/main.js');
+
+export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, [HALPID, ...args], {
+    cwd: ROOT,
+    // Without tap's NODE_OPTIONS (its coverage hook costs most of a second per start).
+    env: { ...process.env, NODE_OPTIONS: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
+  return { proc, output: () => out, exited };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'halpid-test-'));
+  const socket = join(dir, 'halpid.sock');
+  const { proc, output, exited } = spawnHalpid(['--simulate', '--socket', socket, '--socket-group', GID, '--poweroff', 'true', ...args], env);
+  let done = false;
+  void exited.then(() => { done = true; });
+  const waitLog = async (re: RegExp, timeoutMs = 20_000): Promise<string> => {
+    const start = Date.now();
+    for (;;) {
+      const m = output().split('\n').find((l) => re.test(l));
+      if (m) return m;
+      if (Date.now() - start > timeoutMs) throw new Error(`no log line ${re} within ${timeoutMs} ms:\n${output()}`);
+      if (done) throw new Error(`halpid exited before logging ${re}:\n${output()}`);
+      await sleep(20);
+    }
+  };
+  await waitLog(/Starting power management state machine/);
+  if (!existsSync(socket)) throw new Error(`no socket at ${socket}`);
+  return {
+    proc, socket, dir, exited,
+    logs: output,
+    req: (method, path, opts) => request(socket, method, path, opts),
+    waitLog,
+    stop: async (signal = 'SIGTERM') => {
+      if (!done) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Physical input values whose controller encoding is exactly `raw` (spec/controller.md §5.1). */
+export const physical = {
+  V_in: (raw: number) => ((raw + 0.5) * 40) / 65535,
+  V_cap: (raw: number) => ((raw + 0.5) * 11) / 65536,
+  I_in: (raw: number) => ((raw + 0.5) * 3.3) / 65535,
+  T: (raw: number) => Math.fround(Math.fround(273.15) - 40) + ((raw + 0.5) * 140) / 65535,
+};
