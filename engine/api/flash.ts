@@ -3,7 +3,7 @@
 
 import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
-import { BODY_LIMIT } from './http.js';
+import { afterDrain, BODY_LIMIT } from './http.js';
 
 export type FirmwareUpload =
   | { ok: true; image: Buffer }
@@ -32,8 +32,14 @@ export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<
       if (settled) return;
       settled = true;
       req.unpipe(bb);
-      req.resume(); // parts after `firmware` are not read; the rest of the body is discarded
-      resolve(result);
+      // Parts after `firmware` are not read; the rest of the body is discarded. An error is
+      // answered once the client has finished sending, so it sees the answer, not a reset.
+      if (result.ok) {
+        req.resume();
+        resolve(result);
+      } else {
+        afterDrain(req, () => resolve(result));
+      }
     };
     const fail = (where: 'field' | 'data'): void =>
       finish({
@@ -61,6 +67,8 @@ export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<
       if (received > limit && !settled) fail(inFirmware ? 'data' : 'field');
     });
     bb.on('file', (name, stream) => {
+      // A part cut short errors its stream: unhandled, that would take the daemon down.
+      stream.on('error', () => fail(name === 'firmware' ? 'data' : 'field'));
       if (settled || name !== 'firmware') {
         stream.resume();
         return;

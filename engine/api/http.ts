@@ -52,6 +52,35 @@ export function discardBody(req: IncomingMessage): void {
   req.resume();
 }
 
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Answer a request whose body we stopped reading only once the client has sent it all, so a
+ * client still writing gets the answer instead of a reset; past `limit` bytes we answer anyway.
+ */
+export function afterDrain(req: IncomingMessage, answer: () => void, limit = DRAIN_LIMIT): void {
+  if (req.complete) {
+    answer();
+    return;
+  }
+  let drained = 0;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    req.off('data', onData);
+    answer();
+  };
+  const onData = (chunk: Buffer): void => {
+    drained += chunk.length;
+    if (drained > limit) finish();
+  };
+  req.on('data', onData);
+  req.once('end', finish);
+  req.once('close', finish);
+  req.resume();
+}
+
 function isJsonContentType(header: string | undefined): boolean {
   if (!header) return false;
   const [essence] = header.split(';');
@@ -66,8 +95,7 @@ function isJsonContentType(header: string | undefined): boolean {
 export function readBody(ctx: Ctx, limit = BODY_LIMIT): Promise<Buffer | null> {
   const { req } = ctx;
   const tooLarge = (): null => {
-    sendText(ctx, 413, 'Failed to buffer the request body: length limit exceeded', { Connection: 'close' });
-    req.resume();
+    afterDrain(req, () => sendText(ctx, 413, 'Failed to buffer the request body: length limit exceeded'));
     return null;
   };
   const declared = Number(req.headers['content-length']);

@@ -126,6 +126,7 @@ export class SimulatedController implements Bus {
   private readonly busByteUs: number;
   private settings: PersistedSettings;
   private t: number; // time the model has been advanced to
+  private stepIndex = 0; // 10 ms steps processed since t0
   private readonly t0: number;
   private railsOn = false;
   private usb = 0;
@@ -270,14 +271,16 @@ export class SimulatedController implements Bus {
     const wasOn = this.host.cmOn;
     let changed = false;
     for (;;) {
-      const k = Math.floor((this.t - this.t0) / STEP_MS) + 1;
-      const at = this.t0 + k * STEP_MS;
+      // The step index is counted, never recomputed from times: with a fractional real clock,
+      // floor((t - t0) / 10) can land on the step just taken and loop forever.
+      const at = this.t0 + (this.stepIndex + 1) * STEP_MS;
       if (at > now) break;
+      this.stepIndex++;
       const before = this.host.cmOn;
-      this.step(at, k);
+      this.step(at, this.stepIndex);
       if (this.host.cmOn !== before) changed = true;
     }
-    this.t = now;
+    if (now > this.t) this.t = now;
     if (changed && this.host.cmOn !== wasOn) {
       const on = this.host.cmOn;
       for (const l of this.hostListeners) l(on);
