@@ -46,11 +46,16 @@ export const flushMicrotasks = (): Promise<void> => new Promise((resolve) => set
  * promise chains they start settle before moving on, so async code runs as it would in real time.
  */
 export class FakeClock implements Clock {
-  private t = 0;
+  private t: number;
   private seq = 0;
   private timers: FakeTimer[] = [];
 
-  constructor(private readonly wallEpochMs = Date.UTC(2026, 0, 1)) {}
+  constructor(
+    private readonly wallEpochMs = Date.UTC(2026, 0, 1),
+    startMs = 0,
+  ) {
+    this.t = startMs;
+  }
 
   now(): number {
     return this.t;

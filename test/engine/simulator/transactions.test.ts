@@ -1,5 +1,7 @@
 // Transaction classes, length and ping rules, register quirks (spec/controller.md §2–3, §11.11 7–8).
 import t from 'tap';
+import { FakeClock } from '../../../engine/clock.js';
+import { SimulatedController } from '../../../engine/simulator/controller.js';
 import { rig } from '../../helpers/sim.js';
 
 t.test('plain reads, unknown and write-only registers read zeros; no auto-increment', async (t) => {
@@ -167,4 +169,16 @@ t.test('temperatures: PCB updated once per second, sub-zero reads as 373.15 K, z
   t.equal(await u16(0x24), 65535);
   sim.setInputs({ T_mcu: 298.15 });
   t.equal(await u16(0x23), 30426);
+});
+
+t.test('a fractional real-time clock never stalls the model (regression: endless catch-up loop)', async (t) => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 1), 4821.173904);
+  const sim = new SimulatedController({ clock, hostGated: true });
+  await sim.write(Uint8Array.of(0x30, 0x01));
+  sim.haltHost();
+  for (let i = 0; i < 2200; i++) {
+    await clock.advance(7.3129);
+    sim.sync();
+  }
+  t.equal(sim.state, 'OperationalSolo', 'halted, powered down, auto-restarted and booted again');
 });
