@@ -89,7 +89,7 @@ export class EventHub {
     };
     if (this.streams.size === 0) this.attach();
     this.streams.add(stream);
-    ctx.req.on('close', () => stream.close());
+    ctx.res.on('close', () => stream.close()); // (the request's 'close' fires as soon as its body is read)
     ctx.res.on('error', () => stream.close());
     debug('stream opened, interval %d ms (%d open)', interval, this.streams.size);
     this.send(stream, 'hello', {

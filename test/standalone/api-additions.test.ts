@@ -1,0 +1,212 @@
+// /events, /metrics and /sim (spec/api.md §11) over the real socket.
+import t from 'tap';
+import { request as httpRequest } from 'node:http';
+import { VERSION } from '../../engine/version.js';
+import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+let d: RunningDaemon;
+t.before(async () => {
+  d = await startDaemon();
+});
+t.teardown(async () => {
+  await d.stop();
+});
+
+interface SseEvent { id: number; event: string; data: unknown }
+
+/** Open an event stream; collect parsed events until `close` is called. */
+function stream(path = '/events') {
+  const events: SseEvent[] = [];
+  let raw = '';
+  let status = 0;
+  let headers: Record<string, string | string[] | undefined> = {};
+  const req = httpRequest({ socketPath: d.socket, path, agent: false, headers: { Host: 'localhost' } }, (res) => {
+    status = res.statusCode ?? 0;
+    headers = res.headers;
+    res.on('data', (c: Buffer) => {
+      raw += c.toString();
+      let i;
+      while ((i = raw.indexOf('\n\n')) >= 0) {
+        const block = raw.slice(0, i);
+        raw = raw.slice(i + 2);
+        const f: Record<string, string> = {};
+        for (const line of block.split('\n')) {
+          const m = /^(\w+): (.*)$/.exec(line);
+          if (m) f[m[1]!] = m[2]!;
+        }
+        if (f.event) events.push({ id: Number(f.id), event: f.event, data: JSON.parse(f.data!) });
+      }
+    });
+  });
+  req.on('error', () => {});
+  req.end();
+  return {
+    events,
+    get status() { return status; },
+    get headers() { return headers; },
+    wait: async (pred: () => boolean, ms = 5000) => {
+      const start = Date.now();
+      while (!pred()) {
+        if (Date.now() - start > ms) throw new Error(`event not seen: ${JSON.stringify(events.map((e) => e.event))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    close: () => req.destroy(),
+  };
+}
+
+t.test('/events: hello, usb, values at the interval, state, blackout, config, flash', async (t) => {
+  const s = stream('/events?interval=200');
+  t.teardown(() => s.close());
+  await s.wait(() => s.events.length >= 2);
+  t.equal(s.status, 200);
+  t.equal(s.headers['content-type'], 'text/event-stream');
+  t.equal(s.headers['cache-control'], 'no-cache');
+  t.same(s.events[0], { id: 1, event: 'hello', data: { api: '5', backend: 'simulator', daemon_state: 'OK', daemon_version: VERSION } });
+  t.same(s.events[1], { id: 2, event: 'usb', data: { usb0: true, usb1: true, usb2: true, usb3: true } });
+  await s.wait(() => s.events.filter((e) => e.event === 'values').length >= 3);
+  const values = s.events.find((e) => e.event === 'values')!.data as Record<string, unknown>;
+  t.same(Object.keys(values), ['5v_output_enabled', 'I_in', 'T_mcu', 'T_pcb', 'V_cap', 'V_in', 'daemon_version', 'device_id',
+    'firmware_version', 'hardware_version', 'state', 'watchdog_elapsed', 'watchdog_enabled', 'watchdog_timeout']);
+  t.match(values, { state: 'OperationalCoOp', firmware_version: '3.3.1', watchdog_enabled: true });
+  t.same(s.events.map((e) => e.id), s.events.map((_, i) => i + 1), 'ids count from 1');
+
+  await d.req('PUT', '/usb/3', json(false));
+  await s.wait(() => s.events.some((e) => e.event === 'usb' && (e.data as { usb3: boolean }).usb3 === false));
+  await d.req('PUT', '/config/led_brightness', json(60));
+  await s.wait(() => s.events.some((e) => e.event === 'config'));
+  t.match(s.events.find((e) => e.event === 'config')!.data, { led_brightness: 60, watchdog_timeout: 10 });
+  await d.req('PUT', '/config/led_brightness', json(48));
+  await d.req('PUT', '/usb/3', json(true));
+
+  await d.req('POST', '/sim/power', json({ on: false }));
+  await s.wait(() => s.events.some((e) => e.event === 'blackout'));
+  t.match(s.events.find((e) => e.event === 'blackout')!.data, { phase: 'start', V_in: 0, time_limit: 5, voltage_limit: 9 });
+  await s.wait(() => s.events.some((e) => e.event === 'state' && (e.data as { controller_state: string }).controller_state === 'BlackoutCoOp'));
+  t.ok(s.events.some((e) => e.event === 'state' && (e.data as { daemon_state: string }).daemon_state === 'BLACKOUT'));
+  await d.req('POST', '/sim/power', json({ on: true }));
+  await s.wait(() => s.events.some((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end'));
+  const end = s.events.find((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end')!.data as { duration: number };
+  t.ok(end.duration > 0 && end.duration < 3, `duration ${end.duration} s`);
+  const raw = await new Promise<string>((resolve) => {
+    let text = '';
+    const req = httpRequest({ socketPath: d.socket, path: '/events', agent: false }, (res) => {
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('event: usb')) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+    });
+    req.end();
+  });
+  t.match(raw, /^id: 1\nevent: hello\ndata: \{"api":"5","backend":"simulator","daemon_state":"OK","daemon_version":"[^"]+"\}\n\n/, 'wire format');
+});
+
+t.test('/events: interval validation, HEAD, and at most 16 streams', async (t) => {
+  for (const q of ['?interval=99', '?interval=60001', '?interval=abc', '?interval=1.5', '?interval=']) {
+    const r = await d.req('GET', `/events${q}`);
+    t.equal(`${r.status} ${r.text}`, '400 {"error":"Invalid interval: must be an integer between 100 and 60000"}', q);
+  }
+  const head = await d.req('HEAD', '/events');
+  t.equal(head.status, 200);
+  t.equal(head.headers['content-type'], 'text/event-stream');
+  const streams = Array.from({ length: 16 }, () => stream());
+  await Promise.all(streams.map((s) => s.wait(() => s.events.length >= 1)));
+  const over = await d.req('GET', '/events');
+  t.equal(`${over.status} ${over.text}`, '503 {"error":"Too many event stream clients"}');
+  for (const s of streams) s.close();
+  await new Promise((r) => setTimeout(r, 200));
+  const again = stream();
+  await again.wait(() => again.events.length >= 1);
+  again.close();
+  t.pass('a closed stream frees its place');
+});
+
+t.test('event streams add no bus traffic per client', async (t) => {
+  const count = async () => {
+    const m = (await d.req('GET', '/metrics')).text;
+    return [...m.matchAll(/^halpi_i2c_transactions_total\{op="(read|write)"\} (\d+)$/gm)].reduce((a, x) => a + Number(x[2]), 0);
+  };
+  const one = stream('/events?interval=1000');
+  await one.wait(() => one.events.length >= 2);
+  const a0 = await count();
+  await new Promise((r) => setTimeout(r, 3000));
+  const oneRate = (await count()) - a0;
+  const many = Array.from({ length: 10 }, () => stream('/events?interval=1000'));
+  await Promise.all(many.map((s) => s.wait(() => s.events.length >= 2)));
+  const b0 = await count();
+  await new Promise((r) => setTimeout(r, 3000));
+  const manyRate = (await count()) - b0;
+  for (const s of [one, ...many]) s.close();
+  t.ok(manyRate <= oneRate * 1.3 + 10, `11 streams: ${manyRate} transactions in 3 s, 1 stream: ${oneRate}`);
+});
+
+t.test('/metrics: Prometheus text with every metric of §11.2', async (t) => {
+  const r = await d.req('GET', '/metrics');
+  t.equal(r.status, 200);
+  t.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  for (const name of ['halpi_input_voltage_volts', 'halpi_supercap_voltage_volts', 'halpi_input_current_amperes',
+    'halpi_mcu_temperature_celsius', 'halpi_pcb_temperature_celsius', 'halpi_controller_state', 'halpi_daemon_state',
+    'halpi_5v_output_enabled', 'halpi_usb_port_enabled', 'halpi_watchdog_enabled', 'halpi_watchdog_timeout_seconds',
+    'halpi_blackouts_total', 'halpi_blackout_seconds_total', 'halpi_last_poll_timestamp_seconds', 'halpi_poll_errors_total',
+    'halpi_i2c_transactions_total', 'halpi_i2c_errors_total', 'halpi_i2c_retries_total', 'halpi_i2c_failures_total',
+    'halpi_http_requests_total', 'halpi_flash_in_progress', 'halpi_start_time_seconds', 'halpi_info']) {
+    t.match(r.text, new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'), name);
+  }
+  t.match(r.text, /^halpi_controller_state\{state="OperationalCoOp"\} 1$/m);
+  t.match(r.text, /^halpi_controller_state\{state="PowerOff"\} 0$/m);
+  t.match(r.text, /^halpi_daemon_state\{state="OK"\} 1$/m);
+  t.match(r.text, /^halpi_blackouts_total 1$/m, 'the blackout of the events test');
+  t.match(r.text, /^halpi_http_requests_total\{method="GET",route="\/events",status="400"\} 5$/m);
+  t.match(r.text, /^halpi_http_requests_total\{method="PUT",route="\/usb\/\{port\}",status="204"\} \d+$/m);
+  t.match(r.text, /^halpi_info\{daemon_version="[^"]+",firmware_version="3\.3\.1",hardware_version="N\/A",device_id="0123456789abcdef",backend="simulator",api="5"\} 1$/m);
+  t.match(r.text, /^halpi_input_voltage_volts 11\.99951171875$/m);
+  await d.req('GET', '/nope');
+  t.match((await d.req('GET', '/metrics')).text, /^halpi_http_requests_total\{method="GET",route="unmatched",status="404"\} \d+$/m);
+});
+
+t.test('/sim: snapshot, controls, validation, faults', async (t) => {
+  const snap = JSON.parse((await d.req('GET', '/sim')).text);
+  t.same(Object.keys(snap).sort(), ['controller', 'faults', 'host', 'inputs']);
+  t.same(Object.keys(snap.controller).sort(), ['auto_restart', 'device_id', 'dfu_blocks_written', 'dfu_status', 'firmware_version',
+    'hardware_version', 'led_brightness', 'pending_swap', 'power_on_threshold', 'rails_on', 'solo_depleting_timeout_ms',
+    'solo_power_off_threshold', 'state', 'usb', 'watchdog_ms']);
+  t.same(Object.keys(snap.host).sort(), ['boot_delay_s', 'cm_on', 'halt_delay_s', 'load_W', 'rtc_alarm']);
+  const bad: Array<[string, string, unknown, string]> = [
+    ['PUT', '/sim/inputs', { V_in: 41 }, 'V_in must be a number from 0 to 40'],
+    ['PUT', '/sim/inputs', { T_pcb: 'hot' }, 'T_pcb must be a number from 200 to 400'],
+    ['POST', '/sim/power', {}, 'on must be a boolean'],
+    ['PUT', '/sim/host', { load_W: 31 }, 'load_W must be a number from 0 to 30'],
+    ['PUT', '/sim/controller', { device_id: 'xyz' }, 'device_id must be 16 hex digits'],
+    ['PUT', '/sim/controller', { firmware_version: [3, 3, 1] }, 'firmware_version must be an array of 4 bytes'],
+    ['POST', '/sim/button', { action: 'smash' }, 'action must be one of click, press, release'],
+    ['POST', '/sim/faults', { kind: 'explode' }, 'kind must be one of nack, timeout, stretch, corrupt, ignore'],
+    ['POST', '/sim/faults', { kind: 'nack', probability: 2 }, 'probability must be a number from 0 to 1'],
+  ];
+  for (const [method, path, body, message] of bad) {
+    const r = await d.req(method, path, json(body));
+    t.equal(`${r.status} ${r.text}`, `400 {"error":"${message}"}`, `${method} ${path} ${JSON.stringify(body)}`);
+  }
+  t.equal((await d.req('PUT', '/sim/inputs', json([1]))).status, 422, 'not an object');
+  t.equal((await d.req('PUT', '/sim/inputs', { body: '{}' })).status, 415, 'JSON rules apply');
+  t.equal((await d.req('PUT', '/sim/controller', json({ firmware_version: [3, 2, 1, 1], hardware_version: [0, 6, 0, 255] }))).status, 204);
+  t.match((await d.req('GET', '/values')).text, /"firmware_version":"3\.2\.1-a1","hardware_version":"0\.6\.0"/);
+  await d.req('PUT', '/sim/controller', json({ firmware_version: [3, 3, 1, 255] }));
+  const added = await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x04], count: 0 }));
+  t.equal(added.status, 201);
+  const { id } = JSON.parse(added.text);
+  t.match(JSON.parse((await d.req('GET', '/sim/faults')).text), [{ id, kind: 'nack', op: 'any', registers: [4], count: 0, probability: 1 }]);
+  t.match((await d.req('GET', '/values')).text, /"firmware_version":"N\/A"/);
+  t.equal((await d.req('DELETE', `/sim/faults/${id}`)).status, 204);
+  const gone = await d.req('DELETE', `/sim/faults/${id}`);
+  t.equal(`${gone.status} ${gone.text}`, `404 {"error":"Unknown fault id: ${id}"}`);
+  t.equal((await d.req('DELETE', '/sim/faults')).status, 204);
+  t.equal((await d.req('PUT', '/sim/host', json({ load_W: 7.5 }))).status, 204);
+  t.equal(JSON.parse((await d.req('GET', '/sim')).text).host.load_W, 7.5);
+  t.equal((await d.req('GET', '/sim/inputs')).status, 405);
+  t.equal((await d.req('GET', '/sim/inputs')).headers.allow, 'PUT');
+  t.equal((await d.req('GET', '/sim/faults')).status, 200);
+  t.equal((await d.req('PUT', '/sim/faults', json({}))).headers.allow, 'GET,HEAD,POST,DELETE');
+});
