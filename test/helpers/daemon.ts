@@ -83,7 +83,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'halpid-test-'));
-  const socket = join(dir, 'halpid.sock');
+  const given = args.lastIndexOf('--socket');
+  const socket = given >= 0 ? args[given + 1]! : join(dir, 'halpid.sock');
   const { proc, output, exited } = spawnHalpid(['--simulate', '--socket', socket, '--socket-group', GID, '--poweroff', 'true', ...args], env);
   let done = false;
   void exited.then(() => { done = true; });
