@@ -65,6 +65,12 @@ export interface RunningDaemon {
 export const HALPID = join(ROOT, 'dist/standalone/main.js');
 export const HALPI = join(ROOT, 'dist/cli/main.js');
 
+// Whatever happens in a test, no daemon outlives the test process.
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const proc = spawn(process.execPath, [HALPID, ...args], {
     cwd: ROOT,
@@ -72,6 +78,8 @@ export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc
     env: { ...process.env, NODE_OPTIONS: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
@@ -100,6 +108,12 @@ export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = 
   };
   await waitLog(/Starting power management state machine/);
   if (!existsSync(socket)) throw new Error(`no socket at ${socket}`);
+  // Ready means the simulated controller has taken the daemon's watchdog (OperationalCoOp).
+  const start = Date.now();
+  while (!(await request(socket, 'GET', '/sim')).text.includes('"state":"OperationalCoOp"')) {
+    if (Date.now() - start > 10_000) throw new Error(`the controller never reached OperationalCoOp:\n${output()}`);
+    await sleep(20);
+  }
   return {
     proc, socket, dir, exited,
     logs: output,
@@ -107,7 +121,10 @@ export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = 
     waitLog,
     stop: async (signal = 'SIGTERM') => {
       if (!done) proc.kill(signal);
-      return exited;
+      const guard = setTimeout(() => proc.kill('SIGKILL'), 10_000); // a hung daemon fails, not hangs
+      const code = await exited;
+      clearTimeout(guard);
+      return code;
     },
   };
 }

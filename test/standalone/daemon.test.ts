@@ -101,7 +101,8 @@ t.test('in process: stop leaves the simulated controller with its watchdog disar
     logger: silentLogger, defaultFile: join(dir, 'none.conf'),
   });
   const sim = daemon.engine.simulator!;
-  await new Promise((r) => setTimeout(r, 300));
+  const start = Date.now();
+  while (sim.state !== 'OperationalCoOp' && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
   t.equal(sim.state, 'OperationalCoOp', 'armed while running');
   t.equal(await daemon.stop('SIGTERM'), 0);
   await new Promise((r) => setTimeout(r, 120));

@@ -1,0 +1,144 @@
+// `halpi flash <file>` (spec/cli.md §2.7): checks the file before contacting the daemon, uploads
+// it as multipart with an explicit length and no timeout, and shows progress from /events.
+
+import { readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { basename } from 'node:path';
+import { CliError, httpError, type Client } from './client.js';
+
+export const MAX_IMAGE = 2 * 1024 * 1024;
+
+export interface FlashOutput {
+  out: (line: string) => void;
+  /** Progress display: a redrawn bar on a TTY, plain lines otherwise, nothing with --json. */
+  progress: 'bar' | 'lines' | 'none';
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+  green: (s: string) => string;
+}
+
+export function readImage(path: string): Buffer {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new CliError(`Firmware file not found: ${path}`);
+  }
+  if (!st.isFile()) throw new CliError(`Path is not a file: ${path}`);
+  if (st.size === 0) throw new CliError('Firmware file is empty');
+  if (st.size > MAX_IMAGE) throw new CliError(`Firmware file is too large: ${st.size} bytes (at most ${MAX_IMAGE})`);
+  return readFileSync(path);
+}
+
+const BAR = 30;
+const bar = (fraction: number): string => {
+  const full = Math.round(Math.max(0, Math.min(1, fraction)) * BAR);
+  return `[${'█'.repeat(full)}${'░'.repeat(BAR - full)}]`;
+};
+
+/** Open /events and call `onFlash` for each flash event; resolves a closer (null on 404). */
+function watchEvents(socket: string, onFlash: (data: Record<string, unknown>) => void): Promise<(() => void) | null> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: '/events', agent: false, headers: { Host: 'localhost' } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve(null);
+        return;
+      }
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (!/^event: flash$/m.test(block)) continue;
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          try {
+            if (data) onFlash(JSON.parse(data) as Record<string, unknown>);
+          } catch {
+            // ignore a garbled event
+          }
+        }
+      });
+      res.on('error', () => {});
+      resolve(() => req.destroy());
+    });
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
+export async function flash(client: Client, path: string, o: FlashOutput): Promise<number> {
+  const image = readImage(path);
+  o.out(`Reading firmware file: ${path}`);
+  o.out(`Firmware size: ${image.length} bytes`);
+  o.out('Uploading firmware to device...');
+
+  let line = '';
+  let lastDraw = 0;
+  let pendingDraw: NodeJS.Timeout | null = null;
+  const started = Date.now();
+  const draw = (text: string, force = false): void => {
+    if (o.progress === 'none') return;
+    if (o.progress === 'lines') {
+      if (text !== line) o.err.write(`${text}\n`);
+      line = text;
+      return;
+    }
+    line = text;
+    const now = Date.now();
+    const paint = () => {
+      lastDraw = Date.now();
+      pendingDraw = null;
+      o.err.write(`\r\u001b[K${line}`);
+    };
+    if (force || now - lastDraw >= 100) paint();
+    else pendingDraw ??= setTimeout(paint, 100 - (now - lastDraw));
+  };
+  const erase = (): void => {
+    if (pendingDraw) clearTimeout(pendingDraw);
+    if (o.progress === 'bar') o.err.write('\r\u001b[K');
+  };
+
+  let haveEvents = false;
+  const close = await watchEvents(client.socket, (e) => {
+    haveEvents = true;
+    if (e.phase === 'start') draw(o.progress === 'bar' ? `Erasing    ${bar(0)}` : 'Erasing');
+    else if (e.phase === 'block') {
+      const done = Number(e.block);
+      const total = Number(e.blocks);
+      draw(o.progress === 'bar'
+        ? `Writing    ${bar(done / total)} ${String(Math.floor((done / total) * 100)).padStart(3)}%  ${done}/${total} blocks`
+        : `Writing block ${done}/${total}`);
+    } else if (e.phase === 'verify') draw('Verifying');
+  });
+  const ticker = close || o.progress !== 'bar' ? null : setInterval(() => draw(`Flashing... ${Math.round((Date.now() - started) / 1000)} s`), 1000);
+  const boundary = `----halpi${Date.now().toString(16)}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="firmware"; filename="${basename(path).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    image,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  try {
+    const res = await client.request('POST', '/flash', {
+      body,
+      headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+      timeoutMs: 0,
+      onSent: (sent, total) => {
+        if (!haveEvents && o.progress === 'bar') draw(`Sending    ${bar(sent / total)} ${String(Math.floor((sent / total) * 100)).padStart(3)}%`);
+        else if (!haveEvents && sent === total) draw('Sending done');
+      },
+    });
+    erase();
+    if (res.status < 200 || res.status > 299) {
+      const e = httpError(res);
+      throw new CliError(e.message.replace(/^Request failed/, 'Firmware upload failed'));
+    }
+  } finally {
+    if (ticker) clearInterval(ticker);
+    close?.();
+  }
+  o.out(o.green('Firmware uploaded successfully'));
+  o.out(o.green('The new firmware takes effect after the next full power cycle (sudo shutdown -h now).'));
+  return image.length;
+}

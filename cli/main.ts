@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// halpi: the command-line client of halpid (spec/cli.md). A superset of the CLIs of halpid 5.0.2
+// and 4.0.7; human output by default, `--json` for scripts. Loads only what a command needs.
+
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, Client, resolveSocket } from './client.js';
+import { colours, configTable, configValue, statusTable, usbList } from './format.js';
+import { VERSION } from '../engine/version.js';
+
+interface Globals {
+  socket?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+const out = (s: string): void => {
+  process.stdout.write(s);
+};
+const line = (s: string): void => out(`${s}\n`);
+
+class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** JSON text as `config set` sends it (spec/cli.md §2.4). */
+export function configArgument(value: string): string {
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase();
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(value);
+  if (m && (m[2] || m[3]) && !(m[2] === '' && m[3] === '')) {
+    const [, sign, int, frac, exp] = m;
+    if (!(m[2]!.length > 1 && m[2]!.startsWith('0'))) {
+      const intPart = int || '0';
+      const fracPart = frac === undefined ? '' : `.${frac === '' ? '0' : frac}`;
+      return `${sign === '-' ? '-' : ''}${intPart}${fracPart}${exp !== undefined ? `e${exp}` : ''}`;
+    }
+  }
+  return JSON.stringify(value);
+}
+
+function build(): Command {
+  const program = new Command('halpi');
+  program
+    .description('Command-line client of halpid, the HALPI2 power daemon')
+    .version(`halpi ${VERSION}`, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('-s, --socket <path>', 'daemon socket (default: $HALPI_SOCKET or /run/halpid/halpid.sock)')
+    .option('--json', 'machine-readable output')
+    .option('--no-color', 'never colour the output')
+    .showHelpAfterError("Run 'halpi --help' for usage.")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s) });
+
+  const ctx = () => {
+    const g = program.opts<Globals>();
+    const client = new Client(resolveSocket(g.socket, process.env));
+    const noColor = g.color === false || Boolean(g.json);
+    return { g, client, c: colours(process.stdout, process.env, noColor) };
+  };
+
+  program.command('status').description('show every value the daemon reports').action(async () => {
+    const { g, client, c } = ctx();
+    const values = await client.json('GET', '/values');
+    const v = values.value as Record<string, unknown>;
+    let usbText: string | null = null;
+    let usb: Record<string, unknown> | null = null;
+    if (!('usb_port_state' in v) || g.json) {
+      try {
+        const r = await client.call('GET', '/usb');
+        usbText = r.text;
+        usb = JSON.parse(r.text) as Record<string, unknown>;
+      } catch {
+        usb = null;
+      }
+    }
+    if (g.json) line(`{"values":${values.res.text},"usb":${usbText ?? 'null'}}`);
+    else out(statusTable(v, usb, c));
+  });
+
+  program.command('version').description('print the CLI version').action(async () => {
+    const { g, client } = ctx();
+    if (!g.json) return line(`halpi version ${VERSION}`);
+    let daemon: string | null = null;
+    try {
+      const { value } = await client.json('GET', '/version');
+      daemon = (value as { daemon_version?: string }).daemon_version ?? null;
+    } catch {
+      daemon = null;
+    }
+    line(JSON.stringify({ cli_version: VERSION, daemon_version: daemon }));
+  });
+
+  program.command('get').description('print one value (e.g. firmware_version)').argument('<key>').action(async (key: string) => {
+    const { g, client } = ctx();
+    let res = await client.request('GET', `/values/${encodeURIComponent(key)}`);
+    const alias = key === 'V_cap' ? 'V_supercap' : key === 'V_supercap' ? 'V_cap' : null;
+    if (res.status === 404 && alias) res = await client.request('GET', `/values/${alias}`);
+    if (res.status < 200 || res.status > 299) throw (await import('./client.js')).httpError(res);
+    let value: unknown;
+    try {
+      value = JSON.parse(res.text);
+    } catch {
+      throw new CliError('Failed to parse JSON response');
+    }
+    // Numbers exactly as the daemon wrote them: JSON.parse would make 10.0 into 10.
+    line(g.json || typeof value !== 'string' ? res.text.trim() : value);
+  });
+
+  const config = program.command('config').description('show or change the controller configuration');
+  config.action(async () => {
+    const { g, client } = ctx();
+    const { res, value } = await client.json('GET', '/config');
+    if (g.json) line(res.text);
+    else out(configTable(value as Record<string, unknown>));
+  });
+  config.command('get').argument('<key>').description('print one setting').action(async (key: string) => {
+    const { g, client } = ctx();
+    const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
+    if (res.status === 404) throw new CliError(`Configuration key '${key}' not found`);
+    if (res.status < 200 || res.status > 299) throw (await import('./client.js')).httpError(res);
+    let value: unknown;
+    try {
+      value = JSON.parse(res.text);
+    } catch {
+      throw new CliError('Failed to parse JSON response');
+    }
+    line(g.json ? res.text : configValue(value));
+  });
+  config.command('set').argument('<key>').argument('<value>').description('change one setting').action(async (key: string, value: string) => {
+    const { g, client } = ctx();
+    const body = configArgument(value);
+    await client.call('PUT', `/config/${encodeURIComponent(key)}`, { body, headers: { 'Content-Type': 'application/json' } });
+    line(g.json ? `{"status":"ok","key":${JSON.stringify(key)},"value":${body}}` : `Configuration '${key}' set to: ${value}`);
+  });
+
+  program.command('shutdown').description('shut down, or go to standby with --standby --time')
+    .option('--standby', 'standby with a wake-up time instead of a full shutdown')
+    .addOption(new Option('--time <T>', 'wake-up: seconds from now, or a date-time (2026-08-13 06:00:00)'))
+    .action(async (opts: { standby?: boolean; time?: string }) => {
+      const { g, client } = ctx();
+      if (opts.standby && opts.time === undefined) throw new UsageError('error: --standby requires --time <T>');
+      if (!opts.standby && opts.time !== undefined) throw new UsageError('error: --time can only be used with --standby');
+      const json = { headers: { 'Content-Type': 'application/json' } };
+      if (!opts.standby) {
+        await client.call('POST', '/shutdown', { ...json, body: '{}' });
+        return line(g.json ? '{"status":"ok","action":"shutdown"}' : 'Shutdown requested');
+      }
+      const t = opts.time!;
+      if (/^[0-9]+$/.test(t) && BigInt(t) <= 4294967295n) {
+        const delay = Number(t);
+        await client.call('POST', '/standby', { ...json, body: `{"delay":${delay}}` });
+        return line(g.json ? `{"status":"ok","action":"standby","delay":${delay}}` : `Standby requested with wakeup in ${delay} seconds`);
+      }
+      await client.call('POST', '/standby', { ...json, body: JSON.stringify({ datetime: t }) });
+      line(g.json ? JSON.stringify({ status: 'ok', action: 'standby', datetime: t }) : `Standby requested with wakeup at ${t}`);
+    });
+
+  const usb = program.command('usb').description('show or switch USB port power');
+  const showUsb = async () => {
+    const { g, client, c } = ctx();
+    const { res, value } = await client.json('GET', '/usb');
+    if (g.json) line(res.text);
+    else out(usbList(value as Record<string, unknown>, c));
+  };
+  usb.action(showUsb);
+  usb.command('get').description('show the USB ports').action(showUsb);
+  for (const on of [true, false]) {
+    usb.command(on ? 'enable' : 'disable').argument('<port>', "0-3 or 'all'").description(`${on ? 'power' : 'cut power to'} a USB port`)
+      .action(async (target: string) => {
+        if (!/^[0-3]$|^all$/.test(target)) throw new UsageError(`Error: Invalid port number: ${target}. Must be 0-3 or 'all'`);
+        const { g, client } = ctx();
+        const json = { headers: { 'Content-Type': 'application/json' } };
+        if (target === 'all') {
+          await client.call('PUT', '/usb', { ...json, body: JSON.stringify({ usb0: on, usb1: on, usb2: on, usb3: on }) });
+        } else {
+          await client.call('PUT', `/usb/${target}`, { ...json, body: String(on) });
+        }
+        if (g.json) return line((await client.call('GET', '/usb')).text);
+        const word = on ? 'enabled' : 'disabled';
+        line(target === 'all' ? `All USB ports ${word}` : `USB port ${target} ${word}`);
+      });
+  }
+
+  program.command('flash').argument('<file>').description('upload controller firmware').action(async (file: string) => {
+    const { g, client } = ctx();
+    const { flash } = await import('./flash.js');
+    const err = colours(process.stderr, process.env, g.color === false || Boolean(g.json));
+    const green = colours(process.stdout, process.env, g.color === false || Boolean(g.json)).green;
+    process.once('SIGINT', () => {
+      process.stderr.write(`\n${err.yellow('Interrupted; the daemon finishes or aborts the update on its own')}\n`);
+      process.exit(130);
+    });
+    const bytes = await flash(client, file, {
+      out: g.json ? () => {} : line,
+      progress: g.json ? 'none' : process.stderr.isTTY ? 'bar' : 'lines',
+      err: process.stderr,
+      green,
+    });
+    if (g.json) line(JSON.stringify({ status: 'ok', file, bytes }));
+  });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = build();
+  if (argv.slice(2).filter((a) => !a.startsWith('-')).length === 0 && !argv.slice(2).some((a) => /^(-V|--version|-h|--help)$/.test(a))) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    const g = program.opts<Globals>();
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof CliError ? err.code : 1;
+    if (err instanceof UsageError) {
+      process.stderr.write(`${message}\nRun 'halpi --help' for usage.\n`);
+      return code;
+    }
+    if (g.json) process.stderr.write(`${JSON.stringify({ error: message })}\n`);
+    else process.stderr.write(`${colours(process.stderr, process.env, g.color === false).boldRed('Error:')} ${message}\n`);
+    return code;
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});
