@@ -1,0 +1,219 @@
+// The real halpi (dist/cli/main.js) against halpid --simulate on a temporary socket
+// (spec/cli.md; issue: every command, human and --json, errors and exit codes).
+import t from 'tap';
+import { spawn, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VERSION } from '../../engine/version.js';
+import { HALPI, json, physical, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function halpi(args: string[], env: NodeJS.ProcessEnv = {}, socket?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [HALPI, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '', HALPI_SOCKET: socket ?? d.socket, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let d: RunningDaemon;
+t.before(async () => {
+  d = await startDaemon();
+  await d.req('PUT', '/sim/inputs', json({
+    V_in: physical.V_in(20000), V_cap: physical.V_cap(61000), I_in: physical.I_in(7000),
+    T_mcu: physical.T(35000), T_pcb: physical.T(33000), hold: true,
+  }));
+});
+t.teardown(() => d.stop());
+
+t.test('status: the table of spec/cli.md §2.1, and --json', async (t) => {
+  t.equal((await halpi(['usb', 'disable', '2'])).stdout, 'USB port 2 disabled\n');
+  const r = await halpi(['status']);
+  t.equal(r.code, 0);
+  t.equal(r.stdout, `
+hardware_version                     N/A
+firmware_version                   3.3.1
+
+state                    OperationalCoOp
+5v_output_enabled                   true
+usb_ports                USB0:✓ USB1:✓ USB2:✗ USB3:✓
+watchdog_enabled                    true
+watchdog_timeout                    10.0 s
+watchdog_elapsed                     0.0 s
+
+V_in                                12.2 V
+I_in                                0.35 A
+V_cap                              10.24 V
+T_mcu                               34.8 °C
+T_pcb                               30.5 °C
+
+`);
+  t.notMatch(r.stdout, /\u001b/, 'no escape codes off a TTY');
+  const j = await halpi(['status', '--json']);
+  t.match(j.stdout, /^\{"values":\{"5v_output_enabled":true,.*"watchdog_timeout":10\.0\},"usb":\{"usb0":true,"usb1":true,"usb2":false,"usb3":true\}\}\n$/);
+  t.equal(j.stdout.split('\n').length, 2, 'one line');
+  t.equal((await halpi(['usb', 'enable', '2'])).code, 0);
+});
+
+t.test('version and get', async (t) => {
+  t.equal((await halpi(['version'])).stdout, `halpi version ${VERSION}\n`);
+  t.equal((await halpi(['-V'])).stdout, `halpi ${VERSION}\n`);
+  t.equal((await halpi(['version', '--json'])).stdout, `{"cli_version":"${VERSION}","daemon_version":"${VERSION}"}\n`);
+  t.equal((await halpi(['version', '--json'], {}, '/nonexistent/h.sock')).stdout, `{"cli_version":"${VERSION}","daemon_version":null}\n`);
+  const fw = await halpi(['get', 'firmware_version']);
+  t.same([fw.code, fw.stdout, fw.stderr], [0, '3.3.1\n', ''], 'what the firmware package relies on');
+  t.equal((await halpi(['get', 'V_in'])).stdout, '12.20703125\n', 'numbers exactly as the daemon wrote them');
+  t.equal((await halpi(['get', 'watchdog_timeout'])).stdout, '10.0\n');
+  t.equal((await halpi(['get', 'V_supercap'])).stdout, '10.2386474609375\n', 'V_supercap falls back to V_cap');
+  t.equal((await halpi(['get', 'watchdog_enabled'])).stdout, 'true\n');
+  t.equal((await halpi(['get', 'state', '--json'])).stdout, '"OperationalCoOp"\n');
+  const bad = await halpi(['get', 'nope']);
+  t.same([bad.code, bad.stdout, bad.stderr], [1, '', 'Error: Request failed (404 Not Found): Unknown key: nope\n']);
+  const jbad = await halpi(['--json', 'get', 'nope']);
+  t.equal(jbad.stderr, '{"error":"Request failed (404 Not Found): Unknown key: nope"}\n');
+});
+
+t.test('config, config get, config set', async (t) => {
+  const c = await halpi(['config']);
+  t.equal(c.stdout, `
+watchdog_timeout                            10
+power_on_threshold                           8
+solo_power_off_threshold                   5.5
+led_brightness                              48
+auto_restart                              true
+solo_depleting_timeout                       5
+
+`);
+  t.match((await halpi(['config', '--json'])).stdout, /^\{"auto_restart":true,"led_brightness":48,.*"watchdog_timeout":10\.0\}\n$/);
+  const set = await halpi(['config', 'set', 'led_brightness', '40']);
+  t.same([set.code, set.stdout], [0, "Configuration 'led_brightness' set to: 40\n"]);
+  t.equal((await halpi(['config', 'get', 'led_brightness'])).stdout, '40\n');
+  t.equal((await halpi(['config', 'get', 'power_on_threshold'])).stdout, '8\n');
+  const f = await halpi(['config', 'set', 'led_brightness', '40.0']);
+  t.same([f.code, f.stderr], [1, 'Error: Request failed (400 Bad Request): Invalid value type\n'], '40.0 stays a float');
+  t.equal((await halpi(['config', 'set', 'auto_restart', 'FALSE'])).code, 0);
+  t.equal((await halpi(['config', 'get', 'auto_restart'])).stdout, 'false\n');
+  t.equal((await halpi(['config', 'set', 'watchdog_timeout', '.5', '--json'])).stdout, '{"status":"ok","key":"watchdog_timeout","value":0.5}\n');
+  t.equal((await halpi(['config', 'get', 'watchdog_timeout', '--json'])).stdout, '0.5\n');
+  await halpi(['config', 'set', 'watchdog_timeout', '10']);
+  await halpi(['config', 'set', 'auto_restart', 'true']);
+  await halpi(['config', 'set', 'led_brightness', '48']);
+  const nf = await halpi(['config', 'get', 'nope']);
+  t.same([nf.code, nf.stderr], [1, "Error: Configuration key 'nope' not found\n"]);
+});
+
+t.test('usb', async (t) => {
+  t.equal((await halpi(['usb', 'disable', '2'])).code, 0);
+  t.equal((await halpi(['usb'])).stdout, '\nUSB Port States:\n  Port 0: enabled\n  Port 1: enabled\n  Port 2: disabled\n  Port 3: enabled\n\n');
+  t.equal((await halpi(['usb', 'get'])).stdout, (await halpi(['usb'])).stdout);
+  t.equal((await halpi(['usb', 'disable', 'all'])).stdout, 'All USB ports disabled\n');
+  t.equal((await halpi(['usb', '--json'])).stdout, '{"usb0":false,"usb1":false,"usb2":false,"usb3":false}\n');
+  t.equal((await halpi(['usb', 'enable', 'all', '--json'])).stdout, '{"usb0":true,"usb1":true,"usb2":true,"usb3":true}\n');
+  const bad = await halpi(['usb', 'enable', '4']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^Error: Invalid port number: 4\. Must be 0-3 or 'all'\n/);
+});
+
+t.test('flash: progress and success; a missing file fails before any request', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'halpi-'));
+  const file = join(dir, 'fw.bin');
+  writeFileSync(file, Buffer.alloc(6000, 0x42));
+  const r = await halpi(['flash', file]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, `Reading firmware file: ${file}\nFirmware size: 6000 bytes\nUploading firmware to device...\nFirmware uploaded successfully\nThe new firmware takes effect after the next full power cycle (sudo shutdown -h now).\n`);
+  t.match(r.stderr, /Erasing\n/, 'progress lines off a TTY');
+  t.match(r.stderr, /Writing block 1\/2\nWriting block 2\/2\nVerifying\n/);
+  t.notMatch(r.stderr, /\u001b/);
+  const j = await halpi(['flash', file, '--json']);
+  t.same([j.code, j.stdout, j.stderr], [0, `{"status":"ok","file":"${file}","bytes":6000}\n`, '']);
+  // The socket does not exist: a file error proves no request was attempted.
+  const missing = await halpi(['flash', join(dir, 'none.bin')], {}, '/nonexistent/h.sock');
+  t.same([missing.code, missing.stderr], [1, `Error: Firmware file not found: ${join(dir, 'none.bin')}\n`]);
+  writeFileSync(join(dir, 'empty.bin'), '');
+  t.equal((await halpi(['flash', join(dir, 'empty.bin')], {}, '/nonexistent/h.sock')).stderr, 'Error: Firmware file is empty\n');
+  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(2 * 1024 * 1024 + 1));
+  t.match((await halpi(['flash', join(dir, 'big.bin')], {}, '/nonexistent/h.sock')).stderr, /^Error: Firmware file is too large/);
+  t.equal((await halpi(['flash', dir], {}, '/nonexistent/h.sock')).stderr, `Error: Path is not a file: ${dir}\n`);
+  await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x40], count: 0 }));
+  const fail = await halpi(['flash', file]);
+  t.same([fail.code, fail.stderr.trim().split('\n').at(-1)], [1, 'Error: Firmware upload failed (500 Internal Server Error): Failed to upload firmware: Failed to write to register 0x40']);
+  await d.req('DELETE', '/sim/faults');
+});
+
+t.test('usage errors exit 2 with the hint; no command prints help', async (t) => {
+  const u = await halpi(['stauts']);
+  t.equal(u.code, 2);
+  t.match(u.stderr, /error: unknown command 'stauts'/);
+  t.match(u.stderr, /Run 'halpi --help' for usage\./);
+  t.equal((await halpi(['status', '--frob'])).code, 2);
+  t.equal((await halpi(['get'])).code, 2, 'missing argument');
+  const s = await halpi(['shutdown', '--standby']);
+  t.same([s.code, s.stderr.split('\n')[0]], [2, 'error: --standby requires --time <T>']);
+  const ti = await halpi(['shutdown', '--time', '60']);
+  t.same([ti.code, ti.stderr.split('\n')[0]], [2, 'error: --time can only be used with --standby']);
+  const none = await halpi([]);
+  t.equal(none.code, 0);
+  t.match(none.stdout, /^Usage: halpi/);
+  t.equal((await halpi(['--help'])).code, 0);
+});
+
+t.test('connection errors: missing socket, nothing listening, permission denied', async (t) => {
+  const m = await halpi(['status', '-s', '/nonexistent/h.sock']);
+  t.same([m.code, m.stderr], [1, 'Error: Failed to connect to daemon: /nonexistent/h.sock does not exist (is halpid running? Try: systemctl status halpid)\n']);
+  // A stale socket: its daemon was killed.
+  const dead = await startDaemon();
+  dead.proc.kill('SIGKILL');
+  await dead.exited;
+  const refused = await halpi(['status'], {}, dead.socket);
+  t.equal(refused.stderr, `Error: Failed to connect to daemon: nothing is listening on ${dead.socket} (is halpid running? Try: systemctl status halpid)\n`);
+  if (process.getuid?.() === 0) {
+    chmodSync(d.dir, 0o755);
+    const denied = await new Promise<Run>((resolve) => {
+      // env -u: tap's process tracking would otherwise follow the child and fail to write as nobody.
+      const p = spawn('runuser', ['-u', 'nobody', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, HALPI, 'status', '-s', d.socket], {
+        env: { PATH: process.env.PATH, NO_COLOR: '1', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      p.on('close', (code) => resolve({ code, stdout: '', stderr }));
+    });
+    const group = execFileSync('stat', ['-c', '%G', d.socket]).toString().trim();
+    t.same([denied.code, denied.stderr], [1, `Error: Permission denied on ${d.socket}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.\n`]);
+  }
+});
+
+t.test('colours only on a TTY, never with NO_COLOR', async (t) => {
+  // `script` gives halpi a terminal.
+  const viaTty = (env: string) => execFileSync('script', ['-qec', `${env} ${process.execPath} ${HALPI} -s ${d.socket} usb`, '/dev/null'], {
+    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
+  }).toString();
+  t.match(viaTty(''), /\u001b\[32menabled\u001b\[0m/, 'green on a terminal');
+  t.notMatch(viaTty('NO_COLOR=1'), /\u001b\[/, 'none with NO_COLOR');
+});
+
+t.test('shutdown and standby reach the simulated controller', async (t) => {
+  const s = await startDaemon(['--poweroff', 'harmless']);
+  t.teardown(() => s.stop());
+  const before = Math.floor(Date.now() / 1000);
+  const r = await halpi(['shutdown', '--standby', '--time', '600'], {}, s.socket);
+  t.same([r.code, r.stdout], [0, 'Standby requested with wakeup in 600 seconds\n']);
+  const sim = JSON.parse((await s.req('GET', '/sim')).text);
+  t.ok(Math.abs(sim.host.rtc_alarm - (before + 600)) <= 2, `RTC alarm ${sim.host.rtc_alarm - before} s ahead`);
+  t.match(s.logs(), /Simulator: not executing rtcwake -m no -t \d+/);
+  const dry = await startDaemon(['--dry-run']);
+  t.teardown(() => dry.stop());
+  t.equal((await halpi(['shutdown'], {}, dry.socket)).stdout, 'Shutdown requested\n');
+  t.equal((await halpi(['shutdown', '--json'], {}, dry.socket)).stdout, '{"status":"ok","action":"shutdown"}\n');
+  t.equal((await halpi(['shutdown', '--standby', '--time', '2030-08-13 06:00:00'], {}, dry.socket)).stdout, 'Standby requested with wakeup at 2030-08-13 06:00:00\n');
+  t.equal((await halpi(['shutdown', '--standby', '--time', '60', '--json'], {}, dry.socket)).stdout, '{"status":"ok","action":"standby","delay":60}\n');
+  const past = await halpi(['shutdown', '--standby', '--time', '2020-01-01T00:00:00Z'], {}, dry.socket);
+  t.same([past.code, past.stderr], [1, 'Error: Request failed (400 Bad Request): Wakeup time must be in the future: 2020-01-01T00:00:00Z\n']);
+});
