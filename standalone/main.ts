@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { parseFlagValue, UsageError, type ConfigKey, type DaemonConfig } from '../engine/config.js';
 import { VERSION } from '../engine/version.js';
-import { Daemon, StartupError } from './daemon.js';
+import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 
 function parseArgs(argv: string[]): { files: string[]; flags: Partial<DaemonConfig> } {
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  // Loaded only now: --help and --version need none of it.
+  const { Daemon, StartupError } = await import('./daemon.js');
   try {
     daemon = await Daemon.start({ ...args, logger, panelDir });
   } catch (err) {
