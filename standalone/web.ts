@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import express from 'express';
+import { afterDrain } from '../engine/api/http.js';
 import type { Api } from '../engine/api/router.js';
 import type { Logger } from '../engine/log.js';
 
@@ -60,9 +61,10 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
   });
   app.use('/api', (req: IncomingMessage, res: ServerResponse) => {
     if (['PUT', 'POST', 'DELETE', 'PATCH'].includes(req.method ?? '') && !isLoopback(bound) && !authorised(req, opts.token())) {
-      req.resume();
-      res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Length': String(FORBIDDEN.length) });
-      res.end(FORBIDDEN);
+      afterDrain(req, () => {
+        res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Length': String(FORBIDDEN.length) });
+        res.end(FORBIDDEN);
+      });
       return;
     }
     opts.api.handle(req, res);

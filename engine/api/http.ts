@@ -16,8 +16,16 @@ export interface Ctx {
   query: URLSearchParams;
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void {
-  if (res.headersSent) return;
+/**
+ * Write a response, once the request body (if any) has been received: a client still sending
+ * when we answer and close would see a reset instead of the answer.
+ */
+function send(ctx: Ctx, status: number, headers: Record<string, string>, body?: string): void {
+  afterDrain(ctx.req, () => write(ctx.res, status, headers, body));
+}
+
+function write(res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void {
+  if (res.headersSent || res.destroyed) return;
   if (body === undefined) {
     res.writeHead(status, status === 204 ? headers : { ...headers, 'Content-Length': '0' });
     res.end();
@@ -30,15 +38,15 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
 
 export function sendJson(ctx: Ctx, status: number, value: Out, dialect: Dialect = ctx.dialect): void {
   const type = dialect === 4 ? 'application/json; charset=utf-8' : 'application/json';
-  send(ctx.res, status, { 'Content-Type': type }, stringify(value, dialect));
+  send(ctx, status, { 'Content-Type': type }, stringify(value, dialect));
 }
 
 export function sendText(ctx: Ctx, status: number, body: string, headers: Record<string, string> = {}): void {
-  send(ctx.res, status, { 'Content-Type': TEXT, ...headers }, body);
+  send(ctx, status, { 'Content-Type': TEXT, ...headers }, body);
 }
 
 export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, string> = {}): void {
-  send(ctx.res, status, headers);
+  send(ctx, status, headers);
 }
 
 /** A handler error: JSON `{"error":…}` in dialect 5, the text alone in dialect 4. */

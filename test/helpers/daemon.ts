@@ -25,7 +25,10 @@ export function request(
   opts: { headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<Reply> {
   return new Promise((resolvePromise, reject) => {
-    const req = httpRequest({ socketPath: socket, method, path, agent: false, timeout: 15_000, headers: { Host: 'localhost', ...opts.headers } }, (res) => {
+    const headers: Record<string, string> = { Host: 'localhost', ...opts.headers };
+    // Node sends a GET/DELETE/OPTIONS body unframed unless told its length.
+    if (opts.body !== undefined && !('Content-Length' in headers)) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+    const req = httpRequest({ socketPath: socket, method, path, agent: false, timeout: 15_000, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
