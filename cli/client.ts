@@ -110,12 +110,7 @@ export class Client {
   }
 
   async json(method: string, path: string, opts: RequestOptions = {}): Promise<{ res: Response; value: unknown }> {
-    const res = await this.call(method, path, opts);
-    try {
-      return { res, value: JSON.parse(res.text) };
-    } catch {
-      throw new CliError('Failed to parse JSON response');
-    }
+    return parseJsonResponse(await this.call(method, path, opts));
   }
 }
 
@@ -139,6 +134,16 @@ function writeBody(req: ReturnType<typeof request>, body: Buffer, onSent?: (sent
     req.end();
   };
   pump();
+}
+
+/** A 2xx answer's JSON body; other statuses become the daemon's own message. */
+export function parseJsonResponse(res: Response): { res: Response; value: unknown } {
+  if (res.status < 200 || res.status > 299) throw httpError(res);
+  try {
+    return { res, value: JSON.parse(res.text) };
+  } catch {
+    throw new CliError('Failed to parse JSON response');
+  }
 }
 
 export function httpError(res: Response): CliError {

@@ -3,7 +3,7 @@
 // and 4.0.7; human output by default, `--json` for scripts. Loads only what a command needs.
 
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, Client, resolveSocket } from './client.js';
+import { CliError, Client, parseJsonResponse, resolveSocket } from './client.js';
 import { colours, configTable, configValue, statusTable, usbList } from './format.js';
 import { VERSION } from '../engine/version.js';
 
@@ -96,13 +96,7 @@ function build(): Command {
     let res = await client.request('GET', `/values/${encodeURIComponent(key)}`);
     const alias = key === 'V_cap' ? 'V_supercap' : key === 'V_supercap' ? 'V_cap' : null;
     if (res.status === 404 && alias) res = await client.request('GET', `/values/${alias}`);
-    if (res.status < 200 || res.status > 299) throw (await import('./client.js')).httpError(res);
-    let value: unknown;
-    try {
-      value = JSON.parse(res.text);
-    } catch {
-      throw new CliError('Failed to parse JSON response');
-    }
+    const { value } = parseJsonResponse(res);
     // Numbers exactly as the daemon wrote them: JSON.parse would make 10.0 into 10.
     line(g.json || typeof value !== 'string' ? res.text.trim() : value);
   });
@@ -118,13 +112,7 @@ function build(): Command {
     const { g, client } = ctx();
     const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
     if (res.status === 404) throw new CliError(`Configuration key '${key}' not found`);
-    if (res.status < 200 || res.status > 299) throw (await import('./client.js')).httpError(res);
-    let value: unknown;
-    try {
-      value = JSON.parse(res.text);
-    } catch {
-      throw new CliError('Failed to parse JSON response');
-    }
+    const { value } = parseJsonResponse(res);
     line(g.json ? res.text : configValue(value));
   });
   config.command('set').argument('<key>').argument('<value>').description('change one setting').action(async (key: string, value: string) => {

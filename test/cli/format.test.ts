@@ -1,4 +1,5 @@
 import t from 'tap';
+import { STATUS_EXAMPLE } from '../helpers/fixtures.js';
 import { colours, configNumber, roundHalfEven, statusTable } from '../../cli/format.js';
 
 t.test('round half to even on the exact binary value (spec/cli.md §5.1)', async (t) => {
@@ -18,24 +19,7 @@ t.test('round half to even on the exact binary value (spec/cli.md §5.1)', async
 t.test('the status table of spec/cli.md §2.1, exactly', async (t) => {
   const values = JSON.parse('{"5v_output_enabled":true,"I_in":0.35247802734375,"T_mcu":307.9180603027344,"T_pcb":303.6455993652344,"V_cap":10.2386474609375,"V_in":12.20703125,"daemon_version":"5.0.2","device_id":"e66164840bce7521","firmware_version":"3.3.1","hardware_version":"N/A","state":"OperationalCoOp","watchdog_elapsed":0.0,"watchdog_enabled":true,"watchdog_timeout":10.0}');
   const plain = colours({ isTTY: false }, {}, false);
-  t.equal(statusTable(values, { usb0: true, usb1: true, usb2: false, usb3: true }, plain), `
-hardware_version                     N/A
-firmware_version                   3.3.1
-
-state                    OperationalCoOp
-5v_output_enabled                   true
-usb_ports                USB0:✓ USB1:✓ USB2:✗ USB3:✓
-watchdog_enabled                    true
-watchdog_timeout                    10.0 s
-watchdog_elapsed                     0.0 s
-
-V_in                                12.2 V
-I_in                                0.35 A
-V_cap                              10.24 V
-T_mcu                               34.8 °C
-T_pcb                               30.5 °C
-
-`);
+  t.equal(statusTable(values, { usb0: true, usb1: true, usb2: false, usb3: true }, plain), STATUS_EXAMPLE);
   const solo = { ...values, watchdog_enabled: false, state: 'OperationalSolo', V_cap: undefined, V_supercap: 10.25, usb_port_state: 15 };
   const text = statusTable(solo, null, plain);
   t.notMatch(text, /watchdog_timeout/, 'timeout rows left out when disabled');

@@ -1,6 +1,7 @@
 // The real halpi (dist/cli/main.js) against halpid --simulate on a temporary socket
 // (spec/cli.md; issue: every command, human and --json, errors and exit codes).
 import t from 'tap';
+import { STATUS_EXAMPLE } from '../helpers/fixtures.js';
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,24 +39,7 @@ t.test('status: the table of spec/cli.md §2.1, and --json', async (t) => {
   t.equal((await halpi(['usb', 'disable', '2'])).stdout, 'USB port 2 disabled\n');
   const r = await halpi(['status']);
   t.equal(r.code, 0);
-  t.equal(r.stdout, `
-hardware_version                     N/A
-firmware_version                   3.3.1
-
-state                    OperationalCoOp
-5v_output_enabled                   true
-usb_ports                USB0:✓ USB1:✓ USB2:✗ USB3:✓
-watchdog_enabled                    true
-watchdog_timeout                    10.0 s
-watchdog_elapsed                     0.0 s
-
-V_in                                12.2 V
-I_in                                0.35 A
-V_cap                              10.24 V
-T_mcu                               34.8 °C
-T_pcb                               30.5 °C
-
-`);
+  t.equal(r.stdout, STATUS_EXAMPLE);
   t.notMatch(r.stdout, /\u001b/, 'no escape codes off a TTY');
   const j = await halpi(['status', '--json']);
   t.match(j.stdout, /^\{"values":\{"5v_output_enabled":true,.*"watchdog_timeout":10\.0\},"usb":\{"usb0":true,"usb1":true,"usb2":false,"usb3":true\}\}\n$/);
