@@ -201,3 +201,27 @@ t.test('shutdown and standby reach the simulated controller', async (t) => {
   const past = await halpi(['shutdown', '--standby', '--time', '2020-01-01T00:00:00Z'], {}, dry.socket);
   t.same([past.code, past.stderr], [1, 'Error: Request failed (400 Bad Request): Wakeup time must be in the future: 2020-01-01T00:00:00Z\n']);
 });
+
+t.test('flash on a terminal: a progress bar redrawn in place; Ctrl-C exits 130', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'halpi-'));
+  const file = join(dir, 'fw.bin');
+  writeFileSync(file, Buffer.alloc(3 * 4096, 0x17));
+  const screen = execFileSync('script', ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} flash ${file}`, '/dev/null'], {
+    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
+  }).toString();
+  t.match(screen, /\r\u001b\[KWriting {4}\[█{10}░{20}\] {2}33% {2}1\/3 blocks/, 'bar: 30 cells, percent, blocks');
+  t.match(screen, /\r\u001b\[KVerifying/);
+  t.match(screen, /Firmware uploaded successfully/);
+  const p = spawn(process.execPath, [HALPI, '-s', d.socket, 'flash', file], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  await new Promise((r) => setTimeout(r, 800));
+  p.kill('SIGINT');
+  const code = await new Promise((r) => p.on('close', r));
+  t.equal(code, 130);
+  t.match(stderr, /Interrupted; the daemon finishes or aborts the update on its own/);
+  // The daemon carries on; wait for it so the next flash is not queued behind it.
+  for (let i = 0; i < 100 && (await d.req('GET', '/metrics')).text.includes('halpi_flash_in_progress 1'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
