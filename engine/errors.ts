@@ -18,8 +18,3 @@ export class ControllerError extends Error {
 export class DfuError extends Error {
   override name = 'DfuError';
 }
-
-/** A setting or request value that cannot be accepted. */
-export class ValidationError extends Error {
-  override name = 'ValidationError';
-}

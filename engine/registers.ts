@@ -4,9 +4,6 @@
 
 const f = Math.fround;
 
-export const DEFAULT_I2C_BUS = 1;
-export const DEFAULT_I2C_ADDR = 0x6d;
-
 export const Reg = {
   LEGACY_HW_VERSION: 0x01,
   LEGACY_FW_VERSION: 0x02,
@@ -94,8 +91,6 @@ export const REGISTERS: readonly RegisterInfo[] = [
   { addr: 0x60, name: 'led_override', access: 'W', width: 0, encoding: 'led-override' },
 ];
 
-export const REGISTER_BY_ADDR: ReadonlyMap<number, RegisterInfo> = new Map(REGISTERS.map((r) => [r.addr, r]));
-
 /** Power-state names by register 0x15 value (spec/api.md §8.3). */
 export const POWER_STATES = [
   'PowerOff', 'OffCharging', 'SystemStartup', 'OperationalSolo', 'OperationalCoOp',
@@ -103,8 +98,6 @@ export const POWER_STATES = [
   'PoweredDownManual', 'HostUnresponsive', 'EnteringStandby', 'Standby',
 ] as const;
 export type PowerState = (typeof POWER_STATES)[number];
-
-export const PowerStateNum = Object.fromEntries(POWER_STATES.map((n, i) => [n, i])) as Record<PowerState, number>;
 
 /** DFU status names by register 0x41 value (spec/controller.md §8.2). */
 export const DFU_STATES = [

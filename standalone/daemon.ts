@@ -17,8 +17,6 @@ import { VERSION } from '../engine/version.js';
 import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
 import { startWeb } from './web.js';
 
-export const DEFAULT_SOCKET = '/run/halpid/halpid.sock';
-
 /** Start-up failed: the messages were logged; exit with `code`. */
 export class StartupError extends Error {
   constructor(

@@ -15,7 +15,7 @@ import { FaultTable, type FaultRule, type FaultRuleInput } from './faults.js';
 import { PowerStateMachine, type Board, TICK_MS } from './firmware.js';
 import { HostModel } from './host.js';
 import { Physics } from './physics.js';
-import { FACTORY_SETTINGS, SettingsStore, type PersistedSettings } from './store.js';
+import { SettingsStore, type PersistedSettings } from './store.js';
 
 const debug = createDebug('halpid:sim');
 
@@ -772,5 +772,3 @@ function be(data: Uint8Array, offset: number, len: number): number {
   for (let i = 0; i < len; i++) v = v * 256 + (data[offset + i] ?? 0);
   return v;
 }
-
-export { FACTORY_SETTINGS };
