@@ -38,6 +38,20 @@ t.test('--version, --help, usage errors', async (t) => {
   t.equal((await run(['--backend', 'quantum'])).code, 2);
 });
 
+t.test('--backend i2c without the device is a clear fatal error, never a simulator', async (t) => {
+  const dir = tmp();
+  const r = await run(['--backend', 'i2c', '--i2c-bus', '250', '--socket', join(dir, 's.sock'), '--socket-group', GID]);
+  t.equal(r.code, 1);
+  t.match(r.out, 'Failed to open I2C device: Failed to open I2C device at bus 250, address 0x6D: /dev/i2c-250 does not exist');
+  t.notMatch(r.out, /simulated/);
+  const auto = spawnHalpid(['--i2c-bus', '250', '--socket', join(dir, 'a.sock'), '--socket-group', GID, '--poweroff', 'true']);
+  const start = Date.now();
+  while (!auto.output().includes('Starting power management') && Date.now() - start < 15_000) await new Promise((res) => setTimeout(res, 20));
+  t.match(auto.output(), '/dev/i2c-250 not found; using the simulated HALPI2 controller', 'auto falls back, and says so');
+  auto.proc.kill('SIGTERM');
+  t.equal(await auto.exited, 0);
+});
+
 t.test('a config file with a wrong type names file, line and key, and exits 1', async (t) => {
   const dir = tmp();
   const conf = join(dir, 'halpid.conf');
