@@ -5,7 +5,7 @@
 import createDebug from 'debug';
 import type { Bus } from './bus.js';
 import { RealClock, type Clock, type TimerHandle } from './clock.js';
-import { uploadFirmware, type FlashProgress, type DfuTimings } from './dfu.js';
+import { DFU_BLOCK_SIZE, uploadFirmware, type FlashProgress, type DfuTimings } from './dfu.js';
 import {
   CONFIG_KEYS, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
 } from './device.js';
@@ -63,6 +63,30 @@ export interface StatusCache {
   hardwareVersion?: string;
   firmwareVersion?: string;
   deviceId?: string;
+}
+
+/** What /values reports for a register outside the block that cannot be read (spec/api.md §8.3). */
+export const STATUS_FALLBACK: Readonly<Required<StatusCache>> = Object.freeze({
+  output5v: false,
+  watchdogMs: 0,
+  hardwareVersion: 'N/A',
+  firmwareVersion: 'N/A',
+  deviceId: '0000000000000000',
+});
+
+/** The /values set from a measurement block and the status registers, each with its fallback. */
+export function valuesSnapshot(m: Measurements, status: StatusCache): ValuesSnapshot {
+  const F = STATUS_FALLBACK;
+  const wdMs = status.watchdogMs ?? F.watchdogMs;
+  return {
+    ...m,
+    '5v_output_enabled': status.output5v ?? F.output5v,
+    watchdog_timeout: wdMs / 1000,
+    watchdog_enabled: wdMs > 0,
+    hardware_version: status.hardwareVersion ?? F.hardwareVersion,
+    firmware_version: status.firmwareVersion ?? F.firmwareVersion,
+    device_id: status.deviceId ?? F.deviceId,
+  };
 }
 
 export const usbObject = (bits: number): UsbEvent => ({
@@ -305,22 +329,18 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async readValues(opts: { usb?: boolean } = {}): Promise<ValuesSnapshot> {
     const m = await this.readMeasurements();
     return this.exclusive(async (d) => {
-      const hardware_version = await d.readHardwareVersion().catch(() => 'N/A');
-      const firmware_version = await d.readFirmwareVersion().catch(() => 'N/A');
-      const device_id = await d.readDeviceId().catch(() => '0000000000000000');
-      const output = await d.read5vOutput().catch(() => false);
-      const wdMs = await d.readWatchdogTimeoutMs().catch(() => 0);
-      const snapshot: ValuesSnapshot = {
-        ...m,
-        '5v_output_enabled': output,
-        watchdog_timeout: wdMs / 1000,
-        watchdog_enabled: wdMs > 0,
-        hardware_version,
-        firmware_version,
-        device_id,
+      const F = STATUS_FALLBACK;
+      // Read in halpid 5.0.2's order: 0x03, 0x04, 0x25, 0x10, 0x12.
+      const fresh: StatusCache = {
+        hardwareVersion: await d.readHardwareVersion().catch(() => F.hardwareVersion),
+        firmwareVersion: await d.readFirmwareVersion().catch(() => F.firmwareVersion),
+        deviceId: await d.readDeviceId().catch(() => F.deviceId),
+        output5v: await d.read5vOutput().catch(() => F.output5v),
+        watchdogMs: await d.readWatchdogTimeoutMs().catch(() => F.watchdogMs),
       };
+      Object.assign(this.status, fresh);
+      const snapshot = valuesSnapshot(m, fresh);
       if (opts.usb) snapshot.usb_port_state = await d.readUsb().catch(() => 0);
-      Object.assign(this.status, { output5v: output, watchdogMs: wdMs, hardwareVersion: hardware_version, firmwareVersion: firmware_version, deviceId: device_id });
       return snapshot;
     });
   }
@@ -345,9 +365,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
         usb = await d.readUsb().catch(() => null);
       }
       if (identity) {
-        s.hardwareVersion = await d.readHardwareVersion().catch(() => s.hardwareVersion ?? 'N/A');
-        s.firmwareVersion = await d.readFirmwareVersion().catch(() => s.firmwareVersion ?? 'N/A');
-        s.deviceId = await d.readDeviceId().catch(() => s.deviceId ?? '0000000000000000');
+        const F = STATUS_FALLBACK;
+        s.hardwareVersion = await d.readHardwareVersion().catch(() => s.hardwareVersion ?? F.hardwareVersion);
+        s.firmwareVersion = await d.readFirmwareVersion().catch(() => s.firmwareVersion ?? F.firmwareVersion);
+        s.deviceId = await d.readDeviceId().catch(() => s.deviceId ?? F.deviceId);
       }
       return usb;
     });
@@ -456,7 +477,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       if (this.stopped) throw new DfuError('Firmware update aborted');
       const abort = new AbortController();
       this.flashAbort = abort;
-      const blocks = Math.ceil(image.length / 4096);
+      const blocks = Math.ceil(image.length / DFU_BLOCK_SIZE);
       this.logger.info(`Starting firmware update (${image.length} bytes, ${blocks} blocks)`);
       try {
         await uploadFirmware(image, {

@@ -4,7 +4,7 @@
 
 import createDebug from 'debug';
 import type { Engine } from '../engine.js';
-import { usbObject } from '../engine.js';
+import { usbObject, valuesSnapshot } from '../engine.js';
 import type { EngineEvents } from '../events.js';
 import { sendJson, type Ctx } from './http.js';
 import { float, stringify, type Dialect, type Out } from './json-write.js';
@@ -105,17 +105,7 @@ export class EventHub {
 
   /** The dialect-5 /values object from the latest poll and the cached status registers. */
   private valuesData(m: NonNullable<Engine['lastMeasurements']>['values']): Out {
-    const s = this.engine.status;
-    const wd = s.watchdogMs ?? 0;
-    return valuesObject({
-      ...m,
-      '5v_output_enabled': s.output5v ?? false,
-      watchdog_timeout: wd / 1000,
-      watchdog_enabled: wd > 0,
-      hardware_version: s.hardwareVersion ?? 'N/A',
-      firmware_version: s.firmwareVersion ?? 'N/A',
-      device_id: s.deviceId ?? '0000000000000000',
-    }, this.version, 5);
+    return valuesObject(valuesSnapshot(m, this.engine.status), this.version, 5);
   }
 
   private send(stream: Stream, event: string, data: Out): void {

@@ -1,7 +1,7 @@
 // GET /metrics: Prometheus text exposition 0.0.4 (spec/api.md §11.2). No bus access: the latest
 // poll and the engine's counters; a measurement never read is omitted, not reported as 0.
 
-import type { Engine } from '../engine.js';
+import { STATUS_FALLBACK, type Engine } from '../engine.js';
 import { POWER_STATES } from '../registers.js';
 import { DAEMON_STATES } from '../supervisor.js';
 import type { Dialect } from './json-write.js';
@@ -68,9 +68,9 @@ export function renderMetrics(engine: Engine, http: HttpCounters, info: { versio
   metric('halpi_start_time_seconds', 'gauge', 'Unix time the daemon started.', [[{}, engine.startedAtWall / 1000]]);
   metric('halpi_info', 'gauge', 'Daemon and controller identity.', [[{
     daemon_version: info.version,
-    firmware_version: s.firmwareVersion ?? 'N/A',
-    hardware_version: s.hardwareVersion ?? 'N/A',
-    device_id: s.deviceId ?? '0000000000000000',
+    firmware_version: s.firmwareVersion ?? STATUS_FALLBACK.firmwareVersion,
+    hardware_version: s.hardwareVersion ?? STATUS_FALLBACK.hardwareVersion,
+    device_id: s.deviceId ?? STATUS_FALLBACK.deviceId,
     backend: engine.backend,
     api: String(info.dialect),
   }, 1]]);

@@ -8,7 +8,7 @@ import createDebug from 'debug';
 import { RtcwakeError } from '../commands.js';
 import { CONFIG_KEYS, type ConfigKey } from '../device.js';
 import type { Engine } from '../engine.js';
-import { usbObject } from '../engine.js';
+import { STATUS_FALLBACK, usbObject } from '../engine.js';
 import { ControllerError } from '../errors.js';
 import { encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold } from '../registers.js';
 import { EventHub } from './events.js';
@@ -335,11 +335,11 @@ async function readValueKey(engine: Engine, key: string, version: string, dialec
     case 'daemon_version':
       return version;
     case 'hardware_version':
-      return engine.exclusive((d) => d.readHardwareVersion()).catch(() => 'N/A');
+      return engine.exclusive((d) => d.readHardwareVersion()).catch(() => STATUS_FALLBACK.hardwareVersion);
     case 'firmware_version':
-      return engine.exclusive((d) => d.readFirmwareVersion()).catch(() => 'N/A');
+      return engine.exclusive((d) => d.readFirmwareVersion()).catch(() => STATUS_FALLBACK.firmwareVersion);
     case 'device_id':
-      return engine.exclusive((d) => d.readDeviceId()).catch(() => '0000000000000000');
+      return engine.exclusive((d) => d.readDeviceId()).catch(() => STATUS_FALLBACK.deviceId);
     case '5v_output_enabled':
       return engine.exclusive((d) => d.read5vOutput());
     case 'watchdog_timeout':
