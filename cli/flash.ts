@@ -30,10 +30,13 @@ export function readImage(path: string): Buffer {
 }
 
 const BAR = 30;
+/** `[████░░…]  47%`: 30 cells and the percentage (spec/cli.md §2.7). */
 const bar = (fraction: number): string => {
-  const full = Math.round(Math.max(0, Math.min(1, fraction)) * BAR);
-  return `[${'█'.repeat(full)}${'░'.repeat(BAR - full)}]`;
+  const f = Math.max(0, Math.min(1, fraction));
+  const full = Math.round(f * BAR);
+  return `[${'█'.repeat(full)}${'░'.repeat(BAR - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
 };
+const emptyBar = `[${'░'.repeat(BAR)}]`;
 
 /** Open /events and call `onFlash` for each flash event; resolves a closer (null on 404). */
 function watchEvents(socket: string, onFlash: (data: Record<string, unknown>) => void): Promise<(() => void) | null> {
@@ -103,12 +106,12 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
   let haveEvents = false;
   const close = await watchEvents(client.socket, (e) => {
     haveEvents = true;
-    if (e.phase === 'start') draw(o.progress === 'bar' ? `Erasing    ${bar(0)}` : 'Erasing');
+    if (e.phase === 'start') draw(o.progress === 'bar' ? `Erasing    ${emptyBar}` : 'Erasing');
     else if (e.phase === 'block') {
       const done = Number(e.block);
       const total = Number(e.blocks);
       draw(o.progress === 'bar'
-        ? `Writing    ${bar(done / total)} ${String(Math.floor((done / total) * 100)).padStart(3)}%  ${done}/${total} blocks`
+        ? `Writing    ${bar(done / total)}  ${done}/${total} blocks`
         : `Writing block ${done}/${total}`);
     } else if (e.phase === 'verify') draw('Verifying');
   });
@@ -125,7 +128,7 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
       headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
       timeoutMs: 0,
       onSent: (sent, total) => {
-        if (!haveEvents && o.progress === 'bar') draw(`Sending    ${bar(sent / total)} ${String(Math.floor((sent / total) * 100)).padStart(3)}%`);
+        if (!haveEvents && o.progress === 'bar') draw(`Sending    ${bar(sent / total)}`);
         else if (!haveEvents && sent === total) draw('Sending done');
       },
     });
