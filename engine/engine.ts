@@ -125,6 +125,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private stopped = false;
   private tickInProgress: Promise<void> | null = null;
   private loopStart = 0;
+  /** The 100 ms slot of the last tick: a timer that fires early must not run a slot twice. */
+  private slot = 0;
   private lastErrorEventAt = -Infinity;
   private flashChain: Promise<void> = Promise.resolve();
   private flashAbort: AbortController | null = null;
@@ -164,6 +166,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.running) return;
     this.running = true;
     this.loopStart = this.clock.now();
+    this.slot = 0;
     if (this.simulator) {
       this.simulator.start();
       // A rebooted simulated host means a rebooted daemon: START again (spec/daemon.md §10).
@@ -216,10 +219,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
     await this.tickInProgress;
     this.tickInProgress = null;
     if (!this.running) return;
-    // Fixed rate: the next slot on the 100 ms grid; slots missed by a slow tick are skipped.
+    // Fixed rate: the next slot on the 100 ms grid; slots missed by a slow tick are skipped. The
+    // slot is counted, not only derived from the time: a timer that fired a little early would
+    // otherwise land in the slot it was meant to leave and run it twice.
     const now = this.clock.now();
-    const k = Math.floor((now - this.loopStart) / TICK_MS) + 1;
-    this.schedule(this.loopStart + k * TICK_MS - now);
+    this.slot = Math.max(this.slot + 1, Math.floor((now - this.loopStart) / TICK_MS) + 1);
+    this.schedule(this.loopStart + this.slot * TICK_MS - now);
   }
 
   private supervisorPort() {
@@ -229,6 +234,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       now: () => this.clock.now(),
       armWatchdog: (ms: number) => this.exclusive((d) => d.setWatchdogMs(ms)),
       readVin: () => this.tickVin(),
+      readControllerState: () => this.exclusive((d) => d.readState()).catch(() => null),
       requestShutdown: () => this.exclusive((d) => d.requestShutdown()),
       poweroff: (command: string) => this.actions.poweroff(command),
       get logger() { return engine.logger; },

@@ -1,14 +1,37 @@
 // The daemon's blackout state machine (spec/daemon.md §5.3–5.4, §6):
 // START → OK ⇄ BLACKOUT → SHUTDOWN → DEAD on a fixed 100 ms tick. Comparisons are strict and in
-// float32; the blackout timer runs on the monotonic clock and survives failed ticks.
+// float32; the blackout timer runs on the monotonic clock and survives failed ticks. The decision
+// rules against bad readings are in docs/blackout.md: a full-scale V_in is a read error, power
+// counts as resumed only after it has held (and the controller agrees), and a single reading never
+// flips the decision either way.
 
 import { fixedHalfEven, RepeatLimiter, type Logger } from './log.js';
+import { decodeVin, type PowerState } from './registers.js';
 
 export const DAEMON_STATES = ['START', 'OK', 'BLACKOUT', 'SHUTDOWN', 'DEAD'] as const;
 export type DaemonState = (typeof DAEMON_STATES)[number];
 
 export const TICK_MS = 100;
 export const WATCHDOG_MS = 10_000;
+
+/** V_in must stay above the limit this long before power counts as resumed. */
+export const RESUME_CONFIRM_MS = 300;
+
+/**
+ * The largest V_in the controller can report (raw 0xFFFF, ≈39.9994 V). The HALPI2's input is rated
+ * far below it, so a reading there is a saturated or corrupted read (0xFF bytes), not a voltage.
+ */
+export const VIN_FULL_SCALE_V = decodeVin(0xffff);
+
+/** Controller states in which the Pi runs on the supercap (or is being cut): power has not resumed. */
+const CONTROLLER_BLACKOUT_STATES: ReadonlySet<PowerState> = new Set<PowerState>([
+  'BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'PoweredDownBlackout',
+]);
+
+/** A V_in reading that cannot be a measurement. */
+export class ImplausibleReadingError extends Error {
+  override name = 'ImplausibleReadingError';
+}
 
 export interface SupervisorSettings {
   blackoutTimeLimitS: number;
@@ -28,6 +51,8 @@ export interface SupervisorPort {
   armWatchdog(ms: number): Promise<void>;
   /** V_in for this tick (the engine reads the full block instead when it is due). */
   readVin(): Promise<number>;
+  /** The controller's power state (register 0x15) now, or null when it cannot be read. */
+  readControllerState(): Promise<PowerState | null>;
   requestShutdown(): Promise<void>;
   /** Start the poweroff command (not awaited). */
   poweroff(command: string): void;
@@ -44,6 +69,14 @@ export class Supervisor {
   pollErrorsTotal = 0;
   private blackoutStart: number | null = null;
   private blackoutMsClosed = 0;
+  /** In BLACKOUT: when the current run of readings above the limit began (null: no run). */
+  private highSince: number | null = null;
+  /** In BLACKOUT: readings in a row that were not above the limit (low or failed). */
+  private notHigh = 0;
+  /** In BLACKOUT: the controller said "still a blackout" while V_in read high; V_in no longer holds the shutdown back. */
+  private vetoed = false;
+  /** Bumped by restart(): a tick that started in an older epoch abandons itself. */
+  private epoch = 0;
   private readonly errors = new RepeatLimiter();
   private readonly armLog = new RepeatLimiter();
 
@@ -58,26 +91,44 @@ export class Supervisor {
     return (this.blackoutMsClosed + open) / 1000;
   }
 
-  /** Back to START, as a freshly booted daemon (simulated host reboot). */
+  /**
+   * Back to START, as a freshly booted daemon (simulated host reboot). A tick in flight belongs to
+   * the old life: it abandons itself at its next await instead of acting on the state it read.
+   */
   restart(): void {
+    this.epoch++;
     this.closeBlackout();
     this.go('START');
   }
 
   async tick(): Promise<void> {
+    const epoch = this.epoch;
     try {
-      await this.step();
-      this.errors.reset();
+      // A BLACKOUT tick may log a read failure and still decide; it then reports false.
+      if ((await this.step(epoch)) !== false) this.errors.reset();
     } catch (err) {
-      const error = err as Error;
-      this.pollErrorsTotal++;
-      const line = this.errors.next(`State machine error: ${error.message}`, this.port.now());
-      if (line) this.port.logger.error(line);
-      this.port.tickFailed(error);
+      if (epoch !== this.epoch) return; // the failure belongs to a life that has ended
+      this.failed(err as Error);
     }
   }
 
-  private async step(): Promise<void> {
+  private failed(error: Error): void {
+    this.pollErrorsTotal++;
+    const line = this.errors.next(`State machine error: ${error.message}`, this.port.now());
+    if (line) this.port.logger.error(line);
+    this.port.tickFailed(error);
+  }
+
+  /** V_in, with a full-scale reading turned into a read error. */
+  private async readVin(): Promise<number> {
+    const vin = await this.port.readVin();
+    if (!(vin < VIN_FULL_SCALE_V && vin >= 0)) {
+      throw new ImplausibleReadingError(`Implausible input voltage reading (${fixedHalfEven(vin, 2)}V, full scale)`);
+    }
+    return vin;
+  }
+
+  private async step(epoch: number): Promise<boolean | void> {
     const p = this.port;
     const s = this.settings;
     const limit = Math.fround(s.blackoutVoltageLimitV);
@@ -86,14 +137,19 @@ export class Supervisor {
         const line = this.armLog.next('Initializing watchdog', p.now());
         if (line) p.logger.info(line);
         await p.armWatchdog(WATCHDOG_MS);
+        if (epoch !== this.epoch) return;
         this.armLog.reset();
         this.go('OK');
         return;
       }
       case 'OK': {
-        const vin = await p.readVin();
+        const vin = await this.readVin();
+        if (epoch !== this.epoch) return;
         if (vin < limit) {
           this.blackoutStart = p.now();
+          this.highSince = null;
+          this.notHigh = 0;
+          this.vetoed = false;
           this.blackoutsTotal++;
           p.logger.warn(`Detected blackout (V_in = ${fixedHalfEven(vin, 2)}V < ${fixedHalfEven(limit, 2)}V)`);
           this.go('BLACKOUT');
@@ -101,24 +157,10 @@ export class Supervisor {
         }
         return;
       }
-      case 'BLACKOUT': {
-        const vin = await p.readVin();
-        const elapsed = p.now() - (this.blackoutStart ?? p.now());
-        if (vin > limit) {
-          p.logger.info(`Power resumed (V_in = ${fixedHalfEven(vin, 2)}V)`);
-          this.closeBlackout();
-          this.go('OK');
-          p.blackout({ phase: 'end', duration: elapsed / 1000 });
-        } else if (elapsed > s.blackoutTimeLimitS * 1000) {
-          p.logger.warn(`Blacked out for ${fixedHalfEven(elapsed / 1000, 1)}s, initiating shutdown`);
-          this.go('SHUTDOWN');
-          p.blackout({ phase: 'shutdown', duration: elapsed / 1000 });
-          await this.shutdown();
-        }
-        return;
-      }
+      case 'BLACKOUT':
+        return this.blackoutTick(epoch, limit);
       case 'SHUTDOWN':
-        await this.shutdown();
+        await this.shutdown(epoch);
         return;
       case 'DEAD':
         // With dry-run nothing reached the controller: keep feeding its watchdog.
@@ -127,13 +169,64 @@ export class Supervisor {
     }
   }
 
-  private async shutdown(): Promise<void> {
+  /**
+   * One BLACKOUT tick. A failed or implausible read is no evidence of power: it is logged as a tick
+   * error, and the time limit is still checked, so a broken bus cannot hold the shutdown back.
+   */
+  private async blackoutTick(epoch: number, limit: number): Promise<boolean> {
+    const p = this.port;
+    let vin: number | null = null;
+    let readError: Error | null = null;
+    try {
+      vin = await this.readVin();
+    } catch (err) {
+      readError = err as Error;
+    }
+    if (epoch !== this.epoch) return true;
+    const now = p.now();
+    const elapsed = now - (this.blackoutStart ?? now);
+    if (vin !== null && vin > limit) {
+      this.notHigh = 0;
+      this.highSince ??= now;
+      if (now - this.highSince >= RESUME_CONFIRM_MS) {
+        const controller = await p.readControllerState();
+        if (epoch !== this.epoch) return true;
+        // An unreadable state is no veto: V_in has held long enough on its own.
+        if (controller === null || !CONTROLLER_BLACKOUT_STATES.has(controller)) {
+          p.logger.info(`Power resumed (V_in = ${fixedHalfEven(vin, 2)}V)`);
+          this.closeBlackout();
+          this.go('OK');
+          p.blackout({ phase: 'end', duration: (p.now() - now + elapsed) / 1000 });
+          return true;
+        }
+        this.vetoed = true;
+      }
+    } else {
+      // One reading that is not above the limit may be a glitch inside a real recovery; two in a
+      // row end the run of high readings.
+      if (++this.notHigh >= 2) this.highSince = null;
+    }
+    if (readError) this.failed(readError);
+    // While readings above the limit are being confirmed, the shutdown waits for their verdict,
+    // unless the controller has already said that the Pi still runs on the supercap.
+    if ((this.highSince === null || this.vetoed) && elapsed > this.settings.blackoutTimeLimitS * 1000) {
+      p.logger.warn(`Blacked out for ${fixedHalfEven(elapsed / 1000, 1)}s, initiating shutdown`);
+      this.go('SHUTDOWN');
+      p.blackout({ phase: 'shutdown', duration: elapsed / 1000 });
+      await this.shutdown(epoch);
+    }
+    return readError === null;
+  }
+
+  private async shutdown(epoch: number): Promise<void> {
     const p = this.port;
     const cmd = this.settings.poweroffCommand;
     if (this.settings.dryRun) {
       p.logger.info(`Dry run: would request shutdown and execute ${cmd}`);
     } else {
       await p.requestShutdown();
+      // A host that rebooted meanwhile must not be powered off by the old life's decision.
+      if (epoch !== this.epoch) return;
       if (cmd) p.poweroff(cmd);
       else p.logger.warn('Dry-run mode: poweroff command is empty');
       p.shutdown();

@@ -1,6 +1,7 @@
 // The blackout state machine on the simulator, timed on an injected clock (spec/daemon.md §5.3–5.4).
 import t from 'tap';
 import { decodeVin } from '../../engine/registers.js';
+import { RESUME_CONFIRM_MS, TICK_MS } from '../../engine/supervisor.js';
 import { engineRig } from '../helpers/engine.js';
 
 t.test('START arms the watchdog: the controller goes OperationalCoOp, the daemon OK', async (t) => {
@@ -73,14 +74,19 @@ t.test('comparisons are strict and in float32: V_in equal to the limit is no bla
   sim.setInputs({ V_in: 12.0 });
   await clock.advance(2000);
   t.equal(engine.state, 'OK', 'equal stays OK');
-  engine.updateSettings({ blackoutVoltageLimitV: limit + 0.0001 });
+  engine.updateSettings({ blackoutVoltageLimitV: limit + 0.4 * 2 ** -20 });
   await clock.advance(100);
-  t.equal(engine.state, 'BLACKOUT', 'just below the new limit');
+  t.equal(engine.state, 'OK', 'a limit within half a float32 step rounds to the reading: still equal');
+  engine.updateSettings({ blackoutVoltageLimitV: limit + 2 ** -20 });
+  await clock.advance(100);
+  t.equal(engine.state, 'BLACKOUT', 'one float32 step below the new limit');
   engine.updateSettings({ blackoutVoltageLimitV: limit });
   await clock.advance(100);
   t.equal(engine.state, 'BLACKOUT', 'equal stays in BLACKOUT too');
   engine.updateSettings({ blackoutVoltageLimitV: 11 });
-  await clock.advance(100);
+  await clock.advance(RESUME_CONFIRM_MS);
+  t.equal(engine.state, 'BLACKOUT', 'power resumed only once it has held for the confirmation time');
+  await clock.advance(TICK_MS);
   t.equal(engine.state, 'OK');
   await stop();
 });

@@ -1,0 +1,58 @@
+// The blackout path on the simulated controller with a misbehaving bus (docs/blackout.md):
+// corrupted V_in reads, and a simulated host that reboots while a slow tick is in flight.
+import t from 'tap';
+import { seededRandom } from '../../engine/simulator/faults.js';
+import { engineRig } from '../helpers/engine.js';
+
+for (const probability of [0.05, 0.1, 0.5]) {
+  t.test(`${probability * 100} % corrupted V_in reads during a power cut: the shutdown comes on time`, async (t) => {
+    const { clock, sim, engine, rec, when, states, stop } = engineRig({ sim: { random: seededRandom(7) } });
+    engine.start();
+    await clock.advance(1000);
+    sim.addFault({ kind: 'corrupt', registers: [0x20], probability, count: 0 });
+    sim.setPower(false);
+    await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
+    const d = when('SHUTDOWN')! - when('BLACKOUT')!;
+    t.ok(d > 5000 && d <= 5100, `shutdown ${d} ms after detection`);
+    t.same(states.map((s) => s.state), ['OK', 'BLACKOUT', 'SHUTDOWN', 'DEAD'], 'no "power resumed" on the way');
+    t.equal(rec.poweroff.length, 1);
+    t.ok(rec.logs.some((l) => l.message.startsWith('State machine error: Implausible input voltage reading (40.00V')),
+      'the corrupted reads were logged as errors');
+    await stop();
+  });
+}
+
+t.test('10 % corrupted V_in reads with the power on: no blackout, no shutdown', async (t) => {
+  const { clock, sim, engine, rec, states, stop } = engineRig({ sim: { random: seededRandom(11) } });
+  engine.start();
+  await clock.advance(500);
+  sim.addFault({ kind: 'corrupt', registers: [0x20], probability: 0.1, count: 0 });
+  await clock.advance(60_000);
+  t.same(states.map((s) => s.state), ['OK']);
+  t.equal(rec.poweroff.length, 0);
+  t.ok(engine.supervisor.pollErrorsTotal > 30, `corrupted reads counted as errors (${engine.supervisor.pollErrorsTotal})`);
+  t.equal(sim.state, 'OperationalCoOp', 'and the controller stayed fed');
+  await stop();
+});
+
+t.test('the simulated host reboots while slow ticks are in flight: the daemon re-arms the watchdog every time', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig();
+  // Clock stretching: every transaction takes 80 ms, so a tick is in flight most of the time.
+  sim.addFault({ kind: 'stretch', delay_ms: 80, count: 0 });
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  for (let round = 1; round <= 4; round++) {
+    sim.setPower(false);
+    await clock.advanceUntil(() => sim.state === 'PoweredDownBlackout', 20_000);
+    sim.setPower(true);
+    await clock.advanceUntil(() => sim.host.cmOn, 30_000, 7 + round);
+    await clock.advanceUntil(() => engine.state === 'OK' && sim.state === 'OperationalCoOp', 5000);
+    // Held: the controller stays co-operative (the watchdog is armed and fed) for 30 s.
+    await clock.advance(30_000);
+    t.equal(sim.state, 'OperationalCoOp', `round ${round}: the controller is co-operative`);
+    t.equal(sim.watchdogActiveMs, 10_000, `round ${round}: watchdog armed`);
+    t.equal(engine.state, 'OK', `round ${round}: daemon OK`);
+    t.equal(rec.poweroff.length, round, `round ${round}: one poweroff per blackout`);
+  }
+  await stop();
+});

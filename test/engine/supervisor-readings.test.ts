@@ -1,0 +1,205 @@
+// The blackout decision against bad readings (docs/blackout.md), on a scripted port and a FakeClock:
+// every tick's V_in and the controller's power state come from the test, so each rule is pinned
+// down tick by tick.
+import t from 'tap';
+import { FakeClock } from '../../engine/clock.js';
+import type { PowerState } from '../../engine/registers.js';
+import {
+  RESUME_CONFIRM_MS, Supervisor, TICK_MS, VIN_FULL_SCALE_V, type BlackoutEvent, type DaemonState, type SupervisorPort,
+} from '../../engine/supervisor.js';
+
+type Reading = number | 'error';
+
+function scripted(opts: { vin: (t: number) => Reading; controller?: (t: number) => PowerState | null; limitS?: number }) {
+  const clock = new FakeClock();
+  const events: Array<BlackoutEvent & { t: number }> = [];
+  const transitions: Array<{ t: number; to: DaemonState }> = [];
+  const poweroffs: number[] = [];
+  const logs: string[] = [];
+  let controllerReads = 0;
+  const port: SupervisorPort = {
+    now: () => clock.now(),
+    armWatchdog: async () => {},
+    readVin: async () => {
+      const v = opts.vin(clock.now());
+      if (v === 'error') throw new Error('Failed to read from register 0x20');
+      return v;
+    },
+    readControllerState: async () => {
+      controllerReads++;
+      return (opts.controller ?? (() => 'OperationalCoOp'))(clock.now());
+    },
+    requestShutdown: async () => {},
+    poweroff: () => poweroffs.push(clock.now()),
+    logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) },
+    transition: (_from, to) => transitions.push({ t: clock.now(), to }),
+    blackout: (ev) => events.push({ ...ev, t: clock.now() }),
+    shutdown: () => {},
+    tickFailed: () => {},
+  };
+  const sup = new Supervisor(port, {
+    blackoutTimeLimitS: opts.limitS ?? 5, blackoutVoltageLimitV: 9, dryRun: false, poweroffCommand: 'harmless-poweroff',
+  });
+  /** Tick at 0, 100, 200 … up to `untilMs` inclusive. */
+  const run = async (untilMs: number): Promise<void> => {
+    while (clock.now() <= untilMs) {
+      await sup.tick();
+      await clock.advance(TICK_MS);
+    }
+  };
+  const at = (to: DaemonState) => transitions.find((x) => x.to === to)?.t;
+  return { clock, sup, port, run, events, transitions, poweroffs, logs, at, controllerReads: () => controllerReads };
+}
+
+// The power is cut at 1000 ms: ticks from 1000 on read 0 V (the controller forces VIN to 0).
+const cutAt = (ms: number) => (t: number): number => (t >= ms ? 0 : 12);
+
+t.test('fault-free: detection on the first low tick, shutdown on the first tick past the limit', async (t) => {
+  const s = scripted({ vin: cutAt(1000) });
+  await s.run(8000);
+  t.equal(s.at('BLACKOUT'), 1000, 'the first tick that reads the low voltage');
+  t.equal(s.at('SHUTDOWN')! - s.at('BLACKOUT')!, 5100, 'the first tick with elapsed > 5 s');
+  t.same(s.poweroffs, [s.at('SHUTDOWN')]);
+  t.equal(s.controllerReads(), 0, 'a blackout with no high readings never asks the controller');
+});
+
+t.test('a full-scale (corrupted) V_in is a read error, not "power resumed"', async (t) => {
+  const corrupt = new Set([2000, 2100, 2300, 3000, 4500, 6000, 6100]);
+  const s = scripted({ vin: (ms) => (corrupt.has(ms) ? VIN_FULL_SCALE_V : cutAt(1000)(ms)) });
+  await s.run(8000);
+  t.same(s.events.map((e) => e.phase), ['start', 'shutdown'], 'no blackout end');
+  t.equal(s.at('SHUTDOWN')! - s.at('BLACKOUT')!, 5100, 'the shutdown is not postponed');
+  t.ok(s.logs.includes('State machine error: Implausible input voltage reading (40.00V, full scale)'));
+});
+
+t.test('a full-scale reading outside a blackout is an error, not a blackout', async (t) => {
+  const s = scripted({ vin: (ms) => (ms === 500 ? VIN_FULL_SCALE_V : 12) });
+  await s.run(2000);
+  t.same(s.transitions.map((x) => x.to), ['OK']);
+  t.equal(s.sup.pollErrorsTotal, 1);
+});
+
+t.test('an isolated plausible high reading during a blackout neither ends it nor postpones the shutdown by more than two ticks', async (t) => {
+  for (const glitch of [3000, 5900, 6000, 6100, 6200]) {
+    const s = scripted({ vin: (ms) => (ms === glitch ? 12.5 : cutAt(1000)(ms)) });
+    await s.run(9000);
+    t.same(s.events.map((e) => e.phase), ['start', 'shutdown'], `glitch at ${glitch}: no blackout end`);
+    const d = s.at('SHUTDOWN')! - s.at('BLACKOUT')!;
+    // The limit tick is 5100 ms after detection; a high reading there needs two lows to be overruled.
+    t.ok(d >= 5100 && d <= 5100 + 2 * TICK_MS, `glitch at ${glitch}: shutdown ${d} ms after detection`);
+  }
+});
+
+t.test('an isolated low reading outside a blackout starts one, which ends after the confirmation, with no shutdown', async (t) => {
+  const s = scripted({ vin: (ms) => (ms === 2000 ? 0 : 12), limitS: 0.2 });
+  await s.run(4000);
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK'], 'even with a 0.2 s limit, no SHUTDOWN');
+  t.same(s.poweroffs, []);
+  const end = s.events.find((e) => e.phase === 'end')!;
+  t.equal(end.t - 2100, RESUME_CONFIRM_MS, 'power counts as resumed once it has held for the confirmation time');
+});
+
+t.test('an isolated low reading inside a real recovery does not start the shutdown', async (t) => {
+  // Power returns at 5900; a glitch reads 0 at 6200, past the 6100 limit tick.
+  const s = scripted({ vin: (ms) => (ms >= 1000 && (ms < 5900 || ms === 6200) ? 0 : 12) });
+  await s.run(8000);
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK']);
+  t.same(s.poweroffs, []);
+});
+
+t.test('two low readings in a row after a high one end the confirmation: the shutdown follows', async (t) => {
+  const s = scripted({ vin: (ms) => (ms === 6000 ? 12 : cutAt(1000)(ms)) });
+  await s.run(8000);
+  t.equal(s.at('SHUTDOWN'), 6200, 'high at 6000, lows at 6100 and 6200 → shut down on the 6200 reading');
+});
+
+t.test('power returning on the very tick the limit passes goes back to OK', async (t) => {
+  const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 6100 ? 0 : 12) });
+  await s.run(8000);
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK']);
+  t.same(s.poweroffs, []);
+  t.same(s.events.map((e) => e.phase), ['start', 'end']);
+});
+
+t.test('the controller vetoes "power resumed" while it still runs the Pi on the supercap', async (t) => {
+  // V_in reads 9.5 V from 3000 (above a 9.0 V limit), but the controller still reports BlackoutCoOp.
+  const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 3000 ? 0 : ms >= 3000 ? 9.5 : 12), controller: () => 'BlackoutCoOp' });
+  await s.run(8000);
+  t.same(s.events.map((e) => e.phase), ['start', 'shutdown']);
+  t.equal(s.at('SHUTDOWN')! - s.at('BLACKOUT')!, 5100, 'the veto does not postpone the shutdown');
+});
+
+t.test('the controller agreeing late still ends the blackout', async (t) => {
+  const s = scripted({
+    vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : 12),
+    controller: (ms) => (ms < 2600 ? 'BlackoutCoOp' : 'OperationalCoOp'),
+  });
+  await s.run(5000);
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK']);
+  t.equal(s.events.find((e) => e.phase === 'end')!.t, 2600);
+});
+
+t.test('an unreadable controller state is no veto: V_in decides alone', async (t) => {
+  const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : 12), controller: () => null });
+  await s.run(5000);
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK']);
+  t.equal(s.events.find((e) => e.phase === 'end')!.t, 2000 + RESUME_CONFIRM_MS);
+});
+
+t.test('read errors through the limit do not hold the shutdown back', async (t) => {
+  const s = scripted({ vin: (ms) => (ms >= 3000 ? 'error' : cutAt(1000)(ms)) });
+  await s.run(8000);
+  t.equal(s.at('SHUTDOWN')! - s.at('BLACKOUT')!, 5100);
+  t.equal(s.sup.pollErrorsTotal, 32, 'each failed read (3000 … 6100) counted');
+  t.ok(s.sup.pollErrorsTotal >= 32, `each failed read counted (${s.sup.pollErrorsTotal})`);
+  t.ok(s.logs.includes('State machine error: Failed to read from register 0x20'));
+  t.ok(s.logs.filter((l) => l.startsWith('State machine error')).length <= 2, 'a repeating failure is not logged every tick');
+});
+
+t.test('the limit is compared in float32, strictly: within half a float32 step is equal', async (t) => {
+  const reading = Math.fround(11.99951171875);
+  const ulp = 2 ** -20; // float32 spacing between 8 and 16
+  for (const [limit, blackout] of [[reading + 0.4 * ulp, false], [reading + ulp, true], [reading - 0.4 * ulp, false]] as const) {
+    const s = scripted({ vin: () => reading });
+    s.sup.settings.blackoutVoltageLimitV = limit;
+    await s.run(300);
+    t.equal(s.sup.state, blackout ? 'BLACKOUT' : 'OK', `limit reading${limit > reading ? '+' : ''}${(limit - reading) / ulp} ulp`);
+  }
+});
+
+t.test('a restart during a tick in flight: the tick abandons itself instead of acting on the old state', async (t) => {
+  // Each case: the state the tick starts in, the V_in script, how far to walk before the gated tick.
+  const cases: Array<{ from: DaemonState; why: string; vin: (ms: number) => number; walk: number }> = [
+    { from: 'START', why: 'its arm write went to the old controller', vin: () => 12, walk: -1 },
+    { from: 'OK', why: 'it would start a blackout seen by the old life', vin: cutAt(1000), walk: 900 },
+    { from: 'BLACKOUT', why: 'past the limit, it would shut the new host down', vin: cutAt(1000), walk: 6000 },
+    { from: 'BLACKOUT', why: 'it would end a blackout the restart already closed', vin: (ms) => (ms >= 1000 && ms < 5500 ? 0 : 12), walk: 5700 },
+    { from: 'SHUTDOWN', why: 'it would run poweroff on the freshly booted host', vin: cutAt(1000), walk: 900 },
+  ];
+  for (const c of cases) {
+    const s = scripted({ vin: c.vin });
+    if (c.walk >= 0) await s.run(c.walk);
+    if (c.from === 'SHUTDOWN') s.sup.state = 'SHUTDOWN'; // as after a failed 0x30 write
+    t.equal(s.sup.state, c.from, `walked to ${c.from}`);
+    // Every bus call of the next tick waits until the test lets it go.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const port = s.port;
+    for (const key of ['readVin', 'armWatchdog', 'requestShutdown', 'readControllerState'] as const) {
+      const real = port[key] as (...a: unknown[]) => Promise<unknown>;
+      (port as unknown as Record<string, unknown>)[key] = async (...a: unknown[]) => { await gate; return real(...a); };
+    }
+    const before = { poweroffs: s.poweroffs.length, events: s.events.length, logs: s.logs.length };
+    const tick = s.sup.tick();
+    await s.clock.advance(TICK_MS);
+    s.sup.restart();
+    release();
+    await tick;
+    t.equal(s.sup.state, 'START', `${c.from}: still START after the tick (${c.why})`);
+    t.equal(s.poweroffs.length, before.poweroffs, `${c.from}: no poweroff`);
+    t.same(s.events.slice(before.events), [],
+      `${c.from}: no blackout event from the old life`);
+    t.notOk(s.logs.slice(before.logs).some((l) => /Power resumed|Detected blackout|initiating shutdown|State transition: START -> OK/.test(l)),
+      `${c.from}: nothing logged for the old state`);
+  }
+});
