@@ -44,17 +44,22 @@ export const flushMicrotasks = (): Promise<void> => new Promise((resolve) => set
 /**
  * A clock that moves only when told to. `advance` fires due timers in time order and lets the
  * promise chains they start settle before moving on, so async code runs as it would in real time.
+ * With `earlyMs`, timers fire up to that much early (a fixed, repeating pattern), as Node's do by
+ * up to 1 ms: code that assumes a timer never fires before its time shows it.
  */
 export class FakeClock implements Clock {
   private t: number;
   private seq = 0;
   private timers: FakeTimer[] = [];
+  private readonly earlyMs: number;
 
   constructor(
     private readonly wallEpochMs = Date.UTC(2026, 0, 1),
     startMs = 0,
+    opts: { earlyMs?: number } = {},
   ) {
     this.t = startMs;
+    this.earlyMs = opts.earlyMs ?? 0;
   }
 
   now(): number {
@@ -64,7 +69,10 @@ export class FakeClock implements Clock {
     return this.wallEpochMs + this.t;
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer = { id: ++this.seq, at: this.t + Math.max(0, ms), seq: this.seq, fn };
+    const seq = ++this.seq;
+    // Early by 0, ⅓, ⅔ or all of earlyMs in turn, never before now.
+    const early = ms > 0 ? (this.earlyMs * (seq % 4)) / 3 : 0;
+    const timer = { id: seq, at: this.t + Math.max(0, ms - Math.min(early, ms)), seq, fn };
     this.timers.push(timer);
     return { id: timer.id };
   }

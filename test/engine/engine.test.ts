@@ -1,5 +1,6 @@
 // Engine: one owner of the bus, bus economy, shared snapshots, events, flash beside the supervisor.
 import t from 'tap';
+import { FakeClock } from '../../engine/clock.js';
 import { engineRig } from '../helpers/engine.js';
 
 t.test('idle traffic stays at or below 12 transactions/s, and each tick still reads V_in', async (t) => {
@@ -244,5 +245,19 @@ t.test('state events carry both daemon and controller state', async (t) => {
   t.same(events.at(-1), { controller_state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' },
     'the daemon transition and the controller change are both published');
   release();
+  await stop();
+});
+
+t.test('timers that fire up to 1 ms early: one tick per 100 ms slot, never two', async (t) => {
+  const clock = new FakeClock(undefined, 0, { earlyMs: 1 });
+  const { engine, stop } = engineRig({ clock });
+  const ticks: number[] = [];
+  const tick = engine.supervisor.tick.bind(engine.supervisor);
+  engine.supervisor.tick = () => { ticks.push(clock.now()); return tick(); };
+  engine.start();
+  await clock.advance(10_000 - 50);
+  t.equal(ticks.length, 100, `${ticks.length} ticks in 10 s`);
+  const slots = ticks.map((ms) => Math.round(ms / 100));
+  t.same(slots, [...new Set(slots)], 'no slot ran twice');
   await stop();
 });

@@ -17,8 +17,9 @@ export function engineRig(opts: {
   engine?: Partial<EngineOptions>;
   /** Halt the simulated host when poweroff runs (as halpid --simulate does). */
   haltOnPoweroff?: boolean;
+  clock?: FakeClock;
 } = {}) {
-  const clock = new FakeClock();
+  const clock = opts.clock ?? new FakeClock();
   const sim = new SimulatedController({ clock, sectorEraseMs: 0, blockProgramMs: 0, swapMs: 0, hostGated: true, ...opts.sim });
   const rec: Recorded = { poweroff: [], rtcwake: [], logs: [] };
   const logger: Logger = {
