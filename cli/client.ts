@@ -3,9 +3,9 @@
 
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { DEFAULT_SOCKET, LEGACY_SOCKET, simulatorSocketPath, SYSTEMD_UNITS } from '../engine/paths.js';
 
-export const DEFAULT_SOCKET = '/run/halpid/halpid.sock';
-const LEGACY_SOCKET = '/run/halpid.sock';
+export { DEFAULT_SOCKET };
 
 /** A failure to report: the message goes after `Error: `; exit with `code`. */
 export class CliError extends Error {
@@ -17,13 +17,23 @@ export class CliError extends Error {
   }
 }
 
-/** --socket, then HALPI_SOCKET, then the 5.x and 4.x default paths (spec/cli.md §1.1). */
-export function resolveSocket(flag: string | undefined, env: NodeJS.ProcessEnv, exists = existsSync): string {
-  if (flag) return flag;
-  if (env.HALPI_SOCKET) return env.HALPI_SOCKET;
-  if (exists(DEFAULT_SOCKET)) return DEFAULT_SOCKET;
-  if (exists(LEGACY_SOCKET)) return LEGACY_SOCKET;
-  return DEFAULT_SOCKET;
+/** The socket to talk to, and the paths discovery looked at when none was named. */
+export interface SocketChoice {
+  path: string;
+  /** Paths tried by discovery, in order (empty when --socket or HALPI_SOCKET named one). */
+  tried: string[];
+}
+
+/**
+ * --socket, then HALPI_SOCKET, then the first that exists of the 5.x path, the 4.x path and the
+ * simulator's default path (where plain `halpid --simulate` and `npm start` listen); with none of
+ * them there, the 5.x path, with the list of paths tried for the error message.
+ */
+export function resolveSocket(flag: string | undefined, env: NodeJS.ProcessEnv, exists = existsSync): SocketChoice {
+  if (flag) return { path: flag, tried: [] };
+  if (env.HALPI_SOCKET) return { path: env.HALPI_SOCKET, tried: [] };
+  const tried = [...new Set([DEFAULT_SOCKET, LEGACY_SOCKET, simulatorSocketPath(env)])];
+  return { path: tried.find((p) => exists(p)) ?? DEFAULT_SOCKET, tried };
 }
 
 export interface Response {
@@ -43,25 +53,36 @@ function groupName(gid: number): string {
   return String(gid);
 }
 
-function connectionError(socket: string, err: NodeJS.ErrnoException): CliError {
-  const hint = '(is halpid running? Try: systemctl status halpid)';
+/** Advice that fits the machine: systemctl only where a halpid unit is installed. */
+function startHint(exists: (p: string) => boolean): string {
+  return SYSTEMD_UNITS.some((u) => exists(u))
+    ? '(is halpid running? Try: systemctl status halpid)'
+    : '(is halpid running? Start it with: halpid, or halpid --simulate to try it without hardware)';
+}
+
+export function connectionError(socket: SocketChoice, err: NodeJS.ErrnoException, exists = existsSync): CliError {
+  const hint = startHint(exists);
+  const path = socket.path;
   switch (err.code) {
     case 'ENOENT':
-      return new CliError(`Failed to connect to daemon: ${socket} does not exist ${hint}`);
+      if (socket.tried.length > 1) {
+        return new CliError(`Failed to connect to daemon: no socket at ${socket.tried.join(', ')} ${hint}`);
+      }
+      return new CliError(`Failed to connect to daemon: ${path} does not exist ${hint}`);
     case 'ECONNREFUSED':
-      return new CliError(`Failed to connect to daemon: nothing is listening on ${socket} ${hint}`);
+      return new CliError(`Failed to connect to daemon: nothing is listening on ${path} ${hint}`);
     case 'EACCES':
     case 'EPERM': {
       let group = 'halpid';
       try {
-        group = groupName(statSync(socket).gid);
+        group = groupName(statSync(path).gid);
       } catch {
         // keep the default name
       }
-      return new CliError(`Permission denied on ${socket}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.`);
+      return new CliError(`Permission denied on ${path}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.`);
     }
     default:
-      return new CliError(`Failed to connect to daemon at ${socket}: ${err.message}`);
+      return new CliError(`Failed to connect to daemon at ${path}: ${err.message}`);
   }
 }
 
@@ -75,19 +96,29 @@ export interface RequestOptions {
 }
 
 export class Client {
-  constructor(readonly socket: string) {}
+  readonly socket: string;
+
+  constructor(readonly choice: SocketChoice) {
+    this.socket = choice.path;
+  }
 
   request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { Host: 'localhost', ...opts.headers };
       if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+      // Once connected, a failure is a lost connection, not a failure to connect.
+      let connected = false;
+      const failed = (err: NodeJS.ErrnoException): CliError =>
+        connected ? new CliError(`Lost the connection to the daemon at ${this.socket}: ${err.message}`) : connectionError(this.choice, err);
       const req = request({ socketPath: this.socket, method, path, headers, agent: false }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(connectionError(this.socket, err)));
+        res.on('error', (err) => reject(failed(err)));
+        res.on('aborted', () => reject(failed(new Error('the daemon closed it before answering'))));
       });
+      req.on('socket', (s) => s.once('connect', () => { connected = true; }));
       let timer: NodeJS.Timeout | undefined;
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
@@ -96,7 +127,7 @@ export class Client {
         }, timeoutMs);
       }
       req.on('close', () => clearTimeout(timer));
-      req.on('error', (err: NodeJS.ErrnoException) => reject(connectionError(this.socket, err)));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(failed(err)));
       if (opts.body !== undefined) writeBody(req, Buffer.from(opts.body), opts.onSent);
       else req.end();
     });

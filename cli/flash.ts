@@ -1,6 +1,7 @@
 // `halpi flash <file>` (spec/cli.md §2.7): checks the file before contacting the daemon, uploads
 // it as multipart with an explicit length and no timeout, and shows progress from /events.
 
+import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { basename } from 'node:path';
@@ -103,8 +104,19 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
     if (o.progress === 'bar') o.err.write('\r\u001b[K');
   };
 
+  // Our tag on the upload: while another upload runs ahead of ours in the daemon's queue, its
+  // progress (tagged otherwise) is not ours to show. A daemon that tags nothing shows all.
+  const tag = randomBytes(8).toString('hex');
   let haveEvents = false;
+  let waitingShown = false;
   const close = await watchEvents(client.socket, (e) => {
+    if (e.upload !== undefined && e.upload !== tag) {
+      if (!haveEvents && !waitingShown && e.phase !== 'done' && e.phase !== 'error') {
+        waitingShown = true;
+        draw('Waiting for another firmware update to finish');
+      }
+      return;
+    }
     haveEvents = true;
     if (e.phase === 'start') draw(o.progress === 'bar' ? `Erasing    ${emptyBar}` : 'Erasing');
     else if (e.phase === 'block') {
@@ -125,7 +137,7 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
   try {
     const res = await client.request('POST', '/flash', {
       body,
-      headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+      headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'X-Halpi-Upload': tag },
       timeoutMs: 0,
       onSent: (sent, total) => {
         if (!haveEvents && o.progress === 'bar') draw(`Sending    ${bar(sent / total)}`);

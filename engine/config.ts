@@ -2,6 +2,7 @@
 // validation and the "expected …" texts. YAML files are read with line numbers so that every
 // message names file, line and key; flags are validated with the same schema.
 
+import createDebug from 'debug';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
@@ -141,6 +142,8 @@ export function parseConfigText(text: string, file: string): FileResult {
   return out;
 }
 
+const debug = createDebug('halpid:config');
+
 /** A command-line value; throws a usage error (exit 2) when it does not validate. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -185,6 +188,7 @@ export function loadConfig(opts: {
   if (files.length === 0) {
     const def = opts.defaultFile ?? DEFAULT_CONFIG_FILE;
     files = existsSync(def) ? [def] : [];
+    if (files.length === 0) debug('no configuration file given and %s does not exist: defaults and flags only', def);
   } else {
     for (const f of files) if (!existsSync(f)) result.errors.push(`Config file not found: ${f}`);
     if (result.errors.length > 0) return result;
@@ -198,6 +202,7 @@ export function loadConfig(opts: {
       continue;
     }
     const parsed = parseConfigText(text, file);
+    debug('read %s: %o', file, redacted(parsed.values));
     result.files.push(file);
     result.errors.push(...parsed.errors);
     result.warnings.push(...parsed.warnings);
@@ -206,7 +211,15 @@ export function loadConfig(opts: {
   }
   Object.assign(result.config, opts.flags ?? {});
   for (const k of Object.keys(opts.flags ?? {})) result.explicit.add(k as ConfigKey);
+  debug('flags: %o', redacted(opts.flags ?? {}));
+  if (result.errors.length === 0) debug('effective configuration: %o', redacted(result.config));
+  else debug('configuration refused: %o', result.errors);
   return result;
+}
+
+/** The configuration with its secret (the web token) masked, for debug output. */
+export function redacted<T extends Partial<DaemonConfig>>(c: T): T {
+  return c['web-token'] ? { ...c, 'web-token': '***' } : c;
 }
 
 /** Keys whose values differ between two configurations. */

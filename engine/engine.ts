@@ -477,8 +477,13 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.flashAbort !== null;
   }
 
-  /** Upload an image; uploads are serialised among themselves, the bus is not held between steps. */
-  flash(image: Uint8Array): Promise<void> {
+  /**
+   * Upload an image; uploads are serialised among themselves, the bus is not held between steps.
+   * `tag` marks this upload's progress events, so a client waiting in the queue can tell them
+   * from those of the upload before it.
+   */
+  flash(image: Uint8Array, opts: { tag?: string } = {}): Promise<void> {
+    const tagged = (p: FlashProgress): FlashProgress & { upload?: string } => (opts.tag ? { ...p, upload: opts.tag } : p);
     const run = async (): Promise<void> => {
       if (this.stopped) throw new DfuError('Firmware update aborted');
       const abort = new AbortController();
@@ -489,7 +494,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         await uploadFirmware(image, {
           clock: this.clock,
           exclusive: (fn) => this.exclusive(fn),
-          onProgress: (p: FlashProgress) => this.emit('flash', p),
+          onProgress: (p: FlashProgress) => this.emit('flash', tagged(p)),
           signal: abort.signal,
           timings: this.dfuTimings,
         });
@@ -497,7 +502,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       } catch (err) {
         const message = (err as Error).message;
         this.logger.error(`Firmware update failed: ${message}`);
-        this.emit('flash', { phase: 'error', error: message });
+        this.emit('flash', tagged({ phase: 'error', error: message }));
         throw err;
       } finally {
         this.flashAbort = null;

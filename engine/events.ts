@@ -33,7 +33,8 @@ export interface EngineEvents {
   shutdown: [ShutdownEvent];
   config: [ControllerConfig];
   usb: [UsbEvent];
-  flash: [FlashProgress];
+  /** `upload` is the tag the client gave its POST /flash (X-Halpi-Upload), when it gave one. */
+  flash: [FlashProgress & { upload?: string }];
   error: [{ message: string }];
 }
 

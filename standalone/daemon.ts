@@ -2,9 +2,8 @@
 // entry (main.ts) owns argv, signals and the exit code; this class owns everything else, so it
 // can be started and stopped in a test.
 
+import createDebug from 'debug';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApi, type Api } from '../engine/api/router.js';
 import { BackendError, openBackend } from '../engine/backend.js';
 import { RealClock, type Clock } from '../engine/clock.js';
@@ -12,10 +11,13 @@ import { commandActions } from '../engine/commands.js';
 import { changedKeys, loadConfig, reloadKind, type DaemonConfig } from '../engine/config.js';
 import { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/log.js';
+import { simulatorSocketPath } from '../engine/paths.js';
 import { hex2 } from '../engine/registers.js';
 import { VERSION } from '../engine/version.js';
 import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
 import { startWeb } from './web.js';
+
+const configDebug = createDebug('halpid:config');
 
 /** Start-up failed: the messages were logged; exit with `code`. */
 export class StartupError extends Error {
@@ -34,12 +36,6 @@ export interface DaemonOptions {
   clock?: Clock;
   defaultFile?: string;
   panelDir?: string;
-}
-
-/** A socket path that needs no root, for the simulator when none was configured. */
-export function simulatorSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_RUNTIME_DIR || join(tmpdir(), `halpid-${process.getuid?.() ?? 0}`);
-  return join(base, 'halpid', 'halpid.sock');
 }
 
 /** The supervisor's settings from the daemon configuration. */
@@ -138,11 +134,10 @@ export class Daemon {
       listener = await Daemon.listen(api, config, logger);
     } catch (err) {
       await engine.stop().catch(() => {});
-      if (err instanceof SocketError) {
-        logger.error(err.message);
-        throw new StartupError(err.message, 1);
-      }
-      throw err;
+      // One clear line for every way the socket can fail, never an uncaught exception.
+      const line = err instanceof SocketError ? err.startupMessage : `Cannot listen on ${config.socket}: ${(err as Error).message}`;
+      logger.error(line);
+      throw new StartupError(line, 1);
     }
     const daemon = new Daemon(opts, live, engine, api, listener);
     if (config.web) {
@@ -194,7 +189,10 @@ export class Daemon {
     if (this.engine.simulator && !loaded.explicit.has('socket')) next.socket = this.config.socket;
     const old = this.config;
     const applied: DaemonConfig = { ...old };
-    for (const key of changedKeys(old, next)) {
+    const changed = changedKeys(old, next);
+    configDebug('reload: changed keys %o', changed);
+    for (const key of changed) {
+      configDebug('reload: %s is %s', key, reloadKind(key) === 'restart' ? 'applied only on restart' : 'applied now');
       if (reloadKind(key) === 'restart') {
         logger.warn(`${key} changed; restart halpid to apply it`);
         continue;

@@ -13,13 +13,30 @@ export interface LogSink {
   err: (line: string) => void;
 }
 
+/**
+ * A line writer that never throws and never lets the stream's error escape: when the reader goes
+ * away (`halpid | head`, a journald restart) writes fail with EPIPE, and logging must not take
+ * the daemon down. Once the stream has failed, lines to it are dropped.
+ */
+export function safeWriter(stream: NodeJS.WritableStream): (line: string) => void {
+  let broken = false;
+  stream.on('error', () => {
+    broken = true;
+  });
+  return (line: string) => {
+    if (broken) return;
+    try {
+      stream.write(`${line}\n`);
+    } catch {
+      broken = true;
+    }
+  };
+}
+
 export function createLogger(env: NodeJS.ProcessEnv = process.env, sink?: LogSink): Logger {
   const journal = Boolean(env.JOURNAL_STREAM);
   const threshold = RANK[(env.HALPID_LOG_LEVEL as Level) in RANK ? (env.HALPID_LOG_LEVEL as Level) : 'info'];
-  const out = sink ?? {
-    out: (line: string) => process.stdout.write(`${line}\n`),
-    err: (line: string) => process.stderr.write(`${line}\n`),
-  };
+  const out = sink ?? { out: safeWriter(process.stdout), err: safeWriter(process.stderr) };
   const write = (level: Level, message: string): void => {
     if (RANK[level] < threshold) return;
     const line = journal ? `${PRIORITY[level]}${message}` : `${new Date().toISOString()} ${LABEL[level]} ${message}`;

@@ -2,14 +2,62 @@
 // regular file or directory, mode 0660 from birth, group from `socket-group`.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '../engine/log.js';
 
-/** A fatal socket problem; the message is the log line (exit 1). */
+/**
+ * A socket problem; the message is the log line. At start-up it is fatal (exit 1), and those the
+ * spec words so are logged with `, exiting`; on a reload the daemon keeps its old socket.
+ */
 export class SocketError extends Error {
   override name = 'SocketError';
+  constructor(
+    message: string,
+    readonly saysExiting = false,
+  ) {
+    super(message);
+  }
+
+  /** The line logged when start-up fails on it. */
+  get startupMessage(): string {
+    return this.saysExiting ? `${this.message}, exiting` : this.message;
+  }
+}
+
+const statOrNull = (path: string): Stats | null => {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Create the socket's directory and its missing parents (mode 0755), one level at a time below
+ * the nearest one that exists. (A recursive mkdirSync below /proc never returns.)
+ */
+export function ensureDirectory(dir: string): void {
+  const missing: string[] = [];
+  let d = dir;
+  let st = statOrNull(d);
+  while (!st) {
+    missing.unshift(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+    st = statOrNull(d);
+  }
+  if (st && !st.isDirectory()) throw new SocketError(`Cannot create the socket directory ${dir}: ${d} is not a directory`, true);
+  for (const m of missing) {
+    try {
+      mkdirSync(m, { mode: 0o755 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statOrNull(m)?.isDirectory()) continue;
+      throw new SocketError(`Cannot create the socket directory ${dir}: ${(err as Error).message}`, true);
+    }
+  }
 }
 
 /** Resolve a group name (or numeric gid) through the system group database. */
@@ -47,18 +95,18 @@ function inUse(path: string): Promise<boolean> {
 
 /** Make the path ready for binding: create the directory, refuse what must not be replaced. */
 export async function prepareSocketPath(path: string, logger: Logger): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  ensureDirectory(dirname(path));
   let st;
   try {
     st = lstatSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new SocketError(`${path}: ${(err as Error).message}, exiting`);
+    throw new SocketError(`${path}: ${(err as Error).message}`, true);
   }
-  if (!st.isSocket()) throw new SocketError(`${path} exists and is not a socket, exiting`);
+  if (!st.isSocket()) throw new SocketError(`${path} exists and is not a socket`, true);
   const me = process.getuid?.() ?? 0;
-  if (st.uid !== 0 && st.uid !== me) throw new SocketError(`${path} exists and is owned by UID ${st.uid}, exiting`);
-  if (await inUse(path)) throw new SocketError(`${path} is in use by another process, exiting`);
+  if (st.uid !== 0 && st.uid !== me) throw new SocketError(`${path} exists and is owned by UID ${st.uid}`, true);
+  if (await inUse(path)) throw new SocketError(`${path} is in use by another process`, true);
   unlinkSync(path);
   logger.info(`Removed stale socket ${path}`);
 }
@@ -71,7 +119,7 @@ export async function listenOnSocket(
   logger: Logger,
 ): Promise<{ dev: number; ino: number }> {
   const gid = resolveGroup(group);
-  if (gid === null) throw new SocketError(`Group ${group} does not exist, exiting`);
+  if (gid === null) throw new SocketError(`Group ${group} does not exist`, true);
   await prepareSocketPath(path, logger);
   // Born 0660: no window in which the socket is wider open.
   const previous = process.umask(0o117);

@@ -59,6 +59,10 @@ const V4_KEYS = new Set(['V_in', 'V_supercap', 'I_in', 'T_mcu', 'T_pcb', 'state'
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** The client's tag for its upload's progress events: short and plain, else ignored. */
+const uploadTag = (header: string | string[] | undefined): string | undefined =>
+  typeof header === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(header) ? header : undefined;
+
 export function createApi(opts: ApiOptions): Api {
   const { engine, version } = opts;
   const counters = opts.counters ?? new HttpCounters();
@@ -234,7 +238,7 @@ export function createApi(opts: ApiOptions): Api {
         if (upload.image.length === 0) return sendError(ctx, 400, 'Firmware file is empty');
         try {
           // Runs to completion even if the client goes away.
-          await engine.flash(upload.image);
+          await engine.flash(upload.image, { tag: uploadTag(ctx.req.headers['x-halpi-upload']) });
           sendEmpty(ctx, 204);
         } catch (err) {
           sendError(ctx, 500, `Failed to upload firmware: ${message(err)}`);

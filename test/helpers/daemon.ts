@@ -1,10 +1,11 @@
 // Test rig: the real halpid (the built dist/standalone/main.js) on a temporary socket, talked
 // to over that socket with node:http.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { simulatorSocketPath } from '../../engine/paths.js';
+import { tempDir } from './tmp.js';
 
 export const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 export const GID = String(process.getgid?.() ?? 0);
@@ -92,11 +93,17 @@ export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'halpid-test-'));
+/**
+ * halpid --simulate on a socket in a fresh temporary directory (or `--socket` from `args`); with
+ * `defaultSocket`, on the simulator's default path, which `env.XDG_RUNTIME_DIR` should then name.
+ */
+export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { defaultSocket?: boolean } = {}): Promise<RunningDaemon> {
+  const dir = tempDir('halpid-test-');
   const given = args.lastIndexOf('--socket');
-  const socket = given >= 0 ? args[given + 1]! : join(dir, 'halpid.sock');
-  const { proc, output, exited } = spawnHalpid(['--simulate', '--socket', socket, '--socket-group', GID, '--poweroff', 'true', ...args], env);
+  const socket = opts.defaultSocket ? simulatorSocketPath({ ...process.env, ...env })
+    : given >= 0 ? args[given + 1]! : join(dir, 'halpid.sock');
+  const socketArgs = opts.defaultSocket ? [] : ['--socket', socket];
+  const { proc, output, exited } = spawnHalpid(['--simulate', ...socketArgs, '--socket-group', GID, '--poweroff', 'true', ...args], env);
   let done = false;
   void exited.then(() => { done = true; });
   const waitLog = async (re: RegExp, timeoutMs = 20_000): Promise<string> => {

@@ -1,16 +1,16 @@
 // halpid as a process: flags, configuration errors, the socket rules, signals, reload, the web
 // listener (spec/daemon.md §2–4, §7–9, §14).
 import t from 'tap';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../engine/log.js';
 import { Daemon } from '../../standalone/daemon.js';
 import { createLogger } from '../../standalone/log.js';
 import { GID, json, request, spawnHalpid, startDaemon } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'halpid-d-'));
+const tmp = () => tempDir('halpid-d-');
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const p = spawnHalpid(args, env);

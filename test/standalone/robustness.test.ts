@@ -1,0 +1,91 @@
+// halpid survives what its surroundings do to it: a stdout reader that goes away, socket paths
+// that cannot be created (one clear line, exit 1, never a hang or an uncaught exception), a failed
+// socket move on SIGHUP (it keeps running, and says so), and the halpid:config debug namespace.
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GID, spawnHalpid, startDaemon } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
+
+async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', ...args], env);
+  const timer = setTimeout(() => p.proc.kill('SIGKILL'), 15_000); // a hang fails the test, not the run
+  const code = await p.exited;
+  clearTimeout(timer);
+  return { code, out: p.output() };
+}
+
+t.test('a closed stdout (halpid | head): the daemon keeps serving and exits cleanly', async (t) => {
+  const dir = tempDir('halpid-epipe-');
+  const conf = join(dir, 'halpid.conf');
+  writeFileSync(conf, 'blackout-time-limit: 30\n');
+  const d = await startDaemon(['--conf', conf]);
+  t.teardown(() => d.stop());
+  d.proc.stdout!.destroy(); // the reader goes away: every info line now meets EPIPE
+  // A reload writes "Received SIGHUP…" to stdout, then its error to stderr: once the error is
+  // there, the stdout write has failed.
+  writeFileSync(conf, 'blackout-time-limit: nope\n');
+  d.proc.kill('SIGHUP');
+  await d.waitLog(/Configuration reload failed/);
+  await d.req('POST', '/sim/power', { headers: { 'Content-Type': 'application/json' }, body: '{"on":false}' });
+  await d.req('POST', '/sim/power', { headers: { 'Content-Type': 'application/json' }, body: '{"on":true}' });
+  const v = await d.req('GET', '/version');
+  t.equal(v.status, 200, 'still serving after writes to a closed stdout');
+  t.equal(await d.stop(), 0, 'SIGTERM: clean exit 0');
+  t.notMatch(d.logs(), /Uncaught exception|EPIPE/);
+});
+
+t.test('a socket under /proc: exit 1 with one line, at once (no spin)', async (t) => {
+  const r = await run(['--socket', '/proc/nope/x.sock']);
+  t.equal(r.code, 1);
+  const errors = r.out.split('\n').filter((l) => / ERROR /.test(l));
+  t.same(errors.map((l) => l.replace(/^\S+ ERROR /, '')), [
+    "Cannot create the socket directory /proc/nope: ENOENT: no such file or directory, mkdir '/proc/nope', exiting",
+  ]);
+  t.notMatch(r.out, /Uncaught exception/);
+});
+
+t.test('a socket directory that cannot be created (a file in the way): exit 1 with one line', async (t) => {
+  const dir = tempDir('halpid-sockdir-');
+  writeFileSync(join(dir, 'file'), 'x');
+  const r = await run(['--socket', join(dir, 'file', 'sub', 'h.sock')]);
+  t.equal(r.code, 1);
+  const errors = r.out.split('\n').filter((l) => / ERROR /.test(l));
+  t.same(errors.map((l) => l.replace(/^\S+ ERROR /, '')), [
+    `Cannot create the socket directory ${join(dir, 'file', 'sub')}: ${join(dir, 'file')} is not a directory, exiting`,
+  ]);
+});
+
+t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does not say "exiting"', async (t) => {
+  const dir = tempDir('halpid-move-');
+  const conf = join(dir, 'halpid.conf');
+  const first = join(dir, 'a.sock');
+  writeFileSync(conf, `socket: ${first}\n`);
+  // The socket comes from the file (a --socket flag would pin it across reloads).
+  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--conf', conf]);
+  t.teardown(() => { p.proc.kill('SIGKILL'); });
+  const waitFor = async (re: RegExp) => {
+    while (!re.test(p.output())) await new Promise((r) => p.proc.stdout!.once('data', r));
+  };
+  await waitFor(/Starting power management state machine/);
+  writeFileSync(conf, 'socket: /proc/nope/b.sock\n');
+  p.proc.kill('SIGHUP');
+  await waitFor(/Configuration reloaded/);
+  const line = p.output().split('\n').find((l) => l.includes('Cannot move the socket'));
+  t.match(line, new RegExp(`Cannot move the socket to /proc/nope/b\\.sock: Cannot create the socket directory /proc/nope: .*; keeping ${first}$`));
+  t.notMatch(line, /exiting/);
+  p.proc.kill('SIGTERM');
+  t.equal(await p.exited, 0);
+});
+
+t.test('DEBUG=halpid:config shows the files read and the effective configuration', async (t) => {
+  const dir = tempDir('halpid-dbg-');
+  const conf = join(dir, 'halpid.conf');
+  writeFileSync(conf, 'blackout-time-limit: 7\nweb-token: s3cret\n');
+  const d = await startDaemon(['--conf', conf], { DEBUG: 'halpid:config' });
+  t.teardown(() => d.stop());
+  await d.waitLog(/halpid:config effective configuration/);
+  t.match(d.logs(), new RegExp(`halpid:config read ${conf}`));
+  t.match(d.logs(), /'blackout-time-limit': 7/);
+  t.notMatch(d.logs(), /s3cret/, 'the web token is masked');
+});
