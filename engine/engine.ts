@@ -169,13 +169,31 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.slot = 0;
     if (this.simulator) {
       this.simulator.start();
+      const sim = this.simulator;
       // A rebooted simulated host means a rebooted daemon: START again (spec/daemon.md §10).
-      this.unsubscribeHost = this.simulator.onHostChange((on) => {
+      const offHost = sim.onHostChange((on) => {
         if (on && this.running) {
           this.logger.info('Simulated host booted; restarting the power management state machine');
           this.supervisor.restart();
         }
       });
+      // Say what the simulated hardware does, so that a halted host is not taken for a fault.
+      const offPhase = sim.onHostPhase((phase) => {
+        if (!this.running) return;
+        if (phase === 'booting') this.logger.info(`Simulated host booting (controller state ${sim.state})`);
+        else if (phase === 'halting') this.logger.info('Simulated host halting');
+        else if (phase === 'halted' || phase === 'unpowered') {
+          const advice = sim.powerConnected
+            ? 'wake it with the power button: POST /sim/button {"action":"click"}'
+            : 'restore power with: POST /sim/power {"on":true}';
+          this.logger.warn(`Simulated host powered off (controller state ${sim.state}); ${advice}. ` +
+            'Until it boots, the controller cannot be reached, as on real hardware: reads answer 500');
+        }
+      });
+      this.unsubscribeHost = () => {
+        offHost();
+        offPhase();
+      };
     }
     this.schedule(0);
   }

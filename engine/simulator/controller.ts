@@ -13,7 +13,7 @@ import {
 } from './encoding.js';
 import { FaultTable, type FaultRule, type FaultRuleInput } from './faults.js';
 import { PowerStateMachine, type Board, TICK_MS } from './firmware.js';
-import { HostModel } from './host.js';
+import { HostModel, type HostPhase } from './host.js';
 import { Physics } from './physics.js';
 import { SettingsStore, type PersistedSettings } from './store.js';
 
@@ -146,6 +146,8 @@ export class SimulatedController implements Bus {
   private ledOverrideUntil = -Infinity;
   private cmOnSample = false;
   private hostListeners: Array<(cmOn: boolean) => void> = [];
+  private phaseListeners: Array<(phase: HostPhase) => void> = [];
+  private toldPhase: HostPhase | null = null;
   private held = false;
   private timer: TimerHandle | null = null;
 
@@ -259,6 +261,17 @@ export class SimulatedController implements Bus {
     this.timer = null;
   }
 
+  /** Called whenever the simulated host's phase changes (booting, running, halting, halted, unpowered). */
+  onHostPhase(listener: (phase: HostPhase) => void): () => void {
+    this.phaseListeners.push(listener);
+    return () => { this.phaseListeners = this.phaseListeners.filter((l) => l !== listener); };
+  }
+
+  /** Whether the simulated input power is connected (POST /sim/power). */
+  get powerConnected(): boolean {
+    return this.physics.powerConnected;
+  }
+
   /** Called whenever the simulated host's CM_ON changes (after the model caught up). */
   onHostChange(listener: (cmOn: boolean) => void): () => void {
     this.hostListeners.push(listener);
@@ -281,6 +294,11 @@ export class SimulatedController implements Bus {
       if (this.host.cmOn !== before) changed = true;
     }
     if (now > this.t) this.t = now;
+    // Compared with the last phase told, so a change made outside a step (haltHost) is told too.
+    if (this.host.phase !== this.toldPhase) {
+      const phase = (this.toldPhase = this.host.phase);
+      for (const l of this.phaseListeners) l(phase);
+    }
     if (changed && this.host.cmOn !== wasOn) {
       const on = this.host.cmOn;
       for (const l of this.hostListeners) l(on);

@@ -261,3 +261,39 @@ t.test('timers that fire up to 1 ms early: one tick per 100 ms slot, never two',
   t.same(slots, [...new Set(slots)], 'no slot ran twice');
   await stop();
 });
+
+t.test('simulator mode says what the simulated host does: halting, powered off (and how to restore), booting', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig();
+  engine.start();
+  await clock.advance(500);
+  sim.setPower(false);
+  await clock.advanceUntil(() => !sim.host.cmOn, 15_000);
+  await clock.advance(100);
+  const off = rec.logs.find((l) => l.message.startsWith('Simulated host powered off'));
+  t.ok(rec.logs.some((l) => l.message === 'Simulated host halting'), 'the poweroff halts the simulated OS');
+  t.match(off, {
+    level: 'warn',
+    message: /^Simulated host powered off \(controller state \w+\); restore power with: POST \/sim\/power \{"on":true\}\. Until it boots, the controller cannot be reached, as on real hardware: reads answer 500$/,
+  });
+  const read = engine.readValues().then(() => 'answered', (err: Error) => err.message);
+  await clock.advance(200); // its retries wait on the fake clock
+  t.match(await read, /^Failed to read from register/, 'and the API reads do fail meanwhile');
+  sim.setPower(true);
+  await clock.advanceUntil(() => engine.state === 'OK' && sim.host.cmOn, 30_000, 50);
+  const booting = rec.logs.findIndex((l) => l.message.startsWith('Simulated host booting (controller state '));
+  const booted = rec.logs.findIndex((l) => l.message.startsWith('Simulated host booted'));
+  t.ok(booting >= 0 && booted > booting, 'booting, then booted');
+  await stop();
+});
+
+t.test('a simulated host halted with the power on: the advice is the power button', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig();
+  engine.start();
+  await clock.advance(500);
+  await engine.writeConfigRaw('watchdog_timeout', 0);
+  sim.haltHost();
+  await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
+  t.match(rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message,
+    /; wake it with the power button: POST \/sim\/button \{"action":"click"\}\./);
+  await stop();
+});
