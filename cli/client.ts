@@ -1,5 +1,5 @@
 // halpi's HTTP client: node:http over the daemon's Unix socket (no fetch, no client library), with
-// the connection errors of spec/cli.md §4 turned into one-line messages.
+// the connection errors of docs/cli.md turned into one-line messages.
 
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { request, STATUS_CODES, type IncomingMessage } from 'node:http';

@@ -1,4 +1,4 @@
-// `halpi flash <file>` (spec/cli.md §2.7): checks the file before contacting the daemon, uploads
+// `halpi flash <file>` (docs/cli.md): checks the file before contacting the daemon, uploads
 // it as multipart with an explicit length and no timeout, and shows progress from /events.
 
 import { randomBytes } from 'node:crypto';
@@ -31,7 +31,7 @@ export function readImage(path: string): Buffer {
 }
 
 const BAR = 30;
-/** `[████░░…]  47%`: 30 cells and the percentage (spec/cli.md §2.7). */
+/** `[████░░…]  47%`: 30 cells and the percentage (docs/cli.md). */
 const bar = (fraction: number): string => {
   const f = Math.max(0, Math.min(1, fraction));
   const full = Math.round(f * BAR);

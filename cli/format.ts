@@ -1,7 +1,7 @@
-// Output formatting of halpi (spec/cli.md §2, §5): round half to even on the exact binary value,
+// Output formatting of halpi (docs/cli.md): round half to even on the exact binary value,
 // the status and config tables, colours only where wanted.
 
-/** Round the exact value of `x` to `decimals` places, ties to even (spec/cli.md §5.1). */
+/** Round the exact value of `x` to `decimals` places, ties to even (docs/cli.md). */
 export function roundHalfEven(x: number, decimals: number): string {
   if (!Number.isFinite(x)) return String(x);
   const negative = x < 0 || Object.is(x, -0);
@@ -68,7 +68,7 @@ type Json = Record<string, unknown>;
 
 const str = (v: unknown): string => (v === undefined || v === null ? 'N/A' : typeof v === 'string' ? v : String(v));
 
-/** The status table (spec/cli.md §2.1). `usb` is the GET /usb object, when it was asked for and answered. */
+/** The status table (docs/cli.md). `usb` is the GET /usb object, when it was asked for and answered. */
 export function statusTable(values: Json, usb: Json | null, c: Colours): string {
   const row = (key: string, value: string, unit?: string, colour: (s: string) => string = plain) =>
     `${padEnd(key, 24)} ${colour(padStart(value, 15))}${unit ? ` ${unit}` : ''}`;
@@ -117,14 +117,14 @@ export function configValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The config table (spec/cli.md §2.4). */
+/** The config table (docs/cli.md). */
 export function configTable(config: Json): string {
   const keys = [...CONFIG_ORDER.filter((k) => k in config), ...Object.keys(config).filter((k) => !CONFIG_ORDER.includes(k)).sort()];
   const rows = keys.map((k) => `${padEnd(k, 30)} ${padStart(configValue(config[k]), 15)}`);
   return `\n${rows.join('\n')}\n\n`;
 }
 
-/** The USB list (spec/cli.md §2.6). */
+/** The USB list (docs/cli.md). */
 export function usbList(usb: Json, c: Colours): string {
   const rows = [0, 1, 2, 3].filter((n) => `usb${n}` in usb)
     .map((n) => `  Port ${n}: ${usb[`usb${n}`] === true ? c.green('enabled') : c.red('disabled')}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// halpi: the command-line client of halpid (spec/cli.md). A superset of the CLIs of halpid 5.0.2
+// halpi: the command-line client of halpid (docs/cli.md). A superset of the CLIs of halpid 5.0.2
 // and 4.0.7; human output by default, `--json` for scripts. Loads only what a command needs.
 
 import { Command, CommanderError, Option } from 'commander';
@@ -24,7 +24,7 @@ class UsageError extends CliError {
   }
 }
 
-/** JSON text as `config set` sends it (spec/cli.md §2.4). */
+/** JSON text as `config set` sends it (docs/cli.md). */
 export function configArgument(value: string): string {
   if (/^(true|false)$/i.test(value)) return value.toLowerCase();
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(value);

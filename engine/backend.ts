@@ -1,4 +1,4 @@
-// Backend selection (spec/daemon.md §5.2): the real controller on /dev/i2c-<bus>, or the
+// Backend selection (docs/configuration.md): the real controller on /dev/i2c-<bus>, or the
 // simulator. `auto` falls back to the simulator only when the device node does not exist.
 
 import { existsSync } from 'node:fs';

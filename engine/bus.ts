@@ -1,4 +1,4 @@
-// The Bus seam: the two transaction shapes the HALPI2 controller understands (spec/controller.md §2).
+// The Bus seam: the two transaction shapes the HALPI2 controller understands (docs/controller.md).
 // The Linux adapter and the simulator both implement it, so every byte the driver sends in a test
 // is a byte it would send to the hardware.
 
@@ -14,7 +14,7 @@ export interface Bus {
 
 export type BusErrorKind = 'io' | 'nack' | 'timeout' | 'unavailable';
 
-/** A transaction that failed on the bus (retried by the driver; spec/controller.md H4). */
+/** A transaction that failed on the bus (retried by the driver; docs/controller.md H4). */
 export class BusError extends Error {
   override name = 'BusError';
   constructor(

@@ -1,4 +1,4 @@
-// Running the poweroff and rtcwake commands (spec/daemon.md §5.6). Both are behind the
+// Running the poweroff and rtcwake commands (docs/configuration.md). Both are behind the
 // configuration; on the simulator they are not executed unless asked for: the simulated host
 // halts, or the simulated RTC alarm is set, instead.
 
@@ -10,7 +10,7 @@ import type { SimulatedController } from './simulator/controller.js';
 
 const debug = createDebug('halpid:cmd');
 
-/** An rtcwake failure; the message is the API's error text (spec/api.md §8.10). */
+/** An rtcwake failure; the message is the API's error text (docs/api.md). */
 export class RtcwakeError extends Error {
   override name = 'RtcwakeError';
 }

@@ -1,4 +1,4 @@
-// The daemon's configuration (spec/daemon.md §2–3): one typebox schema gives the defaults, the
+// The daemon's configuration (docs/configuration.md): one typebox schema gives the defaults, the
 // validation and the "expected …" texts. YAML files are read with line numbers so that every
 // message names file, line and key; flags are validated with the same schema.
 
@@ -56,7 +56,7 @@ export const reloadKind = (key: ConfigKey): 'live' | 'restart' => PROPS[key].rel
 /** `i2c_bus` and `i2c-bus` are the same key. */
 export const canonicalKey = (key: string): string => key.replace(/_/g, '-');
 
-/** Accepted alternative forms (spec/daemon.md §3.3), converted before the schema check. */
+/** Accepted alternative forms (docs/configuration.md), converted before the schema check. */
 function coerce(key: ConfigKey, value: unknown): unknown {
   switch (key) {
     case 'i2c-addr':

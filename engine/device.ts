@@ -1,4 +1,4 @@
-// Typed controller operations over a Bus, with halpid 5.0.2's retry policy (spec/controller.md H4):
+// Typed controller operations over a Bus, with halpid 5.0.2's retry policy (docs/controller.md H4):
 // up to 4 attempts 10 ms apart, I/O failures only. DFU blocks and commits are never retried blindly:
 // a retried block that had in fact arrived would be counted twice by the controller.
 
@@ -30,7 +30,7 @@ export interface I2cCounters {
   write: OpCounters;
 }
 
-/** The seven-register measurement block (spec/controller.md §4), decoded as halpid 5.0.2 does. */
+/** The seven-register measurement block (docs/controller.md), decoded as halpid 5.0.2 does. */
 export interface Measurements {
   V_in: number;
   V_cap: number;
@@ -57,7 +57,7 @@ export type ControllerConfig = {
   solo_depleting_timeout: number;
 };
 
-/** Register, width and decoding of each controller setting (spec/api.md §8.5). */
+/** Register, width and decoding of each controller setting (docs/api.md). */
 export const CONFIG_REGISTERS: Record<ConfigKey, { reg: number; width: 1 | 2 | 4 }> = {
   watchdog_timeout: { reg: Reg.WATCHDOG_TIMEOUT, width: 2 },
   power_on_threshold: { reg: Reg.POWER_ON_THRESHOLD, width: 2 },
@@ -214,7 +214,7 @@ export class Device {
     return decodeConfig(key, raw) as ControllerConfig[K];
   }
 
-  /** Write a register value already converted as in spec/api.md §7.2. */
+  /** Write a register value already converted as in docs/api.md. */
   async writeConfigRaw(key: ConfigKey, raw: number): Promise<void> {
     const { reg, width } = CONFIG_REGISTERS[key];
     const bytes: number[] = [];

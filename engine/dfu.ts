@@ -1,4 +1,4 @@
-// Firmware upload (spec/controller.md §8.4), timings included. Each transaction is its own logical
+// Firmware upload (docs/controller.md), timings included. Each transaction is its own logical
 // operation on the engine's bus queue: the bus is free during the pacing sleeps, so blackout
 // detection and the watchdog keep running during a flash.
 

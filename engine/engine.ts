@@ -65,7 +65,7 @@ export interface StatusCache {
   deviceId?: string;
 }
 
-/** What /values reports for a register outside the block that cannot be read (spec/api.md §8.3). */
+/** What /values reports for a register outside the block that cannot be read (docs/api.md). */
 export const STATUS_FALLBACK: Readonly<Required<StatusCache>> = Object.freeze({
   output5v: false,
   watchdogMs: 0,
@@ -170,7 +170,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.simulator) {
       this.simulator.start();
       const sim = this.simulator;
-      // A rebooted simulated host means a rebooted daemon: START again (spec/daemon.md §10).
+      // A rebooted simulated host means a rebooted daemon: START again (docs/configuration.md).
       const offHost = sim.onHostChange((on) => {
         if (on && this.running) {
           this.logger.info('Simulated host booted; restarting the power management state machine');
@@ -349,7 +349,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.emit('state', { controller_state: this.controllerState, daemon_state: this.supervisor.state });
   }
 
-  /** The /values set (spec/api.md §8.3): block errors propagate, the rest falls back. */
+  /** The /values set (docs/api.md): block errors propagate, the rest falls back. */
   async readValues(opts: { usb?: boolean } = {}): Promise<ValuesSnapshot> {
     const m = await this.readMeasurements();
     return this.exclusive(async (d) => {
@@ -371,7 +371,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /**
    * Refresh the registers outside the block for observers: 0x10, 0x12 and 0x1A at most once per
-   * `statusMs`, versions and device id at most once per `identityMs` (spec/api.md §11.1).
+   * `statusMs`, versions and device id at most once per `identityMs` (docs/api.md).
    */
   async refreshStatus(statusMs = 1000, identityMs = 60_000): Promise<void> {
     const now = this.clock.now();
@@ -401,7 +401,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   // --- controller configuration -------------------------------------------------------------
 
-  /** Every setting, each falling back on its own (spec/api.md §8.5): never fails. */
+  /** Every setting, each falling back on its own (docs/api.md): never fails. */
   async readConfig(): Promise<ControllerConfig> {
     return this.exclusive(async (d) => {
       const fallback: ControllerConfig = {
@@ -418,7 +418,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.exclusive((d) => d.readConfig(key));
   }
 
-  /** Write one setting (raw register value, spec/api.md §7.2), then publish the re-read config. */
+  /** Write one setting (raw register value, docs/api.md), then publish the re-read config. */
   async writeConfigRaw(key: ConfigKey, raw: number): Promise<void> {
     await this.exclusive((d) => d.writeConfigRaw(key, raw));
     if (this.listenerCount('config') > 0) this.emit('config', await this.readConfig());
@@ -458,7 +458,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   // --- shutdown and standby requested by a client -------------------------------------------
 
-  /** 0x30, then the poweroff command (spec/api.md §8.9, D1). */
+  /** 0x30, then the poweroff command (docs/api.md, D1). */
   async requestShutdown(): Promise<void> {
     const cmd = this.settings.poweroffCommand;
     if (this.settings.dryRun) {
@@ -470,7 +470,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.startPoweroff(cmd, { kind: 'shutdown', source: 'api', wakeup: null });
   }
 
-  /** rtcwake, 0x31, then the poweroff command (spec/api.md §8.10, D2). */
+  /** rtcwake, 0x31, then the poweroff command (docs/api.md, D2). */
   async requestStandby(wakeupUnixS: number, wakeupText: string): Promise<void> {
     const cmd = this.settings.poweroffCommand;
     if (this.settings.dryRun) {

@@ -1,4 +1,4 @@
-// Typed errors thrown by the engine. Their messages are the exact texts of spec/api.md §5.5;
+// Typed errors thrown by the engine. Their messages are the exact texts of docs/api.md;
 // the API maps them to status codes, the CLI prints them.
 
 /** A controller access that failed after all retries, or returned a value with no meaning. */
@@ -14,7 +14,7 @@ export class ControllerError extends Error {
   }
 }
 
-/** A firmware upload that failed (message as in spec/api.md §5.5). */
+/** A firmware upload that failed (message as in docs/api.md). */
 export class DfuError extends Error {
   override name = 'DfuError';
 }

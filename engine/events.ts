@@ -1,4 +1,4 @@
-// Typed events the faces subscribe to (spec/api.md §11.1 names them on the wire).
+// Typed events the faces subscribe to (docs/api.md names them on the wire).
 
 import { EventEmitter } from 'node:events';
 import createDebug from 'debug';

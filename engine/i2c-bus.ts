@@ -1,4 +1,4 @@
-// LinuxI2cBus: the Bus seam on /dev/i2c-N through the `i2c-bus` native module (spec/controller.md
+// LinuxI2cBus: the Bus seam on /dev/i2c-N through the `i2c-bus` native module (docs/controller.md
 // H1–H3). The module is an optional dependency, loaded only when hardware is used, so machines
 // without I2C build and test.
 
@@ -18,7 +18,7 @@ export interface I2cModule {
   openPromisified(busNumber: number): Promise<PromisifiedI2c>;
 }
 
-/** The device could not be opened (exit 1 in halpid, spec/daemon.md §5.2). */
+/** The device could not be opened (exit 1 in halpid, docs/configuration.md). */
 export class I2cOpenError extends Error {
   override name = 'I2cOpenError';
 }

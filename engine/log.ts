@@ -9,7 +9,7 @@ export interface Logger {
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
-/** Numbers in log lines: fixed decimals, rounded half to even (spec/daemon.md §9.3). */
+/** Numbers in log lines: fixed decimals, rounded half to even (docs/configuration.md). */
 export function fixedHalfEven(x: number, decimals: number): string {
   const factor = 10 ** decimals;
   const scaled = x * factor;

@@ -1,4 +1,4 @@
-// A FIFO lock: one logical bus operation at a time (spec/daemon.md §5.1). Urgent work (disarming
+// A FIFO lock: one logical bus operation at a time (docs/configuration.md). Urgent work (disarming
 // the watchdog on exit) goes to the front of the line but still waits for the operation in progress.
 
 export class BusQueue {

@@ -1,5 +1,5 @@
 // HALPI2 controller register map (firmware 3.x) and the host-side encodings of halpid 5.0.2.
-// Every conversion rounds to float32 at each step, exactly as spec/api.md §7 writes it, so the
+// Every conversion rounds to float32 at each step, exactly as docs/api.md writes it, so the
 // printed values match halpid 5.0.2 digit for digit.
 
 const f = Math.fround;
@@ -55,7 +55,7 @@ export interface RegisterInfo {
   readonly encoding: Encoding;
 }
 
-/** Every register of firmware 3.3.1 (spec/controller.md §3). */
+/** Every register of firmware 3.3.1 (docs/controller.md). */
 export const REGISTERS: readonly RegisterInfo[] = [
   { addr: 0x01, name: 'legacy_hardware_version', access: 'R', width: 1, encoding: 'u8' },
   { addr: 0x02, name: 'legacy_firmware_version', access: 'R', width: 1, encoding: 'u8' },
@@ -91,7 +91,7 @@ export const REGISTERS: readonly RegisterInfo[] = [
   { addr: 0x60, name: 'led_override', access: 'W', width: 0, encoding: 'led-override' },
 ];
 
-/** Power-state names by register 0x15 value (spec/api.md §8.3). */
+/** Power-state names by register 0x15 value (docs/api.md). */
 export const POWER_STATES = [
   'PowerOff', 'OffCharging', 'SystemStartup', 'OperationalSolo', 'OperationalCoOp',
   'BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'ManualShutdown', 'PoweredDownBlackout',
@@ -99,7 +99,7 @@ export const POWER_STATES = [
 ] as const;
 export type PowerState = (typeof POWER_STATES)[number];
 
-/** DFU status names by register 0x41 value (spec/controller.md §8.2). */
+/** DFU status names by register 0x41 value (docs/controller.md). */
 export const DFU_STATES = [
   'Idle', 'Preparing', 'Updating', 'QueueFull', 'ReadyToCommit',
   'CrcError', 'DataLengthError', 'WriteError', 'ProtocolError',
@@ -125,7 +125,7 @@ export function dfuStateName(value: number): DfuState {
   return name;
 }
 
-// --- Host decode (register → value), spec/api.md §7.1 ---
+// --- Host decode (register → value), docs/api.md ---
 
 export const T_MIN = f(f(273.15) - 40); // 233.14999389648438
 export const T_RANGE = f(f(f(273.15) + 100) - T_MIN); // 140
@@ -139,7 +139,7 @@ export const decodeThreshold = decodeVcap;
 /** Milliseconds to seconds in double precision (0x12, 0x19). */
 export const decodeMillis = (ms: number): number => ms / 1000;
 
-// --- Host encode (value → register), spec/api.md §7.2 ---
+// --- Host encode (value → register), docs/api.md ---
 
 /** Truncate toward zero, clamp to 0…max; NaN → 0. */
 export function truncSat(x: number, max: number): number {
@@ -159,7 +159,7 @@ export function encodeBrightness(value: bigint | number): number {
   return Number(((big % 256n) + 256n) % 256n);
 }
 
-// --- Identity formatting, spec/api.md §7.3 ---
+// --- Identity formatting, docs/api.md ---
 
 export function formatVersion(bytes: ArrayLike<number>): string {
   const [major, minor, patch, alpha] = [bytes[0] ?? 0, bytes[1] ?? 0, bytes[2] ?? 0, bytes[3] ?? 0];

@@ -1,4 +1,4 @@
-// The daemon's blackout state machine (spec/daemon.md §5.3–5.4, §6):
+// The daemon's blackout state machine (docs/configuration.md):
 // START → OK ⇄ BLACKOUT → SHUTDOWN → DEAD on a fixed 100 ms tick. Comparisons are strict and in
 // float32; the blackout timer runs on the monotonic clock and survives failed ticks. The decision
 // rules against bad readings are in docs/blackout.md: a full-scale V_in is a read error, power

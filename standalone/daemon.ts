@@ -1,4 +1,4 @@
-// halpid: configuration → engine → socket and web listener (spec/daemon.md §4, §7). The process
+// halpid: configuration → engine → socket and web listener (docs/configuration.md). The process
 // entry (main.ts) owns argv, signals and the exit code; this class owns everything else, so it
 // can be started and stopped in a test.
 
@@ -242,7 +242,7 @@ export class Daemon {
     return removed;
   }
 
-  /** SIGINT/SIGTERM cleanup (spec/daemon.md §7.1); resolves with the exit code. */
+  /** SIGINT/SIGTERM cleanup (docs/configuration.md); resolves with the exit code. */
   async stop(signal: string): Promise<number> {
     const { logger } = this.opts;
     if (this.stopping) {

@@ -1,4 +1,4 @@
-// halpid's operational log (spec/daemon.md §9.1): journald priority prefixes when systemd
+// halpid's operational log (docs/configuration.md): journald priority prefixes when systemd
 // connected the output to the journal, timestamped lines otherwise.
 
 import type { Logger } from '../engine/log.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // halpid: the process entry. Parses argv (usage errors exit 2), starts the daemon, and maps
-// signals to reload and cleanup (spec/daemon.md §2, §7).
+// signals to reload and cleanup (docs/configuration.md).
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

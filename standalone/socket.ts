@@ -1,4 +1,4 @@
-// The Unix socket (spec/daemon.md §8): parent directory, stale sockets replaced but never a
+// The Unix socket (docs/configuration.md): parent directory, stale sockets replaced but never a
 // regular file or directory, mode 0660 from birth, group from `socket-group`.
 
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import type { Logger } from '../engine/log.js';
 
 /**
  * A socket problem; the message is the log line. At start-up it is fatal (exit 1), and those the
- * spec words so are logged with `, exiting`; on a reload the daemon keeps its old socket.
+ * halpid 5.0.2 words so are logged with `, exiting`; on a reload the daemon keeps its old socket.
  */
 export class SocketError extends Error {
   override name = 'SocketError';

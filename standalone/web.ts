@@ -1,4 +1,4 @@
-// The optional web listener (spec/daemon.md §14): the panel's static files at `/` and the API
+// The optional web listener (docs/configuration.md): the panel's static files at `/` and the API
 // under `/api` (never /api/flash). Writes only from loopback or with the bearer token; a Host
 // check guards against DNS rebinding.
 

@@ -1,5 +1,5 @@
 // GET /events: Server-Sent Events for the panel, the plugin in client mode and the CLI's flash
-// progress (spec/api.md §11.1). Streams add no bus traffic per client: values come from the
+// progress (docs/api.md). Streams add no bus traffic per client: values come from the
 // engine's own polls, at the shortest interval any stream asked for.
 
 import createDebug from 'debug';

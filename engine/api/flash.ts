@@ -1,4 +1,4 @@
-// POST /flash request body: the first multipart part named `firmware` (spec/api.md §8.11), with
+// POST /flash request body: the first multipart part named `firmware` (docs/api.md), with
 // halpid 5.0.2's error texts for each way a body can be wrong.
 
 import busboy from 'busboy';

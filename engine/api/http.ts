@@ -1,4 +1,4 @@
-// Wire-level helpers of the halpid API: responses byte for byte (spec/api.md §4–5), body
+// Wire-level helpers of the halpid API: responses byte for byte (docs/api.md), body
 // reading with the framework rejections in their documented order, path parameters.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 // A JSON parser that keeps what halpid 5.0.2's parser (serde_json) keeps and JSON.parse loses:
 // whether a number was an integer literal, its exact value, and the position of every value, so
-// that 400/422 texts read like serde's (spec/api.md §5.3–5.4).
+// that 400/422 texts read like serde's (docs/api.md).
 
 export interface Pos {
   line: number;

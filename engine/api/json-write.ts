@@ -1,5 +1,5 @@
-// Response JSON as halpid 5.0.2 (dialect 5) and halpid 4.0.7 (dialect 4) write it (spec/api.md
-// §4, §10): float fields are marked, because 10.0 and 10 print differently.
+// Response JSON as halpid 5.0.2 (dialect 5) and halpid 4.0.7 (dialect 4) write it (docs/api.md):
+// float fields are marked, because 10.0 and 10 print differently.
 
 export type Dialect = 5 | 4;
 

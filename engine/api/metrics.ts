@@ -1,4 +1,4 @@
-// GET /metrics: Prometheus text exposition 0.0.4 (spec/api.md §11.2). No bus access: the latest
+// GET /metrics: Prometheus text exposition 0.0.4 (docs/api.md). No bus access: the latest
 // poll and the engine's counters; a measurement never read is omitted, not reported as 0.
 
 import { STATUS_FALLBACK, type Engine } from '../engine.js';

@@ -1,4 +1,4 @@
-// The halpid HTTP API as a request handler (spec/api.md): dialect 5 byte for byte, dialect 4,
+// The halpid HTTP API as a request handler (docs/api.md): dialect 5 byte for byte, dialect 4,
 // and the additions /events, /metrics and /sim. The route table and the 404/405 mapping are our
 // own so that every status, header and byte is as specified; the handler mounts on node:http,
 // on express (the web listener) and inside Signal K.
@@ -359,7 +359,7 @@ async function readValueKey(engine: Engine, key: string, version: string, dialec
   }
 }
 
-/** The register value for a PUT /config/{key} body (spec/api.md §7.2, §8.7); null = wrong type. */
+/** The register value for a PUT /config/{key} body (docs/api.md); null = wrong type. */
 function configRaw(key: ConfigKey, v: JsonValue): number | null {
   const num = v.t === 'int' ? Number(v.v) : v.t === 'float' ? v.v : null;
   switch (key) {

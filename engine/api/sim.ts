@@ -1,4 +1,4 @@
-// /sim/...: control of the simulated controller (spec/api.md §11.3), served only when the
+// /sim/...: control of the simulated controller (docs/api.md), served only when the
 // backend is the simulator. Bodies follow the framework rules; bad values get
 // 400 {"error":"<field> must be <rule>"}.
 

@@ -1,4 +1,4 @@
-// POST /standby request body → wake-up time (spec/api.md §8.10, D3–D5).
+// POST /standby request body → wake-up time (docs/api.md, D3–D5).
 
 import type { JsonValue } from './json-parse.js';
 

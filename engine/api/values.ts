@@ -1,4 +1,4 @@
-// The /values and /config objects in both dialects (spec/api.md §8.3, §8.5, §10).
+// The /values and /config objects in both dialects (docs/api.md).
 
 import type { ControllerConfig, Measurements } from '../device.js';
 import type { ValuesSnapshot } from '../engine.js';

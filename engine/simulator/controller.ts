@@ -1,5 +1,5 @@
 // SimulatedController: a model of the HALPI2 controller running firmware 3.3.1, seen through the
-// same Bus interface as the real I2C adapter (spec/controller.md §11). Time comes from an injected
+// same Bus interface as the real I2C adapter (docs/controller.md). Time comes from an injected
 // clock; the model catches up lazily on every transaction and on its own periodic timer.
 
 import createDebug from 'debug';
@@ -589,7 +589,7 @@ export class SimulatedController implements Bus {
     return this.physics.tPcb < 273.15 ? 65535 : encodeTemperature(this.physics.tPcb);
   }
 
-  // --- simulation controls (spec/api.md §11.3) ----------------------------------------------
+  // --- simulation controls (docs/api.md) ----------------------------------------------
 
   /** MCU reset: volatile state lost, persisted settings reloaded, a pending swap applied. */
   mcuReset(at = this.clock.now()): void {

@@ -1,4 +1,4 @@
-// The controller's firmware-update machinery (spec/controller.md §8.2–8.3): the I2C side with its
+// The controller's firmware-update machinery (docs/controller.md): the I2C side with its
 // two sticky latches, and the flash writer fed through a 4-deep command queue.
 
 import { DfuStateNum } from '../registers.js';

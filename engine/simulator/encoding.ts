@@ -1,4 +1,4 @@
-// The controller's own float32 encodings (spec/controller.md §5.1, §5.3). The simulator must use
+// The controller's own float32 encodings (docs/controller.md). The simulator must use
 // these, never the host's, so that read-back quirks (8.0 V reads 7.99974 V) appear as on hardware.
 
 const f = Math.fround;

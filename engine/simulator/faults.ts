@@ -1,4 +1,4 @@
-// Injected I2C faults (spec/api.md §11.3, spec/controller.md §11.9).
+// Injected I2C faults (docs/api.md, docs/controller.md).
 
 export const FAULT_KINDS = ['nack', 'timeout', 'stretch', 'corrupt', 'ignore'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

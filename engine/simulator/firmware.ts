@@ -1,4 +1,4 @@
-// The controller firmware's power state machine (spec/controller.md §6, §7): 14 states, a 50 ms
+// The controller firmware's power state machine (docs/controller.md): 14 states, a 50 ms
 // tick, strict timeouts, the host watchdog. Events queued by the I2C side are processed on the
 // next tick, in arrival order, then the CM_ON edge, then over-voltage, then the tick itself.
 

@@ -1,4 +1,4 @@
-// The simulated Compute Module (spec/controller.md §11.7): boots when powered, halts when its OS
+// The simulated Compute Module (docs/controller.md): boots when powered, halts when its OS
 // is told to, wakes from standby on its RTC alarm or the power button.
 
 export type HostPhase = 'unpowered' | 'booting' | 'running' | 'halting' | 'halted';

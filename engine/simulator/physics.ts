@@ -1,4 +1,4 @@
-// Physical model of the HALPI2 power path (spec/controller.md §11.6): input, supercap charge and
+// Physical model of the HALPI2 power path (docs/controller.md): input, supercap charge and
 // discharge, input current, and the ADC's 10-sample averaging. Model parameters, not firmware.
 
 export const SUPERCAP_F = 6.25;

@@ -1,4 +1,4 @@
-// Persisted controller settings (spec/controller.md §11.3): a JSON file written atomically on every
+// Persisted controller settings (docs/controller.md): a JSON file written atomically on every
 // change, or memory only. A missing or unreadable file means factory defaults plus a warning.
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// halpi's socket discovery and connection-error advice (spec/cli.md §1.1, §4, and the newcomer's
+// halpi's socket discovery and connection-error advice (docs/cli.md, and the newcomer's
 // path: a bare `halpi` finds `halpid --simulate`), with the file system injected.
 import t from 'tap';
 import { connectionError, resolveSocket } from '../../cli/client.js';

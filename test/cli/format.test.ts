@@ -2,7 +2,7 @@ import t from 'tap';
 import { STATUS_EXAMPLE } from '../helpers/fixtures.js';
 import { colours, configNumber, roundHalfEven, statusTable } from '../../cli/format.js';
 
-t.test('round half to even on the exact binary value (spec/cli.md §5.1)', async (t) => {
+t.test('round half to even on the exact binary value (docs/cli.md)', async (t) => {
   const cases: Array<[number, number, string]> = [
     [11.25, 1, '11.2'], [10.75, 1, '10.8'], [12.25, 1, '12.2'], [0.25, 1, '0.2'], [0.125, 2, '0.12'], [0.375, 2, '0.38'],
     [2.5, 0, '2'], [-2.5, 0, '-2'], [1.005, 2, '1.00'], [0.35247802734375, 2, '0.35'], [34.7680603027344, 1, '34.8'],
@@ -16,7 +16,7 @@ t.test('round half to even on the exact binary value (spec/cli.md §5.1)', async
   t.equal(configNumber(48), '48');
 });
 
-t.test('the status table of spec/cli.md §2.1, exactly', async (t) => {
+t.test('the status table of docs/cli.md, exactly', async (t) => {
   const values = JSON.parse('{"5v_output_enabled":true,"I_in":0.35247802734375,"T_mcu":307.9180603027344,"T_pcb":303.6455993652344,"V_cap":10.2386474609375,"V_in":12.20703125,"daemon_version":"5.0.2","device_id":"e66164840bce7521","firmware_version":"3.3.1","hardware_version":"N/A","state":"OperationalCoOp","watchdog_elapsed":0.0,"watchdog_enabled":true,"watchdog_timeout":10.0}');
   const plain = colours({ isTTY: false }, {}, false);
   t.equal(statusTable(values, { usb0: true, usb1: true, usb2: false, usb3: true }, plain), STATUS_EXAMPLE);

@@ -1,5 +1,5 @@
 // The real halpi (dist/cli/main.js) against halpid --simulate on a temporary socket
-// (spec/cli.md; issue: every command, human and --json, errors and exit codes).
+// (docs/cli.md; issue: every command, human and --json, errors and exit codes).
 import t from 'tap';
 import { STATUS_EXAMPLE } from '../helpers/fixtures.js';
 import { spawn, execFileSync } from 'node:child_process';
@@ -36,7 +36,7 @@ t.before(async () => {
 });
 t.teardown(() => d.stop());
 
-t.test('status: the table of spec/cli.md §2.1, and --json', async (t) => {
+t.test('status: the table of docs/cli.md, and --json', async (t) => {
   t.equal((await halpi(['usb', 'disable', '2'])).stdout, 'USB port 2 disabled\n');
   const r = await halpi(['status']);
   t.equal(r.code, 0);

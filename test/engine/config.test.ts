@@ -1,4 +1,4 @@
-// The daemon's configuration: schema defaults, file/line/key messages, precedence (spec/daemon.md §3).
+// The daemon's configuration: schema defaults, file/line/key messages, precedence (docs/configuration.md).
 import t from 'tap';
 import { join } from 'node:path';
 import {

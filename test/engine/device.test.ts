@@ -1,4 +1,4 @@
-// Device: retry policy and error texts of halpid 5.0.2 (spec/controller.md H4–H5, spec/api.md §5.5).
+// Device: retry policy and error texts of halpid 5.0.2 (docs/controller.md H4–H5, docs/api.md).
 import t from 'tap';
 import { Device } from '../../engine/device.js';
 import { rig } from '../helpers/sim.js';

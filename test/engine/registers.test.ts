@@ -14,7 +14,7 @@ const asFloat = (x: number): string => {
   return /[.e]/.test(s) ? s : `${s}.0`;
 };
 
-t.test('host decode vectors of spec/api.md §7.1 print digit for digit', async (t) => {
+t.test('host decode vectors of docs/api.md print digit for digit', async (t) => {
   const vectors: Array<[string, (raw: number) => number, number, string]> = [
     ['V_in', decodeVin, 0, '0.0'],
     ['V_in', decodeVin, 14745, '8.9996337890625'],
@@ -45,13 +45,13 @@ t.test('host decode vectors of spec/api.md §7.1 print digit for digit', async (
     ['solo_depleting_timeout', decodeMillis, 5000, '5.0'],
   ];
   for (const [name, fn, raw, json] of vectors) t.equal(asFloat(fn(raw)), json, `${name} raw ${raw}`);
-  // I_in raw 1 prints in positional notation in JSON (api.md §7.1); the float itself must match.
+  // I_in raw 1 prints in positional notation in JSON (docs/api.md); the float itself must match.
   t.equal(decodeIin(1), 0.00005035400317865424, 'I_in raw 1');
   t.equal(T_MIN, 233.14999389648438);
   t.equal(T_RANGE, 140);
 });
 
-t.test('host encode vectors of spec/api.md §7.2', async (t) => {
+t.test('host encode vectors of docs/api.md', async (t) => {
   const wd: Array<[number, number]> = [[10, 10000], [10.5, 10500], [0.0015, 1], [100, 65535], [-1, 0], [NaN, 0]];
   for (const [v, raw] of wd) t.equal(encodeMillis16(v), raw, `watchdog_timeout ${v}`);
   const thr: Array<[number, number]> = [[8, 47662], [5.5, 32768], [10, 59578], [20, 65535], [-1, 0]];
@@ -64,7 +64,7 @@ t.test('host encode vectors of spec/api.md §7.2', async (t) => {
   t.equal(encodeMillis32(1e10), 4294967295);
 });
 
-t.test('controller encode vectors of spec/controller.md §5.4', async (t) => {
+t.test('controller encode vectors of docs/controller.md', async (t) => {
   t.equal(encodeThresholdRead(Math.fround(8.0)), 47661, '0x13 default reads 47661');
   t.equal(encodeThresholdRead(Math.fround(5.5)), 32767, '0x14 default reads 32767');
   // Host writes 8.0 V: sends 47662, controller stores 8.000030517578125 V and reads back 47662.

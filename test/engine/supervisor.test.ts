@@ -1,4 +1,4 @@
-// The blackout state machine on the simulator, timed on an injected clock (spec/daemon.md §5.3–5.4).
+// The blackout state machine on the simulator, timed on an injected clock (docs/configuration.md).
 import t from 'tap';
 import { decodeVin } from '../../engine/registers.js';
 import { RESUME_CONFIRM_MS, TICK_MS } from '../../engine/supervisor.js';

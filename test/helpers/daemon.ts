@@ -139,7 +139,7 @@ export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = 
   };
 }
 
-/** Physical input values whose controller encoding is exactly `raw` (spec/controller.md §5.1). */
+/** Physical input values whose controller encoding is exactly `raw` (docs/controller.md). */
 export const physical = {
   V_in: (raw: number) => ((raw + 0.5) * 40) / 65535,
   V_cap: (raw: number) => ((raw + 0.5) * 11) / 65536,

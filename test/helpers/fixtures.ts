@@ -1,4 +1,4 @@
-// The worked example of spec/api.md §8.3 as halpi shows it (spec/cli.md §2.1, USB2 off).
+// The worked example of docs/api.md as halpi shows it (docs/cli.md, USB2 off).
 export const STATUS_EXAMPLE = `
 hardware_version                     N/A
 firmware_version                   3.3.1

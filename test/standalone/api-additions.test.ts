@@ -1,4 +1,4 @@
-// /events, /metrics and /sim (spec/api.md §11) over the real socket.
+// /events, /metrics and /sim (docs/api.md) over the real socket.
 import t from 'tap';
 import { request as httpRequest } from 'node:http';
 import { VERSION } from '../../engine/version.js';
@@ -143,7 +143,7 @@ t.test('event streams add no bus traffic per client', async (t) => {
   t.ok(manyRate <= oneRate * 1.3 + 10, `11 streams: ${manyRate} transactions in 3 s, 1 stream: ${oneRate}`);
 });
 
-t.test('/metrics: Prometheus text with every metric of §11.2', async (t) => {
+t.test('/metrics: Prometheus text with every metric of docs/api.md', async (t) => {
   const r = await d.req('GET', '/metrics');
   t.equal(r.status, 200);
   t.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');

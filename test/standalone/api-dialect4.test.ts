@@ -1,4 +1,4 @@
-// Dialect 4 (spec/api.md §10, §12 row 10): halpid 4.0.7's wire format.
+// Dialect 4 (docs/api.md): halpid 4.0.7's wire format.
 import t from 'tap';
 import { VERSION } from '../../engine/version.js';
 import { json, physical, startDaemon, type RunningDaemon } from '../helpers/daemon.js';

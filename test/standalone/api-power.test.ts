@@ -1,4 +1,4 @@
-// Shutdown, standby, flash and blackouts through the real daemon (spec/api.md §8.9–8.11, §12
+// Shutdown, standby, flash and blackouts through the real daemon (docs/api.md
 // rows 7–9). Commands are harmless scripts that record what they were asked to do.
 import t from 'tap';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';

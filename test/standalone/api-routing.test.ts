@@ -1,4 +1,4 @@
-// Conformance over the real socket (spec/api.md §12, rows 1–6): bodies byte for byte, routing,
+// Conformance over the real socket (docs/api.md, rows 1–6): bodies byte for byte, routing,
 // framework rejections and their order, config writes, fallbacks.
 import t from 'tap';
 import { VERSION } from '../../engine/version.js';
@@ -15,7 +15,7 @@ t.teardown(async () => {
 const fault = (registers: number[], count = 0) => d.req('POST', '/sim/faults', json({ kind: 'nack', registers, count }));
 const clearFaults = () => d.req('DELETE', '/sim/faults');
 
-t.test('1. /values: the worked example of §8.3 byte for byte', async (t) => {
+t.test('1. /values: the worked example of docs/api.md byte for byte', async (t) => {
   t.equal((await d.req('PUT', '/sim/inputs', json({
     V_in: physical.V_in(20000), V_cap: physical.V_cap(61000), I_in: physical.I_in(7000),
     T_mcu: physical.T(35000), T_pcb: physical.T(33000), hold: true,

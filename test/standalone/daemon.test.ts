@@ -1,5 +1,5 @@
 // halpid as a process: flags, configuration errors, the socket rules, signals, reload, the web
-// listener (spec/daemon.md §2–4, §7–9, §14).
+// listener (docs/configuration.md).
 import t from 'tap';
 import { mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';

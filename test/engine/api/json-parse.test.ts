@@ -1,7 +1,7 @@
 import t from 'tap';
 import { expectedBoolean, parseJson } from '../../../engine/api/json-parse.js';
 
-t.test('the common details of spec/api.md §5.3, exactly', async (t) => {
+t.test('the common details of docs/api.md, exactly', async (t) => {
   const cases: Array<[string, string]> = [
     ['', 'EOF while parsing a value at line 1 column 0'],
     ['abc', 'expected value at line 1 column 1'],

@@ -1,4 +1,4 @@
-// DFU: the host sequence against the simulated controller (spec/controller.md §8, §11.11 9).
+// DFU: the host sequence against the simulated controller (docs/controller.md).
 import t from 'tap';
 import crc32 from 'crc-32';
 import type { Bus } from '../../../engine/bus.js';
@@ -29,7 +29,7 @@ async function flash(r: Rig, img: Uint8Array, bus: Bus = r.sim, limitMs = 120_00
 
 const writesTo = (r: Rig, reg: number) => r.sim.log.filter((e) => e.kind === 'write' && e.register === reg);
 
-t.test('block message format and CRC match the spec vectors', async (t) => {
+t.test('block message format and CRC match the documented vectors', async (t) => {
   t.equal(Buffer.from(blockMessage(1, Uint8Array.of(0xde, 0xad, 0xbe, 0xef))).toString('hex'), '6b0d0e5b00010004deadbeef');
   t.equal(Buffer.from(blockMessage(0, Buffer.from('testdata'))).toString('hex'), '3cca8d40000000087465737464617461');
   t.throws(() => blockMessage(0, new Uint8Array(4097)), { message: 'Invalid block size 4097 (max: 4096)' });
@@ -53,7 +53,7 @@ t.test('happy path: start, blocks, verify, commit; the staged image holds the da
   t.equal(staged.get(2)![4095], 0, 'zero-padded to 4096');
   t.equal(writesTo(r, 0x45).length, 0, 'no abort');
   const regs = r.sim.log.filter((e) => e.kind === 'write').map((e) => e.register);
-  t.same(regs, [0x40, 0x43, 0x43, 0x43, 0x44], 'writes in the order of §8.4');
+  t.same(regs, [0x40, 0x43, 0x43, 0x43, 0x44], 'writes in the DFU sequence order: start, blocks, commit');
 });
 
 t.test('CRC error on the wire: fails with DFU error state: CrcError, aborts, never commits; the latch survives abort', async (t) => {

@@ -1,4 +1,4 @@
-// Persisted settings across an MCU reset and across a simulator restart (spec/controller.md §11.3).
+// Persisted settings across an MCU reset and across a simulator restart (docs/controller.md).
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

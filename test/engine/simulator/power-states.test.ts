@@ -1,4 +1,4 @@
-// Scenarios of spec/controller.md §11.11 (1–6), driven by an injected clock.
+// Scenarios of docs/controller.md (1–6), driven by an injected clock.
 import t from 'tap';
 import { rig } from '../../helpers/sim.js';
 

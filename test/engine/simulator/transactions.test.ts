@@ -1,4 +1,4 @@
-// Transaction classes, length and ping rules, register quirks (spec/controller.md §2–3, §11.11 7–8).
+// Transaction classes, length and ping rules, register quirks (docs/controller.md).
 import t from 'tap';
 import { FakeClock } from '../../../engine/clock.js';
 import { SimulatedController } from '../../../engine/simulator/controller.js';
