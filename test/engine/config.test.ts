@@ -132,3 +132,12 @@ t.test('changed keys between two configurations', async (t) => {
   const b = { ...a, 'blackout-time-limit': 7, 'i2c-bus': 2 };
   t.same(changedKeys(a, b), ['i2c-bus', 'blackout-time-limit']);
 });
+
+t.test('a blackout time limit of 0 is refused, in a file and as a flag', async (t) => {
+  t.same(parseConfigText('blackout-time-limit: 0\n', 'f.conf').errors,
+    ['halpid: f.conf:1: blackout-time-limit: expected a number greater than 0 and at most 3600, got 0']);
+  t.same(parseConfigText('blackout-time-limit: 0.0\n', 'f.conf').errors.length, 1, '0.0 too');
+  t.throws(() => parseFlagValue('blackout-time-limit', '0'),
+    { name: 'UsageError', message: 'halpid: option --blackout-time-limit: expected a number greater than 0 and at most 3600, got "0"' });
+  t.equal(parseFlagValue('blackout-time-limit', '0.1'), 0.1, 'just above 0 is fine');
+});

@@ -69,3 +69,20 @@ t.test('typed operations decode as halpid 5.0.2', async (t) => {
   t.equal(m.watchdog_elapsed, 0);
   t.equal(dev.counters.read.transactions, 4 + 4 + 2 + 7, 'one transaction per register read');
 });
+
+t.test('an error that is not a bus error is not retried: one attempt', async (t) => {
+  const { clock } = rig();
+  let calls = 0;
+  const broken = {
+    description: 'broken',
+    writeRead: async () => { calls++; throw new TypeError('adapter bug'); },
+    write: async () => { calls++; throw new TypeError('adapter bug'); },
+    close: async () => {},
+  };
+  const dev = new Device(broken, clock);
+  await t.rejects(dev.readVin(), { name: 'ControllerError', message: 'Failed to read from register 0x20' });
+  t.equal(calls, 1, 'tried once');
+  t.same(dev.counters.read, { transactions: 1, errors: 1, retries: 0, failures: 1 });
+  await t.rejects(dev.writeUsb(1), { message: 'Failed to write to register 0x1A' });
+  t.equal(calls, 2, 'a write too');
+});

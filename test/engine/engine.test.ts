@@ -142,6 +142,8 @@ t.test('shutdown over the API: 0x30 then the poweroff command; standby: rtcwake,
   t.equal(rec.poweroff.length, 1);
   const wake = Math.floor(clock.wallNow() / 1000) + 600;
   const { engine: e2, sim: s2, rec: r2, clock: c2, stop: stop2 } = engineRig({ haltOnPoweroff: false });
+  const standbyEvents: unknown[] = [];
+  e2.on('shutdown', (e) => standbyEvents.push(e));
   await e2.requestStandby(wake, 'in ten minutes');
   await c2.advance(50);
   t.same(r2.rtcwake, [wake]);
@@ -149,6 +151,7 @@ t.test('shutdown over the API: 0x30 then the poweroff command; standby: rtcwake,
   t.equal(s2.state, 'EnteringStandby');
   t.equal(r2.poweroff.length, 1);
   t.same(events, [{ command: 'harmless-poweroff', kind: 'shutdown', source: 'api', wakeup: null }]);
+  t.same(standbyEvents, [{ command: 'harmless-poweroff', kind: 'standby', source: 'api', wakeup: wake }]);
   await stop();
   await stop2();
 });

@@ -117,3 +117,9 @@ t.test('register table covers firmware 3.3.1 with the read widths of T6', async 
   t.equal(width(0x25), 8);
   t.equal(REGISTERS.length, 32);
 });
+
+t.test('I_in raw 9: float32 at every step, where double arithmetic gives another number', async (t) => {
+  t.equal(decodeIin(9), 0.0004531860176939517, 'f(f(f(3.3) × 9) / 65536)');
+  t.not(decodeIin(9), 3.3 * 9 / 65536, 'not the double result (0.00045318603515625)');
+  t.not(decodeIin(9), Math.fround(3.3 * 9 / 65536), 'nor the double result rounded once');
+});

@@ -17,8 +17,7 @@ t.test('START arms the watchdog: the controller goes OperationalCoOp, the daemon
   await stop();
 });
 
-t.test('a full blackout: detection, shutdown after the limit, poweroff, host halt, power back, restart — in < 1 s of real time', async (t) => {
-  const realStart = performance.now();
+t.test('a full blackout: detection, shutdown after the limit, poweroff, host halt, power back, restart', async (t) => {
   const { clock, sim, engine, rec, when, stop } = engineRig();
   const blackouts: unknown[] = [];
   const shutdowns: unknown[] = [];
@@ -50,7 +49,6 @@ t.test('a full blackout: detection, shutdown after the limit, poweroff, host hal
   t.equal(engine.supervisor.blackoutsTotal, 1);
   t.ok(engine.supervisor.blackoutSecondsTotal > 5 && engine.supervisor.blackoutSecondsTotal < 5.2);
   await stop();
-  t.ok(performance.now() - realStart < 1000, `took ${Math.round(performance.now() - realStart)} ms of real time`);
 });
 
 t.test('a 4.9 s dip does not shut down', async (t) => {
@@ -156,8 +154,17 @@ t.test('dry-run: no request, no poweroff, DEAD keeps feeding the watchdog', asyn
   t.ok(rec.logs.some((l) => l.message === 'Dry run: would request shutdown and execute harmless-poweroff'));
   t.equal(sim.state, 'BlackoutCoOp', 'no request reached the controller');
   sim.setPower(true);
-  await clock.advance(30_000);
+  // Watch every controller state on the way: back in OperationalCoOp the watchdog is checked
+  // again, and only the DEAD state's reads keep it from expiring.
+  const seen = new Set<string>();
+  for (let ms = 0; ms < 30_000; ms += 50) {
+    await clock.advance(50);
+    seen.add(sim.state);
+  }
+  t.notOk(seen.has('HostUnresponsive'), `never HostUnresponsive (saw ${[...seen].join(', ')})`);
+  t.notOk(seen.has('PoweredDownBlackout'), 'never power-cycled');
   t.equal(sim.state, 'OperationalCoOp', 'the watchdog stayed fed in DEAD');
+  t.equal(engine.state, 'DEAD');
   await stop();
 });
 

@@ -89,3 +89,26 @@ t.test('DEBUG=halpid:config shows the files read and the effective configuration
   t.match(d.logs(), /'blackout-time-limit': 7/);
   t.notMatch(d.logs(), /s3cret/, 'the web token is masked');
 });
+
+t.test('the socket is born 0660: the umask is 0117 at the moment of bind, and restored after', async (t) => {
+  const { createServer } = await import('node:net');
+  const { statSync } = await import('node:fs');
+  const { listenOnSocket } = await import('../../standalone/socket.js');
+  const { silentLogger } = await import('../../engine/log.js');
+  const dir = tempDir('halpid-umask-');
+  const path = join(dir, 'h.sock');
+  const server = createServer();
+  t.teardown(() => server.close());
+  const before = process.umask();
+  let atBind = -1;
+  const listen = server.listen.bind(server);
+  (server as unknown as { listen: (...a: unknown[]) => unknown }).listen = (...args: unknown[]) => {
+    atBind = process.umask(); // reading the umask sets it: put it back at once
+    process.umask(atBind);
+    return (listen as (...a: unknown[]) => unknown)(...args);
+  };
+  await listenOnSocket(server as never, path, Number(GID), silentLogger);
+  t.equal(atBind, 0o117, 'umask 0117 while binding: the socket file is created with mode 0660');
+  t.equal(statSync(path).mode & 0o777, 0o660);
+  t.equal(process.umask(), before, 'the process umask is restored');
+});
