@@ -70,9 +70,10 @@ t.test('2. /config: key order, .0 floats, led_brightness an integer', async (t) 
 });
 
 t.test('3. routing: 404 empty, 405 with the exact Allow, HEAD on GET routes', async (t) => {
-  for (const path of ['/values/', '/nope', '//values', '/usb/', '/config/', '/valu%65s', '/values/x/y', '']) {
-    const r = await d.req('GET', path || '/?', {});
-    if (path === '') continue;
+  const emptyQuery = await d.req('GET', '/?', {});
+  t.equal(`${emptyQuery.status} ${emptyQuery.text}`, '200 This is halpid!\n', 'an empty query string is still /');
+  for (const path of ['/values/', '/nope', '//values', '/usb/', '/config/', '/valu%65s', '/values/x/y']) {
+    const r = await d.req('GET', path, {});
     t.equal(r.status, 404, path);
     t.equal(r.body.length, 0, `${path}: empty`);
     t.notOk('content-type' in r.headers, `${path}: no content type`);
