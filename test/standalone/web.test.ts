@@ -1,0 +1,91 @@
+// The web listener's rules in process (standalone/web.ts): addresses, the Host check, the
+// security headers, and who may write.
+import t from 'tap';
+import { createServer, request as httpRequest } from 'node:http';
+import { createApi } from '../../engine/api/router.js';
+import { createWebApp, isLoopback, parseWebAddress } from '../../standalone/web.js';
+import { engineRig } from '../helpers/engine.js';
+
+t.test('addresses: host:port, [v6]:port, a bare port is loopback; what counts as loopback', async (t) => {
+  t.same(parseWebAddress('8080'), { host: '127.0.0.1', port: 8080 });
+  t.same(parseWebAddress('0.0.0.0:80'), { host: '0.0.0.0', port: 80 });
+  t.same(parseWebAddress('[::1]:8080'), { host: '::1', port: 8080 });
+  t.throws(() => parseWebAddress('nope'), { message: 'invalid web address "nope"' });
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1']) t.ok(isLoopback(h), h);
+  for (const h of ['0.0.0.0', '192.0.2.10', '::', '128.0.0.1', '127.0.0.1.example.com']) t.notOk(isLoopback(h), h);
+});
+
+/** The web app on an ephemeral loopback port, told it is bound to `host`. */
+async function serve(t: { teardown: (fn: () => unknown) => void }, host: string, token = 's3cret') {
+  const { engine, rec, sim } = engineRig();
+  const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
+  const app = createWebApp({ api, bound: { host, port: 8080 }, token: () => token });
+  const server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  const port = (server.address() as { port: number }).port;
+  const send = (method: string, path: string, body = '', headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve) => {
+      const h: Record<string, string> = { 'Content-Type': 'application/json', Host: `localhost:${port}`, ...headers };
+      const req = httpRequest({ host: '127.0.0.1', port, method, path, agent: false, headers: h }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+      });
+      req.end(body);
+    });
+  return { send, rec, sim };
+}
+
+const READ_ONLY = '403 {"error":"Read-only: set web-token to allow changes over the web listener"}';
+const WRITES: Array<[string, string, string]> = [
+  ['PUT', '/api/usb/1', 'true'],
+  ['POST', '/api/shutdown', ''],
+  ['POST', '/api/standby', '{"delay":60}'],
+  ['POST', '/api/sim/power', '{"on":false}'],
+  ['POST', '/api/sim/faults', '{"kind":"nack"}'],
+  ['DELETE', '/api/sim/faults', ''],
+];
+
+t.test('a listener bound to a non-loopback address: every write needs the token; reads do not', async (t) => {
+  const { send, rec, sim } = await serve(t, '192.0.2.10');
+  for (const [method, path, body] of WRITES) {
+    const r = await send(method, path, body);
+    t.equal(`${r.status} ${r.text}`, READ_ONLY, `${method} ${path} without the token`);
+    t.equal((await send(method, path, body, { Authorization: 'Bearer nope!' })).status, 403, `${method} ${path}: a wrong token of the same length`);
+    t.equal((await send(method, path, body, { Authorization: 's3cret' })).status, 403, `${method} ${path}: not a Bearer token`);
+  }
+  t.same(rec.poweroff, [], 'no poweroff ran');
+  t.same(rec.rtcwake, [], 'no rtcwake ran');
+  t.equal(sim.faults.list().length, 0, 'no fault rule was added');
+  t.equal(sim.powerConnected, true, 'the simulated power stayed on');
+  t.equal((await send('GET', '/api/version')).status, 200, 'reads need no token');
+  t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer s3cret' })).status, 204, 'the right token writes');
+  t.equal((await send('POST', '/api/sim/power', '{"on":false}', { Authorization: 'Bearer s3cret' })).status, 204);
+  t.equal(sim.powerConnected, false, 'and it took effect');
+});
+
+t.test('without a configured token nothing can write over a non-loopback listener', async (t) => {
+  const { send } = await serve(t, '192.0.2.10', '');
+  t.equal(`${(await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer ' })).status}`, '403');
+  t.equal(`${(await send('PUT', '/api/usb/1', 'true')).status}`, '403');
+});
+
+t.test('a loopback listener takes writes without a token', async (t) => {
+  const { send, sim } = await serve(t, '127.0.0.1');
+  t.equal((await send('POST', '/api/sim/power', '{"on":false}')).status, 204);
+  t.equal(sim.powerConnected, false);
+});
+
+t.test('the Host check and the security headers', async (t) => {
+  const { send } = await serve(t, '127.0.0.1');
+  const r = await send('GET', '/api/version');
+  t.equal(r.status, 200);
+  t.equal(r.headers['content-security-policy'], "default-src 'self'");
+  t.equal(r.headers['x-content-type-options'], 'nosniff');
+  t.equal(r.headers['referrer-policy'], 'no-referrer');
+  t.notOk('access-control-allow-origin' in r.headers, 'no CORS');
+  t.equal((await send('GET', '/api/version', '', { Host: 'evil.example.com' })).status, 421, 'DNS rebinding guard');
+  t.equal((await send('GET', '/api/version', '', { Host: '127.0.0.1:8080' })).status, 200, 'the bound address');
+  t.equal((await send('GET', '/api/flash')).status, 404, 'no /api/flash over TCP');
+});
