@@ -14,6 +14,9 @@ export type DaemonState = (typeof DAEMON_STATES)[number];
 export const TICK_MS = 100;
 export const WATCHDOG_MS = 10_000;
 
+/** Ticks of failed shutdown requests (0x30) after which the poweroff command runs anyway. */
+export const SHUTDOWN_REQUEST_TICKS = 10;
+
 /** V_in must stay above the limit this long before power counts as resumed. */
 export const RESUME_CONFIRM_MS = 300;
 
@@ -75,6 +78,8 @@ export class Supervisor {
   private notHigh = 0;
   /** In BLACKOUT: the controller said "still a blackout" while V_in read high; V_in no longer holds the shutdown back. */
   private vetoed = false;
+  /** In SHUTDOWN: ticks in a row whose shutdown request (0x30) failed. */
+  private requestFailures = 0;
   /** Bumped by restart(): a tick that started in an older epoch abandons itself. */
   private epoch = 0;
   private readonly errors = new RepeatLimiter();
@@ -224,7 +229,18 @@ export class Supervisor {
     if (this.settings.dryRun) {
       p.logger.info(`Dry run: would request shutdown and execute ${cmd}`);
     } else {
-      await p.requestShutdown();
+      try {
+        await p.requestShutdown();
+        this.requestFailures = 0;
+      } catch (err) {
+        if (epoch !== this.epoch) throw err;
+        // Retried on the next ticks; but a controller that cannot be reached must not keep the
+        // OS running on the supercap until it is flat: after a second of failures, halt anyway
+        // (the controller sees the host go down and cuts the rails itself).
+        if (++this.requestFailures < SHUTDOWN_REQUEST_TICKS) throw err;
+        p.logger.error(`Cannot request the shutdown from the controller (${(err as Error).message}); powering off anyway`);
+        this.requestFailures = 0;
+      }
       // A host that rebooted meanwhile must not be powered off by the old life's decision.
       if (epoch !== this.epoch) return;
       if (cmd) p.poweroff(cmd);

@@ -5,18 +5,25 @@ import t from 'tap';
 import { FakeClock } from '../../engine/clock.js';
 import type { PowerState } from '../../engine/registers.js';
 import {
-  RESUME_CONFIRM_MS, Supervisor, TICK_MS, VIN_FULL_SCALE_V, type BlackoutEvent, type DaemonState, type SupervisorPort,
+  RESUME_CONFIRM_MS, SHUTDOWN_REQUEST_TICKS, Supervisor, TICK_MS, VIN_FULL_SCALE_V, type BlackoutEvent, type DaemonState, type SupervisorPort,
 } from '../../engine/supervisor.js';
 
 type Reading = number | 'error';
 
-function scripted(opts: { vin: (t: number) => Reading; controller?: (t: number) => PowerState | null; limitS?: number }) {
+function scripted(opts: {
+  vin: (t: number) => Reading;
+  controller?: (t: number) => PowerState | null;
+  limitS?: number;
+  /** How many shutdown requests (0x30) fail before one succeeds (Infinity: never). */
+  requestFailures?: number;
+}) {
   const clock = new FakeClock();
   const events: Array<BlackoutEvent & { t: number }> = [];
   const transitions: Array<{ t: number; to: DaemonState }> = [];
   const poweroffs: number[] = [];
   const logs: string[] = [];
   let controllerReads = 0;
+  let requests = 0;
   const port: SupervisorPort = {
     now: () => clock.now(),
     armWatchdog: async () => {},
@@ -29,7 +36,10 @@ function scripted(opts: { vin: (t: number) => Reading; controller?: (t: number) 
       controllerReads++;
       return (opts.controller ?? (() => 'OperationalCoOp'))(clock.now());
     },
-    requestShutdown: async () => {},
+    requestShutdown: async () => {
+      requests++;
+      if (requests <= (opts.requestFailures ?? 0)) throw new Error('Failed to write to register 0x30');
+    },
     poweroff: () => poweroffs.push(clock.now()),
     logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) },
     transition: (_from, to) => transitions.push({ t: clock.now(), to }),
@@ -48,7 +58,7 @@ function scripted(opts: { vin: (t: number) => Reading; controller?: (t: number) 
     }
   };
   const at = (to: DaemonState) => transitions.find((x) => x.to === to)?.t;
-  return { clock, sup, port, run, events, transitions, poweroffs, logs, at, controllerReads: () => controllerReads };
+  return { clock, sup, port, run, events, transitions, poweroffs, logs, at, controllerReads: () => controllerReads, requests: () => requests };
 }
 
 // The power is cut at 1000 ms: ticks from 1000 on read 0 V (the controller forces VIN to 0).
@@ -202,4 +212,23 @@ t.test('a restart during a tick in flight: the tick abandons itself instead of a
     t.notOk(s.logs.slice(before.logs).some((l) => /Power resumed|Detected blackout|initiating shutdown|State transition: START -> OK/.test(l)),
       `${c.from}: nothing logged for the old state`);
   }
+});
+
+t.test('a shutdown request that keeps failing: retried each tick, then the poweroff runs anyway', async (t) => {
+  const s = scripted({ vin: cutAt(1000), requestFailures: Infinity });
+  await s.run(9000);
+  const shutdown = s.at('SHUTDOWN')!;
+  t.equal(s.requests(), SHUTDOWN_REQUEST_TICKS, `${SHUTDOWN_REQUEST_TICKS} attempts, one per tick`);
+  t.same(s.poweroffs, [shutdown + (SHUTDOWN_REQUEST_TICKS - 1) * TICK_MS], 'the poweroff command runs on the last attempt');
+  t.equal(s.at('DEAD'), s.poweroffs[0]);
+  t.ok(s.logs.includes('Cannot request the shutdown from the controller (Failed to write to register 0x30); powering off anyway'));
+});
+
+t.test('a shutdown request that fails a few times, then succeeds: one poweroff, no complaint', async (t) => {
+  const s = scripted({ vin: cutAt(1000), requestFailures: SHUTDOWN_REQUEST_TICKS - 1 });
+  await s.run(9000);
+  t.equal(s.requests(), SHUTDOWN_REQUEST_TICKS);
+  t.equal(s.poweroffs.length, 1);
+  t.notOk(s.logs.some((l) => l.includes('powering off anyway')));
+  t.equal(s.logs.filter((l) => l === 'State machine error: Failed to write to register 0x30').length, 1, 'the repeated failure is logged once');
 });
