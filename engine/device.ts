@@ -12,6 +12,8 @@ import {
   type DfuState, type PowerState,
 } from './registers.js';
 
+// Stryker disable next-line all: debug output only
+// Stryker disable next-line all: debug output only
 const debug = createDebug('halpid:i2c');
 
 export interface OpCounters {
@@ -125,10 +127,12 @@ export class Device {
       c.transactions++;
       try {
         const result = await fn();
+        // Stryker disable next-line all: debug output only
         debug('%s %s ok (attempt %d)', op, hex2(reg), attempt + 1);
         return result;
       } catch (err) {
         c.errors++;
+        // Stryker disable next-line all: debug output only
         debug('%s %s failed (attempt %d): %s', op, hex2(reg), attempt + 1, (err as Error).message);
         if (!(err instanceof BusError) || attempt >= retries) {
           c.failures++;

@@ -9,6 +9,8 @@ import type { Device } from './device.js';
 import { DfuError } from './errors.js';
 import type { DfuState } from './registers.js';
 
+// Stryker disable next-line all: debug output only
+// Stryker disable next-line all: debug output only
 const debug = createDebug('halpid:dfu');
 
 export const DFU_BLOCK_SIZE = 4096;
@@ -96,6 +98,7 @@ export async function uploadFirmware(image: Uint8Array, opts: UploadOptions): Pr
       await waitReady(opts, t, checkAborted);
       checkAborted();
       await exclusive((d) => d.dfuBlock(message));
+      // Stryker disable next-line all: debug output only
       debug('block %d of %d written', n + 1, blocks);
       progress({ phase: 'block', block: n + 1, blocks });
     }
@@ -116,6 +119,7 @@ async function waitReady(opts: UploadOptions, t: DfuTimings, checkAborted: () =>
   for (;;) {
     checkAborted();
     const status = await exclusive((d) => d.dfuStatus());
+    // Stryker disable next-line all: debug output only
     debug('wait for ready: %s', status);
     if (status === 'Updating' || status === 'ReadyToCommit') return;
     if (status === 'Idle') throw new DfuError('DFU unexpected state: expected Updating, got Idle');
@@ -135,6 +139,7 @@ async function verify(opts: UploadOptions, t: DfuTimings, blocks: number, checkA
     const status = await exclusive((d) => d.dfuStatus());
     await clock.sleep(t.verifyPauseMs);
     const written = await exclusive((d) => d.dfuBlocksWritten());
+    // Stryker disable next-line all: debug output only
     debug('verify: %s, %d of %d blocks', status, written, blocks);
     if (status === 'ReadyToCommit' && written === blocks) return;
     if (status === 'Idle' || ERROR_STATES.has(status)) throw new DfuError(`DFU error state: ${status}`);

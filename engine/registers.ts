@@ -38,58 +38,6 @@ export const Reg = {
   IIN_CORRECTION: 0x52,
   LED_OVERRIDE: 0x60,
 } as const;
-export type RegAddr = (typeof Reg)[keyof typeof Reg];
-
-export type Access = 'R' | 'W' | 'RW';
-export type Encoding =
-  | 'u8' | 'u16be' | 'u32be' | 'version' | 'state' | 'dfu-state' | 'bool' | 'bitmask'
-  | 'volts-40' | 'volts-11' | 'amps-3.3' | 'kelvin' | 'deciseconds' | 'millis' | 'id64'
-  | 'f32le' | 'command' | 'dfu-block' | 'led-override';
-
-export interface RegisterInfo {
-  readonly addr: number;
-  readonly name: string;
-  readonly access: Access;
-  /** Bytes the host reads (0 for write-only registers). */
-  readonly width: number;
-  readonly encoding: Encoding;
-}
-
-/** Every register of firmware 3.3.1 (docs/controller.md). */
-export const REGISTERS: readonly RegisterInfo[] = [
-  { addr: 0x01, name: 'legacy_hardware_version', access: 'R', width: 1, encoding: 'u8' },
-  { addr: 0x02, name: 'legacy_firmware_version', access: 'R', width: 1, encoding: 'u8' },
-  { addr: 0x03, name: 'hardware_version', access: 'RW', width: 4, encoding: 'version' },
-  { addr: 0x04, name: 'firmware_version', access: 'R', width: 4, encoding: 'version' },
-  { addr: 0x10, name: '5v_output_enabled', access: 'RW', width: 1, encoding: 'bool' },
-  { addr: 0x12, name: 'watchdog_timeout', access: 'RW', width: 2, encoding: 'millis' },
-  { addr: 0x13, name: 'power_on_threshold', access: 'RW', width: 2, encoding: 'volts-11' },
-  { addr: 0x14, name: 'solo_power_off_threshold', access: 'RW', width: 2, encoding: 'volts-11' },
-  { addr: 0x15, name: 'state', access: 'R', width: 1, encoding: 'state' },
-  { addr: 0x16, name: 'watchdog_elapsed', access: 'R', width: 1, encoding: 'deciseconds' },
-  { addr: 0x17, name: 'led_brightness', access: 'RW', width: 1, encoding: 'u8' },
-  { addr: 0x18, name: 'auto_restart', access: 'RW', width: 1, encoding: 'bool' },
-  { addr: 0x19, name: 'solo_depleting_timeout', access: 'RW', width: 4, encoding: 'millis' },
-  { addr: 0x1a, name: 'usb_port_state', access: 'RW', width: 1, encoding: 'bitmask' },
-  { addr: 0x20, name: 'V_in', access: 'R', width: 2, encoding: 'volts-40' },
-  { addr: 0x21, name: 'V_cap', access: 'R', width: 2, encoding: 'volts-11' },
-  { addr: 0x22, name: 'I_in', access: 'R', width: 2, encoding: 'amps-3.3' },
-  { addr: 0x23, name: 'T_mcu', access: 'R', width: 2, encoding: 'kelvin' },
-  { addr: 0x24, name: 'T_pcb', access: 'R', width: 2, encoding: 'kelvin' },
-  { addr: 0x25, name: 'device_id', access: 'R', width: 8, encoding: 'id64' },
-  { addr: 0x30, name: 'request_shutdown', access: 'W', width: 0, encoding: 'command' },
-  { addr: 0x31, name: 'request_standby', access: 'W', width: 0, encoding: 'command' },
-  { addr: 0x40, name: 'dfu_start', access: 'W', width: 0, encoding: 'u32be' },
-  { addr: 0x41, name: 'dfu_status', access: 'R', width: 1, encoding: 'dfu-state' },
-  { addr: 0x42, name: 'dfu_blocks_written', access: 'R', width: 2, encoding: 'u16be' },
-  { addr: 0x43, name: 'dfu_block', access: 'W', width: 0, encoding: 'dfu-block' },
-  { addr: 0x44, name: 'dfu_commit', access: 'W', width: 0, encoding: 'command' },
-  { addr: 0x45, name: 'dfu_abort', access: 'W', width: 0, encoding: 'command' },
-  { addr: 0x50, name: 'vin_correction_scale', access: 'RW', width: 4, encoding: 'f32le' },
-  { addr: 0x51, name: 'vscap_correction_scale', access: 'RW', width: 4, encoding: 'f32le' },
-  { addr: 0x52, name: 'iin_correction_scale', access: 'RW', width: 4, encoding: 'f32le' },
-  { addr: 0x60, name: 'led_override', access: 'W', width: 0, encoding: 'led-override' },
-];
 
 /** Power-state names by register 0x15 value (docs/api.md). */
 export const POWER_STATES = [

@@ -2,7 +2,7 @@ import t from 'tap';
 import {
   decodeIin, decodeMillis, decodeTemperature, decodeThreshold, decodeVcap, decodeVin, decodeWatchdogElapsed,
   dfuStateName, DFU_STATES, encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold, formatDeviceId,
-  formatVersion, POWER_STATES, powerStateName, REGISTERS, T_MIN, T_RANGE,
+  formatVersion, POWER_STATES, powerStateName, T_MIN, T_RANGE,
 } from '../../engine/registers.js';
 import {
   decodeThresholdWrite, encodeIin, encodeTemperature, encodeThresholdRead, encodeVcap, encodeVin,
@@ -107,15 +107,6 @@ t.test('versions, device id and state names', async (t) => {
   t.throws(() => powerStateName(255), { message: 'Invalid power state value: 255' });
   t.equal(dfuStateName(5), 'CrcError');
   t.throws(() => dfuStateName(9), { message: 'Invalid DFU state value: 9' });
-});
-
-t.test('register table covers firmware 3.3.1 with the read widths of T6', async (t) => {
-  const width = (addr: number) => REGISTERS.find((r) => r.addr === addr)?.width;
-  for (const a of [0x10, 0x15, 0x16, 0x17, 0x18, 0x1a, 0x41]) t.equal(width(a), 1, `0x${a.toString(16)}`);
-  for (const a of [0x12, 0x13, 0x14, 0x20, 0x21, 0x22, 0x23, 0x24, 0x42]) t.equal(width(a), 2, `0x${a.toString(16)}`);
-  for (const a of [0x03, 0x04, 0x19]) t.equal(width(a), 4, `0x${a.toString(16)}`);
-  t.equal(width(0x25), 8);
-  t.equal(REGISTERS.length, 32);
 });
 
 t.test('I_in raw 9: float32 at every step, where double arithmetic gives another number', async (t) => {

@@ -139,6 +139,32 @@ t.test('the controller vetoes "power resumed" while it still runs the Pi on the 
   t.equal(s.at('SHUTDOWN')! - s.at('BLACKOUT')!, 5100, 'the veto does not postpone the shutdown');
 });
 
+t.test('every controller state in which the Pi runs on the supercap is a veto; the others are not', async (t) => {
+  const vin = (ms: number) => (ms >= 1000 && ms < 2000 ? 0 : 12);
+  for (const state of ['BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'PoweredDownBlackout'] as const) {
+    const s = scripted({ vin, controller: () => state });
+    await s.run(8000);
+    t.same(s.events.map((e) => e.phase), ['start', 'shutdown'], `${state}: vetoed`);
+  }
+  for (const state of ['OperationalCoOp', 'OperationalSolo', 'HostUnresponsive', 'ManualShutdown'] as const) {
+    const s = scripted({ vin, controller: () => state });
+    await s.run(8000);
+    t.same(s.events.map((e) => e.phase), ['start', 'end'], `${state}: no veto`);
+  }
+});
+
+t.test('the blackout end reports how long it lasted, confirmation included', async (t) => {
+  const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 2500 ? 0 : 12) });
+  await s.run(4000);
+  const end = s.events.find((e) => e.phase === 'end')!;
+  t.equal(end.t, 2500 + RESUME_CONFIRM_MS);
+  t.equal((end as { duration: number }).duration, (2500 + RESUME_CONFIRM_MS - 1000) / 1000, 'from detection to the end');
+  t.equal(s.sup.blackoutSecondsTotal, (2500 + RESUME_CONFIRM_MS - 1000) / 1000, 'counted in the total');
+  t.equal(s.sup.blackoutsTotal, 1);
+  t.ok(s.logs.includes('Power resumed (V_in = 12.00V)'));
+  t.ok(s.logs.includes('Detected blackout (V_in = 0.00V < 9.00V)'));
+});
+
 t.test('the controller agreeing late still ends the blackout', async (t) => {
   const s = scripted({
     vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : 12),
