@@ -27,7 +27,7 @@ export const RESUME_CONFIRM_MS = 300;
 export const VIN_FULL_SCALE_V = decodeVin(0xffff);
 
 /** Controller states in which the Pi runs on the supercap (or is being cut): power has not resumed. */
-const CONTROLLER_BLACKOUT_STATES: ReadonlySet<PowerState> = new Set<PowerState>([
+const CONTROLLER_BLACKOUT_STATES: ReadonlySet<PowerState | null> = new Set<PowerState | null>([
   'BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'PoweredDownBlackout',
 ]);
 
@@ -80,8 +80,8 @@ export class Supervisor {
   private vetoed = false;
   /** In SHUTDOWN: ticks in a row whose shutdown request (0x30) failed. */
   private requestFailures = 0;
-  /** Bumped by restart(): a tick that started in an older epoch abandons itself. */
-  private epoch = 0;
+  /** Replaced by restart(): a tick that started in an older life abandons itself. */
+  private life: object = {};
   private readonly errors = new RepeatLimiter();
   private readonly armLog = new RepeatLimiter();
 
@@ -101,18 +101,19 @@ export class Supervisor {
    * the old life: it abandons itself at its next await instead of acting on the state it read.
    */
   restart(): void {
-    this.epoch++;
+    this.life = {};
+    this.requestFailures = 0;
     this.closeBlackout();
     this.go('START');
   }
 
   async tick(): Promise<void> {
-    const epoch = this.epoch;
+    const life = this.life;
     try {
       // A BLACKOUT tick may log a read failure and still decide; it then reports false.
-      if ((await this.step(epoch)) !== false) this.errors.reset();
+      if ((await this.step(life)) !== false) this.errors.reset();
     } catch (err) {
-      if (epoch !== this.epoch) return; // the failure belongs to a life that has ended
+      if (life !== this.life) return; // the failure belongs to a life that has ended
       this.failed(err as Error);
     }
   }
@@ -127,13 +128,13 @@ export class Supervisor {
   /** V_in, with a full-scale reading turned into a read error. */
   private async readVin(): Promise<number> {
     const vin = await this.port.readVin();
-    if (!(vin < VIN_FULL_SCALE_V && vin >= 0)) {
+    if (!(vin < VIN_FULL_SCALE_V)) {
       throw new ImplausibleReadingError(`Implausible input voltage reading (${fixedHalfEven(vin, 2)}V, full scale)`);
     }
     return vin;
   }
 
-  private async step(epoch: number): Promise<boolean | void> {
+  private async step(life: object): Promise<boolean | void> {
     const p = this.port;
     const s = this.settings;
     const limit = Math.fround(s.blackoutVoltageLimitV);
@@ -142,19 +143,16 @@ export class Supervisor {
         const line = this.armLog.next('Initializing watchdog', p.now());
         if (line) p.logger.info(line);
         await p.armWatchdog(WATCHDOG_MS);
-        if (epoch !== this.epoch) return;
+        if (life !== this.life) return;
         this.armLog.reset();
         this.go('OK');
         return;
       }
       case 'OK': {
         const vin = await this.readVin();
-        if (epoch !== this.epoch) return;
+        if (life !== this.life) return;
         if (vin < limit) {
           this.blackoutStart = p.now();
-          this.highSince = null;
-          this.notHigh = 0;
-          this.vetoed = false;
           this.blackoutsTotal++;
           p.logger.warn(`Detected blackout (V_in = ${fixedHalfEven(vin, 2)}V < ${fixedHalfEven(limit, 2)}V)`);
           this.go('BLACKOUT');
@@ -163,9 +161,9 @@ export class Supervisor {
         return;
       }
       case 'BLACKOUT':
-        return this.blackoutTick(epoch, limit);
+        return this.blackoutTick(life, limit);
       case 'SHUTDOWN':
-        await this.shutdown(epoch);
+        await this.shutdown(life);
         return;
       case 'DEAD':
         // With dry-run nothing reached the controller: keep feeding its watchdog.
@@ -178,26 +176,26 @@ export class Supervisor {
    * One BLACKOUT tick. A failed or implausible read is no evidence of power: it is logged as a tick
    * error, and the time limit is still checked, so a broken bus cannot hold the shutdown back.
    */
-  private async blackoutTick(epoch: number, limit: number): Promise<boolean> {
+  private async blackoutTick(life: object, limit: number): Promise<boolean> {
     const p = this.port;
-    let vin: number | null = null;
+    let vin = NaN; // a failed read is above no limit
     let readError: Error | null = null;
     try {
       vin = await this.readVin();
     } catch (err) {
       readError = err as Error;
     }
-    if (epoch !== this.epoch) return true;
+    if (life !== this.life) return true;
     const now = p.now();
     const elapsed = now - (this.blackoutStart ?? now);
-    if (vin !== null && vin > limit) {
+    if (vin > limit) {
       this.notHigh = 0;
       this.highSince ??= now;
       if (now - this.highSince >= RESUME_CONFIRM_MS) {
         const controller = await p.readControllerState();
-        if (epoch !== this.epoch) return true;
-        // An unreadable state is no veto: V_in has held long enough on its own.
-        if (controller === null || !CONTROLLER_BLACKOUT_STATES.has(controller)) {
+        if (life !== this.life) return true;
+        // An unreadable state (null) is no veto: V_in has held long enough on its own.
+        if (!CONTROLLER_BLACKOUT_STATES.has(controller)) {
           p.logger.info(`Power resumed (V_in = ${fixedHalfEven(vin, 2)}V)`);
           this.closeBlackout();
           this.go('OK');
@@ -218,12 +216,12 @@ export class Supervisor {
       p.logger.warn(`Blacked out for ${fixedHalfEven(elapsed / 1000, 1)}s, initiating shutdown`);
       this.go('SHUTDOWN');
       p.blackout({ phase: 'shutdown', duration: elapsed / 1000 });
-      await this.shutdown(epoch);
+      await this.shutdown(life);
     }
     return readError === null;
   }
 
-  private async shutdown(epoch: number): Promise<void> {
+  private async shutdown(life: object): Promise<void> {
     const p = this.port;
     const cmd = this.settings.poweroffCommand;
     if (this.settings.dryRun) {
@@ -233,7 +231,7 @@ export class Supervisor {
         await p.requestShutdown();
         this.requestFailures = 0;
       } catch (err) {
-        if (epoch !== this.epoch) throw err;
+        if (life !== this.life) throw err;
         // Retried on the next ticks; but a controller that cannot be reached must not keep the
         // OS running on the supercap until it is flat: after a second of failures, halt anyway
         // (the controller sees the host go down and cuts the rails itself).
@@ -242,7 +240,7 @@ export class Supervisor {
         this.requestFailures = 0;
       }
       // A host that rebooted meanwhile must not be powered off by the old life's decision.
-      if (epoch !== this.epoch) return;
+      if (life !== this.life) return;
       if (cmd) p.poweroff(cmd);
       else p.logger.warn('Dry-run mode: poweroff command is empty');
       p.shutdown();
@@ -254,6 +252,9 @@ export class Supervisor {
   private closeBlackout(): void {
     if (this.blackoutStart !== null) this.blackoutMsClosed += this.port.now() - this.blackoutStart;
     this.blackoutStart = null;
+    this.highSince = null;
+    this.notHigh = 0;
+    this.vetoed = false;
   }
 
   private go(to: DaemonState): void {

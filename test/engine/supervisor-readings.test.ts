@@ -16,6 +16,8 @@ function scripted(opts: {
   limitS?: number;
   /** How many shutdown requests (0x30) fail before one succeeds (Infinity: never). */
   requestFailures?: number;
+  /** How many watchdog arm writes fail before one succeeds. */
+  armFailures?: number;
 }) {
   const clock = new FakeClock();
   const events: Array<BlackoutEvent & { t: number }> = [];
@@ -24,9 +26,14 @@ function scripted(opts: {
   const logs: string[] = [];
   let controllerReads = 0;
   let requests = 0;
+  let arms = 0;
+  const failures: Error[] = [];
   const port: SupervisorPort = {
     now: () => clock.now(),
-    armWatchdog: async () => {},
+    armWatchdog: async () => {
+      arms++;
+      if (arms <= (opts.armFailures ?? 0)) throw new Error('Failed to write to register 0x12');
+    },
     readVin: async () => {
       const v = opts.vin(clock.now());
       if (v === 'error') throw new Error('Failed to read from register 0x20');
@@ -41,11 +48,11 @@ function scripted(opts: {
       if (requests <= (opts.requestFailures ?? 0)) throw new Error('Failed to write to register 0x30');
     },
     poweroff: () => poweroffs.push(clock.now()),
-    logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) },
+    logger: { info: (m) => logs.push(String(m)), warn: (m) => logs.push(String(m)), error: (m) => logs.push(String(m)) },
     transition: (_from, to) => transitions.push({ t: clock.now(), to }),
     blackout: (ev) => events.push({ ...ev, t: clock.now() }),
     shutdown: () => {},
-    tickFailed: () => {},
+    tickFailed: (error) => failures.push(error),
   };
   const sup = new Supervisor(port, {
     blackoutTimeLimitS: opts.limitS ?? 5, blackoutVoltageLimitV: 9, dryRun: false, poweroffCommand: 'harmless-poweroff',
@@ -58,7 +65,7 @@ function scripted(opts: {
     }
   };
   const at = (to: DaemonState) => transitions.find((x) => x.to === to)?.t;
-  return { clock, sup, port, run, events, transitions, poweroffs, logs, at, controllerReads: () => controllerReads, requests: () => requests };
+  return { clock, sup, port, run, events, transitions, poweroffs, logs, at, controllerReads: () => controllerReads, requests: () => requests, failures };
 }
 
 // The power is cut at 1000 ms: ticks from 1000 on read 0 V (the controller forces VIN to 0).
@@ -257,4 +264,73 @@ t.test('a shutdown request that fails a few times, then succeeds: one poweroff, 
   t.equal(s.poweroffs.length, 1);
   t.notOk(s.logs.some((l) => l.includes('powering off anyway')));
   t.equal(s.logs.filter((l) => l === 'State machine error: Failed to write to register 0x30').length, 1, 'the repeated failure is logged once');
+});
+
+t.test('an implausible reading is reported as such to the engine (its error event)', async (t) => {
+  const s = scripted({ vin: (ms) => (ms === 500 ? VIN_FULL_SCALE_V : 12) });
+  await s.run(1000);
+  t.equal(s.failures.length, 1);
+  t.equal(s.failures[0]!.name, 'ImplausibleReadingError');
+});
+
+t.test('the blackout seconds include a blackout in progress', async (t) => {
+  const s = scripted({ vin: cutAt(1000) });
+  await s.run(3000);
+  t.equal(s.sup.state, 'BLACKOUT');
+  t.equal(s.sup.blackoutSecondsTotal, (s.clock.now() - 1000) / 1000);
+});
+
+t.test('the shutdown event says how long the blackout lasted', async (t) => {
+  const s = scripted({ vin: cutAt(1000) });
+  await s.run(8000);
+  t.match(s.events.find((e) => e.phase === 'shutdown'), { phase: 'shutdown', duration: 5.1 });
+});
+
+t.test('"Initializing watchdog" once while the arm write keeps failing, then OK', async (t) => {
+  const s = scripted({ vin: () => 12, armFailures: 3 });
+  await s.run(1000);
+  t.same(s.logs.slice(0, 3), ['Initializing watchdog', 'State machine error: Failed to write to register 0x12', 'State transition: START -> OK']);
+  t.equal(s.logs.filter((l) => l === 'Initializing watchdog').length, 1, 'not once a tick');
+  t.notOk(s.logs.some((l) => l === 'null' || l === 'undefined'), 'nothing empty logged');
+});
+
+t.test('a failure logged once is logged again after a good tick, in BLACKOUT and after it ends', async (t) => {
+  const errs = new Set([1500, 1700, 3000]);
+  const s = scripted({ vin: (ms) => (errs.has(ms) ? 'error' : ms >= 1000 && ms < 2000 ? 0 : 12) });
+  await s.run(3500);
+  const lines = s.logs.filter((l) => l === 'State machine error: Failed to read from register 0x20');
+  t.equal(lines.length, 3, 'a fresh failure after a good tick is news (1500, 1700 in BLACKOUT; 3000 in OK after the end)');
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK']);
+});
+
+t.test('a failing tick of an old life is not counted after a restart', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const s = scripted({ vin: () => 12 });
+  await s.run(300);
+  s.port.readVin = async () => { await gate; throw new Error('Failed to read from register 0x20'); };
+  const tick = s.sup.tick();
+  s.sup.restart();
+  release();
+  await tick;
+  t.equal(s.sup.pollErrorsTotal, 0);
+  t.same(s.failures, []);
+  t.notOk(s.logs.some((l) => l.startsWith('State machine error')));
+});
+
+t.test('a restart while the controller state is being read: no "power resumed" for the old life', async (t) => {
+  const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : 12) });
+  await s.run(2200); // highs at 2000, 2100, 2200: the next tick asks the controller
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const read = s.port.readControllerState;
+  s.port.readControllerState = async () => { await gate; return read(); };
+  const tick = s.sup.tick();
+  await s.clock.advance(0);
+  s.sup.restart();
+  release();
+  await tick;
+  t.equal(s.sup.state, 'START');
+  t.same(s.events.map((e) => e.phase), ['start'], 'no end event');
+  t.notOk(s.logs.some((l) => l.startsWith('Power resumed')));
 });
