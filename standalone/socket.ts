@@ -26,6 +26,9 @@ export class SocketError extends Error {
   }
 }
 
+/** sun_path holds 108 bytes on Linux, the last one a NUL. */
+export const MAX_SOCKET_PATH = 107;
+
 const statOrNull = (path: string): Stats | null => {
   try {
     return statSync(path);
@@ -95,6 +98,9 @@ function inUse(path: string): Promise<boolean> {
 
 /** Make the path ready for binding: create the directory, refuse what must not be replaced. */
 export async function prepareSocketPath(path: string, logger: Logger): Promise<void> {
+  // Node 20 binds a longer path cut short, elsewhere, without an error: refuse it first.
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH) throw new SocketError(`${path} is too long for a Unix socket (${bytes} bytes, at most ${MAX_SOCKET_PATH})`, true);
   ensureDirectory(dirname(path));
   let st;
   try {

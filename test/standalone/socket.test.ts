@@ -129,3 +129,65 @@ t.test('closeSocketServer removes our socket, and only ours', async (t) => {
   c.server.close();
   b.server.close();
 });
+
+t.test('what start-up says for each refusal ends with ", exiting"; a group only NSS knows', async (t) => {
+  const dir = tempDir('halpid-msg-');
+  const file = join(dir, 'file.sock');
+  writeFileSync(file, 'x');
+  const err = await prepareSocketPath(file, logs().logger).catch((e: SocketError) => e);
+  t.equal((err as SocketError).startupMessage, `${file} exists and is not a socket, exiting`);
+  const live = join(dir, 'live.sock');
+  const l = await listening(live);
+  const inUse = await prepareSocketPath(live, logs().logger).catch((e: SocketError) => e);
+  t.equal((inUse as SocketError).startupMessage, `${live} is in use by another process, exiting`);
+  l.server.close();
+  t.equal(new SocketError('plain').startupMessage, 'plain', 'not every socket error says exiting');
+  // Not in the given group file: getent (NSS) answers.
+  const empty = join(dir, 'group');
+  writeFileSync(empty, '');
+  t.equal(resolveGroup('root', empty), 0);
+  writeFileSync(empty, 'nogid:x::\n');
+  t.equal(resolveGroup('nogid', empty), null, 'a name without a gid is no group');
+});
+
+t.test('a path too long for a Unix socket is refused before anything is created', async (t) => {
+  const base = tempDir('halpid-long-');
+  let dir = base;
+  while (dir.length < 120) dir = join(dir, 'abcdefghij');
+  const path = join(dir, 'h.sock');
+  const err = await listenOnSocket(createServer(), path, Number(GID), logs().logger).catch((e: SocketError) => e);
+  t.equal((err as SocketError).startupMessage,
+    `${path} is too long for a Unix socket (${Buffer.byteLength(path)} bytes, at most 107), exiting`);
+  t.notOk(existsSync(join(base, 'abcdefghij')), 'no directory created');
+  // At the limit it works.
+  const fits = join(base, 'x'.repeat(107 - base.length - 1));
+  t.equal(Buffer.byteLength(fits), 107);
+  const { server } = await listening(fits);
+  t.ok(statSync(fits).isSocket());
+  server.close();
+});
+
+t.test('a bind that fails: "Cannot listen on …"', async (t) => {
+  const path = join(tempDir('halpid-bindfail-'), 'h.sock');
+  const server = createServer();
+  (server as unknown as { listen: (p: string, cb: () => void) => void }).listen = () => {
+    setImmediate(() => server.emit('error', Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' })));
+  };
+  const err = await listenOnSocket(server, path, Number(GID), logs().logger).catch((e: SocketError) => e);
+  t.equal((err as SocketError).message, `Cannot listen on ${path}: listen EADDRINUSE`);
+  t.equal((err as SocketError).startupMessage, (err as SocketError).message, 'said as it is');
+});
+
+t.test('closeSocketServer also ends the connections still open', async (t) => {
+  const { connect } = await import('node:net');
+  const path = join(tempDir('halpid-conn-'), 'h.sock');
+  const a = await listening(path);
+  const client = connect(path);
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  await new Promise<void>((r) => a.server.once('connection', () => r()).listenerCount && setImmediate(r));
+  const closed = new Promise<void>((r) => client.once('close', () => r()));
+  client.on('error', () => {});
+  closeSocketServer(a.server, path, a.id);
+  await closed;
+  t.pass('the open connection was closed');
+});

@@ -89,3 +89,51 @@ t.test('the Host check and the security headers', async (t) => {
   t.equal((await send('GET', '/api/version', '', { Host: '127.0.0.1:8080' })).status, 200, 'the bound address');
   t.equal((await send('GET', '/api/flash')).status, 404, 'no /api/flash over TCP');
 });
+
+t.test('addresses and loopback: anchored on both ends', async (t) => {
+  for (const bad of ['x[::1]:80', '[::1]:80x', 'host:80x', 'x:y:80', '80x', '']) t.throws(() => parseWebAddress(bad), {}, JSON.stringify(bad));
+  for (const h of ['127.10.0.1', '127.0.10.1', '127.0.0.10']) t.ok(isLoopback(h), h);
+  for (const h of ['x127.0.0.1', '127.0.0.1x', '127.0.0']) t.notOk(isLoopback(h), h);
+});
+
+t.test('the Host header: case, brackets, ports; the 421 and 403 answers', async (t) => {
+  const { send } = await serve(t, 'Example.LAN');
+  t.equal((await send('GET', '/api/version', '', { Host: 'example.lan:8080' })).status, 200, 'the bound name, any case');
+  t.equal((await send('GET', '/api/version', '', { Host: 'LOCALHOST' })).status, 200);
+  t.equal((await send('GET', '/api/version', '', { Host: '[::1]:8080' })).status, 200, 'a bracketed local address');
+  for (const h of ['localhost:80x', 'x[::1]', '[::1]x', 'localhostx', 'a:b:c']) {
+    const r = await send('GET', '/api/version', '', { Host: h });
+    t.equal(`${r.status} ${r.headers['content-type']} ${r.text}`, '421 text/plain; charset=utf-8 Misdirected Request\n', h);
+  }
+  const denied = await send('PATCH', '/api/usb/1', 'true');
+  t.equal(`${denied.status} ${denied.headers['content-type']}`, '403 application/json', 'PATCH is a write too');
+  t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'xBearer s3cret' })).status, 403, 'Bearer must start the header');
+  t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer s3cretx' })).status, 403);
+  t.notOk('x-powered-by' in denied.headers);
+});
+
+t.test('the panel directory is served when it exists; a placeholder otherwise; no ETag', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { engine } = engineRig();
+  const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
+  const dir = mkdtempSync(join(tmpdir(), 'halpid-panel-'));
+  t.teardown(async () => (await import('node:fs')).rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'index.html'), '<p>the panel</p>');
+  for (const [panelDir, expect] of [[dir, '<p>the panel</p>'], [join(dir, 'missing'), 'halpid is running'], [undefined, 'halpid is running']] as const) {
+    const server = createServer(createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const r = await new Promise<{ text: string; headers: Record<string, unknown> }>((resolve) => {
+      httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve({ text, headers: res.headers }));
+      }).end();
+    });
+    await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+    t.match(r.text, expect, String(panelDir));
+    t.notOk('etag' in r.headers, 'no ETag');
+  }
+});
