@@ -103,7 +103,7 @@ export const encodeMillis32 = (seconds: number): number => truncSat(seconds * 10
 
 /** `led_brightness` is reduced modulo 256 on the exact decimal value. */
 export function encodeBrightness(value: bigint | number): number {
-  const big = typeof value === 'bigint' ? value : BigInt(value);
+  const big = BigInt(value); // a bigint stays exact
   return Number(((big % 256n) + 256n) % 256n);
 }
 

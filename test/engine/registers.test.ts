@@ -2,7 +2,7 @@ import t from 'tap';
 import {
   decodeIin, decodeMillis, decodeTemperature, decodeThreshold, decodeVcap, decodeVin, decodeWatchdogElapsed,
   dfuStateName, DFU_STATES, encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold, formatDeviceId,
-  formatVersion, POWER_STATES, powerStateName, T_MIN, T_RANGE,
+  formatVersion, hex2, POWER_STATES, powerStateName, T_MIN, T_RANGE,
 } from '../../engine/registers.js';
 import {
   decodeThresholdWrite, encodeIin, encodeTemperature, encodeThresholdRead, encodeVcap, encodeVin,
@@ -113,4 +113,20 @@ t.test('I_in raw 9: float32 at every step, where double arithmetic gives another
   t.equal(decodeIin(9), 0.0004531860176939517, 'f(f(f(3.3) × 9) / 65536)');
   t.not(decodeIin(9), 3.3 * 9 / 65536, 'not the double result (0.00045318603515625)');
   t.not(decodeIin(9), Math.fround(3.3 * 9 / 65536), 'nor the double result rounded once');
+});
+
+t.test('"N/A" only for major 255 or exactly 00 00 FF FF; every near miss is a version', async (t) => {
+  t.equal(formatVersion([0xff, 1, 2, 0xff]), 'N/A');
+  t.equal(formatVersion([0, 0, 0xff, 1]), '0.0.255-a1');
+  t.equal(formatVersion([0, 1, 0xff, 0xff]), '0.1.255');
+  t.equal(formatVersion([1, 0, 0xff, 0xff]), '1.0.255');
+  t.equal(formatVersion([0, 0, 0xfe, 0xff]), '0.0.254');
+});
+
+t.test('register numbers in messages: 0x and two upper-case digits; decode errors are named', async (t) => {
+  t.equal(hex2(0x1a), '0x1A');
+  t.equal(hex2(4), '0x04');
+  t.throws(() => powerStateName(14), { name: 'DecodeError' });
+  t.equal(encodeBrightness(300n), 44, 'a bigint, exactly');
+  t.equal(encodeBrightness(18446744073709551617n), 1, 'beyond 2^53, exactly');
 });
