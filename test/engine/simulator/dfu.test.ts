@@ -270,3 +270,67 @@ t.test('verification: a blocks-written count that disagrees never commits', asyn
   t.equal(writesTo(r, 0x45).length, 1, 'aborted');
   t.equal(r.sim.snapshot().controller.pending_swap, false);
 });
+
+/** A bus whose 0x41 status reads come from `script` (by read number) where it returns a value. */
+function statusScript(r: Rig, script: (n: number) => number | undefined): { bus: Bus; reads: number[] } {
+  let n = 0;
+  const reads: number[] = [];
+  return {
+    reads,
+    bus: {
+      description: 'scripted status',
+      writeRead: async (d, len) => {
+        const out = await r.sim.writeRead(d, len);
+        if (d[0] !== 0x41) return out;
+        reads.push(r.clock.now());
+        const v = script(n++);
+        return v === undefined ? out : Uint8Array.of(v);
+      },
+      write: (d) => r.sim.write(d),
+      close: async () => {},
+    },
+  };
+}
+
+t.test('an error status right after start fails at once: no block, no abort', async (t) => {
+  const r = rig();
+  const { bus } = statusScript(r, (n) => (n === 0 ? 5 : undefined));
+  const { error } = await flash(r, image(5000), bus);
+  t.equal(error?.message, 'DFU error state: CrcError');
+  t.equal(writesTo(r, 0x43).length, 0, 'no block sent');
+  t.equal(writesTo(r, 0x45).length, 0, 'no abort (the spec sequence)');
+});
+
+t.test('waiting for ready: Preparing polls every 500 ms, QueueFull every 100 ms, ReadyToCommit is ready', async (t) => {
+  const r = rig();
+  // Reads: 0 after start (Updating), then before block 0: Preparing, Preparing, QueueFull, QueueFull, ReadyToCommit.
+  const seq = [2, 1, 1, 3, 3, 4];
+  const { bus, reads } = statusScript(r, (n) => seq[n]);
+  const { error } = await flash(r, image(5000), bus);
+  t.equal(error, null, 'the upload succeeded');
+  const gaps = reads.slice(1, 6).map((at, i) => reads[i + 2]! - at);
+  t.same(gaps.slice(0, 4), [500, 500, 100, 100], 'poll intervals after Preparing, Preparing, QueueFull, QueueFull');
+});
+
+t.test('verification: Idle or an error status fails at once and never commits', async (t) => {
+  for (const [status, name] of [[0, 'Idle'], [7, 'WriteError']] as const) {
+    const r = rig();
+    let verifying = false;
+    const bus: Bus = {
+      description: 'verify fails',
+      writeRead: async (d, len) => {
+        const out = await r.sim.writeRead(d, len);
+        return d[0] === 0x41 && verifying ? Uint8Array.of(status) : out;
+      },
+      write: async (d) => {
+        await r.sim.write(d);
+        if (d[0] === 0x43 && ((d[5]! << 8) | d[6]!) === 1) verifying = true; // after the last of two blocks
+      },
+      close: async () => {},
+    };
+    const { error } = await flash(r, image(5000), bus);
+    t.equal(error?.message, `DFU error state: ${name}`, name);
+    t.equal(writesTo(r, 0x44).length, 0, `${name}: never committed`);
+    t.equal(writesTo(r, 0x45).length, 1, `${name}: aborted`);
+  }
+});
