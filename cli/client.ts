@@ -5,8 +5,6 @@ import { existsSync, statSync, readFileSync } from 'node:fs';
 import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
 import { DEFAULT_SOCKET, LEGACY_SOCKET, simulatorSocketPath, SYSTEMD_UNITS } from '../engine/paths.js';
 
-export { DEFAULT_SOCKET };
-
 /** A failure to report: the message goes after `Error: `; exit with `code`. */
 export class CliError extends Error {
   constructor(
@@ -96,10 +94,10 @@ export interface RequestOptions {
 }
 
 export class Client {
-  readonly socket: string;
+  constructor(readonly choice: SocketChoice) {}
 
-  constructor(readonly choice: SocketChoice) {
-    this.socket = choice.path;
+  get socket(): string {
+    return this.choice.path;
   }
 
   request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
