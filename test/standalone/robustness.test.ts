@@ -64,13 +64,21 @@ t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does n
   // The socket comes from the file (a --socket flag would pin it across reloads).
   const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--conf', conf]);
   t.teardown(() => { p.proc.kill('SIGKILL'); });
+  // Errors go to stderr and info to stdout: the two pipes race, so wait on either.
   const waitFor = async (re: RegExp) => {
-    while (!re.test(p.output())) await new Promise((r) => p.proc.stdout!.once('data', r));
+    while (!re.test(p.output())) {
+      await new Promise<void>((r) => {
+        const done = () => { p.proc.stdout!.off('data', done); p.proc.stderr!.off('data', done); r(); };
+        p.proc.stdout!.once('data', done);
+        p.proc.stderr!.once('data', done);
+      });
+    }
   };
   await waitFor(/Starting power management state machine/);
   writeFileSync(conf, 'socket: /proc/nope/b.sock\n');
   p.proc.kill('SIGHUP');
   await waitFor(/Configuration reloaded/);
+  await waitFor(/Cannot move the socket/);
   const line = p.output().split('\n').find((l) => l.includes('Cannot move the socket'));
   t.match(line, new RegExp(`Cannot move the socket to /proc/nope/b\\.sock: Cannot create the socket directory /proc/nope: .*; keeping ${first}$`));
   t.notMatch(line, /exiting/);
