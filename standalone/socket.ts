@@ -2,7 +2,9 @@
 // regular file or directory, mode 0660 from birth, group from `socket-group`.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, type Stats,
+} from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '../engine/log.js';
@@ -37,48 +39,58 @@ const statOrNull = (path: string): Stats | null => {
   }
 };
 
+/** Linux always has it; the daemon runs only there. */
+const myUid = (): number => process.getuid!();
+
 /**
  * Create the socket's directory and its missing parents (mode 0755), one level at a time below
  * the nearest one that exists. (A recursive mkdirSync below /proc never returns.)
  */
-export function ensureDirectory(dir: string): void {
+export function ensureDirectory(dir: string, mkdir: (path: string, opts: { mode: number }) => void = mkdirSync): void {
   const missing: string[] = [];
   let d = dir;
   let st = statOrNull(d);
+  // Ends at the latest at `/`, which exists.
   while (!st) {
     missing.unshift(d);
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
+    d = dirname(d);
     st = statOrNull(d);
   }
-  if (st && !st.isDirectory()) throw new SocketError(`Cannot create the socket directory ${dir}: ${d} is not a directory`, true);
+  if (!st.isDirectory()) throw new SocketError(`Cannot create the socket directory ${dir}: ${d} is not a directory`, true);
   for (const m of missing) {
     try {
-      mkdirSync(m, { mode: 0o755 });
+      mkdir(m, { mode: 0o755 });
     } catch (err) {
+      // Someone else created it in the meantime: fine, if it is a directory.
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statOrNull(m)?.isDirectory()) continue;
       throw new SocketError(`Cannot create the socket directory ${dir}: ${(err as Error).message}`, true);
     }
   }
 }
 
-/** Resolve a group name (or numeric gid) through the system group database. */
-export function resolveGroup(group: string | number, groupFile = '/etc/group'): number | null {
-  if (typeof group === 'number') return group;
-  if (/^[0-9]+$/.test(group)) return Number(group);
+const DIGITS = /^[0-9]+$/;
+
+/** `getent group <name>`: its line, or throws when NSS has no such group. */
+const getent = (name: string): string => execFileSync('getent', ['group', name], { encoding: 'utf8' });
+
+/** Resolve a group name (or numeric gid) through the group file, then NSS. */
+export function resolveGroup(
+  group: string | number,
+  opts: { groupFile?: string; getent?: (name: string) => string } = {},
+): number | null {
+  const text = String(group);
+  if (DIGITS.test(text)) return Number(text);
   try {
-    for (const line of readFileSync(groupFile, 'utf8').split('\n')) {
+    for (const line of readFileSync(opts.groupFile ?? '/etc/group', 'utf8').split('\n')) {
       const [name, , gid] = line.split(':');
-      if (name === group && gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
+      if (name === text && DIGITS.test(gid ?? '')) return Number(gid);
     }
   } catch {
     // fall through to NSS
   }
   try {
-    const out = execFileSync('getent', ['group', group], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const gid = out.split(':')[2];
-    if (gid !== undefined && /^[0-9]+$/.test(gid.trim())) return Number(gid.trim());
+    const gid = (opts.getent ?? getent)(text).split(':')[2]?.trim() ?? '';
+    if (DIGITS.test(gid)) return Number(gid);
   } catch {
     // not found
   }
@@ -97,20 +109,19 @@ function inUse(path: string): Promise<boolean> {
 }
 
 /** Make the path ready for binding: create the directory, refuse what must not be replaced. */
-export async function prepareSocketPath(path: string, logger: Logger): Promise<void> {
+export async function prepareSocketPath(path: string, logger: Logger, me = myUid()): Promise<void> {
   // Node 20 binds a longer path cut short, elsewhere, without an error: refuse it first.
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH) throw new SocketError(`${path} is too long for a Unix socket (${bytes} bytes, at most ${MAX_SOCKET_PATH})`, true);
   ensureDirectory(dirname(path));
   let st;
   try {
-    st = lstatSync(path);
+    st = lstatSync(path, { throwIfNoEntry: false });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new SocketError(`${path}: ${(err as Error).message}`, true);
   }
+  if (!st) return;
   if (!st.isSocket()) throw new SocketError(`${path} exists and is not a socket`, true);
-  const me = process.getuid?.() ?? 0;
   if (st.uid !== 0 && st.uid !== me) throw new SocketError(`${path} exists and is owned by UID ${st.uid}`, true);
   if (await inUse(path)) throw new SocketError(`${path} is in use by another process`, true);
   unlinkSync(path);
@@ -147,11 +158,11 @@ export async function listenOnSocket(
   return { dev: st.dev, ino: st.ino };
 }
 
-export function applyGroup(path: string, group: string | number, gid: number, logger: Logger): void {
+/** As root a failed chown is fatal (the group is how users get access); otherwise a warning. */
+export function applyGroup(path: string, group: string | number, gid: number, logger: Logger, root = myUid() === 0): void {
   try {
     chownSync(path, -1, gid);
   } catch (err) {
-    const root = (process.getuid?.() ?? 0) === 0;
     if (root) throw new SocketError(`Cannot change group of ${path} to ${group}: ${(err as Error).message}`);
     logger.warn(`Cannot change group of ${path} to ${group}: ${(err as Error).message}`);
   }
@@ -168,22 +179,24 @@ export function isOwnSocket(path: string, id: { dev: number; ino: number }): boo
 }
 
 /**
- * Stop listening. Node unlinks a Unix socket's path when its server closes, so a server whose
- * path now belongs to someone else is not closed (its descriptor goes with the process) and
- * their socket stays. Returns whether our socket file was removed.
+ * Stop listening, and remove our socket file but never one that took its place. libuv unlinks a
+ * Unix server's path when the server closes (at the latest when the process exits), so a socket
+ * that now holds the path gets a second name for that moment and is moved back. Returns whether
+ * our socket file was removed.
  */
 export function closeSocketServer(server: Server, path: string, id: { dev: number; ino: number }): boolean {
   const own = isOwnSocket(path, id);
-  if (own) {
-    server.close();
+  let keep: string | null = null;
+  if (!own) {
+    keep = `${path}.${process.pid}.keep`;
     try {
-      unlinkSync(path); // Node normally did it already
+      linkSync(path, keep);
     } catch {
-      // gone
+      keep = null; // nothing there to keep
     }
-  } else {
-    server.unref();
   }
+  server.close();
+  if (keep) renameSync(keep, path);
   (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
   return own;
 }

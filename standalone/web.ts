@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import express from 'express';
 import { afterDrain } from '../engine/api/http.js';
@@ -33,10 +34,10 @@ function localAddresses(): Set<string> {
   return out;
 }
 
-function hostOf(header: string | undefined): string | null {
-  if (!header) return null;
+/** The host name of a Host header, without brackets and port; '' when there is none. */
+function hostOf(header = ''): string {
   const m = /^\[([^\]]+)\](?::[0-9]+)?$/.exec(header) ?? /^([^:]+)(?::[0-9]+)?$/.exec(header);
-  return m ? m[1]!.toLowerCase() : null;
+  return m ? m[1]!.toLowerCase() : '';
 }
 
 const FORBIDDEN = '{"error":"Read-only: set web-token to allow changes over the web listener"}';
@@ -52,7 +53,7 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     const host = hostOf(req.headers.host);
-    if (host === null || !(host === bound || host === 'localhost' || locals.has(host))) {
+    if (!(host === bound || host === 'localhost' || locals.has(host))) {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Misdirected Request\n');
       return;
@@ -79,13 +80,13 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
   return app;
 }
 
+/** `Authorization: Bearer <token>`; an empty token (none configured) never matches. */
 function authorised(req: IncomingMessage, token: string): boolean {
-  if (!token) return false;
-  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]!, 'utf8');
-  const b = Buffer.from(token, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
+  const auth = req.headers.authorization;
+  if (!auth?.startsWith('Bearer ')) return false;
+  const a = Buffer.from(auth.slice('Bearer '.length));
+  const b = Buffer.from(token);
+  return b.length > 0 && a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function startWeb(opts: {
@@ -106,7 +107,8 @@ export async function startWeb(opts: {
     });
   });
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
-  const url = `http://${host}:${bound.port}/`;
+  // The port actually bound (it differs when 0 asked the system for a free one).
+  const url = `http://${host}:${(server.address() as AddressInfo).port}/`;
   opts.logger.info(`Web panel listening on ${url}`);
   return {
     server,

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { createServer, request as httpRequest } from 'node:http';
 import { createApi } from '../../engine/api/router.js';
-import { createWebApp, isLoopback, parseWebAddress } from '../../standalone/web.js';
+import { createWebApp, isLoopback, parseWebAddress, startWeb } from '../../standalone/web.js';
 import { engineRig } from '../helpers/engine.js';
 
 t.test('addresses: host:port, [v6]:port, a bare port is loopback; what counts as loopback', async (t) => {
@@ -101,7 +101,8 @@ t.test('the Host header: case, brackets, ports; the 421 and 403 answers', async 
   t.equal((await send('GET', '/api/version', '', { Host: 'example.lan:8080' })).status, 200, 'the bound name, any case');
   t.equal((await send('GET', '/api/version', '', { Host: 'LOCALHOST' })).status, 200);
   t.equal((await send('GET', '/api/version', '', { Host: '[::1]:8080' })).status, 200, 'a bracketed local address');
-  for (const h of ['localhost:80x', 'x[::1]', '[::1]x', 'localhostx', 'a:b:c']) {
+  t.equal((await send('GET', '/api/version', '', { Host: '[::1]' })).status, 200, 'a bracketed local address without a port');
+  for (const h of ['localhost:80x', 'x[::1]', '[::1]x', 'localhostx', 'a:b:c', 'evil:127.0.0.1', 'evil:localhost', '[::1]:']) {
     const r = await send('GET', '/api/version', '', { Host: h });
     t.equal(`${r.status} ${r.headers['content-type']} ${r.text}`, '421 text/plain; charset=utf-8 Misdirected Request\n', h);
   }
@@ -109,6 +110,9 @@ t.test('the Host header: case, brackets, ports; the 421 and 403 answers', async 
   t.equal(`${denied.status} ${denied.headers['content-type']}`, '403 application/json', 'PATCH is a write too');
   t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'xBearer s3cret' })).status, 403, 'Bearer must start the header');
   t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer s3cretx' })).status, 403);
+  t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'bearer s3cret' })).status, 403, 'the scheme as written');
+  t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer  s3cret' })).status, 403, 'one space');
+  t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer s3cret' })).status, 204);
   t.notOk('x-powered-by' in denied.headers);
 });
 
@@ -135,5 +139,55 @@ t.test('the panel directory is served when it exists; a placeholder otherwise; n
     await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
     t.match(r.text, expect, String(panelDir));
     t.notOk('etag' in r.headers, 'no ETag');
+    t.match(r.headers['content-type'], /^text\/html/, 'served as HTML');
   }
+});
+
+t.test('startWeb: listens, names its URL, answers, refuses a used port with the error, and closes', async (t) => {
+  const { engine } = engineRig();
+  const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
+  const lines: string[] = [];
+  const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+  const web = await startWeb({ address: '127.0.0.1:0', api, token: () => '', logger });
+  const port = (web.server.address() as { port: number }).port;
+  t.equal(web.url, `http://127.0.0.1:${port}/`, 'the port the system chose');
+  t.same(lines, [`Web panel listening on http://127.0.0.1:${port}/`]);
+  const get = (path: string, host = `127.0.0.1:${port}`) => new Promise<{ status: number; text: string; type: unknown }>((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { Host: host } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, type: res.headers['content-type'] }));
+    }).on('error', reject).end();
+  });
+  t.same(await get('/api/version'), { status: 200, text: '{"daemon_version":"test"}', type: 'application/json' });
+  t.equal((await get('/')).status, 200, 'the placeholder page');
+  t.equal((await get('/no-such-page')).status, 404, 'only / is the placeholder');
+  t.equal(web.server.requestTimeout, 0, 'event streams are not cut by a request timeout');
+  t.equal(web.server.listenerCount('error'), 0, 'no start-up error handler left behind');
+  // A second listener on the same port fails with the system's error.
+  await t.rejects(startWeb({ address: `127.0.0.1:${port}`, api, token: () => '', logger }), { code: 'EADDRINUSE' });
+  // An open connection does not hold close() up.
+  const { connect } = await import('node:net');
+  const idle = connect(port, '127.0.0.1');
+  await new Promise<void>((r) => idle.once('connect', () => r()));
+  const closedByServer = new Promise<void>((r) => idle.once('close', () => r()));
+  await web.close();
+  await closedByServer;
+  t.equal(web.server.listening, false);
+});
+
+t.test('startWeb on an IPv6 address names it in brackets', async (t) => {
+  const { engine } = engineRig();
+  const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
+  const lines: string[] = [];
+  const logger = { info: (m: string) => lines.push(m), warn() {}, error() {} };
+  const web = await startWeb({ address: '[::1]:0', api, token: () => '', logger }).catch((e: NodeJS.ErrnoException) => e);
+  if (web instanceof Error) {
+    t.equal(web.code, 'EADDRNOTAVAIL', 'only where IPv6 is off');
+    return;
+  }
+  const port = (web.server.address() as { port: number }).port;
+  t.equal(web.url, `http://[::1]:${port}/`);
+  t.same(lines, [`Web panel listening on http://[::1]:${port}/`]);
+  await web.close();
 });
