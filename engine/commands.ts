@@ -28,6 +28,8 @@ export interface CommandOptions {
   /** Present when the backend is the simulator. */
   simulator?: SimulatedController;
   rtcwakeTimeoutMs?: number;
+  /** Told when the poweroff command cannot start or exits non-zero (the plugin raises an emergency). */
+  onPoweroffFailure?: (reason: string) => void;
 }
 
 export function commandActions(opts: CommandOptions): EngineActions {
@@ -41,7 +43,7 @@ export function commandActions(opts: CommandOptions): EngineActions {
         return;
       }
       logger.info(`Executing: ${command}`);
-      runPoweroff(command, logger);
+      runPoweroff(command, logger, opts.onPoweroffFailure ?? (() => {}));
     },
     async rtcwake(unixSeconds: number): Promise<void> {
       const program = opts.settings().rtcwake;
@@ -58,12 +60,13 @@ export function commandActions(opts: CommandOptions): EngineActions {
   };
 }
 
-function runPoweroff(command: string, logger: Logger): void {
+function runPoweroff(command: string, logger: Logger, failed: (reason: string) => void): void {
   let child;
   try {
     child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     logger.error(`Failed to execute poweroff command: ${(err as Error).message}`);
+    failed((err as Error).message);
     return;
   }
   const lines = (chunk: Buffer): void => {
@@ -71,11 +74,17 @@ function runPoweroff(command: string, logger: Logger): void {
   };
   child.stdout.on('data', lines);
   child.stderr.on('data', lines);
-  child.on('error', (err) => logger.error(`Failed to execute poweroff command: ${err.message}`));
+  child.on('error', (err) => {
+    logger.error(`Failed to execute poweroff command: ${err.message}`);
+    failed(err.message);
+  });
   child.on('close', (code) => {
     debug('poweroff exited with %s', code);
     if (code === 0) logger.info('Poweroff command exited with code 0');
-    else logger.warn(`Poweroff command exited with code ${code}`);
+    else {
+      logger.warn(`Poweroff command exited with code ${code}`);
+      failed(`exited with code ${code}`);
+    }
   });
 }
 

@@ -200,9 +200,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /**
    * Stop the state machine, abort a running flash, disarm the watchdog (waiting only for the
-   * operation in progress). Never leaves the watchdog armed on a clean exit.
+   * operation in progress). Never leaves the watchdog armed on a clean exit, unless told that
+   * another daemon takes the controller over.
    */
-  async stop(): Promise<{ watchdogDisabled: boolean; error?: string }> {
+  async stop(opts: { disarmWatchdog?: boolean } = {}): Promise<{ watchdogDisabled: boolean; error?: string }> {
     this.running = false;
     this.stopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
@@ -214,6 +215,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.flashAbort.abort();
       await this.queue.run(() => this.device.dfuAbort(), { urgent: true }).catch(() => {});
     }
+    // Handing the controller over to a halpid that arms it itself: leave the watchdog as it is.
+    if (opts.disarmWatchdog === false) return { watchdogDisabled: false };
     try {
       await this.queue.run(() => this.device.setWatchdogMs(0), { urgent: true });
       return { watchdogDisabled: true };

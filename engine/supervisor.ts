@@ -41,6 +41,8 @@ export interface SupervisorSettings {
   blackoutVoltageLimitV: number;
   dryRun: boolean;
   poweroffCommand: string;
+  /** Watchdog timeout armed at START (default 10 s; 0 leaves it off). The Signal K plugin uses 60 s. */
+  watchdogMs?: number;
 }
 
 export type BlackoutEvent =
@@ -142,7 +144,7 @@ export class Supervisor {
       case 'START': {
         const line = this.armLog.next('Initializing watchdog', p.now());
         if (line) p.logger.info(line);
-        await p.armWatchdog(WATCHDOG_MS);
+        await p.armWatchdog(s.watchdogMs ?? WATCHDOG_MS);
         if (life !== this.life) return;
         this.armLog.reset();
         this.go('OK');
