@@ -1,0 +1,22 @@
+// The package's `main` (docs/signalk.md): the Signal K server `require()`s it and calls the
+// export with its app object. Bundled to CommonJS (dist/plugin/index.cjs) so that every Node.js
+// 20 can require it from this ES-module package.
+
+import type { Plugin, ServerAPI } from '@signalk/server-api';
+import { createPlugin, type ServerApp } from './plugin.js';
+
+export default function halpi2(app: ServerAPI): Plugin {
+  // Our narrow view of the server (checked here against the server's own types).
+  const narrow: ServerApp = {
+    handleMessage: (id, delta) => app.handleMessage(id, delta as Parameters<ServerAPI['handleMessage']>[1]),
+    setPluginStatus: (t) => app.setPluginStatus(t),
+    setPluginError: (t) => app.setPluginError(t),
+    registerPutHandler: (context, path, handler, source) =>
+      app.registerPutHandler(context, path, handler as unknown as Parameters<ServerAPI['registerPutHandler']>[2], source),
+    debug: (...args) => app.debug(args.map(String).join(' ')),
+    error: (...args) => app.error(args.map(String).join(' ')),
+    getSelfPath: (path) => app.getSelfPath(path),
+  };
+  const plugin = createPlugin(narrow);
+  return plugin as unknown as Plugin;
+}

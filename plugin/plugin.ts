@@ -1,0 +1,235 @@
+// The Signal K server plugin (docs/signalk.md): a thin face over the engine. `start` is
+// synchronous and cheap; the mode is resolved and the data flows in async work that catches its
+// own errors; `stop` settles everything and publishes the stop values.
+
+import type { Clock } from '../engine/clock.js';
+import { RealClock } from '../engine/clock.js';
+import type { Logger } from '../engine/log.js';
+import { SimulatedController } from '../engine/simulator/controller.js';
+import { ClientSource } from './client-source.js';
+import { EngineSource } from './engine-source.js';
+import { nothingFound, probeDevice, probeHalpid, type ModeDeps } from './modes.js';
+import { optionsSchema, resolveOptions, uiSchema, type PluginOptions } from './options.js';
+import { Publisher, type Delta } from './publisher.js';
+import { putHandlers, type PutHandler } from './puts.js';
+import { simRouter, type RouterLike } from './sim-routes.js';
+import type { Source } from './source.js';
+
+export const PLUGIN_ID = 'signalk-halpi2';
+export const PLUGIN_NAME = 'HALPI2 Power';
+/** How often `auto` looks again: for a halpid that appeared, or for anything at all. */
+export const REPROBE_MS = 30_000;
+/** In `auto` client mode, how long halpid may be away before the mode is resolved again. */
+export const CLIENT_GRACE_MS = 60_000;
+const STOP_LIMIT_MS = 5000;
+
+/** The part of the Signal K ServerAPI the plugin uses (all of it exists on 2.23.0). */
+export interface ServerApp {
+  handleMessage(id: string, delta: Delta): void;
+  setPluginStatus(text: string): void;
+  setPluginError(text: string): void;
+  registerPutHandler(context: string, path: string, handler: (context: string, path: string, value: unknown, cb: (r: unknown) => void) => unknown, source?: string): void;
+  debug(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+  getSelfPath?(path: string): unknown;
+}
+
+export interface PluginDeps extends ModeDeps {
+  clock?: Clock;
+  /** The simulator for simulator mode (tests pass one on a fake clock). */
+  simulator?: () => SimulatedController;
+}
+
+interface Run {
+  options: PluginOptions;
+  source: Source | null;
+  publisher: Publisher | null;
+  stopped: boolean;
+  timer: ReturnType<Clock['setTimeout']> | null;
+  /** Work in progress (mode changes), awaited by stop. */
+  busy: Promise<void>;
+}
+
+export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
+  const clock = deps.clock ?? new RealClock();
+  let run: Run | null = null;
+  let stopping: Promise<void> | null = null;
+
+  const logger: Logger = {
+    info: (m) => app.debug(m),
+    warn: (m) => app.error(m),
+    error: (m) => app.error(m),
+  };
+
+  /** Start a source: publisher, metadata, data. */
+  const attach = (r: Run, source: Source): void => {
+    r.source = source;
+    const publisher = new Publisher(
+      {
+        handleMessage: (delta) => app.handleMessage(PLUGIN_ID, delta),
+        setStatus: (t) => app.setPluginStatus(t),
+        setError: (t) => app.setPluginError(t),
+      },
+      r.options, clock, source,
+    );
+    r.publisher = publisher;
+    publisher.begin();
+    source.start(publisher);
+  };
+
+  const detach = async (r: Run, opts: { handover?: boolean } = {}): Promise<void> => {
+    const s = r.source;
+    r.source = null;
+    r.publisher?.stop();
+    r.publisher = null;
+    if (s instanceof EngineSource) await s.stop(opts);
+    else await s?.stop();
+  };
+
+  const engineSource = (r: Run, mode: 'engine' | 'simulator', bus?: import('../engine/bus.js').Bus): EngineSource => {
+    if (mode === 'simulator') {
+      const sim = deps.simulator?.() ?? new SimulatedController({ clock, start: 'host-running', hostGated: true, warn: (m) => logger.warn(m) });
+      return new EngineSource({ mode, bus: sim, simulator: sim, options: r.options, logger, clock });
+    }
+    return new EngineSource({ mode, bus: bus!, options: r.options, logger, clock });
+  };
+
+  /** Resolve `auto` (or check `engine`'s precondition) and attach the source. */
+  const resolve = async (r: Run): Promise<void> => {
+    const o = r.options;
+    if (o.mode === 'simulator') return attach(r, engineSource(r, 'simulator'));
+    if (o.mode === 'client') return attach(r, new ClientSource(o.socketPath, o.pollInterval, { clock }));
+    const halpid = await probeHalpid(o.socketPath, deps);
+    if (r.stopped) return;
+    if (o.mode === 'engine' && halpid.ok) {
+      app.setPluginError(`halpid is running at ${o.socketPath}; use mode "client" or stop halpid`);
+      return;
+    }
+    if (halpid.ok) return attach(r, new ClientSource(o.socketPath, o.pollInterval, { clock }));
+    const device = await probeDevice(o.engine.i2cBus, o.engine.i2cAddress, deps);
+    if (r.stopped) {
+      if (device.ok) await device.bus.close().catch(() => {});
+      return;
+    }
+    if (device.ok) return attach(r, engineSource(r, 'engine', device.bus));
+    if (o.mode === 'engine') app.setPluginError(device.permission ? device.reason : `No HALPI2 controller on /dev/i2c-${o.engine.i2cBus}: ${device.reason}`);
+    else app.setPluginError(nothingFound(o.socketPath, halpid.reason, o.engine.i2cBus, device.reason));
+  };
+
+  /** `auto` keeps looking: a halpid that appears takes over the bus; a client whose halpid is gone looks again. */
+  let clientLostAt: number | null = null;
+  const reprobe = async (r: Run): Promise<void> => {
+    const o = r.options;
+    if (o.mode === 'engine' || o.mode === 'simulator' || o.mode === 'client') {
+      if (!r.source && o.mode === 'engine') await resolve(r);
+      return;
+    }
+    const s = r.source;
+    if (!s) return resolve(r);
+    if (s instanceof EngineSource) {
+      const halpid = await probeHalpid(o.socketPath, deps);
+      if (!halpid.ok || r.stopped) return;
+      logger.info(`halpid appeared at ${o.socketPath}; handing the controller over to it`);
+      await detach(r, { handover: true });
+      if (!r.stopped) attach(r, new ClientSource(o.socketPath, o.pollInterval, { clock }));
+      return;
+    }
+    // Client: resolve again once halpid has been away longer than a restart takes.
+    if (!r.publisher?.isStale) {
+      clientLostAt = null;
+      return;
+    }
+    clientLostAt ??= clock.now();
+    if (clock.now() - clientLostAt < CLIENT_GRACE_MS) return;
+    const halpid = await probeHalpid(o.socketPath, deps);
+    if (halpid.ok || r.stopped) return;
+    const device = await probeDevice(o.engine.i2cBus, o.engine.i2cAddress, deps);
+    if (!device.ok || r.stopped) {
+      if (device.ok) await device.bus.close().catch(() => {});
+      return;
+    }
+    logger.info(`halpid is gone from ${o.socketPath}; driving the controller on /dev/i2c-${o.engine.i2cBus}`);
+    clientLostAt = null;
+    await detach(r);
+    if (!r.stopped) attach(r, engineSource(r, 'engine', device.bus));
+  };
+
+  const scheduleReprobe = (r: Run): void => {
+    r.timer = clock.setTimeout(() => {
+      r.timer = null;
+      if (r.stopped) return;
+      r.busy = r.busy.then(() => reprobe(r)).catch((err: Error) => app.setPluginError(err.message)).finally(() => {
+        if (!r.stopped) scheduleReprobe(r);
+      });
+    }, REPROBE_MS);
+  };
+
+  const plugin = {
+    id: PLUGIN_ID,
+    name: PLUGIN_NAME,
+    description: 'HALPI2 power: input and supercap voltages, blackout alarms, USB ports and controller settings; runs the blackout shutdown itself or reads a running halpid',
+    schema: () => optionsSchema,
+    uiSchema: () => uiSchema,
+
+    start(config: unknown): void {
+      if (run && !run.stopped) return;
+      const { options, problems } = resolveOptions(config);
+      for (const p of problems) app.error(`Invalid setting replaced by its default: ${p}`);
+      app.setPluginStatus(problems.length ? `Starting… (invalid settings replaced by defaults: ${problems.join('; ')})` : 'Starting…');
+      const r: Run = { options, source: null, publisher: null, stopped: false, timer: null, busy: Promise.resolve() };
+      run = r;
+      stopping = null;
+      clientLostAt = null;
+      const handlers: Array<{ path: string; handler: PutHandler }> = putHandlers(options, () => r.source, async () => {
+        await r.source?.refresh();
+      });
+      for (const { path, handler } of handlers) {
+        app.registerPutHandler('vessels.self', path, (context, p, value) => handler(context, p, value));
+      }
+      warnAboutOldPlugin(app, options.pathPrefix);
+      r.busy = resolve(r).catch((err: Error) => app.setPluginError(err.message)).finally(() => {
+        if (!r.stopped) scheduleReprobe(r);
+      });
+    },
+
+    stop(): Promise<void> {
+      const r = run;
+      if (!r) return Promise.resolve();
+      if (stopping) return stopping;
+      r.stopped = true;
+      if (r.timer) clock.clearTimeout(r.timer);
+      const settle = (async () => {
+        await r.busy.catch(() => {});
+        await detach(r);
+      })();
+      stopping = Promise.race([settle, new Promise<void>((res) => setTimeout(res, STOP_LIMIT_MS).unref())]).catch(() => {});
+      return stopping;
+    },
+
+    registerWithRouter(router: RouterLike): void {
+      simRouter(router, () => {
+        if (!run || run.stopped) return { running: false };
+        const s = run.source;
+        return { running: true, engine: s instanceof EngineSource && s.mode === 'simulator' ? s.engine : undefined };
+      });
+    },
+
+    /** For tests and the sim routes: the source of the moment. */
+    get current(): Source | null {
+      return run?.source ?? null;
+    },
+  };
+  return plugin;
+}
+
+/** signalk-halpi publishes the same paths: say so when its values are in the tree (docs/signalk.md). */
+function warnAboutOldPlugin(app: ServerApp, prefix: string): void {
+  try {
+    const node = app.getSelfPath?.(`${prefix}.dcInputVoltage`) as { $source?: string } | undefined;
+    if (node?.$source && !node.$source.startsWith(PLUGIN_ID)) {
+      app.error(`${prefix} values from another source (${node.$source}) are in the data tree; disable the signalk-halpi plugin so that each path has one source`);
+    }
+  } catch {
+    // only a warning
+  }
+}

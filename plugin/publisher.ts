@@ -1,0 +1,239 @@
+// Turns what a Source reports into Signal K deltas (docs/signalk.md): one delta per snapshot,
+// discrete paths on change and every 60 s, identity on change and after a reconnection, the
+// three notifications, null for everything when the data goes stale or the plugin stops.
+
+import type { Clock, TimerHandle } from '../engine/clock.js';
+import {
+  blackoutNotification, connectionNotification, sameNotification, shutdownNotification, STOPPED, type Notification,
+} from './notifications.js';
+import type { PluginOptions } from './options.js';
+import { staleTimeoutMs } from './options.js';
+import { DEFAULT_ZONE_INPUTS, metaFor, nullsOf, valuesOf, type Group, type Model, type ZoneInputs } from './paths.js';
+import type { BlackoutNote, Source, SourceSink } from './source.js';
+
+export const DISCRETE_RESEND_MS = 60_000;
+const COUNTDOWN_REFRESH_MS = 1000;
+
+export interface PathValue {
+  path: string;
+  value: unknown;
+}
+
+export interface Delta {
+  updates: Array<{ values?: PathValue[]; meta?: PathValue[] }>;
+}
+
+/** The part of the server the publisher uses. */
+export interface Output {
+  handleMessage(delta: Delta): void;
+  setStatus(text: string): void;
+  setError(text: string): void;
+}
+
+type NotificationName = 'blackout' | 'shutdown' | 'connection';
+
+export class Publisher implements SourceSink {
+  private model: Model = {};
+  /** What was last published per path (discrete and identity), to send only changes. */
+  private sent = new Map<string, string>();
+  private lastDiscreteResend = -Infinity;
+  private lastFresh: number;
+  private staleTimer: TimerHandle | null = null;
+  private stale: string | null = null;
+  private lastFailure = 'no data yet';
+  private notified = new Map<NotificationName, { n: Notification; at: number }>();
+  private blackoutStartedAt: number | null = null;
+  private blackoutLimitS: number | undefined;
+  private shutdownAfterBlackout = false;
+  private poweroffFailure: string | undefined;
+  private zoneInputs: ZoneInputs;
+  private stopped = false;
+  /** A snapshot has arrived since the start or since the data went stale. */
+  private connected = false;
+
+  constructor(
+    private readonly out: Output,
+    private readonly options: PluginOptions,
+    private readonly clock: Clock,
+    private readonly source: Pick<Source, 'mode' | 'statusText' | 'connectedText' | 'staleText'>,
+  ) {
+    this.lastFresh = clock.now();
+    this.zoneInputs = { ...DEFAULT_ZONE_INPUTS, blackoutVoltageLimit: options.engine.blackoutVoltageLimit };
+    this.model.mode = source.mode;
+  }
+
+  private get prefix(): string {
+    return this.options.pathPrefix;
+  }
+
+  /** Publish the metadata and arm the stale timer. */
+  begin(): void {
+    this.publishMeta();
+    this.armStale();
+  }
+
+  publishMeta(): void {
+    const meta = metaFor(this.options, this.zoneInputs, staleTimeoutMs(this.options) / 1000);
+    this.out.handleMessage({ updates: [{ meta }] });
+  }
+
+  // --- SourceSink ---------------------------------------------------------------------------
+
+  snapshot(values: Model): void {
+    if (this.stopped) return;
+    const reconnected = this.stale !== null || !this.connected;
+    this.connected = true;
+    this.merge(values);
+    this.lastFresh = this.clock.now();
+    this.armStale();
+    const now = this.clock.now();
+    const resend = reconnected || now - this.lastDiscreteResend >= DISCRETE_RESEND_MS;
+    if (resend) this.lastDiscreteResend = now;
+    const out: PathValue[] = valuesOf(this.prefix, this.model, ['measurement']);
+    out.push(...this.changed(['discrete'], resend), ...this.changed(['identity'], reconnected));
+    out.push(...this.notifications(reconnected));
+    if (this.stale !== null) {
+      this.stale = null;
+      this.out.setStatus(this.source.statusText());
+    } else if (reconnected) {
+      this.out.setStatus(this.source.statusText());
+    }
+    out.push(...this.notification('connection', connectionNotification({ stale: null, connected: this.source.connectedText() }), reconnected));
+    this.send(out);
+  }
+
+  change(values: Model): void {
+    if (this.stopped || this.stale !== null) return;
+    this.merge(values);
+    this.send([...this.changed(['discrete', 'identity'], false), ...this.notifications(false)]);
+  }
+
+  blackout(note: BlackoutNote): void {
+    if (this.stopped) return;
+    if (note.phase === 'start') {
+      this.blackoutStartedAt = this.clock.now();
+      this.blackoutLimitS = note.time_limit;
+      this.shutdownAfterBlackout = false;
+    } else {
+      this.blackoutStartedAt = null;
+      this.shutdownAfterBlackout = note.phase === 'shutdown';
+    }
+    this.send(this.notifications(false));
+  }
+
+  poweroffFailed(reason: string): void {
+    if (this.stopped) return;
+    this.poweroffFailure = reason;
+    this.send(this.notifications(false));
+  }
+
+  failure(reason: string): void {
+    this.lastFailure = reason;
+  }
+
+  // --- stale data and stop -------------------------------------------------------------------
+
+  private armStale(): void {
+    if (this.staleTimer) this.clock.clearTimeout(this.staleTimer);
+    const wait = this.lastFresh + staleTimeoutMs(this.options) - this.clock.now();
+    this.staleTimer = this.clock.setTimeout(() => this.goStale(), wait);
+  }
+
+  private goStale(): void {
+    this.staleTimer = null;
+    if (this.stopped || this.stale !== null) return;
+    const message = this.source.staleText(this.lastFailure);
+    this.stale = message;
+    const out: PathValue[] = nullsOf(this.prefix);
+    for (const p of out) this.sent.delete(p.path);
+    out.push(...this.notification('connection', connectionNotification({ stale: message, connected: '' }), false));
+    this.send(out);
+    this.out.setError(message);
+  }
+
+  /** True while no data has arrived for the stale timeout. */
+  get isStale(): boolean {
+    return this.stale !== null;
+  }
+
+  /** Publish the stop values: nulls and "monitoring stopped". Idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.staleTimer) this.clock.clearTimeout(this.staleTimer);
+    this.staleTimer = null;
+    const out: PathValue[] = nullsOf(this.prefix);
+    for (const name of this.enabledNotifications()) out.push({ path: this.notificationPath(name), value: STOPPED });
+    this.send(out);
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  private merge(values: Model): void {
+    for (const [k, v] of Object.entries(values)) if (v !== undefined) (this.model as Record<string, unknown>)[k] = v;
+    const c = this.model.config;
+    if (c) {
+      const z = { ...this.zoneInputs, soloPowerOffThreshold: c.solo_power_off_threshold, powerOnThreshold: c.power_on_threshold };
+      if (z.soloPowerOffThreshold !== this.zoneInputs.soloPowerOffThreshold || z.powerOnThreshold !== this.zoneInputs.powerOnThreshold) {
+        this.zoneInputs = z;
+        this.publishMeta();
+      }
+    }
+    const ds = this.model.daemon_state;
+    if (ds === 'OK' || ds === 'START') this.shutdownAfterBlackout = false;
+  }
+
+  private changed(groups: Group[], all: boolean): PathValue[] {
+    const out: PathValue[] = [];
+    for (const pv of valuesOf(this.prefix, this.model, groups)) {
+      const key = JSON.stringify(pv.value);
+      if (all || this.sent.get(pv.path) !== key) {
+        this.sent.set(pv.path, key);
+        out.push(pv);
+      }
+    }
+    return out;
+  }
+
+  private enabledNotifications(): NotificationName[] {
+    const n = this.options.notifications;
+    return (['blackout', 'shutdown', 'connection'] as const).filter((name) => n[name]);
+  }
+
+  private notificationPath(name: NotificationName): string {
+    return `notifications.${this.prefix}.${name}`;
+  }
+
+  private secondsLeft(): number | undefined {
+    if (this.blackoutStartedAt === null || this.blackoutLimitS === undefined) return undefined;
+    return this.blackoutLimitS - (this.clock.now() - this.blackoutStartedAt) / 1000;
+  }
+
+  private notifications(force: boolean): PathValue[] {
+    const b = blackoutNotification({
+      powerState: this.model.state, daemonState: this.model.daemon_state, shutdownAfterBlackout: this.shutdownAfterBlackout,
+      vCap: this.model.V_cap, secondsLeft: this.secondsLeft(),
+    });
+    const s = shutdownNotification({ powerState: this.model.state, poweroffFailure: this.poweroffFailure });
+    return [...(b ? this.notification('blackout', b, force) : []), ...this.notification('shutdown', s, force)];
+  }
+
+  /** The notification if it changed; a changed message of the same state at most once a second. */
+  private notification(name: NotificationName, n: Notification, force: boolean): PathValue[] {
+    if (!this.options.notifications[name]) return [];
+    const last = this.notified.get(name);
+    const now = this.clock.now();
+    if (!force && last && sameNotification(last.n, n)) return [];
+    // A countdown (only its numbers change) is refreshed at most once a second.
+    const numbersOnly = (m: string): string => m.replace(/[0-9]+(\.[0-9]+)?/g, '#');
+    if (!force && last && last.n.state === n.state && numbersOnly(last.n.message) === numbersOnly(n.message) &&
+      now - last.at < COUNTDOWN_REFRESH_MS) return [];
+    this.notified.set(name, { n, at: now });
+    return [{ path: this.notificationPath(name), value: n }];
+  }
+
+  private send(values: PathValue[]): void {
+    if (values.length === 0) return;
+    this.out.handleMessage({ updates: [{ values }] });
+  }
+}

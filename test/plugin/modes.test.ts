@@ -1,0 +1,125 @@
+// Which mode runs (plugin/modes.ts, plugin/plugin.ts): a halpid on the socket, a usable I2C
+// device with the controller answering, neither; engine mode refuses while halpid answers.
+import t from 'tap';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { FakeClock } from '../../engine/clock.js';
+import { SimulatedController } from '../../engine/simulator/controller.js';
+import { nothingFound, probeDevice, probeHalpid } from '../../plugin/modes.js';
+import { createPlugin } from '../../plugin/plugin.js';
+import { fakeApp } from '../helpers/signalk.js';
+import { tempDir } from '../helpers/tmp.js';
+
+async function halpidAt(t: { teardown(fn: () => unknown): void }, answer = '{"daemon_version":"5.0.2"}') {
+  const path = join(tempDir('halpi2-modes-'), 'h.sock');
+  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(answer); });
+  await new Promise<void>((r) => server.listen(path, () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  return path;
+}
+
+const eacces = () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); };
+
+t.test('probeHalpid: an answer, no socket, refused', async (t) => {
+  t.same(await probeHalpid(await halpidAt(t)), { ok: true, version: '5.0.2' });
+  const dir = tempDir('halpi2-none-');
+  t.same(await probeHalpid(join(dir, 'missing.sock')), { ok: false, reason: 'no socket' });
+  const { spawnSync } = await import('node:child_process');
+  const stale = join(dir, 'stale.sock');
+  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  t.same(await probeHalpid(stale), { ok: false, reason: 'connection refused' });
+});
+
+t.test('probeDevice: absent, no permission, the controller answering, the controller silent', async (t) => {
+  t.same(await probeDevice(7, 0x6d, { exists: () => false }), { ok: false, reason: 'no such device' });
+  t.same(await probeDevice(1, 0x6d, { exists: () => true, access: eacces }), {
+    ok: false, permission: true, reason: "Permission denied on /dev/i2c-1: add the Signal K server's user to the 'i2c' group",
+  });
+  const sim = new SimulatedController({ clock: new FakeClock(), start: 'host-running' });
+  const found = await probeDevice(1, 0x6d, { exists: () => true, access: () => {}, openI2c: async () => sim });
+  t.match(found, { ok: true, firmware: /^\d+\.\d+\.\d+/ });
+  const silent = new SimulatedController({ clock: new FakeClock(), start: 'host-running' });
+  silent.faults.add({ kind: 'nack', count: 0 });
+  const res = await probeDevice(1, 0x6d, { exists: () => true, access: () => {}, openI2c: async () => silent });
+  t.match(res, { ok: false, reason: /^the controller does not answer: / });
+});
+
+t.test('auto: halpid answering → client', async (t) => {
+  const socketPath = await halpidAt(t);
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => false });
+  plugin.start({ mode: 'auto', socketPath });
+  while (!plugin.current) await new Promise((r) => setImmediate(r));
+  t.equal(plugin.current.mode, 'client');
+  await plugin.stop();
+});
+
+t.test('auto: no halpid, a controller on the bus → engine', async (t) => {
+  const clock = new FakeClock();
+  const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
+  plugin.start({ mode: 'auto', socketPath: join(tempDir('halpi2-auto-'), 'none.sock') });
+  while (!plugin.current) await new Promise((r) => setImmediate(r));
+  t.equal(plugin.current.mode, 'engine');
+  await clock.advanceUntil(() => app.values.has('electrical.halpi.dcInputVoltage'), 2000);
+  t.match(app.statuses.at(-1), /^Controlling HALPI2 on \/dev\/i2c-1 \(firmware \d+\.\d+\.\d+/);
+  const done = plugin.stop();
+  await clock.advance(500);
+  await done;
+});
+
+t.test('auto: neither → an error naming both, with advice', async (t) => {
+  const socketPath = join(tempDir('halpi2-auto-'), 'none.sock');
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => false });
+  plugin.start({ mode: 'auto', socketPath });
+  while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.equal(app.pluginErrors[0], nothingFound(socketPath, 'no socket', 1, 'no such device'));
+  t.match(app.pluginErrors[0], /^No halpid answered at .* \(no socket\) and no HALPI2 controller was found on \/dev\/i2c-1 \(no such device\)\. Install and start halpid, or set mode to "simulator" for a demonstration\.$/);
+  t.equal(plugin.current, null);
+  await plugin.stop();
+});
+
+t.test('engine mode refuses while halpid answers; reports a permission problem', async (t) => {
+  const socketPath = await halpidAt(t);
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => true, access: () => {} });
+  plugin.start({ mode: 'engine', socketPath });
+  while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.equal(app.pluginErrors[0], `halpid is running at ${socketPath}; use mode "client" or stop halpid`);
+  t.equal(plugin.current, null, 'never two owners of the bus');
+  await plugin.stop();
+  const app2 = fakeApp();
+  const plugin2 = createPlugin(app2, { clock: new FakeClock(), exists: () => true, access: eacces });
+  plugin2.start({ mode: 'engine', socketPath: join(tempDir('halpi2-eng-'), 'none.sock') });
+  while (app2.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.equal(app2.pluginErrors[0], "Permission denied on /dev/i2c-1: add the Signal K server's user to the 'i2c' group");
+  await plugin2.stop();
+});
+
+t.test('auto in engine mode hands the controller over to a halpid that appears, watchdog left armed', async (t) => {
+  const clock = new FakeClock();
+  const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+  const dir = tempDir('halpi2-handover-');
+  const socketPath = join(dir, 'h.sock');
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
+  plugin.start({ mode: 'auto', socketPath });
+  while (!plugin.current) await new Promise((r) => setImmediate(r));
+  await clock.advanceUntil(() => sim.watchdogActiveMs === 60_000, 2000);
+  // halpid starts.
+  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"daemon_version":"5.1.0"}'); });
+  await new Promise<void>((r) => server.listen(socketPath, () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  await clock.advance(30_000);
+  while (plugin.current?.mode !== 'client') {
+    await new Promise((r) => setImmediate(r));
+    await clock.advance(100);
+  }
+  t.equal(plugin.current.mode, 'client', 'now a client of halpid');
+  t.equal(sim.watchdogActiveMs, 60_000, 'the watchdog was not written on the way out');
+  const done = plugin.stop();
+  await clock.advance(100);
+  await done;
+});

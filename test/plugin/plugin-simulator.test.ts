@@ -1,0 +1,160 @@
+// The plugin in simulator mode against a fake ServerAPI, on a fake clock: values with units, one
+// delta per snapshot, the PUT handlers, the blackout alarm and its countdown, the shutdown, and
+// what stop() leaves behind.
+import t from 'tap';
+import { FakeClock } from '../../engine/clock.js';
+import { SimulatedController } from '../../engine/simulator/controller.js';
+import { createPlugin } from '../../plugin/plugin.js';
+import { fakeApp } from '../helpers/signalk.js';
+
+const P = 'electrical.halpi';
+
+function rig(config: Record<string, unknown> = {}) {
+  const clock = new FakeClock();
+  let sim: SimulatedController | undefined;
+  const app = fakeApp();
+  const plugin = createPlugin(app, {
+    clock,
+    simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
+  });
+  plugin.start({ mode: 'simulator', pollInterval: 200, ...config });
+  return { app, plugin, clock, get sim() { return sim!; } };
+}
+
+const stopAll = async (r: ReturnType<typeof rig>) => {
+  const done = r.plugin.stop();
+  await r.clock.advance(300);
+  await done;
+};
+
+t.test('values arrive in SI units with their metadata, one delta per snapshot', async (t) => {
+  const r = rig();
+  t.teardown(() => stopAll(r));
+  t.equal(r.app.statuses[0], 'Starting…');
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
+  t.equal(r.app.statuses.at(-1), 'Simulated HALPI2 controller (no hardware)');
+  const v = r.app.values;
+  t.ok(Math.abs((v.get(`${P}.dcInputVoltage`) as number) - r.sim.snapshot().inputs.V_in) < 0.01, 'the simulated input voltage');
+  t.ok((v.get(`${P}.mcuTemperature`) as number) > 233.15, 'temperatures in kelvin');
+  t.equal(v.get(`${P}.powerState`), r.sim.state);
+  t.equal(v.get(`${P}.mode`), 'simulator');
+  t.equal(v.get(`${P}.daemonState`), 'OK');
+  t.same(v.get(`${P}.usb.port0`), true);
+  t.equal(v.get(`${P}.config.ledBrightness`), r.sim.snapshot().controller.led_brightness / 255, 'brightness as a ratio');
+  t.ok(Math.abs((v.get(`${P}.inputPower`) as number) - (v.get(`${P}.dcInputVoltage`) as number) * (v.get(`${P}.inputCurrent`) as number)) < 1e-9);
+  const meta = r.app.meta.get(`${P}.dcInputVoltage`)!;
+  t.equal(meta.units, 'V');
+  t.equal(meta.displayName, 'HALPI2 input voltage');
+  t.same(meta.displayScale, { lower: 0, upper: 32, type: 'linear' });
+  t.same(meta.zones, [
+    { lower: 9, upper: 10, state: 'warn', message: 'HALPI2 input voltage low' },
+    { lower: 32, state: 'warn', message: 'HALPI2 input voltage above 32 V' },
+  ]);
+  t.equal(meta.timeout, 5);
+  t.equal(r.app.meta.get(`${P}.mcuTemperature`)!.units, 'K');
+  t.equal(r.app.meta.get(`${P}.usb.port0`)!.supportsPut, true, 'USB ports take PUT');
+  t.equal(r.app.meta.get(`${P}.commands.shutdown`), undefined, 'shutdown is off by default');
+  // Once the controller has settled (co-operative mode after the watchdog is armed), a snapshot
+  // is one delta with the measurements, without repeating the discrete values.
+  await r.clock.advanceUntil(() => r.app.values.get(`${P}.powerState`) === 'OperationalCoOp', 2000);
+  await r.clock.advance(100);
+  const before = r.app.deltas.length;
+  await r.clock.advance(200);
+  const fresh = r.app.deltas.slice(before).filter((d) => d.updates.some((u) => u.values));
+  t.equal(fresh.length, 1, 'one delta');
+  const paths = fresh[0]!.updates[0]!.values!.map((x) => x.path);
+  t.ok(paths.includes(`${P}.dcInputVoltage`) && paths.includes(`${P}.supercapVoltage`), 'the measurements');
+  t.notOk(paths.includes(`${P}.firmwareVersion`), 'identity only on change');
+  t.notOk(paths.includes(`${P}.usb.port0`), 'discrete only on change');
+});
+
+t.test('PUT: a USB port switches, a bad value is a 400, and the new value is published at once', async (t) => {
+  const r = rig();
+  t.teardown(() => stopAll(r));
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.usb.port1`), 2000);
+  const res = r.app.put(`${P}.usb.port1`, false);
+  await r.clock.advance(50);
+  t.same(await res, { state: 'COMPLETED', statusCode: 200 });
+  t.equal(r.sim.snapshot().controller.usb_ports & 2, 0, 'the simulated port is off');
+  t.equal(r.app.values.get(`${P}.usb.port1`), false, 'published');
+  t.same(await r.app.put(`${P}.usb.port1`, 'off'), { state: 'COMPLETED', statusCode: 400, message: `${P}.usb.port1 must be true or false` });
+  const bright = r.app.put(`${P}.config.ledBrightness`, 0.5);
+  await r.clock.advance(50);
+  t.same(await bright, { state: 'COMPLETED', statusCode: 200 });
+  t.equal(r.sim.snapshot().controller.led_brightness, 128, 'round(0.5 × 255)');
+  t.same(await r.app.put(`${P}.config.powerOnThreshold`, 10.5), {
+    state: 'COMPLETED', statusCode: 400, message: `${P}.config.powerOnThreshold must be a number from 5 to 10 V`,
+  });
+  t.same(await r.app.put(`${P}.commands.shutdown`, { confirm: 'shutdown' }), {
+    state: 'COMPLETED', statusCode: 405, message: `PUT not supported for ${P}.commands.shutdown`,
+  }, 'no shutdown handler while control.power is off');
+});
+
+t.test('a power cut: alarm with the countdown, emergency at the limit, the poweroff simulated', async (t) => {
+  const r = rig({ control: { power: false } });
+  t.teardown(() => stopAll(r));
+  const N = `notifications.${P}.blackout`;
+  await r.clock.advanceUntil(() => (r.app.values.get(N) as { state?: string })?.state === 'normal', 2000);
+  t.same(r.app.values.get(N), { state: 'normal', method: [], message: 'HALPI2 input power OK' });
+  r.sim.setPower(false);
+  await r.clock.advanceUntil(() => (r.app.values.get(N) as { state?: string })?.state === 'alarm', 1000);
+  const alarm = r.app.values.get(N) as { message: string; method: string[] };
+  t.same(alarm.method, ['visual', 'sound']);
+  t.match(alarm.message, /^HALPI2 input power lost, running on supercap \(V_cap \d+\.\d\d V, shutdown in [45] s\)$/);
+  await r.clock.advance(2100);
+  t.match((r.app.values.get(N) as { message: string }).message, /shutdown in [23] s\)$/, 'the countdown is refreshed');
+  await r.clock.advanceUntil(() => (r.app.values.get(N) as { state?: string })?.state === 'emergency', 4000);
+  t.same(r.app.values.get(N), { state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss' });
+  t.match(r.app.values.get(`${P}.daemonState`), /^(SHUTDOWN|DEAD)$/);
+});
+
+t.test('a blackout that ends in time goes back to normal', async (t) => {
+  const r = rig();
+  t.teardown(() => stopAll(r));
+  const N = `notifications.${P}.blackout`;
+  await r.clock.advanceUntil(() => r.app.values.has(N), 2000);
+  r.sim.setPower(false);
+  await r.clock.advanceUntil(() => (r.app.values.get(N) as { state?: string })?.state === 'alarm', 1000);
+  r.sim.setPower(true);
+  await r.clock.advanceUntil(() => (r.app.values.get(N) as { state?: string })?.state === 'normal', 3000);
+  t.equal((r.app.values.get(N) as { message: string }).message, 'HALPI2 input power OK');
+  t.equal(r.app.values.get(`${P}.daemonState`), 'OK');
+});
+
+t.test('shutdown and standby with control.power: the confirmation object is required', async (t) => {
+  const r = rig({ control: { power: true } });
+  t.teardown(() => stopAll(r));
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.powerState`), 2000);
+  t.same(await r.app.put(`${P}.commands.shutdown`, true), {
+    state: 'COMPLETED', statusCode: 400, message: `${P}.commands.shutdown must be {"confirm":"shutdown"}`,
+  });
+  t.match(await r.app.put(`${P}.commands.standby`, { confirm: 'standby', datetime: '2000-01-01T00:00:00Z' }), {
+    statusCode: 400, message: /must be a time in the future \(Wakeup time must be in the future: 2000-01-01T00:00:00Z\)$/,
+  });
+  t.match(await r.app.put(`${P}.commands.standby`, { confirm: 'standby' }), { statusCode: 400 });
+  const res = r.app.put(`${P}.commands.shutdown`, { confirm: 'shutdown' });
+  await r.clock.advance(100);
+  t.same(await res, { state: 'COMPLETED', statusCode: 200 });
+  await r.clock.advanceUntil(() => r.sim.state === 'ManualShutdown' || r.sim.state === 'PoweredDownManual', 2000);
+  t.pass(`the controller took the request (${r.sim.state})`);
+});
+
+t.test('stop: the watchdog is disarmed, measurements go to null, notifications say monitoring stopped', async (t) => {
+  const r = rig();
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
+  await r.clock.advance(600);
+  t.equal(r.sim.watchdogActiveMs, 60_000, 'the plugin arms its own 60 s watchdog');
+  await stopAll(r);
+  t.equal(r.sim.watchdogActiveMs, 0, 'disarmed');
+  t.equal(r.app.values.get(`${P}.dcInputVoltage`), null);
+  t.equal(r.app.values.get(`${P}.usb.port0`), null);
+  t.match(r.app.values.get(`${P}.firmwareVersion`), /^\d+\.\d+\.\d+/, 'identity stays');
+  for (const n of ['blackout', 'shutdown', 'connection']) {
+    t.same(r.app.values.get(`notifications.${P}.${n}`), { state: 'normal', method: [], message: 'HALPI2 monitoring stopped' }, n);
+  }
+  const count = r.app.deltas.length;
+  await r.clock.advance(5000);
+  t.equal(r.app.deltas.length, count, 'nothing more is published');
+  t.equal(r.clock.pending, 0, 'no timer left');
+  await r.plugin.stop(); // idempotent
+});

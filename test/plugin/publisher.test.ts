@@ -1,0 +1,172 @@
+// The publisher (plugin/publisher.ts) on a fake clock with a scripted source: what goes out on a
+// snapshot, on a change, when the data goes stale and comes back, and on stop.
+import t from 'tap';
+import { FakeClock } from '../../engine/clock.js';
+import { DEFAULT_OPTIONS, resolveOptions } from '../../plugin/options.js';
+import type { Model } from '../../plugin/paths.js';
+import { DISCRETE_RESEND_MS, Publisher, type Delta } from '../../plugin/publisher.js';
+
+const P = 'electrical.halpi';
+const SNAP: Model = {
+  V_in: 12, V_cap: 10, I_in: 0.5, T_mcu: 300, T_pcb: 299, state: 'OperationalCoOp', watchdog_elapsed: 0, watchdog_timeout: 60,
+  watchdog_enabled: true, '5v_output_enabled': true, usb: { usb0: true, usb1: true, usb2: false, usb3: true }, daemon_state: 'OK',
+  daemon_version: '5.1.0', hardware_version: 'N/A', firmware_version: '3.3.1', device_id: 'e66164840bce7521',
+};
+
+function rig(config: Record<string, unknown> = {}) {
+  const clock = new FakeClock();
+  const deltas: Delta[] = [];
+  const statuses: string[] = [];
+  const errors: string[] = [];
+  const { options } = resolveOptions(config);
+  const pub = new Publisher(
+    { handleMessage: (d) => deltas.push(d), setStatus: (s) => statuses.push(s), setError: (s) => errors.push(s) },
+    options, clock,
+    { mode: 'client', statusText: () => 'Connected to halpid 5.1.0 at /x', connectedText: () => 'Connected to halpid 5.1.0', staleText: (r) => `halpid not reachable at /x: ${r}` },
+  );
+  const values = (from = 0) => deltas.slice(from).flatMap((d) => d.updates.flatMap((u) => u.values ?? []));
+  const paths = (from = 0) => values(from).map((v) => v.path);
+  const value = (path: string, from = 0) => values(from).filter((v) => v.path === path).at(-1)?.value;
+  return { clock, deltas, statuses, errors, pub, values, paths, value, options };
+}
+
+t.test('the first snapshot sends everything, in one delta; later ones send measurements and changes', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  t.ok(r.deltas[0]!.updates[0]!.meta!.length > 20, 'metadata first');
+  r.pub.snapshot(SNAP);
+  t.equal(r.deltas.length, 2, 'one delta for the snapshot');
+  for (const leaf of ['dcInputVoltage', 'inputPower', 'powerState', 'usb.port2', 'daemonState', 'firmwareVersion', 'mode']) {
+    t.ok(r.paths(1).includes(`${P}.${leaf}`), leaf);
+  }
+  t.equal(r.value(`${P}.inputPower`), 6);
+  t.same(r.value(`notifications.${P}.blackout`), { state: 'normal', method: [], message: 'HALPI2 input power OK' });
+  t.same(r.value(`notifications.${P}.shutdown`), { state: 'normal', method: [], message: 'No HALPI2 shutdown in progress' });
+  t.same(r.value(`notifications.${P}.connection`), { state: 'normal', method: [], message: 'Connected to halpid 5.1.0' });
+  t.same(r.statuses, ['Connected to halpid 5.1.0 at /x']);
+  await r.clock.advance(1000);
+  r.pub.snapshot({ ...SNAP, V_in: 12.5, usb: { ...SNAP.usb!, usb2: true } });
+  t.same(r.paths(2).sort(), [`${P}.dcInputVoltage`, `${P}.inputCurrent`, `${P}.inputPower`, `${P}.mcuTemperature`, `${P}.pcbTemperature`,
+    `${P}.supercapVoltage`, `${P}.usb.port2`].sort(), 'measurements and the one change');
+  // Discrete values are sent again every 60 s even when unchanged.
+  const n0 = r.deltas.length;
+  for (let s = 2; s < DISCRETE_RESEND_MS / 1000; s++) { // until t = 59 s
+    await r.clock.advance(1000);
+    r.pub.snapshot(SNAP);
+  }
+  t.notOk(r.paths(n0).includes(`${P}.powerState`), 'not within the minute');
+  await r.clock.advance(1000);
+  const n = r.deltas.length;
+  r.pub.snapshot(SNAP);
+  t.ok(r.paths(n).includes(`${P}.powerState`), 'resent after 60 s');
+  t.notOk(r.paths(n).includes(`${P}.firmwareVersion`), 'identity is not');
+});
+
+t.test('stale: nulls once, the connection alert, the error status; data again: everything, normal, status', async (t) => {
+  const r = rig({ staleTimeout: 5, pollInterval: 1000 });
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  r.pub.failure('connection refused (is halpid running?)');
+  const before = r.deltas.length;
+  await r.clock.advance(4999);
+  t.equal(r.deltas.length, before, 'nothing before the stale timeout');
+  await r.clock.advance(1);
+  t.equal(r.value(`${P}.dcInputVoltage`, before), null);
+  t.equal(r.value(`${P}.usb.port0`, before), null);
+  t.equal(r.value(`${P}.powerState`, before), null);
+  t.equal(r.value(`${P}.firmwareVersion`, before), undefined, 'identity is never set to null');
+  const alert = 'halpid not reachable at /x: connection refused (is halpid running?)';
+  t.same(r.value(`notifications.${P}.connection`, before), { state: 'alert', method: ['visual'], message: alert });
+  t.same(r.errors, [alert]);
+  t.ok(r.pub.isStale);
+  const after = r.deltas.length;
+  await r.clock.advance(30_000);
+  t.equal(r.deltas.length, after, 'the nulls are sent once');
+  r.pub.change({ usb: SNAP.usb }); // a change while stale is not a snapshot: still stale
+  t.equal(r.deltas.length, after);
+  r.pub.snapshot(SNAP);
+  t.equal(r.value(`${P}.powerState`, after), 'OperationalCoOp', 'discrete values again');
+  t.equal(r.value(`${P}.firmwareVersion`, after), '3.3.1', 'identity again after a reconnection');
+  t.same(r.value(`notifications.${P}.connection`, after), { state: 'normal', method: [], message: 'Connected to halpid 5.1.0' });
+  t.equal(r.statuses.at(-1), 'Connected to halpid 5.1.0 at /x');
+  t.notOk(r.pub.isStale);
+});
+
+t.test('the stale timeout is at least three poll intervals', async (t) => {
+  const r = rig({ staleTimeout: 1, pollInterval: 2000 });
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  await r.clock.advance(5999);
+  t.notOk(r.pub.isStale);
+  await r.clock.advance(1);
+  t.ok(r.pub.isStale);
+});
+
+t.test('blackout: alarm at once, countdown at most once a second, emergency after the limit, normal when power returns', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  const N = `notifications.${P}.blackout`;
+  r.pub.blackout({ phase: 'start', time_limit: 5 });
+  r.pub.change({ state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
+  t.same(r.value(N), { state: 'alarm', method: ['visual', 'sound'], message: 'HALPI2 input power lost, running on supercap (V_cap 10.00 V, shutdown in 5 s)' });
+  const count = () => r.values().filter((v) => v.path === N).length;
+  const c = count();
+  for (let i = 0; i < 5; i++) {
+    await r.clock.advance(200);
+    r.pub.snapshot({ ...SNAP, V_in: 0, V_cap: 9.9 - i * 0.1, state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
+  }
+  t.equal(count(), c + 1, 'one refresh in the first second');
+  t.equal((r.value(N) as { message: string }).message, 'HALPI2 input power lost, running on supercap (V_cap 9.50 V, shutdown in 4 s)');
+  r.pub.blackout({ phase: 'shutdown' });
+  r.pub.change({ daemon_state: 'SHUTDOWN' });
+  t.same(r.value(N), { state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss' });
+  r.pub.change({ daemon_state: 'DEAD' });
+  t.equal((r.value(N) as { state: string }).state, 'emergency', 'DEAD after a blackout stays an emergency');
+});
+
+t.test('shutdown notification: manual shutdown, standby, a failed poweroff command', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  const N = `notifications.${P}.shutdown`;
+  r.pub.change({ state: 'ManualShutdown' });
+  t.same(r.value(N), { state: 'alert', method: ['visual'], message: 'HALPI2 shutdown requested' });
+  r.pub.change({ state: 'EnteringStandby' });
+  t.same(r.value(N), { state: 'alert', method: ['visual'], message: 'HALPI2 entering standby' });
+  r.pub.poweroffFailed('exited with code 1');
+  t.same(r.value(N), {
+    state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 poweroff command failed: exited with code 1; power will be cut within 60 s',
+  });
+});
+
+t.test('a notification switched off is never published', async (t) => {
+  const r = rig({ notifications: { blackout: false, connection: false } });
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  r.pub.change({ state: 'BlackoutCoOp' });
+  await r.clock.advance(10_000);
+  r.pub.stop();
+  t.notOk(r.paths().some((p) => p === `notifications.${P}.blackout` || p === `notifications.${P}.connection`));
+  t.ok(r.paths().includes(`notifications.${P}.shutdown`));
+});
+
+t.test('zones follow the controller thresholds read from /config', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot({ ...SNAP, config: { watchdog_timeout: 60, power_on_threshold: 8.5, solo_power_off_threshold: 6, led_brightness: 40, auto_restart: true, solo_depleting_timeout: 10 } });
+  const metas = r.deltas.flatMap((d) => d.updates.flatMap((u) => u.meta ?? []));
+  const cap = metas.filter((m) => m.path === `${P}.supercapVoltage`).at(-1)!.value as { zones: unknown[] };
+  t.same(cap.zones, [
+    { upper: 6, state: 'emergency', message: 'HALPI2 supercap nearly empty' },
+    { lower: 6, upper: 8.5, state: 'warn', message: 'HALPI2 supercap below the power-on threshold' },
+    { lower: 10.6, state: 'alarm', message: 'HALPI2 supercap over-voltage' },
+  ]);
+  const temp = metas.filter((m) => m.path === `${P}.mcuTemperature`).at(-1)!.value as { zones: unknown[] };
+  t.same(temp.zones, [
+    { lower: 75 + 273.15, upper: 85 + 273.15, state: 'warn', message: 'HALPI2 controller temperature high' },
+    { lower: 85 + 273.15, state: 'alarm', message: 'HALPI2 controller temperature too high' },
+  ]);
+  t.equal(r.value(`${P}.config.ledBrightness`), 40 / 255);
+  t.equal(DEFAULT_OPTIONS.notifications.temperatureZones, true);
+});
