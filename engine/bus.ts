@@ -7,6 +7,11 @@ export interface Bus {
   writeRead(data: Uint8Array, length: number): Promise<Uint8Array>;
   /** One plain message `[reg, data…]` ending with STOP. */
   write(data: Uint8Array): Promise<void>;
+  /**
+   * The same plain write, synchronously: only for the last act of an exiting process (disarming
+   * the watchdog in an `exit` hook), where no promise can settle any more. Optional.
+   */
+  writeSync?(data: Uint8Array): void;
   /** Human-readable description, e.g. `/dev/i2c-1 @ 0x6D`. */
   readonly description: string;
   close(): Promise<void>;

@@ -13,7 +13,7 @@ import { DfuError } from './errors.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
-import type { PowerState } from './registers.js';
+import { Reg, type PowerState } from './registers.js';
 import type { SimulatedController } from './simulator/controller.js';
 import { Supervisor, TICK_MS, type BlackoutEvent, type DaemonState, type SupervisorSettings } from './supervisor.js';
 
@@ -108,6 +108,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly startedAtWall: number;
 
   private readonly actions: EngineActions;
+  private readonly bus: Bus;
   private readonly idleBlockIntervalMs: number;
   private readonly dfuTimings: Partial<DfuTimings> | undefined;
   private latest: { at: number; wall: number; values: Measurements } | null = null;
@@ -138,6 +139,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.clock = opts.clock ?? new RealClock();
     this.logger = opts.logger ?? silentLogger;
     this.actions = opts.actions;
+    this.bus = opts.bus;
     this.simulator = opts.simulator;
     this.idleBlockIntervalMs = opts.idleBlockIntervalMs ?? 5000;
     this.dfuTimings = opts.dfuTimings;
@@ -222,6 +224,21 @@ export class Engine extends TypedEmitter<EngineEvents> {
       return { watchdogDisabled: true };
     } catch (err) {
       return { watchdogDisabled: false, error: (err as Error).message };
+    }
+  }
+
+  /**
+   * Disarm the watchdog synchronously (0x12 ← 0), for a process `exit` hook where nothing
+   * asynchronous runs any more; a last resort after a clean stop was not possible. Returns whether
+   * the write went out.
+   */
+  disarmWatchdogSync(): boolean {
+    if (!this.bus.writeSync) return false;
+    try {
+      this.bus.writeSync(Uint8Array.of(Reg.WATCHDOG_TIMEOUT, 0, 0));
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -12,6 +12,8 @@ export interface PromisifiedI2c {
   i2cWrite(addr: number, length: number, buffer: Buffer): Promise<{ bytesWritten: number; buffer: Buffer }>;
   i2cFuncs(): Promise<{ i2c: boolean; smbusReadI2cBlock: boolean }>;
   close(): Promise<void>;
+  /** The synchronous bus underneath. */
+  bus?(): { i2cWriteSync(addr: number, length: number, buffer: Buffer): number };
 }
 
 export interface I2cModule {
@@ -104,6 +106,17 @@ export class LinuxI2cBus implements Bus {
       // A plain write(): one message of up to 8192 bytes (a DFU block is 4105).
       const { bytesWritten } = await this.handle.i2cWrite(this.address, buffer.length, buffer);
       if (bytesWritten !== buffer.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${buffer.length} bytes)`), { code: 'EIO' });
+    } catch (err) {
+      throw new BusError((err as Error).message, kindOf(err as NodeJS.ErrnoException));
+    }
+  }
+
+  writeSync(data: Uint8Array): void {
+    const buffer = Buffer.from(data);
+    const sync = this.handle.bus?.();
+    if (!sync) throw new BusError('no synchronous access to the bus', 'unavailable');
+    try {
+      sync.i2cWriteSync(this.address, buffer.length, buffer);
     } catch (err) {
       throw new BusError((err as Error).message, kindOf(err as NodeJS.ErrnoException));
     }

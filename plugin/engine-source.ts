@@ -95,9 +95,15 @@ export class EngineSource implements Source {
       e.on('config', (c) => sink.change({ config: c })),
       e.on('blackout', (b) => sink.blackout(b.phase === 'start' ? { phase: 'start', time_limit: b.time_limit } : { phase: b.phase })),
     );
+    // Last resort: a server that exits without stopping the plugin leaves no watchdog armed.
+    process.once('exit', this.onExit);
     e.start();
     this.schedule(0);
   }
+
+  private readonly onExit = (): void => {
+    this.engine.disarmWatchdogSync();
+  };
 
   private schedule(delay: number): void {
     this.timer = this.clock.setTimeout(() => {
@@ -146,6 +152,7 @@ export class EngineSource implements Source {
   stop(opts: { handover?: boolean } = {}): Promise<void> {
     this.stopping ??= (async () => {
       if (this.timer) this.clock.clearTimeout(this.timer);
+      process.off('exit', this.onExit);
       this.releaseDemand?.();
       for (const off of this.off) off();
       await this.polling;

@@ -76,3 +76,22 @@ t.test('the real native module loads lazily (when it was built)', async (t) => {
     message: /^(Failed to open I2C device at bus 250, address 0x6D: .*(ENOENT|no such file)|I2C support is not available: )/i,
   });
 });
+
+t.test('writeSync: the same message through the synchronous bus; errors mapped; no sync bus is unavailable', async (t) => {
+  const sent: unknown[][] = [];
+  const { mod } = fakeModule({
+    bus: () => ({
+      i2cWriteSync: (addr, length, buffer) => {
+        if (buffer[0] === 0x99) throw Object.assign(new Error('Remote I/O error'), { code: 'EREMOTEIO' });
+        sent.push([addr, length, [...buffer]]);
+        return length;
+      },
+    }),
+  });
+  const bus = await LinuxI2cBus.open(1, 0x6d, { load: async () => mod, exists });
+  bus.writeSync(Uint8Array.of(0x12, 0, 0));
+  t.same(sent, [[0x6d, 3, [0x12, 0, 0]]]);
+  t.throws(() => bus.writeSync(Uint8Array.of(0x99, 1)), { name: 'BusError', kind: 'nack', message: 'Remote I/O error' });
+  const bare = await LinuxI2cBus.open(1, 0x6d, { load: async () => fakeModule().mod, exists });
+  t.throws(() => bare.writeSync(Uint8Array.of(0x12, 0, 0)), { name: 'BusError', kind: 'unavailable' });
+});

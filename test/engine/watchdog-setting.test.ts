@@ -29,3 +29,16 @@ t.test('stopping to hand the controller over leaves the watchdog armed for the n
   t.equal(sim.watchdogActiveMs, 60_000, 'still armed');
   t.equal(sim.state, 'OperationalCoOp');
 });
+
+t.test('disarmWatchdogSync: writes 0x12 ← 0 through a bus that can write synchronously', async (t) => {
+  const { engine, sim } = engineRig({ sim: { start: 'host-running' } });
+  t.equal(engine.disarmWatchdogSync(), false, 'the simulator cannot write synchronously');
+  const sent: number[][] = [];
+  const withSync = Object.assign(Object.create(sim), { writeSync: (d: Uint8Array) => void sent.push([...d]) });
+  const { engine: e2 } = engineRig({ sim: { start: 'host-running' }, engine: { bus: withSync } });
+  t.equal(e2.disarmWatchdogSync(), true);
+  t.same(sent, [[0x12, 0, 0]]);
+  const failing = Object.assign(Object.create(sim), { writeSync: () => { throw new Error('EIO'); } });
+  const { engine: e3 } = engineRig({ sim: { start: 'host-running' }, engine: { bus: failing } });
+  t.equal(e3.disarmWatchdogSync(), false, 'a failed write is reported, not thrown');
+});

@@ -140,12 +140,15 @@ t.test('shutdown and standby with control.power: the confirmation object is requ
 });
 
 t.test('stop: the watchdog is disarmed, measurements go to null, notifications say monitoring stopped', async (t) => {
+  const exitHooks = process.listenerCount('exit');
   const r = rig();
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
+  t.equal(process.listenerCount('exit'), exitHooks + 1, 'an exit hook disarms the watchdog if the server exits without stopping us');
   await r.clock.advance(600);
   t.equal(r.sim.watchdogActiveMs, 60_000, 'the plugin arms its own 60 s watchdog');
   await stopAll(r);
   t.equal(r.sim.watchdogActiveMs, 0, 'disarmed');
+  t.equal(process.listenerCount('exit'), exitHooks, 'the hook goes with a clean stop');
   t.equal(r.app.values.get(`${P}.dcInputVoltage`), null);
   t.equal(r.app.values.get(`${P}.usb.port0`), null);
   t.match(r.app.values.get(`${P}.firmwareVersion`), /^\d+\.\d+\.\d+/, 'identity stays');
@@ -157,4 +160,23 @@ t.test('stop: the watchdog is disarmed, measurements go to null, notifications s
   t.equal(r.app.deltas.length, count, 'nothing more is published');
   t.equal(r.clock.pending, 0, 'no timer left');
   await r.plugin.stop(); // idempotent
+});
+
+t.test('signalk-halpi\'s values under the same prefix are warned about', async (t) => {
+  const clock = new FakeClock();
+  const app = fakeApp();
+  app.getSelfPath = (path: string) => (path === `${P}.dcInputVoltage` ? { value: 12.1, $source: 'halpi' } : undefined);
+  const plugin = createPlugin(app, { clock, simulator: () => new SimulatedController({ clock, start: 'host-running', hostGated: true }) });
+  plugin.start({ mode: 'simulator' });
+  t.match(app.errors, [/^electrical\.halpi values from another source \(halpi\) are in the data tree; disable the signalk-halpi plugin/]);
+  const done = plugin.stop();
+  await clock.advance(300);
+  await done;
+});
+
+t.test('invalid settings: replaced by defaults, logged, and named in the status', async (t) => {
+  const r = rig({ pollInterval: 5 });
+  t.teardown(() => stopAll(r));
+  t.match(r.app.errors, [/^Invalid setting replaced by its default: pollInterval: .*\(got 5\); using 1000$/]);
+  t.match(r.app.statuses[0], /^Starting… \(invalid settings replaced by defaults: pollInterval: /);
 });

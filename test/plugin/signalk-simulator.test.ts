@@ -40,6 +40,15 @@ t.test('PUT a USB port: 200, the simulated port switches, the value is published
   t.equal((await sk.get(`${P}/usb/port0/meta`)).body.supportsPut, true);
 });
 
+t.test('a controller temperature above the alarm zone: the server raises the notification', async (t) => {
+  const res = await sk.send('PUT', '/plugins/signalk-halpi2/sim/inputs', { T_mcu: 273.15 + 90, hold: true });
+  t.equal(res.status, 204);
+  const n = await sk.waitFor('notifications.electrical.halpi.mcuTemperature', (x) => x?.state === 'alarm');
+  t.equal(n.message, 'HALPI2 controller temperature too high');
+  t.equal((await sk.send('PUT', '/plugins/signalk-halpi2/sim/inputs', { T_mcu: 273.15 + 40, hold: false })).status, 204);
+  await sk.waitFor('notifications.electrical.halpi.mcuTemperature', (x) => x?.state === 'normal');
+});
+
 t.test('shutdown and standby are refused while control.power is off', async (t) => {
   const res = await sk.send('PUT', `${P}/commands/shutdown`, { value: { confirm: 'shutdown' } });
   t.equal(res.status, 405);
@@ -64,7 +73,18 @@ t.test('a power cut through the sim route: alarm, emergency at the limit, the po
   t.match(notes.body.message, /^Simulated HALPI2 controller not responding: /);
 });
 
-t.test('the sim routes answer 404 outside simulator mode only; unknown sim paths are 404', async (t) => {
+t.test('unknown sim paths are 404', async (t) => {
   const res = await sk.get('/plugins/signalk-halpi2/sim/nothing');
   t.equal(res.status, 404);
+});
+
+t.test('disabling the plugin publishes the stop values; its sim routes then answer 503', async (t) => {
+  const res = await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: false, configuration: { mode: 'simulator' } });
+  t.equal(res.status, 200);
+  const n = await sk.waitFor('notifications.electrical.halpi.blackout', (x) => x?.message === 'HALPI2 monitoring stopped');
+  t.equal(n.state, 'normal');
+  t.equal((await sk.get(`${P}/usb/port0/value`)).body, null, 'no frozen values');
+  const sim = await sk.get('/plugins/signalk-halpi2/sim');
+  t.equal(sim.status, 503);
+  t.same(sim.body, { error: 'Plugin is not running' });
 });
