@@ -17,6 +17,9 @@ export default function halpi2(app: ServerAPI): Plugin {
     error: (...args) => app.error(args.map(String).join(' ')),
     getSelfPath: (path) => app.getSelfPath(path),
   };
+  // Newer servers' helpers are used only where they exist (2.23.0 has neither).
+  const newer = app as ServerAPI & { setDefaultMetadata?: (path: string, value: unknown) => Promise<unknown> };
+  if (typeof newer.setDefaultMetadata === 'function') narrow.setDefaultMetadata = (path, value) => newer.setDefaultMetadata!(path, value);
   const plugin = createPlugin(narrow);
   return plugin as unknown as Plugin;
 }

@@ -32,6 +32,8 @@ export interface ServerApp {
   debug(...args: unknown[]): void;
   error(...args: unknown[]): void;
   getSelfPath?(path: string): unknown;
+  /** Server 2.30+ only: feature-checked. */
+  setDefaultMetadata?(path: string, value: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface PluginDeps extends ModeDeps {
@@ -69,6 +71,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
         handleMessage: (delta) => app.handleMessage(PLUGIN_ID, delta),
         setStatus: (t) => app.setPluginStatus(t),
         setError: (t) => app.setPluginError(t),
+        ...(typeof app.setDefaultMetadata === 'function'
+          ? { setDefaultMetadata: (p: string, v: Record<string, unknown>) => app.setDefaultMetadata!(p, v) }
+          : {}),
       },
       r.options, clock, source,
     );

@@ -28,6 +28,8 @@ export interface Output {
   handleMessage(delta: Delta): void;
   setStatus(text: string): void;
   setError(text: string): void;
+  /** Server 2.30+: metadata that keeps what the user edited in the Data Browser. */
+  setDefaultMetadata?(path: string, value: Record<string, unknown>): Promise<unknown>;
 }
 
 type NotificationName = 'blackout' | 'shutdown' | 'connection';
@@ -74,6 +76,12 @@ export class Publisher implements SourceSink {
 
   publishMeta(): void {
     const meta = metaFor(this.options, this.zoneInputs, staleTimeoutMs(this.options) / 1000);
+    const setDefault = this.out.setDefaultMetadata;
+    if (setDefault) {
+      for (const m of meta) void setDefault(m.path, m.value).catch(() => this.out.handleMessage({ updates: [{ meta: [m] }] }));
+      return;
+    }
+    // Servers before 2.30: a meta delta, which overwrites the user's edits at every start.
     this.out.handleMessage({ updates: [{ meta }] });
   }
 

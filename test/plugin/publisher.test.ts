@@ -3,7 +3,7 @@
 import t from 'tap';
 import { FakeClock } from '../../engine/clock.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../../plugin/options.js';
-import type { Model } from '../../plugin/paths.js';
+import { PATHS, type Model } from '../../plugin/paths.js';
 import { DISCRETE_RESEND_MS, Publisher, type Delta } from '../../plugin/publisher.js';
 
 const P = 'electrical.halpi';
@@ -169,4 +169,23 @@ t.test('zones follow the controller thresholds read from /config', async (t) => 
   ]);
   t.equal(r.value(`${P}.config.ledBrightness`), 40 / 255);
   t.equal(DEFAULT_OPTIONS.notifications.temperatureZones, true);
+});
+
+t.test('metadata: through setDefaultMetadata where the server has it (2.30+), else one meta delta', async (t) => {
+  const calls: Array<[string, Record<string, unknown>]> = [];
+  const deltas: Delta[] = [];
+  const { options } = resolveOptions({});
+  const src = { mode: 'engine' as const, statusText: () => 's', connectedText: () => 'c', staleText: (r: string) => r };
+  const pub = new Publisher({
+    handleMessage: (d) => deltas.push(d), setStatus: () => {}, setError: () => {},
+    setDefaultMetadata: async (path, value) => { calls.push([path, value]); return true; },
+  }, options, new FakeClock(), src);
+  pub.begin();
+  t.equal(deltas.length, 0, 'no meta delta');
+  t.ok(calls.some(([p, v]) => p === `${P}.dcInputVoltage` && v.units === 'V'));
+  t.equal(calls.length, PATHS.length, 'one call per path');
+  pub.stop();
+  const old = rig();
+  old.pub.begin();
+  t.equal(old.deltas[0]!.updates[0]!.meta!.length, PATHS.length, 'a single meta delta on older servers');
 });
