@@ -92,6 +92,11 @@ export class Supervisor {
     public settings: SupervisorSettings,
   ) {}
 
+  /** Seconds since the blackout in progress began, or null when there is none. */
+  get blackoutElapsedS(): number | null {
+    return this.blackoutStart !== null ? (this.port.now() - this.blackoutStart) / 1000 : null;
+  }
+
   /** Seconds spent in BLACKOUT since start, including a blackout in progress. */
   get blackoutSecondsTotal(): number {
     const open = this.blackoutStart !== null ? this.port.now() - this.blackoutStart : 0;

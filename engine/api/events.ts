@@ -92,8 +92,12 @@ export class EventHub {
     ctx.res.on('close', () => stream.close()); // (the request's 'close' fires as soon as its body is read)
     ctx.res.on('error', () => stream.close());
     debug('stream opened, interval %d ms (%d open)', interval, this.streams.size);
+    // The limits (and a blackout in progress) let a panel draw thresholds and count down at once.
+    const elapsed = engine.supervisor.blackoutElapsedS;
     this.send(stream, 'hello', {
       api: String(this.dialect()), backend: engine.backend, daemon_state: engine.state, daemon_version: this.version,
+      blackout_time_limit: float(engine.settings.blackoutTimeLimitS), blackout_voltage_limit: float(engine.settings.blackoutVoltageLimitV),
+      ...(elapsed !== null && engine.state === 'BLACKOUT' ? { blackout_elapsed: float(elapsed) } : {}),
     });
     engine.refreshStatus(0).catch(() => {}).finally(() => {
       if (!this.streams.has(stream)) return;

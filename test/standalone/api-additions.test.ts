@@ -62,7 +62,10 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   t.equal(s.status, 200);
   t.equal(s.headers['content-type'], 'text/event-stream');
   t.equal(s.headers['cache-control'], 'no-cache');
-  t.same(s.events[0], { id: 1, event: 'hello', data: { api: '5', backend: 'simulator', daemon_state: 'OK', daemon_version: VERSION } });
+  t.same(s.events[0], {
+    id: 1, event: 'hello',
+    data: { api: '5', backend: 'simulator', daemon_state: 'OK', daemon_version: VERSION, blackout_time_limit: 5, blackout_voltage_limit: 9 },
+  });
   t.same(s.events[1], { id: 2, event: 'usb', data: { usb0: true, usb1: true, usb2: true, usb3: true } });
   await s.wait(() => s.events.filter((e) => e.event === 'values').length >= 3);
   const values = s.events.find((e) => e.event === 'values')!.data as Record<string, unknown>;
@@ -84,6 +87,13 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   t.match(s.events.find((e) => e.event === 'blackout')!.data, { phase: 'start', V_in: 0, time_limit: 5, voltage_limit: 9 });
   await s.wait(() => s.events.some((e) => e.event === 'state' && (e.data as { controller_state: string }).controller_state === 'BlackoutCoOp'));
   t.ok(s.events.some((e) => e.event === 'state' && (e.data as { daemon_state: string }).daemon_state === 'BLACKOUT'));
+  // A stream opened during the blackout learns how long it has lasted, for a countdown at once.
+  const late = stream(d, '/events?interval=200');
+  await late.wait(() => late.events.length >= 1);
+  late.close();
+  const hello = late.events[0]!.data as { daemon_state: string; blackout_elapsed: number; blackout_time_limit: number };
+  t.equal(hello.daemon_state, 'BLACKOUT');
+  t.ok(hello.blackout_elapsed >= 0 && hello.blackout_elapsed < hello.blackout_time_limit, `blackout_elapsed ${hello.blackout_elapsed} s`);
   await d.req('POST', '/sim/power', json({ on: true }));
   await s.wait(() => s.events.some((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end'));
   const end = s.events.find((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end')!.data as { duration: number };
@@ -101,7 +111,7 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
     });
     req.end();
   });
-  t.match(raw, /^id: 1\nevent: hello\ndata: \{"api":"5","backend":"simulator","daemon_state":"OK","daemon_version":"[^"]+"\}\n\n/, 'wire format');
+  t.match(raw, /^id: 1\nevent: hello\ndata: \{"api":"5","backend":"simulator","blackout_time_limit":5\.0,"blackout_voltage_limit":9\.0,"daemon_state":"OK","daemon_version":"[^"]+"\}\n\n/, 'wire format');
 });
 
 t.test('/events: interval validation, HEAD, and at most 16 streams', async (t) => {
