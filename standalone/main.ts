@@ -66,7 +66,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger();
-  const panelDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'webapp');
+  // The built panel: the package's public/ (also what Signal K serves as the webapp).
+  const panelDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
   let daemon: Daemon | null = null;
   let exiting = false;
   const exit = async (signal: string): Promise<void> => {

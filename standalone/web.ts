@@ -60,8 +60,13 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
     }
     next();
   });
+  const mayWrite = (req: IncomingMessage): boolean => isLoopback(bound) || authorised(req, opts.token());
+  // What the panel may do: it shows itself read-only, or asks for the token, before a write fails.
+  app.get('/access', (req, res) => {
+    res.json({ write: mayWrite(req), token: !isLoopback(bound) && opts.token() !== '' });
+  });
   app.use('/api', (req: IncomingMessage, res: ServerResponse) => {
-    if (['PUT', 'POST', 'DELETE', 'PATCH'].includes(req.method ?? '') && !isLoopback(bound) && !authorised(req, opts.token())) {
+    if (['PUT', 'POST', 'DELETE', 'PATCH'].includes(req.method ?? '') && !mayWrite(req)) {
       afterDrain(req, () => {
         res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Length': String(FORBIDDEN.length) });
         res.end(FORBIDDEN);

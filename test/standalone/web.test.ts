@@ -191,3 +191,14 @@ t.test('startWeb on an IPv6 address names it in brackets', async (t) => {
   t.same(lines, [`Web panel listening on http://[::1]:${port}/`]);
   await web.close();
 });
+
+t.test('GET /access tells the panel whether it may write, and whether a token would help', async (t) => {
+  const open = await serve(t, '127.0.0.1');
+  t.same(JSON.parse((await open.send('GET', '/access')).text), { write: true, token: false }, 'loopback: writes');
+  const lan = await serve(t, '192.0.2.10');
+  t.same(JSON.parse((await lan.send('GET', '/access')).text), { write: false, token: true }, 'a token is configured');
+  t.same(JSON.parse((await lan.send('GET', '/access', '', { Authorization: 'Bearer s3cret' })).text), { write: true, token: true });
+  t.same(JSON.parse((await lan.send('GET', '/access', '', { Authorization: 'Bearer wrong!' })).text), { write: false, token: true });
+  const none = await serve(t, '192.0.2.10', '');
+  t.same(JSON.parse((await none.send('GET', '/access')).text), { write: false, token: false }, 'read-only, and no token exists');
+});

@@ -1,0 +1,69 @@
+// The panel as a Signal K webapp, in headless Chromium, against a real signalk-server 2.23.0 with
+// the plugin in simulator mode: listed by the server, loads, shows live values, and a USB switch
+// works through the plugin's PUT handler.
+import t from 'tap';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launch, openPage, screenshot } from '../helpers/browser.js';
+import { startSignalK, type SignalK } from '../helpers/signalk-server.js';
+
+// Skipped, with the command that installs the browser, where Debian's Chromium is missing.
+const skip = browserSkip();
+
+let sk: SignalK;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+
+t.before(async () => {
+  if (skip) return;
+  sk = await startSignalK({ mode: 'simulator', pollInterval: 500 });
+  browser = await launch();
+});
+t.teardown(async () => {
+  await browser?.close();
+  await sk?.stop();
+});
+
+t.test('the server lists the webapp and serves its page', { skip }, async (t) => {
+  const apps = await sk.get('/skServer/webapps');
+  t.equal(apps.status, 200);
+  const mine = (apps.body as Array<{ name: string; signalk?: { displayName?: string; appIcon?: string } }>).find((a) => a.name === 'signalk-halpi2');
+  t.ok(mine, 'signalk-halpi2 is listed');
+  t.equal(mine?.signalk?.displayName, 'HALPI2');
+  t.equal(mine?.signalk?.appIcon, 'icon.png');
+  const icon = await fetch(`http://127.0.0.1:${sk.port}/signalk-halpi2/icon.png`);
+  t.equal(icon.status, 200);
+  t.equal(icon.headers.get('content-type'), 'image/png');
+});
+
+t.test('the panel loads and shows live values from Signal K', { skip }, async (t) => {
+  await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => typeof v === 'number');
+  ({ page, problems } = await openPage(browser, `http://127.0.0.1:${sk.port}/signalk-halpi2/`));
+  await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
+  t.equal(await page.locator('#conn').textContent(), 'Connected to Signal K');
+  t.match(await page.locator('#power-state').textContent(), /^Operational/);
+  t.match(await page.locator('#fw').textContent(), /^\d+\.\d+\.\d+/);
+  t.ok(await page.locator('#sim').isVisible(), 'simulator mode shows the simulator drawer');
+  t.ok(await page.locator('#shutdown').isDisabled(), 'no shutdown handler: the button is disabled');
+  await screenshot(t, page, 'signalk-panel');
+});
+
+t.test('a USB switch works through PUT', { skip }, async (t) => {
+  await page.waitForFunction(() => document.getElementById('usb-1')?.getAttribute('aria-checked') === 'true' &&
+    !(document.getElementById('usb-1') as HTMLButtonElement).disabled);
+  await page.locator('#usb-1').click();
+  await sk.waitFor('electrical.halpi.usb.port1', (v) => v === false);
+  await page.waitForFunction(() => document.getElementById('usb-1')?.getAttribute('aria-checked') === 'false');
+  const sim = await sk.get('/plugins/signalk-halpi2/sim');
+  t.equal(sim.body.controller.usb_ports & 2, 0, 'the simulated port 1 is off');
+  t.equal(await page.locator('#usb-msg').textContent(), 'USB 1 off');
+});
+
+t.test('a power cut from the simulator drawer shows the countdown', { skip }, async (t) => {
+  await page.locator('#sim summary').click();
+  await page.locator('#sim-cut').click();
+  await page.waitForFunction(() => /Shutdown in \d+ s|Input power lost/.test(document.getElementById('countdown')?.textContent ?? ''));
+  t.match(await page.locator('#countdown').textContent(), /^Input power lost: running on the supercap/);
+  await screenshot(t, page, 'signalk-panel-blackout');
+  t.same(problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)), []);
+});

@@ -1,0 +1,148 @@
+// The panel on halpid's web listener: the API under api/, live data from api/events (SSE), and
+// GET access for what this browser may do. A web token, once given, lives in session storage.
+
+import { WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
+
+const TOKEN_KEY = 'halpid-web-token';
+const STALE_MS = 5000;
+
+type Json = Record<string, unknown>;
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
+
+function fromValues(v: Json): Partial<PanelData> {
+  return {
+    V_in: num(v.V_in), V_cap: num(v.V_cap ?? v.V_supercap), I_in: num(v.I_in), T_mcu: num(v.T_mcu), T_pcb: num(v.T_pcb),
+    state: str(v.state), watchdogTimeout: num(v.watchdog_timeout), watchdogEnabled: bool(v.watchdog_enabled),
+    watchdogElapsed: num(v.watchdog_elapsed), output5v: bool(v['5v_output_enabled']), daemonVersion: str(v.daemon_version),
+    hardwareVersion: str(v.hardware_version), firmwareVersion: str(v.firmware_version), deviceId: str(v.device_id),
+  };
+}
+
+const usbOf = (u: Json): UsbPorts => [u.usb0 === true, u.usb1 === true, u.usb2 === true, u.usb3 === true];
+
+export class HalpidSource implements Source {
+  readonly name = 'halpid' as const;
+  private token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  private timeLimit = 5;
+
+  constructor(private readonly base = 'api/') {}
+
+  setToken(token: string): void {
+    this.token = token;
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  }
+
+  private headers(json: boolean): HeadersInit {
+    const h: Record<string, string> = {};
+    if (json) h['Content-Type'] = 'application/json';
+    if (this.token) h.Authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  async access(): Promise<Access> {
+    const r = await fetch('access', { headers: this.headers(false) });
+    if (!r.ok) return { write: false };
+    return (await r.json()) as Access;
+  }
+
+  connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void {
+    let lastValues = 0;
+    void fetch(`${this.base}config`).then(async (r) => {
+      if (r.ok) update({ config: (await r.json()) as ControllerConfig });
+    }).catch(() => {});
+    const es = new EventSource(`${this.base}events?interval=1000`);
+    const on = (name: string, fn: (d: Json) => void) => es.addEventListener(name, (ev) => {
+      if (!(ev instanceof MessageEvent)) return; // the connection's own error event
+      try {
+        fn(JSON.parse(ev.data as string) as Json);
+      } catch {
+        // a malformed event is skipped
+      }
+    });
+    on('hello', (d) => {
+      this.timeLimit = num(d.blackout_time_limit) ?? this.timeLimit;
+      const elapsed = num(d.blackout_elapsed);
+      update({
+        daemonState: str(d.daemon_state), daemonVersion: str(d.daemon_version), simulator: d.backend === 'simulator',
+        voltageLimit: num(d.blackout_voltage_limit),
+        shutdownAt: elapsed === null ? null : Date.now() + (this.timeLimit - elapsed) * 1000,
+      });
+      status({ connected: true, message: `Connected to halpid ${str(d.daemon_version) ?? ''}`.trim() });
+    });
+    on('values', (d) => {
+      lastValues = Date.now();
+      update(fromValues(d));
+    });
+    on('usb', (d) => update({ usb: usbOf(d) }));
+    on('state', (d) => {
+      const daemon = str(d.daemon_state);
+      update({ daemonState: daemon, state: str(d.controller_state), ...(daemon === 'OK' ? { shuttingDown: false } : {}) });
+    });
+    on('blackout', (d) => {
+      if (d.phase === 'start') update({ shutdownAt: Date.now() + (num(d.time_limit) ?? this.timeLimit) * 1000, shuttingDown: false });
+      else update({ shutdownAt: null, shuttingDown: d.phase === 'shutdown' });
+    });
+    on('config', (d) => update({ config: d as unknown as ControllerConfig }));
+    es.addEventListener('error', (ev) => {
+      if (ev instanceof MessageEvent) return; // halpid's own error events (failed ticks)
+      status({ connected: false, message: 'Lost the connection to halpid; reconnecting…' });
+    });
+    // The controller can stop answering while the stream stays open: values stop coming.
+    setInterval(() => {
+      if (lastValues && Date.now() - lastValues > STALE_MS) {
+        lastValues = 0;
+        update({ V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, usb: null });
+        status({ connected: false, message: 'No values from the controller' });
+      }
+    }, 1000);
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<void> {
+    const r = await fetch(this.base + path, {
+      method, headers: this.headers(body !== undefined), body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    if (r.ok) return;
+    const text = await r.text();
+    let message = text.trim() || `${r.status} ${r.statusText}`;
+    try {
+      const j = JSON.parse(text) as { error?: string };
+      if (typeof j.error === 'string') message = j.error;
+    } catch {
+      // plain text
+    }
+    throw new WriteError(message, r.status);
+  }
+
+  setUsb(port: number, on: boolean): Promise<void> {
+    return this.send('PUT', `usb/${port}`, on);
+  }
+
+  setConfig(key: keyof ControllerConfig, text: string): Promise<void> {
+    // The text goes as typed when it is JSON (1.5 stays 1.5): halpid decides what it takes.
+    let body = text.trim();
+    try {
+      JSON.parse(body);
+    } catch {
+      body = JSON.stringify(body);
+    }
+    return this.send('PUT', `config/${key}`, body);
+  }
+
+  shutdown(): Promise<void> {
+    return this.send('POST', 'shutdown');
+  }
+
+  standby(delaySeconds: number): Promise<void> {
+    return this.send('POST', 'standby', { delay: delaySeconds });
+  }
+
+  readonly sim = {
+    power: (on: boolean) => this.send('POST', 'sim/power', { on }),
+    inputVoltage: (volts: number) => this.send('PUT', 'sim/inputs', { V_in: volts }),
+    fault: (kind: 'nack' | 'timeout' | 'corrupt') => this.send('POST', 'sim/faults', { kind, count: 0, probability: 0.5 }),
+    clearFaults: () => this.send('DELETE', 'sim/faults'),
+  };
+}

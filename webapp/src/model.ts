@@ -1,0 +1,112 @@
+// What the panel shows, whatever serves it (halpid's web listener or Signal K): one shape, in
+// halpid's API units (V, A, K, s; LED brightness 0–255), filled by a source adapter.
+
+export type UsbPorts = [boolean, boolean, boolean, boolean];
+
+export interface ControllerConfig {
+  watchdog_timeout: number;
+  power_on_threshold: number;
+  solo_power_off_threshold: number;
+  led_brightness: number;
+  auto_restart: boolean;
+  solo_depleting_timeout: number;
+}
+
+export interface PanelData {
+  V_in: number | null;
+  V_cap: number | null;
+  I_in: number | null;
+  T_mcu: number | null;
+  T_pcb: number | null;
+  state: string | null;
+  daemonState: string | null;
+  watchdogTimeout: number | null;
+  watchdogEnabled: boolean | null;
+  watchdogElapsed: number | null;
+  output5v: boolean | null;
+  usb: UsbPorts | null;
+  config: ControllerConfig | null;
+  daemonVersion: string | null;
+  hardwareVersion: string | null;
+  firmwareVersion: string | null;
+  deviceId: string | null;
+  /** Unix ms at which the shutdown comes, while running on the supercap and it is known. */
+  shutdownAt: number | null;
+  /** The shutdown after a blackout has begun. */
+  shuttingDown: boolean;
+  voltageLimit: number | null;
+  simulator: boolean;
+  /** Active notifications (Signal K), most severe first. */
+  alerts: Array<{ state: string; message: string }>;
+}
+
+export const EMPTY: PanelData = {
+  V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, daemonState: null, watchdogTimeout: null,
+  watchdogEnabled: null, watchdogElapsed: null, output5v: null, usb: null, config: null, daemonVersion: null,
+  hardwareVersion: null, firmwareVersion: null, deviceId: null, shutdownAt: null, shuttingDown: false, voltageLimit: null,
+  simulator: false, alerts: [],
+};
+
+export interface Access {
+  write: boolean;
+  /** halpid: a web token would allow writes. */
+  token?: boolean;
+  /** Signal K: where to log in. */
+  login?: string;
+}
+
+export interface SimControls {
+  power(on: boolean): Promise<void>;
+  inputVoltage(volts: number): Promise<void>;
+  fault(kind: 'nack' | 'timeout' | 'corrupt'): Promise<void>;
+  clearFaults(): Promise<void>;
+}
+
+export interface Status {
+  connected: boolean;
+  message: string;
+}
+
+/** A data source: reads and writes through halpid's API or Signal K's. Writes reject with the server's message. */
+export interface Source {
+  readonly name: 'halpid' | 'signalk';
+  connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void;
+  access(): Promise<Access>;
+  setUsb(port: number, on: boolean): Promise<void>;
+  /** `text` as the user typed it (the server has the last word on what it accepts). */
+  setConfig(key: keyof ControllerConfig, text: string): Promise<void>;
+  shutdown(): Promise<void>;
+  standby(delaySeconds: number): Promise<void>;
+  sim: SimControls;
+  setToken?(token: string): void;
+}
+
+/** Error thrown by writes; `status` is the HTTP status. */
+export class WriteError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+export type Tone = 'ok' | 'caution' | 'danger' | 'unknown';
+
+/** The colours of `halpi status`: green for co-operative operation, yellow for the quiet states, red otherwise. */
+export function stateTone(state: string | null): Tone {
+  if (!state) return 'unknown';
+  if (state === 'OperationalCoOp') return 'ok';
+  if (['OperationalSolo', 'SystemStartup', 'OffCharging', 'EnteringStandby', 'Standby'].includes(state)) return 'caution';
+  return 'danger';
+}
+
+export function daemonTone(state: string | null): Tone {
+  if (!state) return 'unknown';
+  if (state === 'OK') return 'ok';
+  if (state === 'START') return 'caution';
+  return 'danger';
+}
+
+export const kelvinToCelsius = (k: number | null): number | null => (k === null ? null : k - 273.15);
+
+export function fixed(v: number | null, digits: number): string {
+  return v === null || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}

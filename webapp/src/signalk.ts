@@ -1,0 +1,200 @@
+// The panel as a Signal K webapp: reads electrical.halpi.* and its notifications over the
+// server's REST and WebSocket APIs, writes through the plugin's PUT handlers, so a readwrite user
+// needs no admin rights. The prefix can be changed with ?prefix=… (plugin settings are admin-only).
+
+import { WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
+
+const API = '/signalk/v1/api/vessels/self/';
+const LOGIN = '/admin/#/login?redirect=/signalk-halpi2/';
+const SEVERITY = ['emergency', 'alarm', 'warn', 'alert'];
+
+const CONFIG_PATHS: Record<keyof ControllerConfig, string> = {
+  watchdog_timeout: 'watchdog.timeout',
+  power_on_threshold: 'config.powerOnThreshold',
+  solo_power_off_threshold: 'config.soloPowerOffThreshold',
+  led_brightness: 'config.ledBrightness',
+  auto_restart: 'config.autoRestart',
+  solo_depleting_timeout: 'config.soloDepletingTimeout',
+};
+
+type Leaf = { value?: unknown; meta?: Record<string, unknown> };
+
+export class SignalKSource implements Source {
+  readonly name = 'signalk' as const;
+  private readonly prefix: string;
+  private values = new Map<string, unknown>();
+  private writable = new Set<string>();
+  private notes = new Map<string, { state: string; message: string }>();
+  private update: (patch: Partial<PanelData>) => void = () => {};
+
+  constructor(prefix = new URLSearchParams(location.search).get('prefix') ?? 'electrical.halpi') {
+    this.prefix = prefix;
+  }
+
+  async access(): Promise<Access> {
+    return { write: this.writable.size > 0, login: LOGIN };
+  }
+
+  connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void {
+    this.update = update;
+    void this.load();
+    this.openStream(status, 0);
+  }
+
+  /** The initial state over REST: every leaf under the prefix, and its notifications. */
+  private async load(): Promise<void> {
+    const walk = (node: unknown, path: string, into: (path: string, leaf: Leaf) => void): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Record<string, unknown>;
+      if ('value' in n || 'meta' in n) into(path, n as Leaf);
+      for (const [k, v] of Object.entries(n)) if (k !== 'meta' && k !== 'value' && k !== '$source' && k !== 'timestamp' && k !== 'values') walk(v, `${path}.${k}`, into);
+    };
+    const slash = this.prefix.replace(/\./g, '/');
+    for (const [url, base] of [[`${API}${slash}`, this.prefix], [`${API}notifications/${slash}`, `notifications.${this.prefix}`]] as const) {
+      try {
+        const r = await fetch(url, { credentials: 'include' });
+        if (!r.ok) continue;
+        walk(await r.json(), base, (path, leaf) => {
+          if (leaf.meta?.supportsPut === true) this.writable.add(path);
+          if ('value' in leaf) this.set(path, leaf.value);
+          if (leaf.meta) this.meta(path, leaf.meta);
+        });
+      } catch {
+        // the stream fills in
+      }
+    }
+    this.publish();
+  }
+
+  private openStream(status: (s: Status) => void, attempt: number): void {
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${proto}://${location.host}/signalk/v1/stream?subscribe=none&sendMeta=all`);
+    ws.onopen = () => {
+      attempt = 0;
+      ws.send(JSON.stringify({
+        context: 'vessels.self',
+        subscribe: [{ path: `${this.prefix}.*`, period: 1000 }, { path: `notifications.${this.prefix}.*`, period: 1000 }],
+      }));
+      status({ connected: true, message: 'Connected to Signal K' });
+    };
+    ws.onmessage = (ev) => {
+      let d: { updates?: Array<{ values?: Array<{ path: string; value: unknown }>; meta?: Array<{ path: string; value: Record<string, unknown> }> }> };
+      try {
+        d = JSON.parse(ev.data as string);
+      } catch {
+        return;
+      }
+      for (const u of d.updates ?? []) {
+        for (const m of u.meta ?? []) this.meta(m.path, m.value);
+        for (const v of u.values ?? []) this.set(v.path, v.value);
+      }
+      this.publish();
+    };
+    ws.onclose = () => {
+      status({ connected: false, message: 'Lost the connection to Signal K; reconnecting…' });
+      const wait = [1000, 2000, 5000, 10_000][Math.min(attempt, 3)];
+      setTimeout(() => this.openStream(status, attempt + 1), wait);
+    };
+  }
+
+  private meta(path: string, meta: Record<string, unknown>): void {
+    if (meta.supportsPut === true) this.writable.add(path);
+    if (path === `${this.prefix}.dcInputVoltage` && Array.isArray(meta.zones)) {
+      const low = (meta.zones as Array<{ lower?: number; message?: string }>).find((z) => /low/.test(z.message ?? ''));
+      if (typeof low?.lower === 'number') this.update({ voltageLimit: low.lower });
+    }
+  }
+
+  private set(path: string, value: unknown): void {
+    if (path.startsWith(`notifications.${this.prefix}`)) {
+      const n = value as { state?: string; message?: string } | null;
+      if (n && typeof n.state === 'string') this.notes.set(path, { state: n.state, message: n.message ?? '' });
+      else this.notes.delete(path);
+      return;
+    }
+    this.values.set(path.slice(this.prefix.length + 1), value);
+  }
+
+  private publish(): void {
+    const v = (leaf: string) => this.values.get(leaf);
+    const num = (leaf: string): number | null => (typeof v(leaf) === 'number' ? (v(leaf) as number) : null);
+    const str = (leaf: string): string | null => (typeof v(leaf) === 'string' ? (v(leaf) as string) : null);
+    const bool = (leaf: string): boolean | null => (typeof v(leaf) === 'boolean' ? (v(leaf) as boolean) : null);
+    const ports = [0, 1, 2, 3].map((n) => bool(`usb.port${n}`));
+    const c = {
+      watchdog_timeout: num('watchdog.timeout'), power_on_threshold: num('config.powerOnThreshold'),
+      solo_power_off_threshold: num('config.soloPowerOffThreshold'),
+      led_brightness: num('config.ledBrightness') === null ? null : Math.round(num('config.ledBrightness')! * 255),
+      auto_restart: bool('config.autoRestart'), solo_depleting_timeout: num('config.soloDepletingTimeout'),
+    };
+    const blackout = this.notes.get(`notifications.${this.prefix}.blackout`);
+    const left = /shutdown in (\d+) s/.exec(blackout?.message ?? '');
+    const alerts = [...this.notes.values()].filter((n) => SEVERITY.includes(n.state))
+      .sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state));
+    this.update({
+      V_in: num('dcInputVoltage'), V_cap: num('supercapVoltage'), I_in: num('inputCurrent'), T_mcu: num('mcuTemperature'),
+      T_pcb: num('pcbTemperature'), state: str('powerState'), daemonState: str('daemonState'), watchdogTimeout: num('watchdog.timeout'),
+      watchdogEnabled: bool('watchdog.enabled'), watchdogElapsed: num('watchdog.elapsed'), output5v: bool('output5v.enabled'),
+      usb: ports.every((p) => p !== null) ? (ports as UsbPorts) : null,
+      config: Object.values(c).every((x) => x !== null) ? (c as ControllerConfig) : null,
+      daemonVersion: str('daemonVersion'), hardwareVersion: str('hardwareVersion'), firmwareVersion: str('firmwareVersion'),
+      deviceId: str('deviceId'), simulator: str('mode') === 'simulator',
+      shutdownAt: blackout?.state === 'alarm' && left ? Date.now() + Number(left[1]) * 1000 : null,
+      shuttingDown: blackout?.state === 'emergency',
+      alerts,
+    });
+  }
+
+  /** Whether the server takes PUT on this leaf (its meta says supportsPut). */
+  canPut(leaf: string): boolean {
+    return this.writable.has(`${this.prefix}.${leaf}`);
+  }
+
+  private async put(leaf: string, value: unknown): Promise<void> {
+    const r = await fetch(`${API}${this.prefix.replace(/\./g, '/')}/${leaf.replace(/\./g, '/')}`, {
+      method: 'PUT', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ value }),
+    });
+    if (r.ok) return;
+    let message = `${r.status} ${r.statusText}`;
+    try {
+      const j = (await r.json()) as { message?: string };
+      if (j.message) message = j.message;
+    } catch {
+      // no body
+    }
+    throw new WriteError(r.status === 401 || r.status === 403 ? 'Log in to change settings' : message, r.status);
+  }
+
+  setUsb(port: number, on: boolean): Promise<void> {
+    return this.put(`usb.port${port}`, on);
+  }
+
+  setConfig(key: keyof ControllerConfig, text: string): Promise<void> {
+    const n = Number(text);
+    let value: unknown = text.trim() === 'true' ? true : text.trim() === 'false' ? false : Number.isFinite(n) && text.trim() !== '' ? n : text;
+    if (key === 'led_brightness' && typeof value === 'number') value = value / 255;
+    return this.put(CONFIG_PATHS[key], value);
+  }
+
+  shutdown(): Promise<void> {
+    return this.put('commands.shutdown', { confirm: 'shutdown' });
+  }
+
+  standby(delaySeconds: number): Promise<void> {
+    return this.put('commands.standby', { confirm: 'standby', delay: delaySeconds });
+  }
+
+  private async simPost(method: string, path: string, body?: unknown): Promise<void> {
+    const r = await fetch(`/plugins/signalk-halpi2/sim/${path}`, {
+      method, credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!r.ok) throw new WriteError(r.status === 401 || r.status === 403 ? 'The simulator controls need an administrator' : `${r.status} ${r.statusText}`, r.status);
+  }
+
+  readonly sim = {
+    power: (on: boolean) => this.simPost('POST', 'power', { on }),
+    inputVoltage: (volts: number) => this.simPost('PUT', 'inputs', { V_in: volts }),
+    fault: (kind: 'nack' | 'timeout' | 'corrupt') => this.simPost('POST', 'faults', { kind, count: 0, probability: 0.5 }),
+    clearFaults: () => this.simPost('DELETE', 'faults'),
+  };
+}
