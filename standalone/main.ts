@@ -2,6 +2,7 @@
 // halpid: the process entry. Parses argv (usage errors exit 2), starts the daemon, and maps
 // signals to reload and cleanup (docs/configuration.md).
 
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -66,8 +67,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger();
-  // The built panel: the package's public/ (also what Signal K serves as the webapp).
-  const panelDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
+  // The built panel: the package's public/ (also what Signal K serves as the webapp), two levels
+  // up from dist/standalone/, or beside the bundle in the Debian package (/usr/lib/halpid/).
+  const here = dirname(fileURLToPath(import.meta.url));
+  const panelDir = [join(here, '..', '..', 'public'), join(here, 'public')].find((d) => existsSync(d));
   let daemon: Daemon | null = null;
   let exiting = false;
   const exit = async (signal: string): Promise<void> => {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# npm run deb: the Debian package halpid_<version>_<arch>.deb in dist/, from a clean checkout.
+# The application is bundled here (esbuild: the daemon and the CLI as two files, the panel, and
+# the native i2c-bus addon as npm built it for this machine's architecture); debian/ then packages
+# it with debhelper. The same command on an arm64 machine makes the HALPI2's package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in dpkg-buildpackage dh; do
+  command -v "$tool" >/dev/null || { echo "npm run deb needs $tool: apt-get install debhelper dpkg-dev" >&2; exit 1; }
+done
+[ -d node_modules ] || npm ci
+
+version=$(node -p "require('./package.json').version")
+changelog=$(dpkg-parsechangelog -l debian/changelog -S Version)
+[ "$version" = "$changelog" ] || { echo "package.json says $version, debian/changelog $changelog" >&2; exit 1; }
+
+stage="build/deb/halpid-$version"
+rm -rf build/deb
+mkdir -p "$stage/app/node_modules"
+cp -r debian systemd README.md LICENSE "$stage/"
+mkdir -p "$stage/docs" && cp docs/*.md "$stage/docs/"
+
+npm run --silent build:webapp
+cp -r public "$stage/app/public"
+rm -f "$stage"/app/public/*.gz "$stage"/app/public/*.br # for Signal K's static server; halpid serves the files
+
+# ES-module bundles; CommonJS dependencies (express, …) get a require() of their own.
+banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+for entry in standalone/main.ts:halpid cli/main.ts:halpi; do
+  npx esbuild "${entry%%:*}" --bundle --platform=node --format=esm --target=node20 --external:i2c-bus \
+    --banner:js="$banner" --outfile="$stage/app/${entry##*:}.mjs" --log-level=warning
+done
+
+# The native addon and what it needs at run time (nan is only for building it).
+for mod in i2c-bus bindings file-uri-to-path; do
+  [ -d "node_modules/$mod" ] || { echo "node_modules/$mod is missing (npm ci builds i2c-bus)" >&2; exit 1; }
+done
+mkdir -p "$stage/app/node_modules/i2c-bus/build/Release"
+# Their licences are in debian/copyright.
+cp node_modules/i2c-bus/{package.json,i2c-bus.js} "$stage/app/node_modules/i2c-bus/"
+cp node_modules/i2c-bus/build/Release/i2c.node "$stage/app/node_modules/i2c-bus/build/Release/"
+mkdir -p "$stage/app/node_modules/bindings" "$stage/app/node_modules/file-uri-to-path"
+cp node_modules/bindings/{package.json,bindings.js} "$stage/app/node_modules/bindings/"
+cp node_modules/file-uri-to-path/{package.json,index.js} "$stage/app/node_modules/file-uri-to-path/"
+
+(cd "$stage" && dpkg-buildpackage -us -uc -b --no-sign >../build.log 2>&1) || { cat build/deb/build.log >&2; exit 1; }
+arch=$(dpkg --print-architecture)
+mkdir -p dist
+mv "build/deb/halpid_${version}_${arch}.deb" dist/
+echo "dist/halpid_${version}_${arch}.deb"

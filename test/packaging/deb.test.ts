@@ -1,0 +1,164 @@
+// The Debian package (npm run deb): built from this checkout, checked (file list, control fields,
+// conffiles, lintian, maintainer scripts, the unit), then installed for real where the tests run
+// as root, used, installed again over itself, removed and purged. The service is never started:
+// a policy-rc.d forbids it for the duration (deb-systemd-invoke honours it).
+import t from 'tap';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+const toolsMissing = !has('dpkg-buildpackage') || !has('dh');
+const skip = toolsMissing && process.env.HALPI2_REQUIRE_DEB !== '1'
+  ? 'npm run deb needs debhelper: apt-get install debhelper dpkg-dev lintian' : false;
+const root = process.getuid?.() === 0;
+const run = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) =>
+  spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...opts.env } });
+
+let deb = '';
+
+t.before(() => {
+  if (skip) return;
+  const r = run('bash', [join(ROOT, 'scripts/build-deb.sh')]);
+  if (r.status !== 0) throw new Error(`npm run deb failed:\n${r.stdout}\n${r.stderr}`);
+  deb = join(ROOT, r.stdout.trim().split('\n').at(-1)!);
+});
+
+t.test('the package: name, version, architecture, relations', { skip }, async (t) => {
+  const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  t.equal(deb, join(ROOT, 'dist', `halpid_${version}_${arch}.deb`), 'dist/halpid_<version>_<arch>.deb');
+  const field = (f: string) => execFileSync('dpkg-deb', ['-f', deb, f], { encoding: 'utf8' }).trim();
+  t.equal(field('Package'), 'halpid', 'the same name as halpid 4.x and 5.x, so it replaces them in place');
+  t.equal(field('Version'), version, 'the version halpid --version reports, above 5.0.2');
+  t.equal(field('Architecture'), arch, 'built per architecture (the native I2C addon)');
+  t.equal(field('Section'), 'admin');
+  t.match(field('Depends'), /^nodejs \(>= 20\)/);
+  for (const f of ['Conflicts', 'Replaces', 'Provides']) t.equal(field(f), 'halpi2-rust-daemon', f);
+  t.equal(field('Recommends'), 'halpi2-firmware');
+});
+
+t.test('the files: the app, the launchers, the unit, the conffile, the 4.x socket link, docs, man pages', { skip }, async (t) => {
+  const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' }).split('\n').filter(Boolean)
+    .map((l) => { const cols = l.split(/\s+/); return { mode: cols[0]!, path: cols.slice(5).join(' ').replace(/^\./, '') }; })
+    .filter((f) => !f.mode.startsWith('d'));
+  const paths = files.map((f) => f.path).sort();
+  const expected = [
+    '/etc/halpid/halpid.conf',
+    '/usr/bin/halpi', '/usr/bin/halpid',
+    '/usr/lib/halpid/halpi.mjs', '/usr/lib/halpid/halpid.mjs',
+    '/usr/lib/halpid/node_modules/bindings/bindings.js', '/usr/lib/halpid/node_modules/bindings/package.json',
+    '/usr/lib/halpid/node_modules/file-uri-to-path/index.js', '/usr/lib/halpid/node_modules/file-uri-to-path/package.json',
+    '/usr/lib/halpid/node_modules/i2c-bus/build/Release/i2c.node', '/usr/lib/halpid/node_modules/i2c-bus/i2c-bus.js',
+    '/usr/lib/halpid/node_modules/i2c-bus/package.json',
+    '/usr/lib/halpid/public/app.js', '/usr/lib/halpid/public/icon.png', '/usr/lib/halpid/public/index.html', '/usr/lib/halpid/public/style.css',
+    '/usr/lib/tmpfiles.d/halpid.conf',
+    '/usr/share/doc/halpid/README.md.gz', '/usr/share/doc/halpid/api.md.gz', '/usr/share/doc/halpid/blackout.md.gz',
+    '/usr/share/doc/halpid/changelog.gz', '/usr/share/doc/halpid/cli.md', '/usr/share/doc/halpid/configuration.md.gz',
+    '/usr/share/doc/halpid/copyright', '/usr/share/lintian/overrides/halpid',
+    '/usr/share/man/man1/halpi.1.gz', '/usr/share/man/man8/halpid.8.gz',
+  ];
+  const unit = paths.find((p) => p.endsWith('/systemd/system/halpid.service'));
+  t.ok(unit === '/lib/systemd/system/halpid.service' || unit === '/usr/lib/systemd/system/halpid.service', `the unit at ${unit}`);
+  t.same(paths.filter((p) => p !== unit), expected);
+  for (const bin of ['/usr/bin/halpid', '/usr/bin/halpi']) t.equal(files.find((f) => f.path === bin)?.mode, '-rwxr-xr-x', `${bin} 0755`);
+  t.equal(files.find((f) => f.path === '/etc/halpid/halpid.conf')?.mode, '-rw-r--r--');
+  const dir = mkdtempSync(join(tmpdir(), 'halpid-deb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('dpkg-deb', ['-R', deb, dir]);
+  t.equal(readFileSync(join(dir, 'DEBIAN/conffiles'), 'utf8'), '/etc/halpid/halpid.conf\n', 'the config is a conffile');
+  const conf = readFileSync(join(dir, 'etc/halpid/halpid.conf'), 'utf8');
+  t.match(conf, /^socket-group: halpid$/m);
+  t.match(conf, /^backend: i2c$/m, 'on hardware a missing /dev/i2c-1 is an error, never the simulator');
+  t.equal(readFileSync(join(dir, 'usr/lib/tmpfiles.d/halpid.conf'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).join('\n'),
+    'L /run/halpid.sock - - - - /run/halpid/halpid.sock', 'the 4.x path links to the socket');
+  const service = readFileSync(join(dir, unit!.slice(1)), 'utf8');
+  t.match(service, /^ExecStart=\/usr\/bin\/halpid$/m);
+  t.match(service, /^Restart=on-failure$/m);
+  t.match(service, /^RestartSec=2$/m, 'back well inside the 10 s watchdog');
+  t.match(service, /^RuntimeDirectory=halpid$/m);
+  t.match(service, /^DeviceAllow=char-i2c rw$/m, 'hardening that keeps /dev/i2c-*');
+  // Maintainer scripts: valid sh, and shellcheck-clean where shellcheck exists.
+  for (const s of ['postinst', 'postrm', 'prerm']) {
+    const path = join(dir, 'DEBIAN', s);
+    if (!existsSync(path)) continue;
+    t.equal(run('sh', ['-n', path]).status, 0, `${s}: sh -n`);
+    if (has('shellcheck')) {
+      const r = run('shellcheck', ['-s', 'sh', '-S', 'warning', path]);
+      t.equal(r.status, 0, `${s}: shellcheck\n${r.stdout}`);
+    }
+  }
+  if (has('systemd-analyze')) {
+    const r = run('systemd-analyze', ['verify', '--man=no', join(dir, unit!.slice(1))]);
+    const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('halpid.service') && !/Command \/usr\/bin\/halpid is not executable|not found|No such file/.test(l));
+    t.same(problems, [], 'systemd-analyze verify (the binary itself is checked after installing)');
+  } else t.comment('systemd-analyze not available: unit not verified');
+});
+
+t.test('lintian: no errors; every warning listed', { skip: skip || (!has('lintian') && 'lintian not installed') }, async (t) => {
+  const r = run('lintian', ['--pedantic', '--info', deb]);
+  const lines = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /^[EWIPX]: /.test(l));
+  for (const l of lines) t.comment(`lintian: ${l}`);
+  t.same(lines.filter((l) => l.startsWith('E: ')), [], 'no errors');
+  t.same(lines.filter((l) => l.startsWith('W: ')), [], 'no warnings (each fixed or overridden with a reason in debian/halpid.lintian-overrides)');
+});
+
+const installSkip = skip || (!root && 'installing needs root') || (run('dpkg-query', ['-W', 'halpid']).status === 0 && 'a halpid package is already installed here');
+
+t.test('installed for real: used, installed over itself, removed, purged', { skip: installSkip }, async (t) => {
+  // Forbid service starts while the package is on this machine (deb-systemd-invoke honours it).
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  const groupBefore = run('getent', ['group', 'halpid']).status === 0;
+  t.teardown(() => {
+    run('dpkg', ['--purge', 'halpid']);
+    if (ownPolicy) rmSync(policy, { force: true });
+  });
+  const install = run('dpkg', ['-i', deb]);
+  if (install.status !== 0) t.comment(install.stdout, install.stderr);
+  t.equal(install.status, 0, 'dpkg -i');
+  t.equal(run('/usr/bin/halpid', ['--version']).stdout.trim(), `halpid ${version}`);
+  t.equal(run('/usr/bin/halpi', ['--version']).stdout.trim(), `halpi ${version}`);
+  t.equal(run('getent', ['group', 'halpid']).status, 0, 'the halpid group exists');
+  if (has('systemd-tmpfiles')) t.ok(existsSync('/run/halpid.sock') || run('readlink', ['/run/halpid.sock']).stdout.trim() === '/run/halpid/halpid.sock', 'the 4.x socket link');
+  // The installed daemon on the simulator, on a temporary socket, and the installed CLI against it.
+  const dir = tempDir('halpid-installed-');
+  const socket = join(dir, 'h.sock');
+  const daemon = spawn('/usr/bin/halpid', ['--simulate', '--socket', socket, '--socket-group', '0', '--poweroff', 'true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  daemon.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
+  daemon.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+  const exited = new Promise((r) => daemon.once('exit', r));
+  t.teardown(() => { daemon.kill('SIGKILL'); });
+  await new Promise<void>((resolve, reject) => {
+    const check = () => { if (log.includes('Starting power management state machine')) resolve(); };
+    daemon.stdout!.on('data', check);
+    daemon.once('exit', () => reject(new Error(`the installed halpid exited:\n${log}`)));
+  });
+  const status = run('/usr/bin/halpi', ['-s', socket, 'status']);
+  if (status.status !== 0) t.comment(status.stdout, status.stderr, log);
+  t.equal(status.status, 0, 'the installed halpi talks to the installed halpid');
+  t.match(status.stdout, /state\s+OperationalCoOp|state\s+OperationalSolo/);
+  daemon.kill('SIGTERM');
+  await exited;
+  t.match(log, /Watchdog disabled/, 'a clean stop disarms the watchdog');
+  // A user's edit of the conffile survives installing the package again (the upgrade path).
+  appendFileSync('/etc/halpid/halpid.conf', '# edited by the test\n');
+  const again = run('dpkg', ['-i', deb]);
+  t.equal(again.status, 0, `dpkg -i again\n${again.stderr}`);
+  t.match(readFileSync('/etc/halpid/halpid.conf', 'utf8'), /# edited by the test/, 'the edited conffile is kept');
+  // Remove: the program goes, the conffile stays; purge: nothing the package created is left.
+  t.equal(run('dpkg', ['-r', 'halpid']).status, 0, 'dpkg -r');
+  t.notOk(existsSync('/usr/bin/halpid'));
+  t.ok(existsSync('/etc/halpid/halpid.conf'), 'remove keeps the conffile');
+  t.equal(run('dpkg', ['-P', 'halpid']).status, 0, 'dpkg -P');
+  for (const p of ['/etc/halpid', '/usr/lib/halpid', '/var/lib/halpid', '/usr/bin/halpi', '/run/halpid.sock', '/usr/lib/tmpfiles.d/halpid.conf',
+    '/etc/systemd/system/multi-user.target.wants/halpid.service']) {
+    t.notOk(existsSync(p) || run('test', ['-L', p]).status === 0, `${p} is gone`);
+  }
+  t.equal(run('getent', ['group', 'halpid']).status === 0, groupBefore, groupBefore ? 'a group that was there before stays' : 'the group it created is gone');
+});
