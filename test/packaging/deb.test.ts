@@ -36,7 +36,7 @@ t.test('the package: name, version, architecture, relations', { skip }, async (t
   t.equal(field('Version'), version, 'the version halpid --version reports, above 5.0.2');
   t.equal(field('Architecture'), arch, 'built per architecture (the native I2C addon)');
   t.equal(field('Section'), 'admin');
-  t.match(field('Depends'), /^nodejs \(>= 20\)/);
+  t.match(field('Depends'), /^nodejs \(>= 20\), adduser/);
   for (const f of ['Conflicts', 'Replaces', 'Provides']) t.equal(field(f), 'halpi2-rust-daemon', f);
   t.equal(field('Recommends'), 'halpi2-firmware');
 });
@@ -106,7 +106,9 @@ t.test('lintian: no errors; every warning listed', { skip: skip || (!has('lintia
   t.same(lines.filter((l) => l.startsWith('W: ')), [], 'no warnings (each fixed or overridden with a reason in debian/halpid.lintian-overrides)');
 });
 
-const installSkip = skip || (!root && 'installing needs root') || (run('dpkg-query', ['-W', 'halpid']).status === 0 && 'a halpid package is already installed here');
+const installed = (pkg: string) => run('dpkg-query', ['-W', '-f', '${Status}', pkg]).stdout.includes('install ok installed');
+const installSkip = skip || (!root && 'installing needs root') || (installed('halpid') && 'a halpid package is already installed here') ||
+  (!installed('nodejs') && 'Node.js is not installed from the Debian package nodejs, which the package depends on');
 
 t.test('installed for real: used, installed over itself, removed, purged', { skip: installSkip }, async (t) => {
   // Forbid service starts while the package is on this machine (deb-systemd-invoke honours it).
