@@ -1,6 +1,7 @@
 // The Signal K paths (docs/signalk.md): the signalk-halpi leaf names kept, the new ones added,
 // SI units, and the metadata of each path. Pure: no server, no clock.
 
+import type { ControllerConfig } from '../engine/device.js';
 import { POWER_STATES } from '../engine/registers.js';
 import type { PluginOptions } from './options.js';
 
@@ -20,14 +21,7 @@ export interface Model {
   '5v_output_enabled'?: boolean;
   usb?: { usb0: boolean; usb1: boolean; usb2: boolean; usb3: boolean };
   daemon_state?: string;
-  config?: {
-    watchdog_timeout: number;
-    power_on_threshold: number;
-    solo_power_off_threshold: number;
-    led_brightness: number;
-    auto_restart: boolean;
-    solo_depleting_timeout: number;
-  };
+  config?: ControllerConfig;
   daemon_version?: string;
   hardware_version?: string;
   firmware_version?: string;
