@@ -25,12 +25,9 @@ npm run --silent build:webapp
 cp -r public "$stage/app/public"
 rm -f "$stage"/app/public/*.gz "$stage"/app/public/*.br # for Signal K's static server; halpid serves the files
 
-# ES-module bundles; CommonJS dependencies (express, …) get a require() of their own.
-banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-for entry in standalone/main.ts:halpid cli/main.ts:halpi; do
-  npx esbuild "${entry%%:*}" --bundle --platform=node --format=esm --target=node20 --external:i2c-bus \
-    --banner:js="$banner" --outfile="$stage/app/${entry##*:}.mjs" --log-level=warning
-done
+# The bins as npm run build bundles them (dist/bin/: two entries and their chunks).
+npm run --silent build:bins
+cp -r dist/bin/halpid.mjs dist/bin/halpi.mjs dist/bin/chunks "$stage/app/"
 
 # The native addon and what it needs at run time (nan is only for building it).
 for mod in i2c-bus bindings file-uri-to-path; do

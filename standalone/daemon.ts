@@ -15,7 +15,7 @@ import { simulatorSocketPath } from '../engine/paths.js';
 import { hex2 } from '../engine/registers.js';
 import { VERSION } from '../engine/version.js';
 import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
-import { startWeb } from './web.js';
+import type { startWeb } from './web.js';
 
 const configDebug = createDebug('halpid:config');
 
@@ -164,7 +164,9 @@ export class Daemon {
     return { server, path: config.socket, id };
   }
 
-  private startWebListener(config: DaemonConfig) {
+  private async startWebListener(config: DaemonConfig) {
+    // express and the panel's server load only when a web listener is configured.
+    const { startWeb } = await import('./web.js');
     const webApi = createApi({
       engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
       counters: this.api.counters, events: this.api.events,

@@ -6,16 +6,21 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { parseFlagValue, UsageError, type ConfigKey, type DaemonConfig } from '../engine/config.js';
+import type { ConfigKey, DaemonConfig } from '../engine/config.js';
 import { VERSION } from '../engine/version.js';
 import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 
-function parseArgs(argv: string[]): { files: string[]; flags: Partial<DaemonConfig> } {
+/**
+ * Parse argv. Flag values are collected as text and checked only after --help and --version had
+ * their chance: those two load nothing of the configuration schema (typebox, yaml).
+ */
+async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Partial<DaemonConfig> }> {
   const flags: Partial<DaemonConfig> = {};
-  const value = (key: ConfigKey) => (raw: string) => {
-    (flags as Record<string, unknown>)[key] = parseFlagValue(key, raw);
-    return raw;
+  const raw: Array<[ConfigKey, string]> = [];
+  const value = (key: ConfigKey) => (text: string) => {
+    raw.push([key, text]);
+    return text;
   };
   const program = new Command('halpid')
     .description('HALPI2 power monitor and watchdog daemon')
@@ -42,6 +47,8 @@ function parseArgs(argv: string[]): { files: string[]; flags: Partial<DaemonConf
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv);
+  const { parseFlagValue } = await import('../engine/config.js');
+  for (const [key, text] of raw) (flags as Record<string, unknown>)[key] = parseFlagValue(key, text);
   const o = program.opts();
   if (o.dryRun !== undefined) flags['dry-run'] = o.dryRun as boolean;
   if (o.simExecuteCommands !== undefined) flags['sim-execute-commands'] = o.simExecuteCommands as boolean;
@@ -54,14 +61,14 @@ function parseArgs(argv: string[]): { files: string[]; flags: Partial<DaemonConf
 async function main(): Promise<void> {
   let args;
   try {
-    args = parseArgs(process.argv);
+    args = await parseArgs(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       const code = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
       process.exit(code);
     }
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n`);
+    if ((err as Error).name === 'UsageError') {
+      process.stderr.write(`${(err as Error).message}\n`);
       process.exit(2);
     }
     throw err;

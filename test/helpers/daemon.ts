@@ -1,4 +1,4 @@
-// Test rig: the real halpid (the built dist/standalone/main.js) on a temporary socket, talked
+// Test rig: the real halpid (the built bundle dist/bin/halpid.mjs) on a temporary socket, talked
 // to over that socket with node:http.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -65,9 +65,9 @@ export interface RunningDaemon {
   exited: Promise<number | null>;
 }
 
-/** The built entry points (`npm test` compiles first): the daemon exactly as it ships. */
-export const HALPID = join(ROOT, 'dist/standalone/main.js');
-export const HALPI = join(ROOT, 'dist/cli/main.js');
+/** The built bins (`npm test` builds first): the daemon and the CLI exactly as they ship. */
+export const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
+export const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
 
 // Whatever happens in a test, no daemon outlives the test process.
 const children = new Set<ChildProcess>();

@@ -12,12 +12,11 @@ const npm = (args: string[], cwd = ROOT) => spawnSync('npm', args, {
 
 const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/,
-  /^dist\/cli\/[a-z-]+\.js$/, /^dist\/standalone\/[a-z-]+\.js$/, /^dist\/engine\/(api\/|simulator\/)?[a-z0-9-]+\.js$/,
+  /^dist\/bin\/(halpid|halpi)\.mjs$/, /^dist\/bin\/chunks\/[a-z]+-[A-Z0-9]+\.mjs$/,
   /^dist\/plugin\/index\.cjs$/,
   /^public\/(index\.html|app\.js|style\.css|icon\.png)(\.gz|\.br)?$/,
 ];
-const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'dist/plugin/index.cjs', 'dist/standalone/main.js', 'dist/cli/main.js',
-  'dist/engine/engine.js', 'public/index.html', 'public/app.js', 'public/icon.png'];
+const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'dist/plugin/index.cjs', 'dist/bin/halpid.mjs', 'dist/bin/halpi.mjs', 'public/index.html', 'public/app.js', 'public/icon.png'];
 
 t.test('npm pack: every file on the allow-list, and everything that runs', async (t) => {
   const r = npm(['pack', '--dry-run', '--json', '--ignore-scripts']);

@@ -1,0 +1,57 @@
+// The bins load only what a command needs: `halpid --version` and `--help` load neither the
+// configuration schema (typebox, yaml) nor express, and halpi loads nothing of the daemon.
+// Asserted on what was loaded (a module hook lists the files), never on time.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HALPI, HALPID, ROOT } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const PROBE = join(ROOT, 'test/helpers/load-probe.mjs');
+
+/** Run a bin; return which of the markers appear in the files it loaded (esbuild keeps each module's path as a comment). */
+function loaded(bin: string, args: string[]): { status: number | null; files: string[]; has: (marker: string) => boolean } {
+  const log = join(tempDir('halpi2-load-'), 'loaded');
+  const r = spawnSync(process.execPath, ['--import', PROBE, bin, ...args], {
+    encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', HALPI2_LOAD_LOG: log },
+  });
+  let urls: string[] = [];
+  try {
+    urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    // nothing loaded beyond the entry
+  }
+  const files = urls.map((u) => fileURLToPath(u));
+  const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+  return { status: r.status, files, has: (marker) => text.includes(marker) };
+}
+
+const SCHEMA = 'node_modules/@sinclair/typebox/';
+const YAML = 'node_modules/yaml/';
+const EXPRESS = 'node_modules/express/';
+
+t.test('halpid --version and --help: no schema, no YAML, no express', async (t) => {
+  for (const args of [['--version'], ['--help']]) {
+    const r = loaded(HALPID, args);
+    t.equal(r.status, 0, args[0]);
+    t.ok(r.files.some((f) => f.endsWith('halpid.mjs')), 'the probe saw the entry');
+    t.notOk(r.has(SCHEMA), `${args[0]}: typebox not loaded`);
+    t.notOk(r.has(YAML), `${args[0]}: yaml not loaded`);
+    t.notOk(r.has(EXPRESS), `${args[0]}: express not loaded`);
+  }
+});
+
+t.test('the probe does see them when they are needed: a flag value to check loads the schema', async (t) => {
+  const r = loaded(HALPID, ['--i2c-bus', 'x']);
+  t.equal(r.status, 2, 'a usage error');
+  t.ok(r.has(SCHEMA), 'typebox loaded to check the value');
+  t.notOk(r.has(EXPRESS), 'still no express without --web');
+});
+
+t.test('halpi loads nothing of the daemon', async (t) => {
+  const r = loaded(HALPI, ['--help']);
+  t.equal(r.status, 0);
+  for (const marker of [SCHEMA, YAML, EXPRESS, 'engine/supervisor.ts', 'engine/simulator/']) t.notOk(r.has(marker), marker);
+});
