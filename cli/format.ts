@@ -72,7 +72,8 @@ const str = (v: unknown): string => (v === undefined || v === null ? 'N/A' : typ
 export function statusTable(values: Json, usb: Json | null, c: Colours): string {
   const row = (key: string, value: string, unit?: string, colour: (s: string) => string = plain) =>
     `${padEnd(key, 24)} ${colour(padStart(value, 15))}${unit ? ` ${unit}` : ''}`;
-  const lines: string[] = [''];
+  // No blank first line (halpid 5.0.2 printed one); blank lines only between the groups.
+  const lines: string[] = [];
   lines.push(row('hardware_version', str(values.hardware_version)));
   lines.push(row('firmware_version', str(values.firmware_version)));
   lines.push('');

@@ -45,21 +45,24 @@ export const flushMicrotasks = (): Promise<void> => new Promise((resolve) => set
  * A clock that moves only when told to. `advance` fires due timers in time order and lets the
  * promise chains they start settle before moving on, so async code runs as it would in real time.
  * With `earlyMs`, timers fire up to that much early (a fixed, repeating pattern), as Node's do by
- * up to 1 ms: code that assumes a timer never fires before its time shows it.
+ * up to 1 ms: code that assumes a timer never fires before its time shows it. With `lateMs`,
+ * they fire up to that much late, as on a busy machine.
  */
 export class FakeClock implements Clock {
   private t: number;
   private seq = 0;
   private timers: FakeTimer[] = [];
   private readonly earlyMs: number;
+  private readonly lateMs: number;
 
   constructor(
     private readonly wallEpochMs = Date.UTC(2026, 0, 1),
     startMs = 0,
-    opts: { earlyMs?: number } = {},
+    opts: { earlyMs?: number; lateMs?: number } = {},
   ) {
     this.t = startMs;
     this.earlyMs = opts.earlyMs ?? 0;
+    this.lateMs = opts.lateMs ?? 0;
   }
 
   now(): number {
@@ -70,9 +73,11 @@ export class FakeClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const seq = ++this.seq;
-    // Early by 0, ⅓, ⅔ or all of earlyMs in turn, never before now.
+    // Early by 0, ⅓, ⅔ or all of earlyMs in turn, never before now; late by a pattern of its own
+    // (0, all, ½, ¼ of lateMs), as a loaded machine makes them.
     const early = ms > 0 ? (this.earlyMs * (seq % 4)) / 3 : 0;
-    const timer = { id: seq, at: this.t + Math.max(0, ms - Math.min(early, ms)), seq, fn };
+    const late = this.lateMs * [0, 1, 0.5, 0.25][seq % 4]!;
+    const timer = { id: seq, at: this.t + Math.max(0, ms - Math.min(early, ms)) + late, seq, fn };
     this.timers.push(timer);
     return { id: timer.id };
   }

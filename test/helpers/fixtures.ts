@@ -1,6 +1,5 @@
 // The worked example of docs/api.md as halpi shows it (docs/cli.md, USB2 off).
-export const STATUS_EXAMPLE = `
-hardware_version                     N/A
+export const STATUS_EXAMPLE = `hardware_version                     N/A
 firmware_version                   3.3.1
 
 state                    OperationalCoOp
