@@ -1,7 +1,7 @@
 // Test rig: the real halpid (the built bundle dist/bin/halpid.mjs) on a temporary socket, talked
 // to over that socket with node:http.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { simulatorSocketPath } from '../../engine/paths.js';
@@ -68,6 +68,11 @@ export interface RunningDaemon {
 /** The built bins (`npm test` builds first): the daemon and the CLI exactly as they ship. */
 export const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
 export const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
+/** The V8 flags of the bin's first line (`#!/usr/bin/env -S node …`), so tests run it as it ships. */
+export const HALPID_FLAGS = ((): string[] => {
+  const first = existsSync(HALPID) ? readFileSync(HALPID, 'utf8').split('\n')[0] ?? '' : '';
+  return (/^#!\/usr\/bin\/env -S node (.*)$/.exec(first)?.[1] ?? '').split(' ').filter(Boolean);
+})();
 
 // Whatever happens in a test, no daemon outlives the test process.
 const children = new Set<ChildProcess>();
@@ -76,7 +81,7 @@ process.on('exit', () => {
 });
 
 export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [HALPID, ...args], {
+  const proc = spawn(process.execPath, [...HALPID_FLAGS, HALPID, ...args], {
     cwd: ROOT,
     // Without tap's NODE_OPTIONS (its coverage hook costs most of a second per start).
     env: { ...process.env, NODE_OPTIONS: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '', ...env },

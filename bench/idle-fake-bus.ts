@@ -1,0 +1,32 @@
+// The engine alone on a fixed-register fake bus, for the idle-CPU row of `npm run bench`: what
+// the daemon's own tick costs with a real controller's answers and no simulated physics behind
+// them. Runs until SIGTERM.
+
+import type { Bus } from '../engine/bus.js';
+import { Engine } from '../engine/engine.js';
+
+const REGISTERS: Record<number, number[]> = {
+  0x03: [0, 0, 0xff, 0xff], 0x04: [3, 3, 1, 0xff], 0x10: [1], 0x12: [0x27, 0x10], 0x15: [4], 0x16: [0], 0x1a: [0x0f],
+  0x20: [0x4e, 0x20], 0x21: [0xee, 0x48], 0x22: [0x1b, 0x58], 0x23: [0x88, 0xb8], 0x24: [0x80, 0xe8],
+  0x25: [0xe6, 0x61, 0x64, 0x84, 0x0b, 0xce, 0x75, 0x21],
+};
+
+const bus: Bus = {
+  description: 'fixed registers',
+  async writeRead(data, length) {
+    const out = new Uint8Array(length);
+    out.set((REGISTERS[data[0]!] ?? []).slice(0, length));
+    return out;
+  },
+  async write() {},
+  async close() {},
+};
+
+const engine = new Engine({
+  bus, backend: 'i2c',
+  settings: { blackoutTimeLimitS: 5, blackoutVoltageLimitV: 9, dryRun: true, poweroffCommand: '' },
+  actions: { poweroff: () => {}, rtcwake: async () => {} },
+});
+engine.start();
+process.on('SIGTERM', () => void engine.stop().then(() => process.exit(0)));
+console.log('ready');
