@@ -90,7 +90,9 @@ export function createApi(opts: ApiOptions): Api {
     {
       path: '/values/:key', methods: ['GET'],
       handle: async (ctx) => {
-        const key = ctx.params.key!;
+        // V_supercap is also a dialect-5 key: the HALPI2 user guide's curl examples use it
+        // (docs/api.md, deliberate differences); /values itself stays byte-exact.
+        const key = ctx.dialect === 5 && ctx.params.key === 'V_supercap' ? 'V_cap' : ctx.params.key!;
         if (!(ctx.dialect === 4 ? V4_KEYS : V5_KEYS).has(key)) return notFoundKey(ctx, 404, `Unknown key: ${key}`);
         try {
           sendJson(ctx, 200, await readValueKey(engine, key, version, ctx.dialect));

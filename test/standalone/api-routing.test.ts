@@ -52,8 +52,18 @@ t.test('7.1 vectors through the controller: V_in 14745, I_in 9929, T 30426, V_ca
   await d.req('PUT', '/sim/inputs', json({ V_in: 12, V_cap: 10.25, I_in: null, hold: false }));
 });
 
+t.test('V_supercap, the user guide\'s name, is an alias of V_cap on /values/{key}', async (t) => {
+  const cap = await d.req('GET', '/values/V_cap');
+  const alias = await d.req('GET', '/values/V_supercap');
+  t.equal(alias.status, 200);
+  t.equal(alias.headers['content-type'], 'application/json');
+  t.match(alias.text, /^\d+\.\d+$/);
+  t.ok(Math.abs(Number(alias.text) - Number(cap.text)) < 0.05, `${alias.text} V, as V_cap reads ${cap.text} V`);
+  t.notMatch((await d.req('GET', '/values')).text, /V_supercap/, '/values itself is unchanged');
+});
+
 t.test('unknown /values keys: 404 JSON naming the decoded key', async (t) => {
-  for (const key of ['V_supercap', 'usb_port_state', 'v_in', 'nope%20x']) {
+  for (const key of ['usb_port_state', 'v_in', 'V_SUPERCAP', 'nope%20x']) {
     const r = await d.req('GET', `/values/${key}`);
     t.equal(r.status, 404);
     t.equal(r.text, `{"error":"Unknown key: ${decodeURIComponent(key)}"}`);
