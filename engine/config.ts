@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { isMap, isScalar, LineCounter, parseDocument, type Pair } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, stringify, type Pair } from 'yaml';
 
 export const DEFAULT_CONFIG_FILE = '/etc/halpid/halpid.conf';
 
@@ -221,6 +221,9 @@ export function loadConfig(opts: {
 export function redacted<T extends Partial<DaemonConfig>>(c: T): T {
   return c['web-token'] ? { ...c, 'web-token': '***' } : c;
 }
+
+/** The configuration as a YAML file would say it (the web token masked), for --config-check. */
+export const configYaml = (c: DaemonConfig): string => stringify(redacted(c));
 
 /** Keys whose values differ between two configurations. */
 export function changedKeys(a: DaemonConfig, b: DaemonConfig): ConfigKey[] {

@@ -17,7 +17,7 @@ import { createLogger } from './log.js';
  * Parse argv. Flag values are collected as text and checked only after --help and --version had
  * their chance: those two load nothing of the configuration schema (typebox, yaml).
  */
-async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Partial<DaemonConfig> }> {
+async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Partial<DaemonConfig>; check: boolean }> {
   const flags: Partial<DaemonConfig> = {};
   const raw: Array<[ConfigKey, string]> = [];
   const value = (key: ConfigKey) => (text: string) => {
@@ -46,6 +46,7 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .option('--sim-execute-commands', 'run poweroff and rtcwake even on the simulator')
     .option('--no-sim-execute-commands', 'do not run poweroff and rtcwake on the simulator')
     .option('--web <host:port>', 'serve the web panel and the API under /api on this address', value('web'))
+    .option('--config-check', 'check the configuration files and flags, print the settings halpid would run with and every warning, and exit (1 on errors)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv);
@@ -57,7 +58,22 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
   if (o.backend) flags.backend = o.backend as DaemonConfig['backend'];
   if (o.simulate) flags.backend = 'simulator';
   if (o.apiCompat) flags['api-compat'] = Number(o.apiCompat) as 4 | 5;
-  return { files: o.conf as string[], flags };
+  return { files: o.conf as string[], flags, check: o.configCheck === true };
+}
+
+/** --config-check: every problem of the files and flags, then the effective settings as YAML. */
+async function configCheck(files: string[], flags: Partial<DaemonConfig>): Promise<number> {
+  const { configYaml, loadConfig } = await import('../engine/config.js');
+  const loaded = loadConfig({ files, flags });
+  for (const line of [...loaded.warnings, ...loaded.errors]) process.stderr.write(`${line}\n`);
+  if (loaded.errors.length > 0) {
+    process.stderr.write(`halpid: configuration refused (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`);
+    return 1;
+  }
+  const from = loaded.files.length ? loaded.files.join(', ') : 'no file (defaults)';
+  process.stdout.write(`# halpid ${VERSION} would run with these settings (from ${from}${Object.keys(flags).length ? ' and the flags' : ''}):\n`);
+  process.stdout.write(configYaml(loaded.config));
+  return 0;
 }
 
 async function main(): Promise<void> {
@@ -75,6 +91,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (args.check) process.exit(await configCheck(args.files, args.flags));
   const logger = createLogger();
   // The built panel: the package's public/ (also what Signal K serves as the webapp), two levels
   // up from dist/standalone/, or beside the bundle in the Debian package (/usr/lib/halpid/).
@@ -114,7 +131,7 @@ async function main(): Promise<void> {
   // Loaded only now: --help and --version need none of it.
   const { Daemon, StartupError } = await import('./daemon.js');
   try {
-    daemon = await Daemon.start({ ...args, logger, panelDir });
+    daemon = await Daemon.start({ files: args.files, flags: args.flags, logger, panelDir });
   } catch (err) {
     if (err instanceof StartupError) process.exit(err.code);
     throw err;
