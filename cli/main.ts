@@ -124,7 +124,7 @@ function build(): Command {
 
   program.command('shutdown').description('shut down, or go to standby with --standby --time')
     .option('--standby', 'standby with a wake-up time instead of a full shutdown')
-    .addOption(new Option('--time <T>', 'wake-up: seconds from now, or a date-time (2026-08-13 06:00:00)'))
+    .addOption(new Option('--time <T>', 'wake-up: seconds from now, a date-time (2026-08-13 06:00:00), or free text ("tomorrow 6am", "in 2 hours")'))
     .action(async (opts: { standby?: boolean; time?: string }) => {
       const { g, client } = ctx();
       if (opts.standby && opts.time === undefined) throw new UsageError('error: --standby requires --time <T>');
@@ -140,8 +140,18 @@ function build(): Command {
         await client.call('POST', '/standby', { ...json, body: `{"delay":${delay}}` });
         return line(g.json ? `{"status":"ok","action":"standby","delay":${delay}}` : `Standby requested with wakeup in ${delay} seconds`);
       }
-      await client.call('POST', '/standby', { ...json, body: JSON.stringify({ datetime: t }) });
-      line(g.json ? JSON.stringify({ status: 'ok', action: 'standby', datetime: t }) : `Standby requested with wakeup at ${t}`);
+      // A date-time the daemons parse themselves goes as it is; free text ("tomorrow 6am",
+      // "in 2 hours") is turned into an absolute local time here, so every daemon version takes it.
+      let datetime = t;
+      if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}/.test(t)) {
+        const { parseFreeTime } = await import('../engine/free-time.js');
+        const free = await parseFreeTime(t, Date.now());
+        if (!free) throw new UsageError(`error: --time: cannot understand ${JSON.stringify(t)} (try "tomorrow 6am", "in 2 hours" or 2026-08-13 06:00:00)`);
+        datetime = free.iso;
+        if (!g.json) line(`Wake-up time: ${datetime}`);
+      }
+      await client.call('POST', '/standby', { ...json, body: JSON.stringify({ datetime }) });
+      line(g.json ? JSON.stringify({ status: 'ok', action: 'standby', datetime }) : `Standby requested with wakeup at ${datetime}`);
     });
 
   const usb = program.command('usb').description('show or switch USB port power');

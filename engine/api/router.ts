@@ -21,6 +21,7 @@ import { float, type Dialect } from './json-write.js';
 import { HttpCounters, renderMetrics } from './metrics.js';
 import { simRoutes } from './sim.js';
 import { parseStandby } from './standby.js';
+import { parseFreeTime } from '../free-time.js';
 import { configField, configObject, MEASUREMENT_KEYS, measurementField, valuesObject } from './values.js';
 
 const debug = createDebug('halpid:http');
@@ -205,7 +206,18 @@ export function createApi(opts: ApiOptions): Api {
       handle: async (ctx) => {
         const body = await readJson(ctx);
         if (body === null) return;
-        const parsed = parseStandby(body, engine.clock.wallNow());
+        const now = engine.clock.wallNow();
+        let parsed = parseStandby(body, now);
+        // Dialect 4 takes free text as halpid 4.0.7 did ("tomorrow 6am", "in 2 hours").
+        const text = body.t === 'obj' ? body.v.get('datetime') : undefined;
+        if (!parsed.ok && ctx.dialect === 4 && parsed.message.startsWith('Invalid datetime format: Could not parse') && text?.t === 'str') {
+          const free = await parseFreeTime(text.v, now);
+          if (free) {
+            const wakeup = Math.floor(free.at / 1000);
+            parsed = wakeup > Math.floor(now / 1000) ? { ok: true, wakeup, text: free.iso }
+              : { ok: false, status: 400, message: `Wakeup time must be in the future: ${text.v}` };
+          }
+        }
         if (!parsed.ok) {
           if (parsed.status === 422) return rejectShape(ctx, parsed.message);
           return sendError(ctx, 400, parsed.message);

@@ -1,0 +1,60 @@
+// Free-text standby times: the daemon takes them in dialect 4 (as halpid 4.0.7 did), and halpi
+// turns them into an absolute time itself, so they work against every daemon. Local time is
+// Europe/Helsinki in the daemon, in halpi and here.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { HALPI, json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+process.env.TZ = 'Europe/Helsinki';
+const TZ = { TZ: 'Europe/Helsinki' };
+const rtcAlarm = async (d: RunningDaemon) => (JSON.parse((await d.req('GET', '/sim')).text) as { host: { rtc_alarm: number | null } }).host.rtc_alarm;
+
+/** What "tomorrow 6am" means now, here. */
+const tomorrow6 = () => {
+  const d = new Date();
+  d.setDate(d.getDate() + 1);
+  d.setHours(6, 0, 0, 0);
+  return Math.floor(d.getTime() / 1000);
+};
+
+t.test('dialect 4: "tomorrow 6am" and "in 2 hours" are taken; nonsense and the past are 400', async (t) => {
+  const d = await startDaemon(['--api-compat', '4'], TZ);
+  t.teardown(() => d.stop());
+  const bad = await d.req('POST', '/standby', json({ datetime: 'whenever suits' }));
+  t.equal(bad.status, 400);
+  t.match(bad.text, /^Invalid datetime format: Could not parse datetime: whenever suits\./);
+  const past = await d.req('POST', '/standby', json({ datetime: 'yesterday 6am' }));
+  t.equal(`${past.status} ${past.text}`, '400 Wakeup time must be in the future: yesterday 6am');
+  const expected = tomorrow6();
+  const r = await d.req('POST', '/standby', json({ datetime: 'tomorrow 6am' }));
+  t.equal(r.status, 204, r.text);
+  t.equal(await rtcAlarm(d), expected, 'the RTC alarm is tomorrow 06:00 local time');
+  t.match(d.logs(), /Standby requested over the API, wake-up at \d{4}-\d\d-\d\dT06:00:00\+0[23]:00/);
+});
+
+t.test('dialect 5 keeps refusing free text (halpid 5.0.2 did)', async (t) => {
+  const d = await startDaemon([], TZ);
+  t.teardown(() => d.stop());
+  const r = await d.req('POST', '/standby', json({ datetime: 'tomorrow 6am' }));
+  t.equal(r.status, 400);
+  t.match(r.text, /Could not parse datetime: tomorrow 6am/);
+});
+
+t.test('halpi shutdown --standby --time "tomorrow 6am" against dialect 5: parsed by halpi, echoed, sent as an absolute time', async (t) => {
+  const d = await startDaemon([], TZ);
+  t.teardown(() => d.stop());
+  const expected = tomorrow6();
+  const r = spawnSync(process.execPath, [HALPI, '-s', d.socket, 'shutdown', '--standby', '--time', 'tomorrow 6am'], {
+    encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...TZ },
+  });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.match(lines[0], /^Wake-up time: \d{4}-\d\d-\d\dT06:00:00\+0[23]:00$/);
+  t.equal(lines[1], `Standby requested with wakeup at ${lines[0]!.slice('Wake-up time: '.length)}`);
+  t.equal(await rtcAlarm(d), expected);
+  const bad = spawnSync(process.execPath, [HALPI, '-s', d.socket, 'shutdown', '--standby', '--time', 'whenever'], {
+    encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...TZ },
+  });
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /^error: --time: cannot understand "whenever"/);
+});
