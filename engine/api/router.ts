@@ -70,7 +70,8 @@ export function createApi(opts: ApiOptions): Api {
   const events = opts.events ?? new EventHub(engine, version, opts.dialect);
 
   const notFoundKey = (ctx: Ctx, status: 404 | 400, text: string): void => {
-    if (ctx.dialect === 4) sendEmpty(ctx, 404);
+    // aiohttp (halpid 4.0.7) labels its empty 404 application/octet-stream.
+    if (ctx.dialect === 4) sendEmpty(ctx, 404, { 'Content-Type': 'application/octet-stream' });
     else sendError(ctx, status, text);
   };
 
@@ -121,8 +122,11 @@ export function createApi(opts: ApiOptions): Api {
         const body = await readJson(ctx);
         if (body === null) return;
         if (!known) return notFoundKey(ctx, 400, `Unknown config key: ${key}`);
-        const raw = configRaw(key as ConfigKey, body);
-        if (raw === null) return sendError(ctx, 400, 'Invalid value type');
+        const raw = ctx.dialect === 4 ? configRaw4(key as ConfigKey, body) : configRaw(key as ConfigKey, body);
+        if (raw === null) {
+          if (ctx.dialect === 5) return sendError(ctx, 400, 'Invalid value type');
+          return sendError(ctx, 400, key === 'auto_restart' ? 'Value must be a boolean or number' : 'Value must be a number');
+        }
         try {
           await engine.writeConfigRaw(key as ConfigKey, raw);
         } catch (err) {
@@ -167,8 +171,10 @@ export function createApi(opts: ApiOptions): Api {
       path: '/usb/:port', methods: ['GET', 'PUT'],
       handle: async (ctx) => {
         const port = Number(ctx.params.port);
+        // halpid 4.0.7's words in dialect 4, 5.0.2's otherwise.
+        const badPort = ctx.dialect === 4 ? 'Port must be 0-3' : 'Invalid port number, must be 0-3';
         if (ctx.req.method !== 'PUT') {
-          if (port > 3) return sendError(ctx, 400, 'Invalid port number, must be 0-3');
+          if (port > 3) return sendError(ctx, 400, badPort);
           try {
             const bits = await engine.readUsb();
             sendJson(ctx, 200, (bits & (1 << port)) !== 0);
@@ -177,9 +183,21 @@ export function createApi(opts: ApiOptions): Api {
           }
           return;
         }
-        const on = await readBoolean(ctx);
-        if (on === null) return;
-        if (port > 3) return sendError(ctx, 400, 'Invalid port number, must be 0-3');
+        if (ctx.dialect === 4 && port > 3) {
+          discardBody(ctx.req);
+          return sendError(ctx, 400, badPort);
+        }
+        let on: boolean | null;
+        if (ctx.dialect === 4) {
+          const body = await readJson(ctx);
+          if (body === null) return;
+          if (body.t !== 'bool') return sendError(ctx, 400, 'Value must be a boolean');
+          on = body.v;
+        } else {
+          on = await readBoolean(ctx);
+          if (on === null) return;
+          if (port > 3) return sendError(ctx, 400, badPort);
+        }
         try {
           await engine.updateUsb((bits) => (on ? bits | (1 << port) : bits & ~(1 << port)));
           sendEmpty(ctx, 204);
@@ -370,6 +388,28 @@ async function readValueKey(engine: Engine, key: string, version: string, dialec
       if (!(MEASUREMENT_KEYS as readonly string[]).includes(key) && key !== 'V_supercap') throw new Error(`Unknown key: ${key}`);
       return measurementField(await engine.readMeasurements(), key, dialect);
     }
+  }
+}
+
+/**
+ * Dialect 4: what halpid 4.0.7 took. Any JSON number, and booleans too (Python's bool is a number);
+ * auto_restart is true for any non-zero number; led_brightness is truncated (40.5 → 40).
+ */
+function configRaw4(key: ConfigKey, v: JsonValue): number | null {
+  const num = v.t === 'int' ? Number(v.v) : v.t === 'float' ? v.v : v.t === 'bool' ? (v.v ? 1 : 0) : null;
+  if (num === null) return null;
+  switch (key) {
+    case 'auto_restart':
+      return num !== 0 ? 1 : 0;
+    case 'led_brightness':
+      return encodeBrightness(Math.trunc(num));
+    case 'watchdog_timeout':
+      return encodeMillis16(num);
+    case 'solo_depleting_timeout':
+      return encodeMillis32(num);
+    case 'power_on_threshold':
+    case 'solo_power_off_threshold':
+      return encodeThreshold(num);
   }
 }
 

@@ -39,7 +39,7 @@ t.test('layouts, content types, errors and status codes of dialect 4', async (t)
   t.equal(`${na.status} ${na.headers['content-type']} ${na.headers.allow} ${na.text}`, '405 text/plain; charset=utf-8 GET,HEAD 405: Method Not Allowed');
   for (const path of ['/values/nope', '/config/nope']) {
     const r = await d.req('GET', path);
-    t.equal(`${r.status} ${r.body.length}`, '404 0', path);
+    t.equal(`${r.status} ${r.body.length} ${r.headers['content-type']}`, '404 0 application/octet-stream', `${path}: empty, labelled as aiohttp does`);
   }
   const pu = await d.req('PUT', '/config/nope', { body: '1' });
   t.equal(`${pu.status} ${pu.body.length}`, '404 0', 'PUT unknown key: 404 empty');
@@ -48,9 +48,10 @@ t.test('layouts, content types, errors and status codes of dialect 4', async (t)
   t.equal((await d.req('GET', '/config/led_brightness')).text, '40');
   await d.req('PUT', '/config/led_brightness', { body: '48' });
   const bad = await d.req('PUT', '/config/led_brightness', { body: '"x"' });
-  t.equal(`${bad.status} ${bad.headers['content-type']} ${bad.text}`, '400 text/plain; charset=utf-8 Invalid value type', 'handler errors are plain text');
+  t.equal(`${bad.status} ${bad.headers['content-type']} ${bad.text}`, '400 text/plain; charset=utf-8 Value must be a number', 'handler errors are plain text, in 4.0.7\'s words');
   t.equal((await d.req('PUT', '/usb/1', { body: 'nope' })).status, 400, 'JSON syntax still checked');
-  t.equal((await d.req('PUT', '/usb/1', { body: '1' })).status, 422);
+  const notBool = await d.req('PUT', '/usb/1', { body: '1' });
+  t.equal(`${notBool.status} ${notBool.text}`, '400 Value must be a boolean', 'as halpid 4.0.7 (5.0.2: 422)');
   await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x20], count: 0 }));
   const e = await d.req('GET', '/values');
   t.equal(`${e.status} ${e.headers['content-type']} ${e.text}`, '500 text/plain; charset=utf-8 Failed to read from register 0x20');
@@ -67,4 +68,42 @@ t.test('layouts, content types, errors and status codes of dialect 4', async (t)
     });
   });
   t.match(hello, /"api":"4"/, 'additions keep dialect-5 JSON and report the dialect');
+});
+
+t.test('PUT /config/{key}: every input halpid 4.0.7 took, with its coercions', async (t) => {
+  const put = (key: string, body: string) => d.req('PUT', `/config/${key}`, { body });
+  const get = async (key: string) => JSON.parse((await d.req('GET', `/config/${key}`)).text) as unknown;
+  const cases: Array<[string, string, unknown]> = [
+    ['auto_restart', '0', false], ['auto_restart', '1', true], ['auto_restart', '2.5', true], ['auto_restart', 'false', false],
+    ['auto_restart', 'true', true],
+    ['led_brightness', '40.5', 40], ['led_brightness', '40.9', 40], ['led_brightness', 'true', 1], ['led_brightness', '48', 48],
+    ['watchdog_timeout', '12', 12], ['watchdog_timeout', '10.5', 10.5],
+    ['solo_depleting_timeout', '7', 7], ['solo_depleting_timeout', 'true', 1], ['solo_depleting_timeout', '5', 5],
+  ];
+  for (const [key, body, expected] of cases) {
+    const r = await put(key, body);
+    t.equal(`${r.status} ${r.body.length}`, '204 0', `${key} ${body}: 204`);
+    t.same(await get(key), expected, `${key} ${body} → ${JSON.stringify(expected)}`);
+  }
+  await put('watchdog_timeout', '10');
+  const wrong: Array<[string, string, string]> = [
+    ['auto_restart', '"yes"', 'Value must be a boolean or number'], ['auto_restart', 'null', 'Value must be a boolean or number'],
+    ['led_brightness', '"40"', 'Value must be a number'], ['watchdog_timeout', '[10]', 'Value must be a number'],
+    ['power_on_threshold', '{}', 'Value must be a number'],
+  ];
+  for (const [key, body, text] of wrong) {
+    const r = await put(key, body);
+    t.equal(`${r.status} ${r.headers['content-type']} ${r.text}`, `400 text/plain; charset=utf-8 ${text}`, `${key} ${body}`);
+  }
+  t.equal(await get('led_brightness'), 48, 'a refused value changes nothing');
+});
+
+t.test('USB ports: 4.0.7\'s texts for a port out of range and a value that is not a boolean', async (t) => {
+  const get5 = await d.req('GET', '/usb/7');
+  t.equal(`${get5.status} ${get5.text}`, '400 Port must be 0-3');
+  const put5 = await d.req('PUT', '/usb/7', { body: 'true' });
+  t.equal(`${put5.status} ${put5.text}`, '400 Port must be 0-3');
+  const put1 = await d.req('PUT', '/usb/1', { body: '"on"' });
+  t.equal(`${put1.status} ${put1.text}`, '400 Value must be a boolean');
+  t.equal((await d.req('PUT', '/usb/1', { body: 'true' })).status, 204);
 });
