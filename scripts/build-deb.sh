@@ -28,6 +28,9 @@ rm -f "$stage"/app/public/*.gz "$stage"/app/public/*.br # for Signal K's static 
 # The bins as npm run build bundles them (dist/bin/: two entries and their chunks).
 npm run --silent build:bins
 cp -r dist/bin/halpid.mjs dist/bin/halpi.mjs dist/bin/chunks "$stage/app/"
+# The launchers in /usr/bin run them with the V8 flags; their own first line is not used.
+sed -i '1{/^#!/d}' "$stage/app/halpid.mjs" "$stage/app/halpi.mjs"
+chmod 644 "$stage/app/halpid.mjs" "$stage/app/halpi.mjs"
 
 # The native addon and what it needs at run time (nan is only for building it).
 for mod in i2c-bus bindings file-uri-to-path; do

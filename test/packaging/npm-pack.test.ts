@@ -12,7 +12,7 @@ const npm = (args: string[], cwd = ROOT) => spawnSync('npm', args, {
 
 const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/,
-  /^dist\/bin\/(halpid|halpi)\.mjs$/, /^dist\/bin\/chunks\/[a-z]+-[A-Z0-9]+\.mjs$/,
+  /^dist\/bin\/(halpid|halpi)\.mjs$/, /^dist\/bin\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/,
   /^dist\/plugin\/index\.cjs$/,
   /^public\/(index\.html|app\.js|style\.css|icon\.png)(\.gz|\.br)?$/,
 ];
