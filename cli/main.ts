@@ -180,6 +180,18 @@ function build(): Command {
       });
   }
 
+  program.command('compare').description('compare this daemon with another (halpid 4.0.7, 5.0.2 or ours) request by request')
+    .requiredOption('--against <socket>', 'the other daemon\'s socket')
+    .option('--writes', 'also compare reversible writes (USB port 3, LED brightness), restored afterwards')
+    .action(async (opts: { against: string; writes?: boolean }) => {
+      const { g, client } = ctx();
+      const { compare, table } = await import('./compare.js');
+      const rows = await compare(client.socket, opts.against, { writes: opts.writes });
+      if (g.json) line(JSON.stringify(rows.map(({ request, verdict, note, ours, other }) => ({ request, verdict, note, ours, other }))));
+      else out(table(rows));
+      if (rows.some((r) => r.verdict === 'real')) throw new CliError('real differences found', 1);
+    });
+
   program.command('flash').argument('<file>').description('upload controller firmware').action(async (file: string) => {
     const { g, client } = ctx();
     const { flash } = await import('./flash.js');
