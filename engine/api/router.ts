@@ -21,7 +21,7 @@ import { float, type Dialect } from './json-write.js';
 import { HttpCounters, renderMetrics } from './metrics.js';
 import { simRoutes } from './sim.js';
 import { parseStandby } from './standby.js';
-import { parseFreeTime } from '../free-time.js';
+import { parseStandby4 } from './standby4.js';
 import { configField, configObject, MEASUREMENT_KEYS, measurementField, valuesObject } from './values.js';
 
 const debug = createDebug('halpid:http');
@@ -225,17 +225,8 @@ export function createApi(opts: ApiOptions): Api {
         const body = await readJson(ctx);
         if (body === null) return;
         const now = engine.clock.wallNow();
-        let parsed = parseStandby(body, now);
-        // Dialect 4 takes free text as halpid 4.0.7 did ("tomorrow 6am", "in 2 hours").
-        const text = body.t === 'obj' ? body.v.get('datetime') : undefined;
-        if (!parsed.ok && ctx.dialect === 4 && parsed.message.startsWith('Invalid datetime format: Could not parse') && text?.t === 'str') {
-          const free = await parseFreeTime(text.v, now);
-          if (free) {
-            const wakeup = Math.floor(free.at / 1000);
-            parsed = wakeup > Math.floor(now / 1000) ? { ok: true, wakeup, text: free.iso }
-              : { ok: false, status: 400, message: `Wakeup time must be in the future: ${text.v}` };
-          }
-        }
+        // Dialect 4 reads the body as halpid 4.0.7 did (free text, int() coercions, its words).
+        const parsed = ctx.dialect === 4 ? await parseStandby4(body, now) : parseStandby(body, now);
         if (!parsed.ok) {
           if (parsed.status === 422) return rejectShape(ctx, parsed.message);
           return sendError(ctx, 400, parsed.message);

@@ -21,15 +21,28 @@ t.test('dialect 4: "tomorrow 6am" and "in 2 hours" are taken; nonsense and the p
   const d = await startDaemon(['--api-compat', '4'], TZ);
   t.teardown(() => d.stop());
   const bad = await d.req('POST', '/standby', json({ datetime: 'whenever suits' }));
-  t.equal(bad.status, 400);
-  t.match(bad.text, /^Invalid datetime format: Could not parse datetime: whenever suits\./);
+  t.equal(`${bad.status} ${bad.text}`, '400 Invalid datetime format', 'halpid 4.0.7\'s words');
   const past = await d.req('POST', '/standby', json({ datetime: 'yesterday 6am' }));
-  t.equal(`${past.status} ${past.text}`, '400 Wakeup time must be in the future: yesterday 6am');
+  t.equal(`${past.status} ${past.text}`, '400 datetime must be in the future');
+  t.equal(await rtcAlarm(d), null, 'nothing set yet');
   const expected = tomorrow6();
   const r = await d.req('POST', '/standby', json({ datetime: 'tomorrow 6am' }));
   t.equal(r.status, 204, r.text);
   t.equal(await rtcAlarm(d), expected, 'the RTC alarm is tomorrow 06:00 local time');
   t.match(d.logs(), /Standby requested over the API, wake-up at \d{4}-\d\d-\d\dT06:00:00\+0[23]:00/);
+});
+
+t.test('dialect 4: delay as Python\'s int() takes it, and 4.0.7\'s errors', async (t) => {
+  const d = await startDaemon(['--api-compat', '4', '--dry-run'], TZ);
+  t.teardown(() => d.stop());
+  for (const [delay, ok] of [[60, true], [60.9, true], ['120', true], [' 7 ', true], [true, true], ['60.5', false], ['soon', false], [null, false], [-5, false]] as const) {
+    const r = await d.req('POST', '/standby', json({ delay }));
+    const expected = ok ? '204 ' : delay === -5 ? '400 delay must be positive' : '400 delay must be an integer';
+    t.equal(`${r.status} ${r.text}`, expected, JSON.stringify(delay));
+  }
+  t.match(d.logs(), /Dry run: would set the wake-up alarm to .* request standby/, 'accepted ones reach the standby action');
+  const both = await d.req('POST', '/standby', json({ delay: 'x', datetime: 'in 1 hour' }));
+  t.equal(both.status, 204, 'datetime wins over delay, as in 4.0.7');
 });
 
 t.test('dialect 5 keeps refusing free text (halpid 5.0.2 did)', async (t) => {
