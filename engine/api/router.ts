@@ -150,6 +150,7 @@ export function createApi(opts: ApiOptions): Api {
         }
         const body = await readJson(ctx);
         if (body === null) return;
+        if (ctx.dialect === 4 && body.t !== 'obj') return sendError(ctx, 400, 'Expected JSON object');
         const change = (bits: number): number => {
           if (body.t !== 'obj') return bits;
           for (let port = 0; port < 4; port++) {
@@ -331,6 +332,8 @@ export function createApi(opts: ApiOptions): Api {
       }
       if (name === 'port' && parseU8(decoded) === null) {
         discardBody(req);
+        // halpid 4.0.7 took any integer (and refused the rest in its own words).
+        if (ctx.dialect === 4) return sendText(ctx, 400, /^\s*[+-]?[0-9]+\s*$/.test(decoded) ? 'Port must be 0-3' : 'Port must be an integer');
         return sendText(ctx, 400, `Invalid URL: Cannot parse \`${decoded}\` to a \`u8\``);
       }
       ctx.params[name] = name === 'port' ? String(parseU8(decoded)) : decoded;
