@@ -38,6 +38,12 @@ export const DaemonConfigSchema = Type.Object({
     default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port, or empty for off'),
   }),
   'web-token': Type.String({ default: '', ...opts('a string') }),
+  'nut-listen': Type.String({
+    default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port (on 127.0.0.1), or empty for off', 'restart'),
+  }),
+  'nut-user': Type.String({ default: '', ...opts('a user name for NUT clients (empty: no logins)', 'restart') }),
+  'nut-password': Type.String({ default: '', ...opts('a string', 'restart') }),
+  'nut-primary': Type.Boolean({ default: false, ...opts('true or false', 'restart') }),
 });
 
 export type DaemonConfig = Static<typeof DaemonConfigSchema>;
@@ -69,6 +75,7 @@ function coerce(key: ConfigKey, value: unknown): unknown {
     case 'api-compat':
       return value === '5' ? 5 : value === '4' ? 4 : value;
     case 'web':
+    case 'nut-listen':
       return typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
     default:
       return value;
@@ -79,7 +86,7 @@ function check(key: ConfigKey, raw: unknown): { ok: true; value: unknown } | { o
   const value = coerce(key, raw);
   const schema = PROPS[key];
   if (!Value.Check(schema, value)) return { ok: false, expected: schema.expected };
-  if (key === 'web' && typeof value === 'string' && value !== '') {
+  if ((key === 'web' || key === 'nut-listen') && typeof value === 'string' && value !== '') {
     const port = Number(value.slice(value.lastIndexOf(':') + 1));
     if (!(port >= 1 && port <= 65535)) return { ok: false, expected: schema.expected };
   }
@@ -219,7 +226,10 @@ export function loadConfig(opts: {
 
 /** The configuration with its secret (the web token) masked, for debug output. */
 export function redacted<T extends Partial<DaemonConfig>>(c: T): T {
-  return c['web-token'] ? { ...c, 'web-token': '***' } : c;
+  let out = c;
+  if (c['web-token']) out = { ...out, 'web-token': '***' };
+  if (c['nut-password']) out = { ...out, 'nut-password': '***' };
+  return out;
 }
 
 /** The configuration as a YAML file would say it (the web token masked), for --config-check. */

@@ -55,6 +55,8 @@ interface Listener {
 export class Daemon {
   private stopping = false;
   private web: Awaited<ReturnType<typeof startWeb>> | null = null;
+  private nut: { close(): Promise<void> } | null = null;
+  private releaseNutDemand: (() => void) | null = null;
 
   private constructor(
     private readonly opts: DaemonOptions,
@@ -151,9 +153,57 @@ export class Daemon {
         throw new StartupError(message, 1);
       }
     }
+    if (config['nut-listen']) {
+      try {
+        daemon.nut = await daemon.startNut(config);
+      } catch (err) {
+        const message = `Cannot start the NUT listener on ${config['nut-listen']}: ${(err as Error).message}`;
+        logger.error(message);
+        await daemon.closeListeners();
+        await engine.stop().catch(() => {});
+        throw new StartupError(message, 1);
+      }
+    }
     logger.info('Starting power management state machine');
     engine.start();
     return daemon;
+  }
+
+  /** The Network UPS Tools server (docs/nut.md): loaded only when configured. */
+  private async startNut(config: DaemonConfig) {
+    const { createNutServer } = await import('../engine/nut/server.js');
+    const { upsState, upsVariables } = await import('../engine/nut/variables.js');
+    const st = upsState();
+    this.engine.readConfigKey('solo_power_off_threshold').then((v) => { st.cutoff = v; }, () => {});
+    const users = config['nut-user'] ? [{ name: config['nut-user'], password: config['nut-password'], role: config['nut-primary'] ? 'primary' as const : 'secondary' as const }] : [];
+    const nut = createNutServer({
+      version: VERSION,
+      users,
+      variables: () => {
+        // Versions, device id and status registers, at most once a second (a minute for identity).
+        void this.engine.refreshStatus(1000, 60_000).catch(() => {});
+        return upsVariables(this.engine, st);
+      },
+      forceShutdown: () => {
+        st.fsd = true;
+        this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary');
+      },
+    });
+    // The measurements must stay fresh for NUT clients too, from the first one on: a client that
+    // connects before the first tick's block read would otherwise be told the data is stale.
+    this.releaseNutDemand = this.engine.demand(1000);
+    await this.engine.readMeasurements().catch(() => {});
+    const text = config['nut-listen'];
+    const [host, port] = /^[0-9]+$/.test(text) ? ['127.0.0.1', Number(text)] : [text.slice(0, text.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(text.slice(text.lastIndexOf(':') + 1))];
+    await new Promise<void>((resolve, reject) => {
+      nut.server.once('error', reject);
+      nut.server.listen(port, host, () => {
+        nut.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.opts.logger.info(`NUT server listening on ${host}:${(nut.server.address() as { port: number }).port} (UPS halpi2)`);
+    return nut;
   }
 
   private static async listen(api: Api, config: DaemonConfig, logger: Logger): Promise<Listener> {
@@ -241,6 +291,8 @@ export class Daemon {
     this.api.close();
     const removed = closeSocketServer(this.listener.server, this.listener.path, this.listener.id);
     await this.web?.close();
+    this.releaseNutDemand?.();
+    await this.nut?.close();
     return removed;
   }
 

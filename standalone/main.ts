@@ -46,6 +46,7 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .option('--sim-execute-commands', 'run poweroff and rtcwake even on the simulator')
     .option('--no-sim-execute-commands', 'do not run poweroff and rtcwake on the simulator')
     .option('--web <host:port>', 'serve the web panel and the API under /api on this address', value('web'))
+    .option('--nut <[host:]port>', 'serve the Network UPS Tools protocol (UPS halpi2) on this address', value('nut-listen'))
     .option('--config-check', 'check the configuration files and flags, print the settings halpid would run with and every warning, and exit (1 on errors)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -10,7 +10,7 @@ t.test('defaults come from the schema', async (t) => {
     'i2c-bus': 1, 'i2c-addr': 0x6d, 'blackout-time-limit': 5, 'blackout-voltage-limit': 9,
     socket: '/run/halpid/halpid.sock', 'socket-group': 'adm', poweroff: '/sbin/poweroff', rtcwake: 'rtcwake',
     'dry-run': false, backend: 'auto', 'api-compat': 5, 'sim-state-file': '', 'sim-execute-commands': false,
-    web: '', 'web-token': '',
+    web: '', 'web-token': '', 'nut-listen': '', 'nut-user': '', 'nut-password': '', 'nut-primary': false,
   });
   t.equal(reloadKind('i2c-bus'), 'restart');
   t.equal(reloadKind('blackout-time-limit'), 'live');
