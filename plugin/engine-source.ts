@@ -99,6 +99,45 @@ export class EngineSource implements Source {
     process.once('exit', this.onExit);
     e.start();
     this.schedule(0);
+    if (this.options.nut.listen) this.nutReady = this.startNut().catch((err: Error) => sink.failure(`NUT server: ${err.message}`));
+  }
+
+  private nut: { close(): Promise<void>; server: import('node:net').Server } | null = null;
+  private nutReady: Promise<unknown> = Promise.resolve();
+
+  /** The Network UPS Tools server (docs/nut.md), in engine and simulator modes. */
+  private async startNut(): Promise<void> {
+    const { createNutServer } = await import('../engine/nut/server.js');
+    const { upsState, upsVariables } = await import('../engine/nut/variables.js');
+    const st = upsState();
+    const n = this.options.nut;
+    const nut = createNutServer({
+      version: VERSION,
+      users: n.user ? [{ name: n.user, password: n.password, role: 'secondary' }] : [],
+      variables: () => upsVariables(this.engine, st, Math.max(5000, 3 * this.options.pollInterval)),
+      forceShutdown: () => { st.fsd = true; },
+    });
+    const text = n.listen;
+    const [host, port] = /^[0-9]+$/.test(text) ? ['127.0.0.1', Number(text)] : [text.slice(0, text.lastIndexOf(':')), Number(text.slice(text.lastIndexOf(':') + 1))];
+    await new Promise<void>((resolve, reject) => {
+      nut.server.once('error', reject);
+      nut.server.listen(port, host, () => {
+        nut.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.nut = nut;
+    this.engine.logger.info(`NUT server listening on ${host}:${this.nutPort} (UPS halpi2)`);
+  }
+
+  /** The NUT server's port, once it listens. */
+  get nutPort(): number | null {
+    return this.nut ? (this.nut.server.address() as { port: number }).port : null;
+  }
+
+  /** Resolves once the NUT server listens (or failed to). */
+  nutStarted(): Promise<unknown> {
+    return this.nutReady;
   }
 
   private readonly onExit = (): void => {
@@ -156,6 +195,8 @@ export class EngineSource implements Source {
       this.releaseDemand?.();
       for (const off of this.off) off();
       await this.polling;
+      await this.nutReady;
+      await this.nut?.close();
       const result = await this.engine.stop({ disarmWatchdog: !opts.handover });
       if (!result.watchdogDisabled && !opts.handover) this.engine.logger.warn(`Failed to disable the watchdog: ${result.error}`);
       await this.bus.close().catch(() => {});

@@ -40,6 +40,16 @@ const notificationsSchema = Type.Object({
   pcbTempAlarm: Type.Number({ title: 'Board temperature alarm (°C)', description: 'Above the warning.', default: 70, minimum: -40, maximum: 100 }),
 }, { title: 'Notifications', default: {} });
 
+const nutSchema = Type.Object({
+  listen: Type.String({
+    title: 'NUT server address',
+    description: 'Serve the Network UPS Tools protocol (UPS halpi2) on host:port, or a port on 127.0.0.1, so that upsmon on other computers can shut down with this one. Empty: off. Engine and simulator modes only (halpid has its own --nut).',
+    default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$',
+  }),
+  user: Type.String({ title: 'NUT user', description: 'The user upsmon logs in with (a secondary). Empty: no logins.', default: '' }),
+  password: Type.String({ title: 'NUT password', default: '' }),
+}, { title: 'Network UPS Tools', default: {} });
+
 const controlSchema = Type.Object({
   usb: Type.Boolean({ title: 'USB ports', description: 'Allow switching the USB ports with PUT.', default: true }),
   config: Type.Boolean({ title: 'Controller configuration', description: 'Allow changing the controller\'s settings with PUT.', default: true }),
@@ -65,13 +75,14 @@ export const optionsSchema = Type.Object({
   engine: engineSchema,
   notifications: notificationsSchema,
   control: controlSchema,
+  nut: nutSchema,
 });
 
 export type PluginOptions = Static<typeof optionsSchema>;
 
 /** The Admin UI layout: groups collapsed, fields in the documented order. */
 export const uiSchema = {
-  'ui:order': ['mode', 'socketPath', 'pollInterval', 'pathPrefix', 'staleTimeout', 'engine', 'notifications', 'control'],
+  'ui:order': ['mode', 'socketPath', 'pollInterval', 'pathPrefix', 'staleTimeout', 'engine', 'notifications', 'control', 'nut'],
   engine: { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wrapClassName: 'panel-group' } },
   notifications: { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wrapClassName: 'panel-group' } },
   control: {
@@ -79,6 +90,7 @@ export const uiSchema = {
     collapse: { field: 'ObjectField', wrapClassName: 'panel-group' },
     power: { 'ui:help': 'Anyone with write access to Signal K can then shut the computer down.' },
   },
+  nut: { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wrapClassName: 'panel-group' }, password: { 'ui:widget': 'password' } },
 };
 
 function defaultsOf(schema: TSchema): unknown {

@@ -14,6 +14,7 @@ t.test('an empty configuration gets every documented default', async (t) => {
       blackout: true, shutdown: true, connection: true, temperatureZones: true, mcuTempWarn: 75, mcuTempAlarm: 85, pcbTempWarn: 60, pcbTempAlarm: 70,
     },
     control: { usb: true, config: true, power: false },
+    nut: { listen: '', user: '', password: '' },
   });
   t.same(resolveOptions(undefined).options, options, 'no configuration at all');
   t.ok(Value.Check(optionsSchema, options), 'the defaults pass the schema');

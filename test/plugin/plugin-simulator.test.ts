@@ -180,3 +180,32 @@ t.test('invalid settings: replaced by defaults, logged, and named in the status'
   t.match(r.app.errors, [/^Invalid setting replaced by its default: pollInterval: .*\(got 5\); using 1000$/]);
   t.match(r.app.statuses[0], /^Starting… \(invalid settings replaced by defaults: pollInterval: /);
 });
+
+t.test('the NUT server in simulator mode: UPS halpi2 with the engine\'s values; closed on stop', async (t) => {
+  const r = rig({ nut: { listen: '0' } });
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
+  const { EngineSource } = await import('../../plugin/engine-source.js');
+  const src = r.plugin.current as InstanceType<typeof EngineSource>;
+  await src.nutStarted();
+  const port = src.nutPort!;
+  t.ok(port > 0, `listening on ${port}`);
+  const { connect } = await import('node:net');
+  const ask = (line: string) => new Promise<string>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let text = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (c: string) => {
+      text += c;
+      if (text.endsWith('\n')) {
+        sock.destroy();
+        resolve(text.trim());
+      }
+    });
+    sock.on('error', reject);
+    sock.write(`${line}\n`);
+  });
+  t.equal(await ask('GET VAR halpi2 ups.status'), 'VAR halpi2 ups.status "OL"');
+  t.match(await ask('GET VAR halpi2 battery.voltage'), /^VAR halpi2 battery\.voltage "\d+\.\d\d"$/);
+  await stopAll(r);
+  await t.rejects(ask('NETVER'), { code: 'ECONNREFUSED' }, 'closed with the plugin');
+});
