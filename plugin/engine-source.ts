@@ -107,27 +107,14 @@ export class EngineSource implements Source {
 
   /** The Network UPS Tools server (docs/nut.md), in engine and simulator modes. */
   private async startNut(): Promise<void> {
-    const { createNutServer } = await import('../engine/nut/server.js');
-    const { upsState, upsVariables } = await import('../engine/nut/variables.js');
-    const st = upsState();
+    const { startNutServer } = await import('../engine/nut/server.js');
     const n = this.options.nut;
-    const nut = createNutServer({
-      version: VERSION,
-      users: n.user ? [{ name: n.user, password: n.password, role: 'secondary' }] : [],
-      variables: () => upsVariables(this.engine, st, Math.max(5000, 3 * this.options.pollInterval)),
-      forceShutdown: () => { st.fsd = true; },
-    });
-    const text = n.listen;
-    const [host, port] = /^[0-9]+$/.test(text) ? ['127.0.0.1', Number(text)] : [text.slice(0, text.lastIndexOf(':')), Number(text.slice(text.lastIndexOf(':') + 1))];
-    await new Promise<void>((resolve, reject) => {
-      nut.server.once('error', reject);
-      nut.server.listen(port, host, () => {
-        nut.server.off('error', reject);
-        resolve();
-      });
+    const nut = await startNutServer({
+      engine: this.engine, listen: n.listen, user: n.user, password: n.password, primary: false,
+      staleMs: Math.max(5000, 3 * this.options.pollInterval),
     });
     this.nut = nut;
-    this.engine.logger.info(`NUT server listening on ${host}:${this.nutPort} (UPS halpi2)`);
+    this.engine.logger.info(`NUT server listening on ${nut.host}:${nut.port} (UPS halpi2)`);
   }
 
   /** The NUT server's port, once it listens. */

@@ -171,38 +171,17 @@ export class Daemon {
 
   /** The Network UPS Tools server (docs/nut.md): loaded only when configured. */
   private async startNut(config: DaemonConfig) {
-    const { createNutServer } = await import('../engine/nut/server.js');
-    const { upsState, upsVariables } = await import('../engine/nut/variables.js');
-    const st = upsState();
-    this.engine.readConfigKey('solo_power_off_threshold').then((v) => { st.cutoff = v; }, () => {});
-    const users = config['nut-user'] ? [{ name: config['nut-user'], password: config['nut-password'], role: config['nut-primary'] ? 'primary' as const : 'secondary' as const }] : [];
-    const nut = createNutServer({
-      version: VERSION,
-      users,
-      variables: () => {
-        // Versions, device id and status registers, at most once a second (a minute for identity).
-        void this.engine.refreshStatus(1000, 60_000).catch(() => {});
-        return upsVariables(this.engine, st);
-      },
-      forceShutdown: () => {
-        st.fsd = true;
-        this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary');
-      },
-    });
+    const { startNutServer } = await import('../engine/nut/server.js');
     // The measurements must stay fresh for NUT clients too, from the first one on: a client that
     // connects before the first tick's block read would otherwise be told the data is stale.
     this.releaseNutDemand = this.engine.demand(1000);
     await this.engine.readMeasurements().catch(() => {});
-    const text = config['nut-listen'];
-    const [host, port] = /^[0-9]+$/.test(text) ? ['127.0.0.1', Number(text)] : [text.slice(0, text.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(text.slice(text.lastIndexOf(':') + 1))];
-    await new Promise<void>((resolve, reject) => {
-      nut.server.once('error', reject);
-      nut.server.listen(port, host, () => {
-        nut.server.off('error', reject);
-        resolve();
-      });
+    const nut = await startNutServer({
+      engine: this.engine, listen: config['nut-listen'], user: config['nut-user'], password: config['nut-password'],
+      primary: config['nut-primary'], staleMs: 5000, refreshStatus: true,
+      onFsd: () => this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary'),
     });
-    this.opts.logger.info(`NUT server listening on ${host}:${(nut.server.address() as { port: number }).port} (UPS halpi2)`);
+    this.opts.logger.info(`NUT server listening on ${nut.host}:${nut.port} (UPS halpi2)`);
     return nut;
   }
 

@@ -60,3 +60,53 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>): NutServer
     }),
   };
 }
+
+/** `host:port`, or a bare port on 127.0.0.1 (never another address unless configured). */
+export function parseListen(text: string): { host: string; port: number } {
+  if (/^[0-9]+$/.test(text)) return { host: '127.0.0.1', port: Number(text) };
+  const i = text.lastIndexOf(':');
+  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
+}
+
+/**
+ * The NUT server of a running engine (halpid's --nut, the plugin's engine modes): UPS halpi2
+ * with the engine's values, listening on `listen`. Resolves once it listens.
+ */
+export async function startNutServer(opts: {
+  engine: import('../engine.js').Engine;
+  listen: string;
+  user: string;
+  password: string;
+  primary: boolean;
+  staleMs: number;
+  /** Read the status registers now and then (halpid; the plugin's own polls do it). */
+  refreshStatus?: boolean;
+  onFsd?: () => void;
+}): Promise<NutServer & { port: number; host: string }> {
+  const { upsState, upsVariables } = await import('./variables.js');
+  const { VERSION } = await import('../version.js');
+  const { engine } = opts;
+  const st = upsState();
+  engine.readConfigKey('solo_power_off_threshold').then((v) => { st.cutoff = v; }, () => {});
+  const nut = createNutServer({
+    version: VERSION,
+    users: opts.user ? [{ name: opts.user, password: opts.password, role: opts.primary ? 'primary' : 'secondary' }] : [],
+    variables: () => {
+      if (opts.refreshStatus) void engine.refreshStatus(1000, 60_000).catch(() => {});
+      return upsVariables(engine, st, opts.staleMs);
+    },
+    forceShutdown: () => {
+      st.fsd = true;
+      opts.onFsd?.();
+    },
+  });
+  const { host, port } = parseListen(opts.listen);
+  await new Promise<void>((resolve, reject) => {
+    nut.server.once('error', reject);
+    nut.server.listen(port, host, () => {
+      nut.server.off('error', reject);
+      resolve();
+    });
+  });
+  return { ...nut, host, port: (nut.server.address() as { port: number }).port };
+}
