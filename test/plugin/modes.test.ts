@@ -48,7 +48,7 @@ t.test('auto: halpid answering → client', async (t) => {
   const socketPath = await halpidAt(t);
   const app = fakeApp();
   const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => false });
-  plugin.start({ mode: 'auto', socketPath });
+  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
   while (!plugin.current) await new Promise((r) => setImmediate(r));
   t.equal(plugin.current.mode, 'client');
   await plugin.stop();
@@ -59,7 +59,7 @@ t.test('auto: no halpid, a controller on the bus → engine', async (t) => {
   const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
   const app = fakeApp();
   const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
-  plugin.start({ mode: 'auto', socketPath: join(tempDir('halpi2-auto-'), 'none.sock') });
+  plugin.start({ mode: 'auto', socketPath: join(tempDir('halpi2-auto-'), 'none.sock'), engine: { poweroffCommand: 'true' } });
   while (!plugin.current) await new Promise((r) => setImmediate(r));
   t.equal(plugin.current.mode, 'engine');
   await clock.advanceUntil(() => app.values.has('electrical.halpi.dcInputVoltage'), 2000);
@@ -73,7 +73,7 @@ t.test('auto: neither → an error naming both, with advice', async (t) => {
   const socketPath = join(tempDir('halpi2-auto-'), 'none.sock');
   const app = fakeApp();
   const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => false });
-  plugin.start({ mode: 'auto', socketPath });
+  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
   while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
   t.equal(app.pluginErrors[0], nothingFound(socketPath, 'no socket', 1, 'no such device'));
   t.match(app.pluginErrors[0], /^No halpid answered at .* \(no socket\) and no HALPI2 controller was found on \/dev\/i2c-1 \(no such device\)\. Install and start halpid, or set mode to "simulator" for a demonstration\.$/);
@@ -85,14 +85,14 @@ t.test('engine mode refuses while halpid answers; reports a permission problem',
   const socketPath = await halpidAt(t);
   const app = fakeApp();
   const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => true, access: () => {} });
-  plugin.start({ mode: 'engine', socketPath });
+  plugin.start({ mode: 'engine', socketPath, engine: { poweroffCommand: 'true' } });
   while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
   t.equal(app.pluginErrors[0], `halpid is running at ${socketPath}; use mode "client" or stop halpid`);
   t.equal(plugin.current, null, 'never two owners of the bus');
   await plugin.stop();
   const app2 = fakeApp();
   const plugin2 = createPlugin(app2, { clock: new FakeClock(), exists: () => true, access: eacces });
-  plugin2.start({ mode: 'engine', socketPath: join(tempDir('halpi2-eng-'), 'none.sock') });
+  plugin2.start({ mode: 'engine', socketPath: join(tempDir('halpi2-eng-'), 'none.sock'), engine: { poweroffCommand: 'true' } });
   while (app2.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
   t.equal(app2.pluginErrors[0], "Permission denied on /dev/i2c-1: add the Signal K server's user to the 'i2c' group");
   await plugin2.stop();
@@ -105,7 +105,7 @@ t.test('auto in engine mode hands the controller over to a halpid that appears, 
   const socketPath = join(dir, 'h.sock');
   const app = fakeApp();
   const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
-  plugin.start({ mode: 'auto', socketPath });
+  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
   while (!plugin.current) await new Promise((r) => setImmediate(r));
   await clock.advanceUntil(() => sim.watchdogActiveMs === 60_000, 2000);
   // halpid starts.

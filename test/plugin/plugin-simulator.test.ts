@@ -17,7 +17,8 @@ function rig(config: Record<string, unknown> = {}) {
     clock,
     simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
   });
-  plugin.start({ mode: 'simulator', pollInterval: 200, ...config });
+  // A harmless poweroff command, although the simulator never runs it.
+  plugin.start({ mode: 'simulator', pollInterval: 200, ...config, engine: { poweroffCommand: 'true', ...(config.engine as object ?? {}) } });
   return { app, plugin, clock, get sim() { return sim!; } };
 }
 
@@ -167,7 +168,7 @@ t.test('signalk-halpi\'s values under the same prefix are warned about', async (
   const app = fakeApp();
   app.getSelfPath = (path: string) => (path === `${P}.dcInputVoltage` ? { value: 12.1, $source: 'halpi' } : undefined);
   const plugin = createPlugin(app, { clock, simulator: () => new SimulatedController({ clock, start: 'host-running', hostGated: true }) });
-  plugin.start({ mode: 'simulator' });
+  plugin.start({ mode: 'simulator', engine: { poweroffCommand: 'true' } });
   t.match(app.errors, [/^electrical\.halpi values from another source \(halpi\) are in the data tree; disable the signalk-halpi plugin/]);
   const done = plugin.stop();
   await clock.advance(300);

@@ -9,7 +9,7 @@ const P = '/signalk/v1/api/vessels/self/electrical/halpi';
 let sk: SignalK;
 
 t.before(async () => {
-  sk = await startSignalK({ mode: 'simulator', pollInterval: 200, engine: { blackoutTimeLimit: 3 } });
+  sk = await startSignalK({ mode: 'simulator', pollInterval: 200, engine: { blackoutTimeLimit: 3, poweroffCommand: 'true' } });
 });
 t.teardown(() => sk?.stop());
 

@@ -16,7 +16,7 @@ let problems: string[];
 
 t.before(async () => {
   if (skip) return;
-  sk = await startSignalK({ mode: 'simulator', pollInterval: 500 });
+  sk = await startSignalK({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' } });
   browser = await launch();
 });
 t.teardown(async () => {
