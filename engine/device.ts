@@ -8,8 +8,8 @@ import type { Clock } from './clock.js';
 import { ControllerError } from './errors.js';
 import {
   DecodeError, decodeIin, decodeMillis, decodeTemperature, decodeThreshold, decodeVcap, decodeVin,
-  decodeWatchdogElapsed, dfuStateName, formatDeviceId, formatVersion, hex2, powerStateName, Reg,
-  type DfuState, type PowerState,
+  decodeWatchdogElapsed, dfuStateName, encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold, formatDeviceId,
+  formatVersion, hex2, powerStateName, Reg, type DfuState, type PowerState,
 } from './registers.js';
 
 // Stryker disable next-line all: debug output only
@@ -68,6 +68,27 @@ export const CONFIG_REGISTERS: Record<ConfigKey, { reg: number; width: 1 | 2 | 4
   auto_restart: { reg: Reg.AUTO_RESTART, width: 1 },
   solo_depleting_timeout: { reg: Reg.SOLO_DEPLETING_TIMEOUT, width: 4 },
 };
+
+/**
+ * A setting's register value from a number (docs/api.md): seconds to milliseconds truncated and
+ * clamped, thresholds in float32, the brightness truncated and taken modulo 256, auto_restart
+ * true for any non-zero number. The API's dialects decide first which JSON values are numbers.
+ */
+export function encodeConfig(key: ConfigKey, value: number): number {
+  switch (key) {
+    case 'watchdog_timeout':
+      return encodeMillis16(value);
+    case 'solo_depleting_timeout':
+      return encodeMillis32(value);
+    case 'power_on_threshold':
+    case 'solo_power_off_threshold':
+      return encodeThreshold(value);
+    case 'led_brightness':
+      return encodeBrightness(Math.trunc(value));
+    case 'auto_restart':
+      return value !== 0 ? 1 : 0;
+  }
+}
 
 export interface DeviceOptions {
   /** Retries after the first attempt (default 3). */

@@ -5,11 +5,11 @@
 import type { Bus } from '../engine/bus.js';
 import { RealClock, type Clock, type TimerHandle } from '../engine/clock.js';
 import { commandActions } from '../engine/commands.js';
-import type { ConfigKey } from '../engine/device.js';
+import { encodeConfig, type ConfigKey } from '../engine/device.js';
 import { Engine, usbObject, valuesSnapshot } from '../engine/engine.js';
 import { ControllerError } from '../engine/errors.js';
 import type { Logger } from '../engine/log.js';
-import { encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold, hex2 } from '../engine/registers.js';
+import { hex2 } from '../engine/registers.js';
 import type { SimulatedController } from '../engine/simulator/controller.js';
 import { parseStandby } from '../engine/api/standby.js';
 import { parseJson } from '../engine/api/json-parse.js';
@@ -212,16 +212,7 @@ export class EngineSource implements Source {
   }
 
   setConfig(key: ConfigKey, value: number | boolean): Promise<void> {
-    const raw = ((): number => {
-      switch (key) {
-        case 'watchdog_timeout': return encodeMillis16(value as number);
-        case 'solo_depleting_timeout': return encodeMillis32(value as number);
-        case 'power_on_threshold':
-        case 'solo_power_off_threshold': return encodeThreshold(value as number);
-        case 'led_brightness': return encodeBrightness(BigInt(value as number));
-        case 'auto_restart': return value ? 1 : 0;
-      }
-    })();
+    const raw = encodeConfig(key, typeof value === 'boolean' ? Number(value) : value);
     return this.write(() => this.engine.writeConfigRaw(key, raw));
   }
 

@@ -6,11 +6,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import { RtcwakeError } from '../commands.js';
-import { CONFIG_KEYS, type ConfigKey } from '../device.js';
+import { CONFIG_KEYS, encodeConfig, type ConfigKey } from '../device.js';
 import type { Engine } from '../engine.js';
 import { STATUS_FALLBACK, usbObject } from '../engine.js';
 import { ControllerError } from '../errors.js';
-import { encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold } from '../registers.js';
+import { encodeBrightness } from '../registers.js';
 import { EventHub } from './events.js';
 import { readFirmware } from './flash.js';
 import {
@@ -391,36 +391,20 @@ async function readValueKey(engine: Engine, key: string, version: string, dialec
  */
 function configRaw4(key: ConfigKey, v: JsonValue): number | null {
   const num = v.t === 'int' ? Number(v.v) : v.t === 'float' ? v.v : v.t === 'bool' ? (v.v ? 1 : 0) : null;
-  if (num === null) return null;
-  switch (key) {
-    case 'auto_restart':
-      return num !== 0 ? 1 : 0;
-    case 'led_brightness':
-      return encodeBrightness(Math.trunc(num));
-    case 'watchdog_timeout':
-      return encodeMillis16(num);
-    case 'solo_depleting_timeout':
-      return encodeMillis32(num);
-    case 'power_on_threshold':
-    case 'solo_power_off_threshold':
-      return encodeThreshold(num);
-  }
+  return num === null ? null : encodeConfig(key, num);
 }
 
 /** The register value for a PUT /config/{key} body (docs/api.md); null = wrong type. */
 function configRaw(key: ConfigKey, v: JsonValue): number | null {
-  const num = v.t === 'int' ? Number(v.v) : v.t === 'float' ? v.v : null;
   switch (key) {
-    case 'watchdog_timeout':
-      return num === null ? null : encodeMillis16(num);
-    case 'solo_depleting_timeout':
-      return num === null ? null : encodeMillis32(num);
-    case 'power_on_threshold':
-    case 'solo_power_off_threshold':
-      return num === null ? null : encodeThreshold(num);
+    // An unsigned integer literal, taken exactly (a bigint) before the modulo.
     case 'led_brightness':
       return v.t === 'int' && v.v >= 0n ? encodeBrightness(v.v) : null;
     case 'auto_restart':
-      return v.t === 'bool' ? (v.v ? 1 : 0) : null;
+      return v.t === 'bool' ? encodeConfig(key, v.v ? 1 : 0) : null;
+    default: {
+      const num = v.t === 'int' ? Number(v.v) : v.t === 'float' ? v.v : null;
+      return num === null ? null : encodeConfig(key, num);
+    }
   }
 }
