@@ -8,22 +8,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import express from 'express';
+import { parseListenAddress, type ListenAddress } from '../engine/address.js';
 import { afterDrain } from '../engine/api/http.js';
 import type { Api } from '../engine/api/router.js';
 import type { Logger } from '../engine/log.js';
 
-export interface WebAddress {
-  host: string;
-  port: number;
-}
+export type WebAddress = ListenAddress;
 
 /** `host:port`, `[v6]:port`, or a bare port (= 127.0.0.1). */
-export function parseWebAddress(text: string): WebAddress {
-  if (/^[0-9]+$/.test(text)) return { host: '127.0.0.1', port: Number(text) };
-  const m = /^\[([^\]]+)\]:([0-9]+)$/.exec(text) ?? /^([^:]+):([0-9]+)$/.exec(text);
-  if (!m) throw new Error(`invalid web address ${JSON.stringify(text)}`);
-  return { host: m[1]!, port: Number(m[2]) };
-}
+export const parseWebAddress = (text: string): WebAddress => parseListenAddress(text, 'web address');
 
 export const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::ffff:127.0.0.1';

@@ -3,6 +3,7 @@
 // connections closed after IDLE_MS. The protocol itself is protocol.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { parseListenAddress } from '../address.js';
 import { handle, type NutBackend, type Session } from './protocol.js';
 
 export const MAX_CLIENTS = 16;
@@ -61,13 +62,6 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>): NutServer
   };
 }
 
-/** `host:port`, or a bare port on 127.0.0.1 (never another address unless configured). */
-export function parseListen(text: string): { host: string; port: number } {
-  if (/^[0-9]+$/.test(text)) return { host: '127.0.0.1', port: Number(text) };
-  const i = text.lastIndexOf(':');
-  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
-}
-
 /**
  * The NUT server of a running engine (halpid's --nut, the plugin's engine modes): UPS halpi2
  * with the engine's values, listening on `listen`. Resolves once it listens.
@@ -100,7 +94,7 @@ export async function startNutServer(opts: {
       opts.onFsd?.();
     },
   });
-  const { host, port } = parseListen(opts.listen);
+  const { host, port } = parseListenAddress(opts.listen, 'NUT address');
   await new Promise<void>((resolve, reject) => {
     nut.server.once('error', reject);
     nut.server.listen(port, host, () => {
