@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './daemon.js';
 import { tempDir } from './tmp.js';
+import { freePort } from './net.js';
 
 const require = createRequire(import.meta.url);
 // ws comes with signalk-server (Node 20 has no WebSocket client of its own).
@@ -18,14 +18,6 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 export interface Delta {
   updates?: Array<{ $source?: string; values?: Array<{ path: string; value: unknown }> }>;

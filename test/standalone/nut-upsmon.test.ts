@@ -4,22 +4,16 @@
 import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
+import { freePort } from '../helpers/net.js';
 
 const UPSMON = '/lib/nut/upsmon';
 const root = process.getuid?.() === 0;
 const skip = !existsSync(UPSMON) && process.env.HALPI2_REQUIRE_NUT !== '1' ? 'no upsmon: apt-get install nut-client'
   : !root ? 'upsmon needs root here (its pid file in /run/nut)' : false;
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Wait for a condition that an event outside this process makes true (a log line, a file). */
 async function until(what: string, cond: () => boolean, limitMs = 30_000): Promise<void> {

@@ -2,18 +2,12 @@
 // HALPI2, and during a simulated power cut ups.status becomes OB, then FSD at the limit.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { freePort } from '../helpers/net.js';
 
 const hasUpsc = spawnSync('sh', ['-c', 'command -v upsc']).status === 0;
 const skip = !hasUpsc && process.env.HALPI2_REQUIRE_NUT !== '1' ? 'no upsc: apt-get install nut-client' : false;
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 let d: RunningDaemon;
 let port = 0;

@@ -1,20 +1,14 @@
 // The panel on halpid's web listener, in headless Chromium, against `halpid --simulate --web`:
 // live values, a USB switch, a refused setting, a power cut with its countdown and shutdown.
 import t from 'tap';
-import { createServer } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { browserSkip, launch, openPage, screenshot } from '../helpers/browser.js';
+import { freePort } from '../helpers/net.js';
 
 // Skipped, with the command that installs the browser, where Debian's Chromium is missing.
 const skip = browserSkip();
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 let d: RunningDaemon;
 let browser: Browser;
