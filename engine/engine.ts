@@ -13,9 +13,9 @@ import { DfuError } from './errors.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
-import { Reg, type PowerState } from './registers.js';
+import { decodeIin, decodeVcap, Reg, type PowerState } from './registers.js';
 import type { SimulatedController } from './simulator/controller.js';
-import { Supervisor, TICK_MS, type BlackoutEvent, type DaemonState, type SupervisorSettings } from './supervisor.js';
+import { Supervisor, TICK_MS, type BlackoutEvent, type BlackoutReading, type DaemonState, type SupervisorSettings } from './supervisor.js';
 
 const stateDebug = createDebug('halpid:state');
 
@@ -208,6 +208,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async stop(opts: { disarmWatchdog?: boolean } = {}): Promise<{ watchdogDisabled: boolean; error?: string }> {
     this.running = false;
     this.stopped = true;
+    this.supervisor.dispose();
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
     this.unsubscribeHost?.();
@@ -270,8 +271,13 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const engine = this;
     return {
       now: () => this.clock.now(),
+      timer: (ms: number, fn: () => void) => {
+        const handle = this.clock.setTimeout(fn, ms);
+        return () => this.clock.clearTimeout(handle);
+      },
       armWatchdog: (ms: number) => this.exclusive((d) => d.setWatchdogMs(ms)),
       readVin: () => this.tickVin(),
+      readBlackout: () => this.blackoutReading(),
       readControllerState: () => this.exclusive((d) => d.readState()).catch(() => null),
       requestShutdown: () => this.exclusive((d) => d.requestShutdown()),
       poweroff: (command: string) => this.actions.poweroff(command),
@@ -363,6 +369,24 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const due = !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
     if (due) return (await this.readMeasurements(1)).V_in;
     return this.exclusive((d) => d.readVin());
+  }
+
+  /**
+   * A BLACKOUT tick's V_in, I_in and V_cap: from the block when it is due, else three registers
+   * in one bus turn. Only a failed V_in read fails the tick; the other two then count as unknown.
+   */
+  private async blackoutReading(): Promise<BlackoutReading> {
+    const due = !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
+    if (due) {
+      const m = await this.readMeasurements(1);
+      return { V_in: m.V_in, I_in: m.I_in, V_cap: m.V_cap };
+    }
+    return this.exclusive(async (d) => {
+      const V_in = await d.readVin();
+      const I_in = await d.read(Reg.I_IN, 2).then((b) => decodeIin((b[0]! << 8) | b[1]!), () => null);
+      const V_cap = await d.read(Reg.V_CAP, 2).then((b) => decodeVcap((b[0]! << 8) | b[1]!), () => null);
+      return { V_in, I_in, V_cap };
+    });
   }
 
   private publishState(): void {
