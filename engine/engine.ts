@@ -13,9 +13,12 @@ import { DfuError } from './errors.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
+import { Reachability, UNREACHABLE_AFTER_MS, type ReachabilityEvent } from './reachability.js';
 import { decodeIin, decodeVcap, Reg, type PowerState } from './registers.js';
 import type { SimulatedController } from './simulator/controller.js';
-import { Supervisor, TICK_MS, type BlackoutEvent, type BlackoutReading, type DaemonState, type SupervisorSettings } from './supervisor.js';
+import {
+  Supervisor, TICK_MS, WATCHDOG_MS, type BlackoutEvent, type BlackoutReading, type DaemonState, type SupervisorSettings,
+} from './supervisor.js';
 
 const stateDebug = createDebug('halpid:state');
 
@@ -106,6 +109,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly simulator: SimulatedController | undefined;
   /** Unix time (ms) the engine was created. */
   readonly startedAtWall: number;
+  /** Whether the controller answers (a dead bus is announced within a second). */
+  readonly reachability: Reachability;
 
   private readonly actions: EngineActions;
   private readonly bus: Bus;
@@ -122,6 +127,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private demands = new Map<number, number>();
   private nextDemandId = 1;
   private timer: TimerHandle | null = null;
+  private reachGuard: TimerHandle | null = null;
   private running = false;
   private stopped = false;
   private tickInProgress: Promise<void> | null = null;
@@ -143,7 +149,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.simulator = opts.simulator;
     this.idleBlockIntervalMs = opts.idleBlockIntervalMs ?? 5000;
     this.dfuTimings = opts.dfuTimings;
-    this.device = new Device(opts.bus, this.clock, opts.device);
+    this.reachability = new Reachability(this.clock, (ev) => this.reachabilityChanged(ev));
+    this.device = new Device(this.reachability.wrap(opts.bus), this.clock, opts.device);
     this.startedAtWall = this.clock.wallNow();
     this.supervisor = new Supervisor(this.supervisorPort(), { ...opts.settings });
   }
@@ -209,6 +216,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.running = false;
     this.stopped = true;
     this.supervisor.dispose();
+    if (this.reachGuard) this.clock.clearTimeout(this.reachGuard);
+    this.reachGuard = null;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
     this.unsubscribeHost?.();
@@ -254,16 +263,55 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   private async runTick(): Promise<void> {
     if (!this.running) return;
+    // A second without an answer is announced at that second, even while a tick hangs on the bus.
+    this.armReachGuard();
     this.tickInProgress = this.supervisor.tick();
     await this.tickInProgress;
+    if (this.reachGuard && this.reachability.answering) {
+      this.clock.clearTimeout(this.reachGuard);
+      this.reachGuard = null;
+    }
     this.tickInProgress = null;
     if (!this.running) return;
+    this.checkReachability();
     // Fixed rate: the next slot on the 100 ms grid; slots missed by a slow tick are skipped. The
     // slot is counted, not only derived from the time: a timer that fired a little early would
     // otherwise land in the slot it was meant to leave and run it twice.
     const now = this.clock.now();
     this.slot = Math.max(this.slot + 1, Math.floor((now - this.loopStart) / TICK_MS) + 1);
     this.schedule(this.loopStart + this.slot * TICK_MS - now);
+  }
+
+  private armReachGuard(): void {
+    if (this.reachGuard || !this.running) return;
+    this.reachGuard = this.clock.setTimeout(() => {
+      this.reachGuard = null;
+      this.checkReachability();
+      if (this.reachability.reachable && !this.reachability.answering) this.armReachGuard();
+    }, this.reachability.dueInMs ?? UNREACHABLE_AFTER_MS);
+  }
+
+  /** Announce a controller that stopped answering (only while its answers matter: not after a shutdown). */
+  private checkReachability(): void {
+    const state = this.supervisor.state;
+    // The watchdog bites only in OperationalCoOp: after START armed it, at the timeout last known.
+    const watchdog = state === 'OK' ? (this.status.watchdogMs ?? this.settings.watchdogMs ?? WATCHDOG_MS) : null;
+    this.reachability.check(watchdog, { announce: state === 'START' || state === 'OK' || state === 'BLACKOUT' });
+  }
+
+  private reachabilityChanged(ev: ReachabilityEvent): void {
+    if (ev.reachable) {
+      this.logger.info(`Controller answering again after ${ev.silence_s.toFixed(1)}s without an answer`);
+    } else {
+      const silent = ev.silence_s.toFixed(1);
+      const consequence = ev.power_cycle_at !== null
+        ? `its watchdog will power-cycle this computer in about ${Math.max(0, Math.round((ev.power_cycle_at - this.clock.wallNow()) / 1000))}s unless it answers again`
+        : this.supervisor.state === 'BLACKOUT'
+          ? 'the blackout\'s shutdown goes ahead on time without it'
+          : 'its watchdog is not armed: nothing will power-cycle this computer';
+      this.logger.error(`Controller not answering for ${silent}s (${ev.error}): ${consequence}`);
+    }
+    this.emit('controller', ev);
   }
 
   private supervisorPort() {
@@ -275,7 +323,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
         const handle = this.clock.setTimeout(fn, ms);
         return () => this.clock.clearTimeout(handle);
       },
-      armWatchdog: (ms: number) => this.exclusive((d) => d.setWatchdogMs(ms)),
+      armWatchdog: (ms: number) => this.exclusive(async (d) => {
+        await d.setWatchdogMs(ms);
+        this.status.watchdogMs = ms;
+      }),
       readVin: () => this.tickVin(),
       readBlackout: () => this.blackoutReading(),
       readControllerState: () => this.exclusive((d) => d.readState()).catch(() => null),
@@ -465,6 +516,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** Write one setting (raw register value, docs/api.md), then publish the re-read config. */
   async writeConfigRaw(key: ConfigKey, raw: number): Promise<void> {
     await this.exclusive((d) => d.writeConfigRaw(key, raw));
+    if (key === 'watchdog_timeout') this.status.watchdogMs = raw;
     if (this.listenerCount('config') > 0) this.emit('config', await this.readConfig());
   }
 

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
 import type { FlashProgress } from './dfu.js';
 import type { ControllerConfig, Measurements } from './device.js';
+import type { ReachabilityEvent } from './reachability.js';
 import type { PowerState } from './registers.js';
 import type { BlackoutEvent, DaemonState } from './supervisor.js';
 
@@ -36,6 +37,8 @@ export interface EngineEvents {
   /** `upload` is the tag the client gave its POST /flash (X-Halpi-Upload), when it gave one. */
   flash: [FlashProgress & { upload?: string }];
   error: [{ message: string }];
+  /** The controller stopped answering, or answers again (docs/blackout.md). */
+  controller: [ReachabilityEvent];
 }
 
 const debug = createDebug('halpid:engine');

@@ -135,6 +135,7 @@ export class EventHub {
     forward('config', (c) => configObject(c));
     forward('flash', (f) => ({ ...f } as Out));
     forward('error', (m) => ({ ...m }));
+    forward('controller', (c) => ({ ...c }) as Out);
   }
 
   private detach(): void {

@@ -57,6 +57,9 @@ export function renderMetrics(engine: Engine, http: HttpCounters, info: { versio
   metric('halpi_blackout_seconds_total', 'counter', 'Time spent in blackout since start.', [[{}, sup.blackoutSecondsTotal]]);
   metric('halpi_last_poll_timestamp_seconds', 'gauge', 'Unix time of the last successful measurement poll.', one(last ? last.wall / 1000 : undefined));
   metric('halpi_poll_errors_total', 'counter', 'Failed state machine ticks.', [[{}, sup.pollErrorsTotal]]);
+  const reach = engine.reachability;
+  metric('halpi_controller_reachable', 'gauge', 'The controller answers on the bus (0 after a second of silence).', [[{}, Number(reach.reachable)]]);
+  metric('halpi_controller_silent_seconds', 'gauge', 'Seconds since the controller last answered, while it does not.', [[{}, reach.silentS]]);
   const c = engine.i2cCounters;
   const ops = (f: (o: typeof c.read) => number): Array<[Record<string, string>, number]> => [[{ op: 'read' }, f(c.read)], [{ op: 'write' }, f(c.write)]];
   metric('halpi_i2c_transactions_total', 'counter', 'I2C transaction attempts.', ops((o) => o.transactions));

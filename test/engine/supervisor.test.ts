@@ -120,8 +120,10 @@ t.test('transient faults are retried and never cause a false blackout', async (t
   sim.addFault({ kind: 'nack', count: 0 });
   await clock.advance(25_000);
   t.same(states.map((s) => s.state), ['OK'], 'still no BLACKOUT');
-  const errors = rec.logs.filter((l) => l.level === 'error');
+  const errors = rec.logs.filter((l) => l.level === 'error' && l.message.startsWith('State machine error'));
   t.equal(errors[0]?.message, 'State machine error: Failed to read from register 0x20');
+  t.match(rec.logs.find((l) => l.message.startsWith('Controller not answering'))?.message,
+    /: its watchdog is not armed: nothing will power-cycle this computer$/, 'the dead bus is announced, knowing the watchdog was disarmed');
   t.ok(errors.length >= 2 && errors.length <= 4, `logged ${errors.length} times in 25 s`);
   t.match(errors[1]?.message, /^State machine error: Failed to read from register 0x20 \(repeated \d+ times\)$/);
   t.ok(engine.supervisor.pollErrorsTotal > 100);
