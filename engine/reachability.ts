@@ -33,6 +33,8 @@ export class Reachability {
   private askingSince: number | null = null;
   /** The last answer's clock time when unreachability was announced; null while reachable. */
   private announcedAt: number | null = null;
+  /** The announcement in force while unreachable (for a client that connects meanwhile). */
+  current: ReachabilityEvent | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -99,6 +101,7 @@ export class Reachability {
       if (this.lastOkAt <= this.announcedAt) return null;
       const silence = (this.lastOkAt - this.announcedAt) / 1000;
       this.announcedAt = null;
+      this.current = null;
       const ev: ReachabilityEvent = { reachable: true, last_answer: this.wall(this.lastOkAt), power_cycle_at: null, silence_s: silence };
       this.changed(ev);
       return ev;
@@ -113,6 +116,7 @@ export class Reachability {
       silence_s: (now - this.lastOkAt) / 1000,
       error: this.lastFailAt > this.lastOkAt ? this.lastError : `no answer for ${((now - this.lastOkAt) / 1000).toFixed(1)}s`,
     };
+    this.current = ev;
     this.changed(ev);
     return ev;
   }

@@ -307,6 +307,14 @@ export class ClientSource implements Source {
       case 'error':
         if (typeof d.message === 'string') sink.failure(d.message);
         return;
+      case 'controller':
+        if (typeof d.reachable === 'boolean') {
+          sink.controller({
+            reachable: d.reachable, powerCycleAt: typeof d.power_cycle_at === 'number' ? d.power_cycle_at : null,
+            ...(typeof d.error === 'string' ? { error: d.error } : {}),
+          });
+        }
+        return;
     }
   }
 

@@ -94,6 +94,7 @@ export class EngineSource implements Source {
       e.on('usb', (u) => sink.change({ usb: u })),
       e.on('config', (c) => sink.change({ config: c })),
       e.on('blackout', (b) => sink.blackout(b.phase === 'start' ? { phase: 'start', time_limit: b.time_limit } : { phase: b.phase })),
+      e.on('controller', (c) => sink.controller({ reachable: c.reachable, powerCycleAt: c.power_cycle_at, error: c.error })),
     );
     // Last resort: a server that exits without stopping the plugin leaves no watchdog armed.
     process.once('exit', this.onExit);

@@ -48,7 +48,20 @@ export function shutdownNotification(i: { powerState?: string; poweroffFailure?:
   return normal('No HALPI2 shutdown in progress');
 }
 
-export function connectionNotification(i: { stale: string | null; connected: string }): Notification {
+export function connectionNotification(i: {
+  stale: string | null;
+  connected: string;
+  /** The controller does not answer on its bus: when its watchdog will power-cycle the computer. */
+  controllerDown?: { powerCycleInS: number | null; error?: string } | null;
+}): Notification {
+  const down = i.controllerDown;
+  if (down) {
+    const why = down.error ? ` (${down.error})` : '';
+    const next = down.powerCycleInS !== null
+      ? `its watchdog will power-cycle the computer in about ${Math.max(0, Math.round(down.powerCycleInS))} s`
+      : 'nothing will power-cycle the computer';
+    return { state: 'alarm', method: ['visual', 'sound'], message: `HALPI2 controller not answering${why}: ${next}` };
+  }
   if (i.stale !== null) return { state: 'alert', method: ['visual'], message: i.stale };
   return normal(i.connected);
 }

@@ -9,7 +9,7 @@ import {
 import type { PluginOptions } from './options.js';
 import { staleTimeoutMs } from './options.js';
 import { DEFAULT_ZONE_INPUTS, metaFor, nullsOf, valuesOf, type Group, type Model, type ZoneInputs } from './paths.js';
-import type { BlackoutNote, Source, SourceSink } from './source.js';
+import type { BlackoutNote, ControllerNote, Source, SourceSink } from './source.js';
 
 export const DISCRETE_RESEND_MS = 60_000;
 const COUNTDOWN_REFRESH_MS = 1000;
@@ -48,6 +48,8 @@ export class Publisher implements SourceSink {
   private blackoutLimitS: number | undefined;
   private shutdownAfterBlackout = false;
   private poweroffFailure: string | undefined;
+  /** The controller's last word on its bus, while it does not answer. */
+  private controllerDown: ControllerNote | null = null;
   private zoneInputs: ZoneInputs;
   private stopped = false;
   /** A snapshot has arrived since the start or since the data went stale. */
@@ -106,7 +108,7 @@ export class Publisher implements SourceSink {
     } else if (reconnected) {
       this.out.setStatus(this.source.statusText());
     }
-    out.push(...this.notification('connection', connectionNotification({ stale: null, connected: this.source.connectedText() }), reconnected));
+    out.push(...this.notification('connection', this.connectionNow(), reconnected));
     this.send(out);
   }
 
@@ -139,6 +141,21 @@ export class Publisher implements SourceSink {
     this.lastFailure = reason;
   }
 
+  controller(note: ControllerNote): void {
+    if (this.stopped) return;
+    this.controllerDown = note.reachable ? null : note;
+    this.send(this.notification('connection', this.connectionNow(), false));
+  }
+
+  /** The connection notification now: the controller's silence first, then stale data. */
+  private connectionNow(): Notification {
+    const down = this.controllerDown;
+    return connectionNotification({
+      stale: this.stale, connected: this.source.connectedText(),
+      controllerDown: down && { powerCycleInS: down.powerCycleAt === null ? null : (down.powerCycleAt - this.clock.wallNow()) / 1000, error: down.error },
+    });
+  }
+
   // --- stale data and stop -------------------------------------------------------------------
 
   private armStale(): void {
@@ -154,7 +171,7 @@ export class Publisher implements SourceSink {
     this.stale = message;
     const out: PathValue[] = nullsOf(this.prefix);
     for (const p of out) this.sent.delete(p.path);
-    out.push(...this.notification('connection', connectionNotification({ stale: message, connected: '' }), false));
+    out.push(...this.notification('connection', this.connectionNow(), false));
     this.send(out);
     this.out.setError(message);
   }

@@ -21,6 +21,15 @@ export interface SourceSink {
   poweroffFailed(reason: string): void;
   /** A poll or the connection failed; the text says why (for the stale message). */
   failure(reason: string): void;
+  /** The controller stopped answering on its bus, or answers again (docs/blackout.md). */
+  controller(note: ControllerNote): void;
+}
+
+export interface ControllerNote {
+  reachable: boolean;
+  /** Unix ms at which its watchdog will power-cycle the computer, or null. */
+  powerCycleAt: number | null;
+  error?: string;
 }
 
 /** The result of a write that did not succeed, as the PUT result (docs/signalk.md). */

@@ -99,6 +99,9 @@ export class EventHub {
       blackout_time_limit: float(engine.settings.blackoutTimeLimitS), blackout_voltage_limit: float(engine.settings.blackoutVoltageLimitV),
       ...(elapsed !== null && engine.state === 'BLACKOUT' ? { blackout_elapsed: float(elapsed) } : {}),
     });
+    // A client that connects while the controller is silent hears it at once.
+    const down = engine.reachability.current;
+    if (down) this.send(stream, 'controller', { ...down } as Out);
     engine.refreshStatus(0).catch(() => {}).finally(() => {
       if (!this.streams.has(stream)) return;
       const bits = engine.lastUsb;

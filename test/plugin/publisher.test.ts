@@ -189,3 +189,24 @@ t.test('metadata: through setDefaultMetadata where the server has it (2.30+), el
   old.pub.begin();
   t.equal(old.deltas[0]!.updates[0]!.meta!.length, PATHS.length, 'a single meta delta on older servers');
 });
+
+t.test('a controller that stops answering raises the connection alarm with the power-cycle time; its return clears it', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  const at = r.clock.wallNow() + 14_000;
+  r.pub.controller({ reachable: false, powerCycleAt: at, error: 'Remote I/O error' });
+  t.same(r.value(`notifications.${P}.connection`), {
+    state: 'alarm', method: ['visual', 'sound'],
+    message: 'HALPI2 controller not answering (Remote I/O error): its watchdog will power-cycle the computer in about 14 s',
+  });
+  // Stale data meanwhile does not hide the alarm.
+  await r.clock.advance(60_000);
+  t.equal((r.value(`notifications.${P}.connection`) as { state: string }).state, 'alarm');
+  r.pub.controller({ reachable: true, powerCycleAt: null });
+  t.equal((r.value(`notifications.${P}.connection`) as { state: string }).state, 'alert', 'back to what is true now: stale data');
+  r.pub.snapshot(SNAP);
+  t.same(r.value(`notifications.${P}.connection`), { state: 'normal', method: [], message: 'Connected to halpid 5.1.0' });
+  r.pub.controller({ reachable: false, powerCycleAt: null });
+  t.match(r.value(`notifications.${P}.connection`), { state: 'alarm', message: 'HALPI2 controller not answering: nothing will power-cycle the computer' });
+});

@@ -67,6 +67,16 @@ t.test('a setting with a bad value shows the daemon\'s error and changes nothing
   t.equal((await d.req('GET', '/config/led_brightness')).text, '40');
 });
 
+t.test('a dead bus: the banner says when the watchdog will power-cycle the computer, and clears when it answers', { skip }, async (t) => {
+  await d.req('POST', '/sim/faults', json({ kind: 'nack', count: 0 }));
+  await page.waitForFunction(() => /not answering/.test(document.getElementById('banner')?.textContent ?? ''));
+  t.match(await textOf('#banner'), /^The controller is not answering \(.+\): its watchdog will power-cycle this computer in 1[0-5] s$/);
+  t.match((await d.req('GET', '/metrics')).text, /^halpi_controller_reachable 0$/m);
+  await d.req('DELETE', '/sim/faults');
+  await page.waitForFunction(() => document.getElementById('banner')?.hidden === true);
+  t.match((await d.req('GET', '/metrics')).text, /^halpi_controller_reachable 1$/m);
+});
+
 t.test('a simulated power cut: the blackout state and a countdown, then the shutdown', { skip }, async (t) => {
   await d.req('PUT', '/sim/inputs', json({ hold: false }));
   await page.locator('#sim summary').click();

@@ -86,6 +86,9 @@ export class HalpidSource implements Source {
       else update({ shutdownAt: null, shuttingDown: d.phase === 'shutdown' });
     });
     on('config', (d) => update({ config: d as unknown as ControllerConfig }));
+    on('controller', (d) => update({
+      controllerDown: d.reachable === false ? { powerCycleAt: num(d.power_cycle_at), error: str(d.error) } : null,
+    }));
     es.addEventListener('error', (ev) => {
       if (ev instanceof MessageEvent) return; // halpid's own error events (failed ticks)
       status({ connected: false, message: 'Lost the connection to halpid; reconnecting…' });

@@ -159,6 +159,17 @@ function renderCountdown(): void {
     const left = Math.max(0, Math.ceil((data.shutdownAt - Date.now()) / 1000));
     message = `Input power lost: running on the supercap. Shutdown in ${left} s`;
   } else if (data.daemonState === 'BLACKOUT') message = 'Input power lost: running on the supercap';
+  const down = data.controllerDown;
+  if (message === '' && down) {
+    const why = down.error ? ` (${down.error})` : '';
+    message = down.powerCycleAt === null
+      ? `The controller is not answering${why}`
+      : `The controller is not answering${why}: its watchdog will power-cycle this computer in ${Math.max(0, Math.ceil((down.powerCycleAt - Date.now()) / 1000))} s`;
+    banner.hidden = false;
+    text('banner', message);
+    el.hidden = true;
+    return;
+  }
   el.hidden = message === '';
   banner.hidden = message === '';
   text('countdown', message);

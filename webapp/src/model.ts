@@ -36,6 +36,8 @@ export interface PanelData {
   shuttingDown: boolean;
   voltageLimit: number | null;
   simulator: boolean;
+  /** The controller does not answer on its bus (halpid): when its watchdog will power-cycle the computer. */
+  controllerDown: { powerCycleAt: number | null; error: string | null } | null;
   /** Active notifications (Signal K), most severe first. */
   alerts: Array<{ state: string; message: string }>;
 }
@@ -44,7 +46,7 @@ export const EMPTY: PanelData = {
   V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, daemonState: null, watchdogTimeout: null,
   watchdogEnabled: null, watchdogElapsed: null, output5v: null, usb: null, config: null, daemonVersion: null,
   hardwareVersion: null, firmwareVersion: null, deviceId: null, shutdownAt: null, shuttingDown: false, voltageLimit: null,
-  simulator: false, alerts: [],
+  simulator: false, controllerDown: null, alerts: [],
 };
 
 export interface Access {
