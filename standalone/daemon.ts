@@ -275,15 +275,51 @@ export class Daemon {
     return removed;
   }
 
+  /** Set while a stop waits for a blackout's outcome: a second signal calls it to exit at once. */
+  private abandonBlackout: ((signal: string) => void) | null = null;
+
+  /**
+   * A stop during a blackout (docs/blackout.md): the controller runs the computer on the supercap
+   * and will not shut it down by itself, so halpid stays until the power returns or the shutdown
+   * it owes has started. A second signal exits at once, said at error level.
+   */
+  private async waitOutBlackout(signal: string): Promise<void> {
+    const { logger } = this.opts;
+    const e = this.engine;
+    if (e.state !== 'BLACKOUT') return;
+    const elapsed = e.supervisor.blackoutElapsedS ?? 0;
+    const limit = e.settings.blackoutTimeLimitS;
+    logger.error(`Received ${signal} during a blackout (${elapsed.toFixed(1)}s of ${limit}s, ${Math.max(0, limit - elapsed).toFixed(1)}s left): ` +
+      `halpid stays until the power returns or its shutdown has started; send ${signal} again to exit now, ` +
+      'leaving the computer to run until the supercap is empty');
+    await new Promise<void>((resolve) => {
+      const off = e.on('state', (s) => {
+        if (s.daemon_state === 'BLACKOUT') return;
+        off();
+        this.abandonBlackout = null;
+        logger.info(s.daemon_state === 'OK' ? 'Power resumed: going on with the stop' : 'The blackout shutdown has started: going on with the stop');
+        resolve();
+      });
+      this.abandonBlackout = (again) => {
+        off();
+        this.abandonBlackout = null;
+        logger.error(`Received ${again} again: exiting during a blackout; nothing will shut this computer down cleanly before the supercap runs out`);
+        resolve();
+      };
+    });
+  }
+
   /** SIGINT/SIGTERM cleanup (docs/configuration.md); resolves with the exit code. */
   async stop(signal: string): Promise<number> {
     const { logger } = this.opts;
     if (this.stopping) {
-      logger.info(`Received ${signal} (already shutting down)`);
+      if (this.abandonBlackout) this.abandonBlackout(signal);
+      else logger.info(`Received ${signal} (already shutting down)`);
       return -1;
     }
     this.stopping = true;
     logger.info(`Received ${signal}`);
+    await this.waitOutBlackout(signal);
     const cleanup = async (): Promise<void> => {
       const removed = await this.closeListeners();
       const result = await this.engine.stop();

@@ -106,7 +106,8 @@ async function main(): Promise<void> {
       process.exit(0);
     }
     if (exiting) {
-      logger.info(`Received ${signal} (already shutting down)`);
+      // The daemon decides: a second signal ends a stop that waits for a blackout's outcome.
+      void daemon.stop(signal);
       return;
     }
     exiting = true;
