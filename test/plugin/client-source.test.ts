@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FakeClock } from '../../engine/clock.js';
 import { ClientSource } from '../../plugin/client-source.js';
 import type { Model } from '../../plugin/paths.js';
-import { ActionError, type BlackoutNote, type SourceSink } from '../../plugin/source.js';
+import { ActionError, type BlackoutNote, type ControllerNote, type SourceSink } from '../../plugin/source.js';
 import { tempDir } from '../helpers/tmp.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -45,6 +45,7 @@ function recorder() {
     blackout: (n: BlackoutNote) => { events.push({ kind: 'blackout', value: n }); wake(); },
     poweroffFailed: (r: string) => { events.push({ kind: 'poweroffFailed', value: r }); wake(); },
     failure: (r: string) => { events.push({ kind: 'failure', value: r }); wake(); },
+    controller: (n: ControllerNote) => { events.push({ kind: 'controller', value: n }); wake(); },
   };
   /** Resolves when an event of `kind` has been recorded (now or later). */
   const until = async (kind: string, n = 1) => {
@@ -163,6 +164,10 @@ t.test('the event stream: hello, values, usb, state, blackout and config drive t
   t.same(await r.until('blackout', 2), { phase: 'end' });
   send('usb', { usb0: true, usb1: true, usb2: false, usb3: false });
   while (!changes().some((c) => (c as Model).usb)) await r.until('change', changes().length + 1);
+  send('controller', { reachable: false, last_answer: 1, power_cycle_at: 15_001, silence_s: 1.0, error: 'Remote I/O error' });
+  t.same(await r.until('controller'), { reachable: false, powerCycleAt: 15_001, error: 'Remote I/O error' }, 'a silent controller');
+  send('controller', { reachable: true, last_answer: 5000, power_cycle_at: null, silence_s: 4.0 });
+  t.same(await r.until('controller', 2), { reachable: true, powerCycleAt: null }, 'and its return');
   await clock.advance(2000);
   t.notOk(h.seen.includes('GET /values'), 'no polling while the stream is open');
   t.equal(src.statusText(), `Connected to halpid 5.1.0 at ${h.path}`);
