@@ -26,6 +26,12 @@ export const DaemonConfigSchema = Type.Object({
     default: 'adm', ...opts('a group name or a numeric gid'),
   }),
   poweroff: Type.String({ default: '/sbin/poweroff', ...opts('a command line (a string; empty runs nothing)') }),
+  'poweroff-timeout': Type.Number({
+    exclusiveMinimum: 0, maximum: 600, default: 15, ...opts('a number of seconds greater than 0 and at most 600'),
+  }),
+  'poweroff-fallback': Type.String({
+    default: 'systemctl poweroff --force', ...opts('a command line (a string; empty runs nothing)'),
+  }),
   rtcwake: Type.String({ minLength: 1, default: 'rtcwake', ...opts('a non-empty string') }),
   'dry-run': Type.Boolean({ default: false, ...opts('true or false') }),
   backend: Type.Union([Type.Literal('auto'), Type.Literal('i2c'), Type.Literal('simulator')], {

@@ -64,7 +64,8 @@ export class EngineSource implements Source {
       actions: commandActions({
         logger: opts.logger,
         simulator: opts.simulator,
-        settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false }),
+        // No fallback: the Signal K server's user may run only the configured command (docs/signalk.md).
+        settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false, poweroffTimeoutS: 15, poweroffFallback: '' }),
         onPoweroffFailure: (reason) => this.sink?.poweroffFailed(reason),
       }),
     });

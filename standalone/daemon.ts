@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { createApi, type Api } from '../engine/api/router.js';
 import { BackendError, openBackend } from '../engine/backend.js';
 import { RealClock, type Clock } from '../engine/clock.js';
+import { poweroffCommandChecks } from '../engine/command-check.js';
 import { commandActions } from '../engine/commands.js';
 import { changedKeys, loadConfig, reloadKind, type DaemonConfig } from '../engine/config.js';
 import { Engine } from '../engine/engine.js';
@@ -44,6 +45,14 @@ const engineSettings = (c: DaemonConfig) => ({
   blackoutVoltageLimitV: c['blackout-voltage-limit'],
   dryRun: c['dry-run'],
   poweroffCommand: c.poweroff,
+});
+
+/** The command runner's settings, read per use: a reload changes them at once. */
+const commandSettings = (c: DaemonConfig) => ({
+  rtcwake: c.rtcwake,
+  simExecuteCommands: c['sim-execute-commands'],
+  poweroffTimeoutS: c['poweroff-timeout'],
+  poweroffFallback: c['poweroff-fallback'],
 });
 
 interface Listener {
@@ -106,6 +115,10 @@ export class Daemon {
       throw err;
     }
     if (backend.simulator && !loaded.explicit.has('socket')) config.socket = simulatorSocketPath();
+    // A poweroff command that cannot run is found now, not in the next blackout (docs/configuration.md).
+    if (!backend.simulator || config['sim-execute-commands']) {
+      for (const c of poweroffCommandChecks(config, loaded.explicit)) logger.error(`${c.subject} cannot run: ${c.problem}`);
+    }
 
     // The command settings and the dialect are read per use: a reload changes them at once.
     const live = { config };
@@ -119,7 +132,7 @@ export class Daemon {
       actions: commandActions({
         logger,
         simulator: backend.simulator,
-        settings: () => ({ rtcwake: live.config.rtcwake, simExecuteCommands: live.config['sim-execute-commands'] }),
+        settings: () => commandSettings(live.config),
       }),
     });
 

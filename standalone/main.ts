@@ -36,6 +36,8 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .option('-s, --socket <path>', 'Unix socket of the HTTP API', value('socket'))
     .option('-g, --socket-group <group>', 'group owning the socket (name or gid)', value('socket-group'))
     .option('--poweroff <command>', 'shell command that powers the machine off ("" = none)', value('poweroff'))
+    .option('--poweroff-timeout <s>', 'seconds before a poweroff command that has not exited counts as hung', value('poweroff-timeout'))
+    .option('--poweroff-fallback <command>', 'shell command run when the poweroff command fails or hangs ("" = none)', value('poweroff-fallback'))
     .option('--rtcwake <command>', 'rtcwake program', value('rtcwake'))
     .option('-n, --dry-run', 'log instead of shutting down')
     .option('--no-dry-run', 'shut down for real')
@@ -66,6 +68,16 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
 async function configCheck(files: string[], flags: Partial<DaemonConfig>): Promise<number> {
   const { configYaml, loadConfig } = await import('../engine/config.js');
   const loaded = loadConfig({ files, flags });
+  if (loaded.errors.length === 0) {
+    // A configured command that is missing is an error; the default one only a warning: halpid
+    // may be checked on a machine other than the one it will run on (docs/configuration.md).
+    const { commandsWouldRun, poweroffCommandChecks } = await import('../engine/command-check.js');
+    const checks = commandsWouldRun(loaded.config) ? poweroffCommandChecks(loaded.config, loaded.explicit) : [];
+    for (const c of checks) {
+      if (c.explicit) loaded.errors.push(`halpid: ${c.key}: ${c.problem}`);
+      else loaded.warnings.push(`halpid: warning: ${c.key}: ${c.problem} (the default value)`);
+    }
+  }
   for (const line of [...loaded.warnings, ...loaded.errors]) process.stderr.write(`${line}\n`);
   if (loaded.errors.length > 0) {
     process.stderr.write(`halpid: configuration refused (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`);

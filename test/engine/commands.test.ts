@@ -1,41 +1,240 @@
-// The poweroff and rtcwake actions (engine/commands.ts): what is run, what is simulated, and the
-// failure report the Signal K plugin turns into an emergency. Only harmless commands run here.
+// The poweroff and rtcwake actions (engine/commands.ts): what is run, what is simulated, the
+// failure report the Signal K plugin turns into an emergency, and the poweroff that must run
+// whatever fails (docs/configuration.md): a timeout, a fallback, descriptors in reserve.
+// Only harmless commands run here.
 import t from 'tap';
-import { commandActions } from '../../engine/commands.js';
+import { spawn as realSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { commandActions, type CommandOptions, type SpawnFn } from '../../engine/commands.js';
 import { FakeClock } from '../../engine/clock.js';
 import type { Logger } from '../../engine/log.js';
 import { SimulatedController } from '../../engine/simulator/controller.js';
+import { ROOT } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const rig = (simulator?: SimulatedController) => {
+interface RigOptions {
+  simulator?: SimulatedController;
+  fallback?: string;
+  timeoutS?: number;
+  clock?: FakeClock;
+  spawn?: SpawnFn;
+}
+
+const rig = (t: Tap.Test, o: RigOptions = {}) => {
   const lines: string[] = [];
-  const logger: Logger = { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+  const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
+  const push = (line: string): void => {
+    lines.push(line);
+    for (const w of [...waiters]) {
+      if (w.re.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  const logger: Logger = { info: (m) => push(`info ${m}`), warn: (m) => push(`warn ${m}`), error: (m) => push(`error ${m}`) };
+  /** Resolves with the first line (past or future) matching `re`. */
+  const waitLine = (re: RegExp): Promise<string> => {
+    const seen = lines.find((l) => re.test(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => waiters.push({ re, resolve }));
+  };
   const failures: string[] = [];
-  let failed: () => void = () => {};
-  const nextFailure = new Promise<void>((r) => { failed = r; });
-  const actions = commandActions({
-    logger, simulator, settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false }),
+  let failureSeen: () => void = () => {};
+  /** Resolves once the plugin has been told `n` failures. */
+  const waitFailures = async (n: number): Promise<void> => {
+    while (failures.length < n) await new Promise<void>((r) => { failureSeen = r; });
+  };
+  const opts: CommandOptions = {
+    logger, simulator: o.simulator, clock: o.clock, spawn: o.spawn,
+    settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false, poweroffTimeoutS: o.timeoutS ?? 15, poweroffFallback: o.fallback ?? '' }),
     onPoweroffFailure: (reason) => {
       failures.push(reason);
-      failed();
+      failureSeen();
     },
-  });
-  return { lines, failures, actions, nextFailure };
+  };
+  const actions = commandActions(opts);
+  t.teardown(() => actions.close());
+  return { lines, failures, actions, waitLine, waitFailures };
 };
 
-t.test('a poweroff command that exits non-zero is reported as a failure with its code', async (t) => {
-  const { actions, failures, lines, nextFailure } = rig();
+const marker = (): string => join(tempDir('halpid-cmd-'), 'ran');
+
+t.test('a poweroff command that exits non-zero: an error line, the plugin told, then the fallback runs', async (t) => {
+  const file = marker();
+  const { actions, failures, lines, waitLine } = rig(t, { fallback: `touch ${file}` });
   actions.poweroff('echo going down; exit 3');
-  await nextFailure;
+  await waitLine(/Poweroff fallback exited with code 0/);
   t.same(failures, ['exited with code 3']);
-  t.match(lines, ['info Executing: echo going down; exit 3', 'info poweroff: going down', 'warn Poweroff command exited with code 3']);
+  t.ok(existsSync(file), 'the fallback ran');
+  t.same(lines, [
+    'info Executing: echo going down; exit 3',
+    'info poweroff: going down',
+    'error Poweroff command exited with code 3',
+    `warn Executing poweroff fallback: touch ${file}`,
+    'info Poweroff fallback exited with code 0',
+  ]);
 });
 
-t.test('a poweroff command that succeeds reports nothing', async (t) => {
-  const { actions, failures, lines } = rig();
+t.test('a poweroff command that succeeds reports nothing and runs no fallback', async (t) => {
+  const file = marker();
+  const { actions, failures, lines, waitLine } = rig(t, { fallback: `touch ${file}` });
   actions.poweroff('true');
-  const { setImmediate: later } = await import('node:timers/promises');
-  while (!lines.includes('info Poweroff command exited with code 0')) await later();
+  await waitLine(/Poweroff command exited with code 0/);
   t.same(failures, []);
+  t.notOk(existsSync(file));
+  t.same(lines, ['info Executing: true', 'info Poweroff command exited with code 0']);
+});
+
+t.test('a missing poweroff command (exit 127): error logged, the fallback runs', async (t) => {
+  const file = marker();
+  const { actions, failures, lines, waitLine } = rig(t, { fallback: `touch ${file}` });
+  actions.poweroff('/nonexistent/poweroff');
+  await waitLine(/Poweroff fallback exited/);
+  t.same(failures, ['exited with code 127']);
+  t.ok(lines.includes('error Poweroff command exited with code 127 (command not found)'), lines.join('\n'));
+  t.ok(existsSync(file), 'the fallback ran');
+});
+
+t.test('a poweroff command killed by a signal is a failure, not a success', async (t) => {
+  const file = marker();
+  const { actions, failures, lines, waitLine } = rig(t, { fallback: `touch ${file}` });
+  actions.poweroff('kill -TERM $$');
+  await waitLine(/Poweroff fallback exited/);
+  t.same(failures, ['killed by SIGTERM']);
+  t.ok(lines.includes('error Poweroff command was killed by SIGTERM'));
+  t.ok(existsSync(file), 'the fallback ran');
+});
+
+t.test('a hanging poweroff command: after the timeout an error line and the fallback, not before', async (t) => {
+  const clock = new FakeClock();
+  const file = marker();
+  const { actions, failures, lines, waitLine } = rig(t, { clock, timeoutS: 15, fallback: `touch ${file}` });
+  // The shell prints its pid and becomes `sleep`, so the test can end it.
+  actions.poweroff('echo $$; exec sleep 1000');
+  const pid = Number((await waitLine(/^info poweroff: \d+$/)).split(' ').at(-1));
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  await clock.advance(14_900);
+  t.notOk(lines.some((l) => /fallback/.test(l)), 'no fallback before the timeout');
+  await clock.advance(100);
+  await waitLine(/Poweroff fallback exited with code 0/);
+  t.ok(lines.includes('error Poweroff command did not finish within 15 s'), lines.join('\n'));
+  t.same(failures, ['did not finish within 15 s']);
+  t.ok(existsSync(file), 'the fallback ran');
+  t.doesNotThrow(() => process.kill(pid, 0), 'the hung command is left running (it may still be syncing a disk)');
+});
+
+t.test('a hanging fallback is logged too, and the plugin hears of both failures', async (t) => {
+  const clock = new FakeClock();
+  const { actions, failures, lines, waitLine, waitFailures } = rig(t, { clock, timeoutS: 2, fallback: 'echo $$; exec sleep 1000' });
+  actions.poweroff('exit 1');
+  const pid = Number((await waitLine(/^info poweroff-fallback: \d+$/)).split(' ').at(-1));
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  await clock.advance(2000);
+  await waitFailures(2);
+  t.same(failures, ['exited with code 1', 'fallback did not finish within 2 s']);
+  t.ok(lines.includes('error Poweroff fallback did not finish within 2 s'));
+});
+
+t.test('without a fallback, a failed poweroff says so at error level', async (t) => {
+  const { actions, failures, waitLine } = rig(t, { fallback: '' });
+  actions.poweroff('exit 2');
+  t.equal(await waitLine(/poweroff-fallback/), 'error No poweroff-fallback is configured: the host stays up until the controller cuts the power');
+  t.same(failures, ['exited with code 2']);
+});
+
+/** A child as spawn returns it when the process has no descriptors left: no stdio, an async EMFILE. */
+function exhaustedChild(): ChildProcess {
+  const child = new EventEmitter() as ChildProcess;
+  const err = Object.assign(new Error('spawn /bin/sh EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'spawn /bin/sh' });
+  // As Node does: 'error', then 'close' with the errno as the exit code.
+  process.nextTick(() => {
+    child.emit('error', err);
+    child.emit('close', -24, null);
+  });
+  return child;
+}
+
+t.test('out of file descriptors (async EMFILE, no stdio): the spawn is retried at once with stdio ignored', async (t) => {
+  const file = marker();
+  const calls: SpawnOptions[] = [];
+  const spawn: SpawnFn = (cmd, args, options) => {
+    calls.push(options);
+    return calls.length === 1 ? exhaustedChild() : realSpawn(cmd, args, options);
+  };
+  const { actions, failures, lines, waitLine } = rig(t, { spawn, fallback: 'exit 9' });
+  actions.poweroff(`touch ${file}`);
+  await waitLine(/Poweroff command exited with code 0/);
+  t.ok(existsSync(file), 'the poweroff command ran');
+  t.same(calls.map((c) => c.stdio), [['ignore', 'pipe', 'pipe'], 'ignore']);
+  t.ok(lines.includes('error Poweroff command could not start (spawn /bin/sh EMFILE); retrying with 6 reserved file descriptors freed'), lines.join('\n'));
+  t.same(failures, []);
+});
+
+t.test('out of file descriptors (spawn throws ENFILE): retried the same way', async (t) => {
+  const file = marker();
+  let n = 0;
+  const spawn: SpawnFn = (cmd, args, options) => {
+    if (++n === 1) throw Object.assign(new Error('spawn ENFILE'), { code: 'ENFILE' });
+    return realSpawn(cmd, args, options);
+  };
+  const { actions, waitLine } = rig(t, { spawn });
+  actions.poweroff(`touch ${file}`);
+  await waitLine(/Poweroff command exited with code 0/);
+  t.ok(existsSync(file));
+  t.equal(n, 2);
+});
+
+t.test('a spawn that keeps failing: errors logged, the fallback tried, the plugin told, nothing thrown', async (t) => {
+  let n = 0;
+  const spawn: SpawnFn = () => {
+    n++;
+    return exhaustedChild();
+  };
+  const { actions, failures, lines, waitFailures } = rig(t, { spawn, fallback: 'systemctl poweroff --force' });
+  actions.poweroff('/sbin/poweroff');
+  await waitFailures(2);
+  t.equal(n, 4, 'each command: one try and one lean retry');
+  t.same(failures, ['cannot start: spawn /bin/sh EMFILE', 'fallback cannot start: spawn /bin/sh EMFILE']);
+  t.ok(lines.includes('error Failed to execute poweroff command: spawn /bin/sh EMFILE'));
+});
+
+/** The real thing: a process with RLIMIT_NOFILE at 64 and every descriptor taken runs the poweroff. */
+function withoutFds(reserve: number): Promise<{ code: number | null; out: string; ran: boolean }> {
+  const file = marker();
+  const script = join(ROOT, 'test/helpers/poweroff-without-fds.mjs');
+  const child = realSpawn('/bin/sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, script, ROOT, String(reserve), file], {
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000,
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, ran: existsSync(file) })));
+}
+
+t.test('a real process out of file descriptors still runs the poweroff command, thanks to the reserve', async (t) => {
+  const r = await withoutFds(6);
+  t.equal(r.code, 0, r.out);
+  t.ok(r.ran, 'the poweroff command ran');
+  t.match(r.out, /then EMFILE\n/, 'every descriptor was taken');
+  t.match(r.out, /error Poweroff command could not start \(spawn \/bin\/sh EMFILE\); retrying with 6 reserved file descriptors freed\n/);
+  const none = await withoutFds(0);
+  t.equal(none.code, 3, `without a reserve it cannot start, and says so without crashing: ${none.out}`);
+  t.notOk(none.ran);
+  t.match(none.out, /error Failed to execute poweroff command: spawn \/bin\/sh EMFILE\n/);
 });
 
 t.test('on the simulator, poweroff halts the simulated host and runs nothing', async (t) => {
@@ -43,7 +242,7 @@ t.test('on the simulator, poweroff halts the simulated host and runs nothing', a
   const sim = new SimulatedController({ clock, start: 'host-running' });
   sim.start();
   t.teardown(() => sim.stop());
-  const { actions, failures, lines } = rig(sim);
+  const { actions, failures, lines } = rig(t, { simulator: sim });
   actions.poweroff('harmless-poweroff');
   t.same(lines, ['info Simulator: not executing harmless-poweroff']);
   t.same(failures, []);

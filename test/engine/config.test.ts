@@ -8,7 +8,8 @@ import {
 t.test('defaults come from the schema', async (t) => {
   t.same(defaultConfig(), {
     'i2c-bus': 1, 'i2c-addr': 0x6d, 'blackout-time-limit': 5, 'blackout-voltage-limit': 9,
-    socket: '/run/halpid/halpid.sock', 'socket-group': 'adm', poweroff: '/sbin/poweroff', rtcwake: 'rtcwake',
+    socket: '/run/halpid/halpid.sock', 'socket-group': 'adm', poweroff: '/sbin/poweroff',
+    'poweroff-timeout': 15, 'poweroff-fallback': 'systemctl poweroff --force', rtcwake: 'rtcwake',
     'dry-run': false, backend: 'auto', 'api-compat': 5, 'sim-state-file': '', 'sim-execute-commands': false,
     web: '', 'web-token': '', 'nut-listen': '', 'nut-user': '', 'nut-password': '', 'nut-primary': false,
   });
@@ -125,6 +126,11 @@ t.test('flag values are validated with the same rules', async (t) => {
   t.throws(() => parseFlagValue('web', '127.0.0.1:99999'));
   t.equal(parseFlagValue('api-compat', '4'), 4);
   t.equal(parseFlagValue('backend', 'simulator'), 'simulator');
+  t.equal(parseFlagValue('poweroff-timeout', '7.5'), 7.5);
+  t.throws(() => parseFlagValue('poweroff-timeout', '0'), {
+    message: 'halpid: option --poweroff-timeout: expected a number of seconds greater than 0 and at most 600, got "0"',
+  });
+  t.equal(parseFlagValue('poweroff-fallback', ''), '', 'empty: no fallback');
 });
 
 t.test('changed keys between two configurations', async (t) => {

@@ -70,3 +70,28 @@ t.test('a broken file: every error with file, line and key; exit 1; nothing on s
   t.equal(missing.status, 1);
   t.match(missing.stderr, /^Config file not found: .*none\.conf\n/);
 });
+
+t.test('the poweroff command: a configured one that cannot run is an error, a default one a warning', async (t) => {
+  const missing = check('--backend', 'i2c', '--poweroff', '/nonexistent/poweroff', '--poweroff-fallback', '');
+  t.equal(missing.status, 1);
+  t.equal(missing.stdout, '');
+  t.equal(missing.stderr, 'halpid: poweroff: /nonexistent/poweroff does not exist\nhalpid: configuration refused (1 error)\n');
+  // The default fallback is looked up in PATH; without systemctl there it is only a warning,
+  // since the machine checked may not be the one halpid will run on.
+  const conf = file('fallback.conf', 'poweroff: /bin/true\n');
+  const r = spawnSync(process.execPath, [...HALPID_FLAGS, HALPID, '--config-check', '-c', conf, '--backend', 'i2c'], {
+    encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', PATH: '/nonexistent' },
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stderr, 'halpid: warning: poweroff-fallback: systemctl is not found in PATH (/nonexistent) (the default value)\n');
+  t.equal(settings(r.stdout)['poweroff-fallback'], 'systemctl poweroff --force');
+  t.equal(settings(r.stdout)['poweroff-timeout'], 15);
+});
+
+t.test('commands halpid would not run (the simulator) are not checked', async (t) => {
+  const r = check('--backend', 'simulator', '--poweroff', '/nonexistent/poweroff');
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stderr, '');
+  const run = check('--backend', 'simulator', '--sim-execute-commands', '--poweroff', '/nonexistent/poweroff', '--poweroff-fallback', '');
+  t.equal(run.status, 1, 'with sim-execute-commands they run, so they are checked');
+});

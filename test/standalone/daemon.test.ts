@@ -127,6 +127,26 @@ t.test('in process: stop leaves the simulated controller with its watchdog disar
   t.notOk(existsSync(join(dir, 'h.sock')));
 });
 
+t.test('start-up: a poweroff command or fallback that cannot run is an error line, and halpid still starts', async (t) => {
+  const dir = tmp();
+  const lines: string[] = [];
+  const logger = { info: () => {}, warn: () => {}, error: (m: string) => lines.push(m) };
+  const start = (flags: Record<string, unknown>) => Daemon.start({
+    files: [], logger, defaultFile: join(dir, 'none.conf'),
+    flags: { backend: 'simulator', socket: join(dir, 'h.sock'), 'socket-group': Number(GID), ...flags },
+  });
+  const d = await start({ 'sim-execute-commands': true, poweroff: '/nonexistent/poweroff', 'poweroff-fallback': 'halpid-no-such-program --force' });
+  await d.stop('SIGTERM');
+  t.same(lines, [
+    'Poweroff command /nonexistent/poweroff cannot run: /nonexistent/poweroff does not exist',
+    `Poweroff fallback halpid-no-such-program --force cannot run: halpid-no-such-program is not found in PATH (${process.env.PATH})`,
+  ]);
+  lines.length = 0;
+  const sim = await start({ poweroff: '/nonexistent/poweroff' });
+  await sim.stop('SIGTERM');
+  t.same(lines, [], 'on the simulator the commands are not run, so not checked');
+});
+
 t.test('SIGHUP: a changed limit takes effect, a bad file is refused, the watchdog stays armed', async (t) => {
   const dir = tmp();
   const conf = join(dir, 'halpid.conf');
