@@ -9,7 +9,7 @@ import { RtcwakeError } from '../commands.js';
 import { CONFIG_KEYS, encodeConfig, type ConfigKey } from '../device.js';
 import type { Engine } from '../engine.js';
 import { STATUS_FALLBACK, usbObject } from '../engine.js';
-import { ControllerError } from '../errors.js';
+import { apiErrorText, ControllerError } from '../errors.js';
 import { encodeBrightness } from '../registers.js';
 import { EventHub } from './events.js';
 import { readFirmware } from './flash.js';
@@ -58,7 +58,7 @@ const V5_KEYS = new Set(['5v_output_enabled', 'I_in', 'T_mcu', 'T_pcb', 'V_cap',
 const V4_KEYS = new Set(['V_in', 'V_supercap', 'I_in', 'T_mcu', 'T_pcb', 'state', '5v_output_enabled', 'usb_port_state',
   'watchdog_enabled', 'watchdog_timeout', 'watchdog_elapsed', 'hardware_version', 'firmware_version', 'daemon_version', 'device_id']);
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const message = apiErrorText;
 
 /** The client's tag for its upload's progress events: short and plain, else ignored. */
 const uploadTag = (header: string | string[] | undefined): string | undefined =>

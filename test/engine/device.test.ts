@@ -37,6 +37,24 @@ t.test('decode errors are not retried', async (t) => {
   t.equal(dev.counters.read.transactions, 1);
 });
 
+t.test('a full-scale measurement (a corrupted transfer) is a failed read, never a value', async (t) => {
+  for (const register of [0x20, 0x21, 0x22, 0x23, 0x24]) {
+    const { clock, sim } = rig();
+    const dev = new Device(sim, clock);
+    sim.addFault({ kind: 'corrupt', registers: [register] });
+    const hex = `0x${register.toString(16).toUpperCase()}`;
+    await t.rejects(dev.readMeasurements(), {
+      name: 'ControllerError', op: 'implausible', register, message: `Implausible reading from register ${hex} (full scale)`,
+    }, hex);
+    t.same(dev.counters.read, { transactions: register - 0x1f, errors: 1, retries: 0, failures: 1 }, `${hex}: counted as a failed read`);
+    t.ok((await dev.readMeasurements()).V_in < 13, 'the next block reads fine');
+  }
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'corrupt', registers: [0x20] });
+  await t.rejects(dev.readVin(), { op: 'implausible', message: 'Implausible reading from register 0x20 (full scale)' });
+});
+
 t.test('DFU blocks and commits are never retried blindly', async (t) => {
   const { clock, sim } = rig();
   const dev = new Device(sim, clock);
