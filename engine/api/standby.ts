@@ -7,6 +7,14 @@ export type StandbyParse =
   | { ok: false; status: 400 | 422; message: string };
 
 const MAX_U32 = 4294967295n;
+
+/**
+ * The furthest wake-up accepted: 366 days ahead (docs/api.md). Further is a typo (9999 for 2026,
+ * milliseconds for seconds) far more often than a plan, and the controller would wait in Standby
+ * on the boat's battery until then; rtcwake and the RTC would not all take it either.
+ */
+export const MAX_STANDBY_DAYS = 366;
+export const MAX_STANDBY_S = MAX_STANDBY_DAYS * 86_400;
 const NO_VARIANT = 'data did not match any variant of untagged enum StandbyRequest';
 
 function delayOf(v: JsonValue | undefined): number | null {
@@ -34,6 +42,9 @@ export function parseStandby(body: JsonValue, nowMs: number): StandbyParse {
   const nowS = Math.floor(nowMs / 1000);
   const d = delayOf(delay);
   if (d !== null) {
+    if (d > MAX_STANDBY_S) {
+      return { ok: false, status: 400, message: `Delay must be at most ${MAX_STANDBY_S} seconds (${MAX_STANDBY_DAYS} days): ${d}` };
+    }
     const wakeup = nowS + d;
     return { ok: true, wakeup, text: localIso(wakeup) };
   }
@@ -51,6 +62,9 @@ export function parseStandby(body: JsonValue, nowMs: number): StandbyParse {
   }
   const wakeup = Math.floor(instant / 1000);
   if (!(wakeup > nowS)) return { ok: false, status: 400, message: `Wakeup time must be in the future: ${s}` };
+  if (wakeup - nowS > MAX_STANDBY_S) {
+    return { ok: false, status: 400, message: `Wakeup time must be at most ${MAX_STANDBY_DAYS} days ahead: ${s}` };
+  }
   return { ok: true, wakeup, text: localIso(wakeup) };
 }
 

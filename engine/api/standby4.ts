@@ -6,7 +6,7 @@
 
 import { parseFreeTime } from '../free-time.js';
 import type { JsonValue } from './json-parse.js';
-import { localIso, parseDateTime, parseStandby, type StandbyParse } from './standby.js';
+import { localIso, MAX_STANDBY_DAYS, MAX_STANDBY_S, parseDateTime, parseStandby, type StandbyParse } from './standby.js';
 
 const bad = (message: string): StandbyParse => ({ ok: false, status: 400, message });
 
@@ -31,6 +31,7 @@ export async function parseStandby4(body: JsonValue, nowMs: number): Promise<Sta
     if (at === null) return bad('Invalid datetime format');
     const wakeup = Math.floor(at / 1000);
     if (!(wakeup > nowS)) return bad('datetime must be in the future');
+    if (wakeup - nowS > MAX_STANDBY_S) return bad(`datetime must be at most ${MAX_STANDBY_DAYS} days ahead`);
     return { ok: true, wakeup, text: localIso(wakeup) };
   }
   const delay = body.v.get('delay');
@@ -38,6 +39,7 @@ export async function parseStandby4(body: JsonValue, nowMs: number): Promise<Sta
     const d = pyInt(delay);
     if (d === null || !Number.isSafeInteger(d)) return bad('delay must be an integer');
     if (d < 0) return bad('delay must be positive');
+    if (d > MAX_STANDBY_S) return bad(`delay must be at most ${MAX_STANDBY_S} (${MAX_STANDBY_DAYS} days)`);
     return { ok: true, wakeup: nowS + d, text: localIso(nowS + d) };
   }
   return parseStandby(body, nowMs);

@@ -227,7 +227,14 @@ export class SimulatedController implements Bus {
       this.record('write', reg, data, 'discarded (length)');
       return;
     }
-    const pinged = await this.writeRegister(reg!, data);
+    let pinged: boolean;
+    try {
+      pinged = await this.writeRegister(reg!, data);
+    } catch (err) {
+      // Not a bus error: not retried; the device reports a failed write (docs/api.md).
+      this.record('write', reg, data, `failed: ${(err as Error).message}`);
+      throw err;
+    }
     if (pinged) this.ping();
     this.record('write', reg, data, pinged ? 'ok' : 'rejected (no ping)');
   }
@@ -482,8 +489,8 @@ export class SimulatedController implements Bus {
     switch (reg) {
       case Reg.HARDWARE_VERSION:
         if (n !== 5) return false;
+        if (this.testMode) this.persist({ hardware_version: [...data.subarray(1, 5)] });
         this.hardwareVersion = [...data.subarray(1, 5)];
-        if (this.testMode) this.persist({ hardware_version: [...this.hardwareVersion] });
         return true;
       case Reg.POWER_GOOD_5V:
         // "Immediate" hard power-down: not queued for the next tick.
@@ -583,9 +590,11 @@ export class SimulatedController implements Bus {
     return true;
   }
 
+  /** Save first, then change: a write the state file refused leaves the setting as it was. */
   private persist(change: Partial<PersistedSettings>): void {
-    this.settings = { ...this.settings, ...change };
-    this.store.save(this.settings);
+    const next = { ...this.settings, ...change };
+    this.store.save(next);
+    this.settings = next;
   }
 
   private pcbEncode(): number {
@@ -684,9 +693,9 @@ export class SimulatedController implements Bus {
       else this.firmwareVersion = [...id.firmware_version];
     }
     if (id.hardware_version) {
+      if (this.testMode) this.persist({ hardware_version: [...id.hardware_version] });
       this.hardwareVersion = [...id.hardware_version];
       this.initialHardware = [...id.hardware_version];
-      if (this.testMode) this.persist({ hardware_version: [...id.hardware_version] });
     }
     if (id.device_id) this.deviceId = [...Buffer.from(id.device_id, 'hex')];
   }

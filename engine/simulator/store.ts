@@ -1,7 +1,7 @@
 // Persisted controller settings (docs/controller.md): a JSON file written atomically on every
 // change, or memory only. A missing or unreadable file means factory defaults plus a warning.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface PersistedSettings {
@@ -37,13 +37,27 @@ export class SettingsStore {
     return { ...this.saved, hardware_version: this.saved.hardware_version && [...this.saved.hardware_version] };
   }
 
+  /**
+   * Persist, or throw (with a warning that names the file) and keep the previous values: the
+   * caller changes its setting only once it is saved, so nothing reads back a value that a reset
+   * would lose.
+   */
   save(settings: PersistedSettings): void {
-    this.saved = { ...settings };
-    if (!this.file) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.saved, null, 2)}\n`, { mode: 0o644 });
-    renameSync(tmp, this.file);
+    const next = { ...settings };
+    if (this.file) {
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      try {
+        mkdirSync(dirname(this.file), { recursive: true });
+        writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 });
+        renameSync(tmp, this.file);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        const message = `Cannot save simulator state file ${this.file}: ${(err as Error).message}; the setting is unchanged`;
+        this.warn(message);
+        throw new Error(message, { cause: err });
+      }
+    }
+    this.saved = next;
   }
 
   private read(): PersistedSettings {

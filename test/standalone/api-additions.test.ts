@@ -1,9 +1,12 @@
 // /events, /metrics and /sim (docs/api.md) over the real socket. Each test runs its own daemon,
 // so none depends on what another left behind.
 import t from 'tap';
+import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { VERSION } from '../../engine/version.js';
 import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
 
 async function daemon(t: { teardown: (fn: () => unknown) => void }): Promise<RunningDaemon> {
   const d = await startDaemon();
@@ -245,4 +248,16 @@ t.test('/sim: snapshot, controls, validation, faults', async (t) => {
   t.equal((await d.req('GET', '/sim/inputs')).headers.allow, 'PUT');
   t.equal((await d.req('GET', '/sim/faults')).status, 200);
   t.equal((await d.req('PUT', '/sim/faults', json({}))).headers.allow, 'GET,HEAD,POST,DELETE');
+});
+
+t.test('a settings write the simulator state file cannot take: 400, the value unchanged, the reason in the log', async (t) => {
+  const dir = tempDir('halpid-state-');
+  const file = join(dir, 'state.json');
+  mkdirSync(file); // where the file should be: unwritable even for root
+  const d = await startDaemon(['--sim-state-file', file]);
+  t.teardown(() => d.stop());
+  const r = await d.req('PUT', '/config/led_brightness', json(77));
+  t.equal(`${r.status} ${r.text}`, '400 {"error":"Failed to write to register 0x17"}');
+  t.equal((await d.req('GET', '/config/led_brightness')).text, '48', 'nothing changed');
+  await d.waitLog(/Cannot save simulator state file .*state\.json: .*; the setting is unchanged/);
 });

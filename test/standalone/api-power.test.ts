@@ -104,14 +104,22 @@ t.test('POST /standby: every accepted form, rtcwake then 0x31 then poweroff (D2â
   await accept({ delay: 0 }, about(0), 'delay 0');
   await accept([300], about(300), 'one-element array');
   await accept(['300'], about(300), 'one-element array with a numeric string');
-  await accept({ datetime: '2030-08-13T06:00:00Z' }, Date.UTC(2030, 7, 13, 6) / 1000, 'RFC 3339 Z');
-  await accept({ datetime: '2030-08-13 06:00:00+03:00' }, Date.UTC(2030, 7, 13, 3) / 1000, 'offset and space');
-  await accept({ datetime: '2030-08-13t06:00:00.75z' }, Date.UTC(2030, 7, 13, 6) / 1000, 'lower case, fraction');
-  await accept({ datetime: '2030-08-13T06:00:00' }, Date.UTC(2030, 7, 13, 3) / 1000, 'naive local time with T (D4), Helsinki summer');
-  await accept({ datetime: '2030-01-13 06:00:00' }, Date.UTC(2030, 0, 13, 4) / 1000, 'naive local time, Helsinki winter');
-  await accept(['2030-08-13T06:00:00Z'], Date.UTC(2030, 7, 13, 6) / 1000, 'one-element array datetime');
-  await accept({ delay: -5, datetime: '2030-08-13T06:00:00Z', extra: 1 }, Date.UTC(2030, 7, 13, 6) / 1000, 'invalid delay falls back to datetime');
+  // The next 13 August and 13 January, within the 366 days a standby may last.
+  const yearOf = (month: number, day: number): number => {
+    const y = new Date().getUTCFullYear();
+    return Date.UTC(y, month - 1, day) > Date.now() + 86_400_000 ? y : y + 1;
+  };
+  const A = yearOf(8, 13);
+  const J = yearOf(1, 13);
+  await accept({ datetime: `${A}-08-13T06:00:00Z` }, Date.UTC(A, 7, 13, 6) / 1000, 'RFC 3339 Z');
+  await accept({ datetime: `${A}-08-13 06:00:00+03:00` }, Date.UTC(A, 7, 13, 3) / 1000, 'offset and space');
+  await accept({ datetime: `${A}-08-13t06:00:00.75z` }, Date.UTC(A, 7, 13, 6) / 1000, 'lower case, fraction');
+  await accept({ datetime: `${A}-08-13T06:00:00` }, Date.UTC(A, 7, 13, 3) / 1000, 'naive local time with T (D4), Helsinki summer');
+  await accept({ datetime: `${J}-01-13 06:00:00` }, Date.UTC(J, 0, 13, 4) / 1000, 'naive local time, Helsinki winter');
+  await accept([`${A}-08-13T06:00:00Z`], Date.UTC(A, 7, 13, 6) / 1000, 'one-element array datetime');
+  await accept({ delay: -5, datetime: `${A}-08-13T06:00:00Z`, extra: 1 }, Date.UTC(A, 7, 13, 6) / 1000, 'invalid delay falls back to datetime');
   await accept({ delay: 10, datetime: 'nonsense' }, about(10), 'a valid delay wins');
+  await accept({ delay: 366 * 86_400 }, about(366 * 86_400), 'the furthest delay: 366 days');
 
   const NO_VARIANT = 'Failed to deserialize the JSON body into the target type: data did not match any variant of untagged enum StandbyRequest';
   for (const body of [{}, { delay: -5 }, { delay: 1.5 }, { delay: '5m' }, { datetime: 7 }, { delay: 4294967296 }, [1, 2], 'x', null]) {
@@ -130,8 +138,13 @@ t.test('POST /standby: every accepted form, rtcwake then 0x31 then poweroff (D2â
   const twice = await d.req('POST', '/standby', json({ datetime: '2030-10-27 03:30:00' }));
   t.equal(twice.status, 400, 'an ambiguous local time');
   t.equal((await d.req('POST', '/standby', { body: '{"delay":5}' })).status, 415, 'content type checked first');
+  const far = await d.req('POST', '/standby', json({ datetime: '9999-12-31T23:59:59Z' }));
+  t.equal(`${far.status} ${far.text}`, '400 {"error":"Wakeup time must be at most 366 days ahead: 9999-12-31T23:59:59Z"}', 'no standby until the year 9999');
+  const long = await d.req('POST', '/standby', json({ delay: 4294967295 }));
+  t.equal(`${long.status} ${long.text}`, '400 {"error":"Delay must be at most 31622400 seconds (366 days): 4294967295"}');
+  t.equal((await d.req('POST', '/standby', json({ delay: 366 * 86_400 + 1 }))).status, 400, 'one second too far');
   const calls = read(args).split('\n').length;
-  t.equal(calls, 15, 'rejected requests never ran rtcwake');
+  t.equal(calls, 16, 'rejected requests never ran rtcwake');
 });
 
 t.test('rtcwake failures: its stderr verbatim, or why it could not start', async (t) => {

@@ -43,6 +43,12 @@ t.test('dialect 4: delay as Python\'s int() takes it, and 4.0.7\'s errors', asyn
   t.match(d.logs(), /Dry run: would set the wake-up alarm to .* request standby/, 'accepted ones reach the standby action');
   const both = await d.req('POST', '/standby', json({ delay: 'x', datetime: 'in 1 hour' }));
   t.equal(both.status, 204, 'datetime wins over delay, as in 4.0.7');
+  const far = await d.req('POST', '/standby', json({ datetime: '9999-12-31T23:59:59Z' }));
+  t.equal(`${far.status} ${far.text}`, '400 datetime must be at most 366 days ahead', 'no standby until the year 9999');
+  const free = await d.req('POST', '/standby', json({ datetime: 'in 400 days' }));
+  t.equal(`${free.status} ${free.text}`, '400 datetime must be at most 366 days ahead', 'free text too');
+  const long = await d.req('POST', '/standby', json({ delay: 4294967295 }));
+  t.equal(`${long.status} ${long.text}`, '400 delay must be at most 31622400 (366 days)');
 });
 
 t.test('dialect 5 keeps refusing free text (halpid 5.0.2 did)', async (t) => {
