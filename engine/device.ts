@@ -97,6 +97,9 @@ export interface DeviceOptions {
   retryDelayMs?: number;
 }
 
+/** 5 °C: a board this cold may be below 0 °C by the next reading. */
+const PCB_NEAR_FREEZING_K = 278.15;
+
 const uint = (b: Uint8Array): number => {
   let v = 0;
   for (const x of b) v = v * 256 + x;
@@ -110,6 +113,8 @@ export class Device {
   };
   private readonly retries: number;
   private readonly retryDelayMs: number;
+  /** The last T_pcb below full scale (K), and how many full-scale readings came since. */
+  private readonly pcb: { lastK: number | null; fullScaleRun: number } = { lastK: null, fullScaleRun: 0 };
 
   constructor(
     readonly bus: Bus,
@@ -182,11 +187,12 @@ export class Device {
   /**
    * One 16-bit measurement register. Full scale (0xFFFF) is what a corrupted transfer returns
    * (0xFF bytes), not a reading: 40 V in, 11 V on the supercap, 3.3 A, 100 °C exactly. It is
-   * counted as a failed read and never published (docs/api.md).
+   * counted as a failed read and never published (docs/api.md). One exception: T_pcb.
    */
   private async readMeasurement(reg: number): Promise<number> {
     const raw = uint(await this.read(reg, 2));
-    if (raw === 0xffff) {
+    if (reg === Reg.T_PCB) this.notePcb(raw);
+    if (raw === 0xffff && !(reg === Reg.T_PCB && this.pcbBelowZero())) {
       this.counters.read.errors++;
       this.counters.read.failures++;
       throw new ControllerError(`Implausible reading from register ${hex2(reg)} (full scale)`, reg, 'implausible');
@@ -221,6 +227,26 @@ export class Device {
       watchdog_elapsed: decodeWatchdogElapsed(raw.watchdog_elapsed),
       raw,
     };
+  }
+
+  /**
+   * The firmware reads its TMP112 as unsigned, so a board below 0 °C reads full scale too, for as
+   * long as it stays there: that is a reading (as halpid 5.0.2 publishes it), not a corrupted
+   * transfer, when the last real reading was near freezing, or, with none yet (a start in the
+   * cold), when full scale comes twice in a row. A warm board's full scale stays an error.
+   */
+  private pcbBelowZero(): boolean {
+    const last = this.pcb.lastK;
+    return last !== null ? last <= PCB_NEAR_FREEZING_K : this.pcb.fullScaleRun >= 2;
+  }
+
+  private notePcb(raw: number): void {
+    if (raw === 0xffff) this.pcb.fullScaleRun++;
+    else {
+      this.pcb.fullScaleRun = 0;
+      // 0 is what the controller reports before its first sensor reading after a reset.
+      if (raw !== 0) this.pcb.lastK = decodeTemperature(raw);
+    }
   }
 
   // --- identity and status ----------------------------------------------------------------
