@@ -89,12 +89,13 @@ export function commandActions(opts: CommandOptions): CommandActions {
  */
 class FdReserve {
   private fds: number[] = [];
+  private closed = false;
   constructor(private readonly size: number) {
     this.fill();
   }
   /** Best effort: whatever cannot be taken now is taken on a later call. */
   fill(): void {
-    while (this.fds.length < this.size) {
+    while (!this.closed && this.fds.length < this.size) {
       try {
         this.fds.push(openSync('/dev/null', 'r'));
       } catch (err) {
@@ -116,7 +117,9 @@ class FdReserve {
     this.fds = [];
     return n;
   }
+  /** For good: a command still running takes nothing back when it ends. */
   close(): void {
+    this.closed = true;
     this.release();
   }
 }

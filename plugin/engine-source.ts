@@ -4,7 +4,7 @@
 
 import type { Bus } from '../engine/bus.js';
 import { RealClock, type Clock, type TimerHandle } from '../engine/clock.js';
-import { commandActions } from '../engine/commands.js';
+import { commandActions, type CommandActions } from '../engine/commands.js';
 import { encodeConfig, type ConfigKey } from '../engine/device.js';
 import { Engine, usbObject, valuesSnapshot } from '../engine/engine.js';
 import { ControllerError } from '../engine/errors.js';
@@ -41,6 +41,7 @@ export class EngineSource implements Source {
   private off: Array<() => void> = [];
   private stopping: Promise<void> | null = null;
   private readonly bus: Bus;
+  private readonly actions: CommandActions;
 
   constructor(opts: EngineSourceOptions) {
     this.mode = opts.mode;
@@ -48,6 +49,13 @@ export class EngineSource implements Source {
     this.options = opts.options;
     this.bus = opts.bus;
     const e = opts.options.engine;
+    this.actions = commandActions({
+      logger: opts.logger,
+      simulator: opts.simulator,
+      // No fallback: the Signal K server's user may run only the configured command (docs/signalk.md).
+      settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false, poweroffTimeoutS: 15, poweroffFallback: '' }),
+      onPoweroffFailure: (reason) => this.sink?.poweroffFailed(reason),
+    });
     this.engine = new Engine({
       bus: opts.bus,
       backend: opts.simulator ? 'simulator' : 'i2c',
@@ -61,13 +69,7 @@ export class EngineSource implements Source {
         poweroffCommand: e.poweroffCommand,
         watchdogMs: Math.round(e.watchdogTimeout * 1000),
       },
-      actions: commandActions({
-        logger: opts.logger,
-        simulator: opts.simulator,
-        // No fallback: the Signal K server's user may run only the configured command (docs/signalk.md).
-        settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false, poweroffTimeoutS: 15, poweroffFallback: '' }),
-        onPoweroffFailure: (reason) => this.sink?.poweroffFailed(reason),
-      }),
+      actions: this.actions,
     });
   }
 
@@ -189,6 +191,7 @@ export class EngineSource implements Source {
       const result = await this.engine.stop({ disarmWatchdog: !opts.handover });
       if (!result.watchdogDisabled && !opts.handover) this.engine.logger.warn(`Failed to disable the watchdog: ${result.error}`);
       await this.bus.close().catch(() => {});
+      this.actions.close(); // the descriptors kept for the poweroff: a restarted plugin takes its own
     })();
     return this.stopping;
   }

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { spawn as realSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandActions, type CommandOptions, type SpawnFn } from '../../engine/commands.js';
 import { FakeClock } from '../../engine/clock.js';
@@ -235,6 +235,17 @@ t.test('a real process out of file descriptors still runs the poweroff command, 
   t.equal(none.code, 3, `without a reserve it cannot start, and says so without crashing: ${none.out}`);
   t.notOk(none.ran);
   t.match(none.out, /error Failed to execute poweroff command: spawn \/bin\/sh EMFILE\n/);
+});
+
+t.test('the reserve: six descriptors held from the start, all given back by close, and not taken again after', async (t) => {
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  const before = open();
+  const { actions, waitLine } = rig(t);
+  t.equal(open(), before + 6);
+  actions.poweroff('true');
+  actions.close(); // a plugin stopping while a poweroff runs
+  await waitLine(/Poweroff command exited with code 0/);
+  t.equal(open(), before, 'nothing left open, nothing re-taken when the command ended');
 });
 
 t.test('on the simulator, poweroff halts the simulated host and runs nothing', async (t) => {
