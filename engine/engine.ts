@@ -9,7 +9,7 @@ import { DFU_BLOCK_SIZE, uploadFirmware, type FlashProgress, type DfuTimings } f
 import {
   CONFIG_KEYS, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
 } from './device.js';
-import { DfuError } from './errors.js';
+import { ControllerError, DfuError } from './errors.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
@@ -415,10 +415,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return p;
   }
 
+  private blockDue(): boolean {
+    return !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
+  }
+
   /** The tick's V_in: the whole block when it is due, else one register. */
   private async tickVin(): Promise<number> {
-    const due = !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
-    if (due) return (await this.readMeasurements(1)).V_in;
+    if (this.blockDue()) {
+      try {
+        return (await this.readMeasurements(1)).V_in;
+      } catch (err) {
+        // Another register of the block failed: the tick still gets its V_in.
+        if (!(err instanceof ControllerError) || err.register === Reg.V_IN) throw err;
+      }
+    }
     return this.exclusive((d) => d.readVin());
   }
 
@@ -427,10 +437,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * in one bus turn. Only a failed V_in read fails the tick; the other two then count as unknown.
    */
   private async blackoutReading(): Promise<BlackoutReading> {
-    const due = !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
-    if (due) {
-      const m = await this.readMeasurements(1);
-      return { V_in: m.V_in, I_in: m.I_in, V_cap: m.V_cap };
+    if (this.blockDue()) {
+      try {
+        const m = await this.readMeasurements(1);
+        return { V_in: m.V_in, I_in: m.I_in, V_cap: m.V_cap };
+      } catch (err) {
+        // Another register of the block failed: the three the decision needs are read one by one.
+        if (!(err instanceof ControllerError) || err.register === Reg.V_IN) throw err;
+      }
     }
     return this.exclusive(async (d) => {
       const V_in = await d.readVin();

@@ -56,3 +56,22 @@ t.test('the simulated host reboots while slow ticks are in flight: the daemon re
   }
   await stop();
 });
+
+for (const [name, reg] of [['V_cap', 0x21], ['I_in', 0x22], ['T_mcu', 0x23]] as const) {
+  t.test(`a corrupted ${name} in every block read: the ticks still read V_in, the shutdown comes on time`, async (t) => {
+    const { clock, sim, engine, rec, when, states, stop } = engineRig();
+    engine.start();
+    await clock.advance(1000);
+    sim.addFault({ kind: 'corrupt', registers: [reg], count: 0 });
+    await clock.advance(20_000);
+    t.same(states.map((s) => s.state), ['OK'], 'no false blackout with the power on');
+    const cut = clock.now();
+    sim.setPower(false);
+    await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
+    const d = rec.poweroff[0]!.t - cut;
+    t.ok(d > 5000 && d <= 5200, `poweroff ${d} ms after the cut`);
+    t.ok(when('BLACKOUT')! - cut <= 200, 'the blackout was seen on the next tick');
+    sim.faults.clear();
+    await stop();
+  });
+}
