@@ -2,6 +2,7 @@
 // poll and the engine's counters; a measurement never read is omitted, not reported as 0.
 
 import { STATUS_FALLBACK, type Engine } from '../engine.js';
+import { faceErrors } from '../face-errors.js';
 import { POWER_STATES } from '../registers.js';
 import { DAEMON_STATES } from '../supervisor.js';
 import type { Dialect } from './json-write.js';
@@ -67,6 +68,8 @@ export function renderMetrics(engine: Engine, http: HttpCounters, info: { versio
   metric('halpi_i2c_retries_total', 'counter', 'I2C attempts after the first.', ops((o) => o.retries));
   metric('halpi_i2c_failures_total', 'counter', 'I2C operations that failed after all attempts.', ops((o) => o.failures));
   metric('halpi_http_requests_total', 'counter', 'HTTP requests answered.', http.entries().map((e) => [{ method: e.method, route: e.route, status: e.status }, e.n]));
+  metric('halpi_face_errors_total', 'counter', 'Client connection failures contained in a face (NUT, listeners).',
+    faceErrors.entries().map((e) => [{ face: e.face, kind: e.kind }, e.n]));
   metric('halpi_flash_in_progress', 'gauge', 'A firmware update is running.', [[{}, Number(engine.flashInProgress)]]);
   metric('halpi_start_time_seconds', 'gauge', 'Unix time the daemon started.', [[{}, engine.startedAtWall / 1000]]);
   metric('halpi_info', 'gauge', 'Daemon and controller identity.', [[{

@@ -1,14 +1,29 @@
 // The upsd TCP side (docs/nut.md): line framing, at most MAX_CLIENTS connections and
 // MAX_LINE bytes a line (a hostile client is disconnected, never buffered without end), idle
 // connections closed after IDLE_MS. The protocol itself is protocol.ts.
+//
+// Containment: no client can take the process down. Every socket, refused ones included, has an
+// 'error' handler before anything is written to it, and so has the listening server; failures are
+// counted (halpi_face_errors_total{face="nut"}) and logged once per kind, never thrown.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { parseListenAddress } from '../address.js';
+import { RealClock, type Clock, type TimerHandle } from '../clock.js';
+import { faceErrors } from '../face-errors.js';
+import { silentLogger, type Logger } from '../log.js';
 import { handle, type NutBackend, type Session } from './protocol.js';
 
 export const MAX_CLIENTS = 16;
 export const MAX_LINE = 1024;
 export const IDLE_MS = 120_000;
+/** A socket being closed (refused, too long a line, LOGOUT) is destroyed after this at the latest. */
+export const CLOSE_GRACE_MS = 1000;
+/**
+ * NUT's net-protocol.txt has no error for a full server (upsd leaves the connection waiting in the
+ * kernel's backlog). halpid answers this NUT error and closes, so that libupsclient reports
+ * "Access denied" at once rather than hang (docs/nut.md).
+ */
+export const FULL_REPLY = 'ERR ACCESS-DENIED';
 
 export interface NutServer {
   server: Server;
@@ -17,46 +32,89 @@ export interface NutServer {
   close(): Promise<void>;
 }
 
-export function createNutServer(backend: Omit<NutBackend, 'clients'>): NutServer {
+export interface NutServerOptions {
+  clock?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
+  logger?: Logger;
+}
+
+export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutServerOptions = {}): NutServer {
+  const clock = opts.clock ?? new RealClock();
+  const logger = opts.logger ?? silentLogger;
   const sessions = new Map<Socket, Session>();
+  /** Refused sockets until they are gone: close() destroys them too. */
+  const refused = new Set<Socket>();
   const clients = () => [...sessions.values()].filter((s) => s.loggedIn).map((s) => s.address);
   const full: NutBackend = { ...backend, clients };
+  const logged = new Set<string>();
+  /** Count a contained failure; log the first of each kind only (a flood must not flood the log). */
+  const failure = (kind: string, what: string, err?: Error) => {
+    faceErrors.count('nut', kind);
+    const code = (err as NodeJS.ErrnoException | undefined)?.code ?? err?.message ?? '';
+    const key = `${kind} ${code}`;
+    if (logged.has(key)) return;
+    logged.add(key);
+    logger.warn(`NUT server: ${what}${code ? ` (${code})` : ''}; further ones are only counted (halpi_face_errors_total{face="nut",kind="${kind}"})`);
+  };
+  /** End with a last line, then destroy once flushed or after CLOSE_GRACE_MS: nothing lingers. */
+  const closeSoon = (sock: Socket, line?: string) => {
+    if (sock.destroyed) return;
+    const timer = clock.setTimeout(() => sock.destroy(), CLOSE_GRACE_MS);
+    sock.once('close', () => clock.clearTimeout(timer));
+    sock.resume(); // read and discard what the peer still sends, so its FIN is seen
+    const done = () => sock.destroy();
+    if (line === undefined) sock.end(done);
+    else sock.end(`${line}\n`, done);
+  };
   const server = createServer((sock) => {
+    sock.on('error', (err) => failure('socket', 'a client connection failed', err));
     if (sessions.size >= MAX_CLIENTS) {
-      sock.end('ERR MAX-CLIENTS\n');
+      failure('refused', `a client was refused: all ${MAX_CLIENTS} slots in use`);
+      refused.add(sock);
+      sock.on('close', () => refused.delete(sock));
+      closeSoon(sock, FULL_REPLY);
       return;
     }
     const session: Session = { address: sock.remoteAddress ?? 'unknown', loggedIn: false, primary: false };
     sessions.set(sock, session);
+    sock.on('close', () => sessions.delete(sock));
     sock.setEncoding('utf8');
-    sock.setTimeout(IDLE_MS, () => sock.destroy());
+    let idle: TimerHandle | null = null;
+    const idleRestart = () => {
+      if (idle) clock.clearTimeout(idle);
+      idle = clock.setTimeout(() => sock.destroy(), IDLE_MS);
+    };
+    idleRestart();
+    sock.on('close', () => { if (idle) clock.clearTimeout(idle); idle = null; });
     let buffer = '';
     sock.on('data', (chunk: string) => {
+      idleRestart();
       buffer += chunk;
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl).replace(/\r$/, '');
         buffer = buffer.slice(nl + 1);
-        if (line.length > MAX_LINE) return void sock.end('ERR INVALID-ARGUMENT\n');
+        if (line.length > MAX_LINE) return void closeSoon(sock, 'ERR INVALID-ARGUMENT');
         let reply;
         try {
           reply = handle(line, session, full);
-        } catch {
+        } catch (err) {
+          failure('handler', 'a command failed', err as Error);
           reply = { lines: ['ERR UNKNOWN'] };
         }
         if (reply.lines.length) sock.write(`${reply.lines.join('\n')}\n`);
-        if (reply.close) return void sock.end();
+        if (reply.close) return void closeSoon(sock);
       }
-      if (buffer.length > MAX_LINE) sock.end('ERR INVALID-ARGUMENT\n');
+      if (buffer.length > MAX_LINE) closeSoon(sock, 'ERR INVALID-ARGUMENT');
     });
-    sock.on('error', () => {});
-    sock.on('close', () => sessions.delete(sock));
   });
+  // Accept failures (EMFILE under an fd flood) land here; without a handler they would be thrown.
+  // A listen() failure is its caller's to report (startNutServer rejects).
+  server.on('error', (err) => { if (server.listening) failure('server', 'the listener failed', err); });
   return {
     server,
     clients,
     close: () => new Promise((resolve) => {
-      for (const s of sessions.keys()) s.destroy();
+      for (const s of [...sessions.keys(), ...refused]) s.destroy();
       server.close(() => resolve());
     }),
   };
@@ -76,6 +134,8 @@ export async function startNutServer(opts: {
   /** Read the status registers now and then (halpid; the plugin's own polls do it). */
   refreshStatus?: boolean;
   onFsd?: () => void;
+  /** Logins and contained failures (docs/nut.md). */
+  logger?: Logger;
 }): Promise<NutServer & { port: number; host: string }> {
   const { upsState, upsVariables } = await import('./variables.js');
   const { VERSION } = await import('../version.js');
@@ -93,7 +153,7 @@ export async function startNutServer(opts: {
       st.fsd = true;
       opts.onFsd?.();
     },
-  });
+  }, { clock: engine.clock, logger: opts.logger ?? engine.logger });
   const { host, port } = parseListenAddress(opts.listen, 'NUT address');
   await new Promise<void>((resolve, reject) => {
     nut.server.once('error', reject);

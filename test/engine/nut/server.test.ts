@@ -1,8 +1,12 @@
 // The upsd TCP side (engine/nut/server.ts): concurrent clients, a line too long, too many
-// clients, and LOGOUT closing the connection. Loopback only, on a free port.
+// clients, LOGOUT closing the connection, and containment: refused clients that reset, fds.
+// Loopback only, on a free port.
 import t from 'tap';
-import { connect, type Socket } from 'node:net';
-import { createNutServer, MAX_CLIENTS, MAX_LINE } from '../../../engine/nut/server.js';
+import { readdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { faceErrors } from '../../../engine/face-errors.js';
+import { createNutServer, FULL_REPLY, MAX_CLIENTS, MAX_LINE } from '../../../engine/nut/server.js';
+import { nutClient } from '../../helpers/nut-client.js';
 
 async function serve(t: { teardown(fn: () => unknown): void }) {
   const nut = createNutServer({
@@ -11,29 +15,13 @@ async function serve(t: { teardown(fn: () => unknown): void }) {
   });
   await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => nut.close());
-  return { nut, port: (nut.server.address() as { port: number }).port };
+  // Every server-side socket by its peer's port, for tests that wait on the server's side.
+  const sides = new Map<number, Socket>();
+  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
+  return { nut, sides, port: (nut.server.address() as { port: number }).port };
 }
 
-/** A client that collects what the server says and resolves when `n` lines have come, or the end. */
-function client(port: number) {
-  const sock: Socket = connect(port, '127.0.0.1');
-  let text = '';
-  let closed = false;
-  const waiters: Array<() => void> = [];
-  const wake = () => { for (const w of waiters.splice(0)) w(); };
-  sock.setEncoding('utf8');
-  sock.on('data', (c: string) => { text += c; wake(); });
-  sock.on('close', () => { closed = true; wake(); });
-  sock.on('error', () => {});
-  const lines = async (n: number) => {
-    while (text.split('\n').length - 1 < n && !closed) await new Promise<void>((r) => waiters.push(r));
-    return text.split('\n').slice(0, n);
-  };
-  const ended = async () => {
-    while (!closed) await new Promise<void>((r) => waiters.push(r));
-  };
-  return { sock, lines, ended, send: (s: string) => sock.write(s) };
-}
+const client = (port: number, opts?: { allowHalfOpen?: boolean }) => nutClient(port, opts);
 
 t.test('concurrent clients each get their own answers, in order', async (t) => {
   const { port, nut } = await serve(t);
@@ -68,10 +56,87 @@ t.test('more clients than the limit are turned away; LOGOUT says goodbye and clo
     t.same(await c.lines(1), ['1.3']);
   }
   const extra = client(port);
-  t.same(await extra.lines(1), ['ERR MAX-CLIENTS']);
+  t.same(await extra.lines(1), [FULL_REPLY], 'a NUT error, which libupsclient knows');
   await extra.ended();
   cs[0]!.send('LOGOUT\n');
   t.same(await cs[0]!.lines(2), ['1.3', 'OK Goodbye']);
   await cs[0]!.ended();
   for (const c of cs) c.sock.destroy();
+});
+
+/** Fill every slot with a client that has had an answer (so the server counts it). */
+async function fill(port: number) {
+  const cs = Array.from({ length: MAX_CLIENTS }, () => client(port));
+  for (const c of cs) {
+    c.send('NETVER\n');
+    await c.lines(1);
+  }
+  return cs;
+}
+
+/** The server's socket of a connected client (found by the client's local port). */
+function sideOf(sides: Map<number, Socket>, c: { sock: Socket }): Socket {
+  return sides.get(c.sock.localPort!)!;
+}
+
+/** The server side of the next `n` connections, each resolving when it is closed. */
+function serverSides(nut: { server: import('node:net').Server }, n: number): Array<Promise<void>> {
+  const closes: Array<(v: void) => void> = [];
+  const out = Array.from({ length: n }, () => new Promise<void>((r) => closes.push(r)));
+  let i = 0;
+  const on = (s: Socket) => {
+    const done = closes[i++]!;
+    s.once('close', () => done());
+    if (i === n) nut.server.off('connection', on);
+  };
+  nut.server.on('connection', on);
+  return out;
+}
+
+t.test('a refused client that resets before reading its refusal does not crash the process', async (t) => {
+  const { port, nut, sides } = await serve(t);
+  const cs = await fill(port);
+  const refusedBefore = faceErrors.entries().find((e) => e.face === 'nut' && e.kind === 'refused')?.n ?? 0;
+  for (let round = 0; round < 3; round++) {
+    const [gone] = serverSides(nut, 1);
+    const c = client(port);
+    if (round === 1) c.send('NETVER\n'); // unread data on the server's side makes its close a reset too
+    await c.connected();
+    c.sock.resetAndDestroy(); // SO_LINGER 0: an RST instead of a FIN
+    await gone;
+  }
+  const refused = faceErrors.entries().find((e) => e.face === 'nut' && e.kind === 'refused')?.n ?? 0;
+  t.equal(refused - refusedBefore, 3, 'three refusals counted for /metrics');
+  // Still serving: the clients in their slots get answers, and a freed slot is taken again.
+  cs[0]!.send('VER\n');
+  t.match((await cs[0]!.lines(2))[1], /^Network UPS Tools upsd test/);
+  const freed = new Promise((r) => sideOf(sides, cs[1]!).once('close', r));
+  cs[1]!.sock.destroy();
+  await freed;
+  const next = client(port);
+  next.send('NETVER\n');
+  t.same(await next.lines(1), ['1.3']);
+  for (const c of [...cs, next]) c.sock.destroy();
+});
+
+t.test('refused clients that keep their side open do not keep a file descriptor each', async (t) => {
+  const { port, nut } = await serve(t);
+  const cs = await fill(port);
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const N = 300;
+  const gone = serverSides(nut, N);
+  // Half-open clients: they read the refusal and the server's FIN but never close their own side,
+  // as a careless or hostile client would. The server must not wait for them.
+  const refused = [];
+  for (let i = 0; i < N; i += 50) {
+    const batch = Array.from({ length: 50 }, () => client(port, { allowHalfOpen: true }));
+    for (const c of batch) await c.ended();
+    refused.push(...batch);
+  }
+  await Promise.all(gone);
+  const open = fds() - before;
+  t.ok(open <= N + 10, `only the ${N} test clients' own fds remain open (${open} more than before)`);
+  for (const c of refused) t.equal(c.text(), `${FULL_REPLY}\n`);
+  for (const c of [...cs, ...refused]) c.sock.destroy();
 });
