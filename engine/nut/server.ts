@@ -18,6 +18,8 @@ export const MAX_LINE = 1024;
 export const IDLE_MS = 120_000;
 /** A socket being closed (refused, too long a line, LOGOUT) is destroyed after this at the latest. */
 export const CLOSE_GRACE_MS = 1000;
+/** Replies waiting for a client that does not read, beyond which it is dropped. */
+export const MAX_OUTPUT = 64 * 1024;
 /**
  * NUT's net-protocol.txt has no error for a full server (upsd leaves the connection waiting in the
  * kernel's backlog). halpid answers this NUT error and closes, so that libupsclient reports
@@ -30,16 +32,22 @@ export interface NutServer {
   /** Logged-in clients' addresses. */
   clients(): string[];
   close(): Promise<void>;
+  /** The most reply bytes ever waiting in one client's socket buffer (tests, diagnostics). */
+  peakOutput(): number;
 }
 
 export interface NutServerOptions {
   clock?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
   logger?: Logger;
+  /** MAX_OUTPUT unless told otherwise (tests). */
+  maxOutput?: number;
 }
 
 export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutServerOptions = {}): NutServer {
   const clock = opts.clock ?? new RealClock();
   const logger = opts.logger ?? silentLogger;
+  const maxOutput = opts.maxOutput ?? MAX_OUTPUT;
+  let peakOutput = 0;
   const sessions = new Map<Socket, Session>();
   /** Refused sockets until they are gone: close() destroys them too. */
   const refused = new Set<Socket>();
@@ -85,12 +93,13 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
     };
     idleRestart();
     sock.on('close', () => { if (idle) clock.clearTimeout(idle); idle = null; });
+    // Backpressure: replies are written only as fast as the client reads them. While the socket's
+    // buffer is full the socket is paused, so unread requests wait in the kernel, not in memory.
     let buffer = '';
-    sock.on('data', (chunk: string) => {
-      idleRestart();
-      buffer += chunk;
+    let blocked = false;
+    const pump = () => {
       let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
+      while (!blocked && (nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl).replace(/\r$/, '');
         buffer = buffer.slice(nl + 1);
         if (line.length > MAX_LINE) return void closeSoon(sock, 'ERR INVALID-ARGUMENT');
@@ -101,10 +110,28 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
           failure('handler', 'a command failed', err as Error);
           reply = { lines: ['ERR UNKNOWN'] };
         }
-        if (reply.lines.length) sock.write(`${reply.lines.join('\n')}\n`);
+        if (reply.lines.length && !sock.write(`${reply.lines.join('\n')}\n`)) {
+          blocked = true;
+          sock.pause();
+        }
+        peakOutput = Math.max(peakOutput, sock.writableLength);
+        if (sock.writableLength > maxOutput) {
+          failure('output', `a client that does not read its replies was dropped (over ${maxOutput} bytes waiting)`);
+          return void sock.destroy();
+        }
         if (reply.close) return void closeSoon(sock);
       }
-      if (buffer.length > MAX_LINE) closeSoon(sock, 'ERR INVALID-ARGUMENT');
+      if (!blocked && buffer.length > MAX_LINE) closeSoon(sock, 'ERR INVALID-ARGUMENT');
+    };
+    sock.on('data', (chunk: string) => {
+      idleRestart();
+      buffer += chunk;
+      pump();
+    });
+    sock.on('drain', () => {
+      blocked = false;
+      if (!sock.destroyed && sock.writable) sock.resume();
+      pump();
     });
   });
   // Accept failures (EMFILE under an fd flood) land here; without a handler they would be thrown.
@@ -113,6 +140,7 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
   return {
     server,
     clients,
+    peakOutput: () => peakOutput,
     close: () => new Promise((resolve) => {
       for (const s of [...sessions.keys(), ...refused]) s.destroy();
       server.close(() => resolve());

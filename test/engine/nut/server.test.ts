@@ -5,14 +5,15 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { faceErrors } from '../../../engine/face-errors.js';
-import { createNutServer, FULL_REPLY, MAX_CLIENTS, MAX_LINE } from '../../../engine/nut/server.js';
+import { createNutServer, FULL_REPLY, MAX_CLIENTS, MAX_LINE, MAX_OUTPUT, type NutServerOptions } from '../../../engine/nut/server.js';
 import { nutClient } from '../../helpers/nut-client.js';
 
-async function serve(t: { teardown(fn: () => unknown): void }) {
+async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions & { variables?: Map<string, string> } = {}) {
+  const variables = opts.variables ?? new Map([['ups.status', 'OL']]);
   const nut = createNutServer({
     version: 'test', users: [{ name: 'u', password: 'p', role: 'secondary' }],
-    variables: () => new Map([['ups.status', 'OL']]), forceShutdown() {},
-  });
+    variables: () => variables, forceShutdown() {},
+  }, opts);
   await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => nut.close());
   // Every server-side socket by its peer's port, for tests that wait on the server's side.
@@ -139,4 +140,54 @@ t.test('refused clients that keep their side open do not keep a file descriptor 
   t.ok(open <= N + 10, `only the ${N} test clients' own fds remain open (${open} more than before)`);
   for (const c of refused) t.equal(c.text(), `${FULL_REPLY}\n`);
   for (const c of [...cs, ...refused]) c.sock.destroy();
+});
+
+// About 2 KiB a LIST VAR reply, for 16 bytes asked.
+const manyVariables = new Map(Array.from({ length: 50 }, (_, i) => [`test.variable${i}`, 'x'.repeat(20)]));
+
+t.test('a client that pipelines requests without reading: the server stops reading it, output stays bounded', async (t) => {
+  const { port, nut, sides } = await serve(t, { variables: manyVariables });
+  const c = client(port);
+  await c.connected();
+  c.sock.pause(); // never reads, for now
+  const side = sides.get(c.sock.localPort!)!;
+  const paused = new Promise((r) => side.once('pause', r));
+  const N = 20_000; // 320 kB asked, 40 MB of replies: far more than the kernel's buffers hold
+  c.send('LIST VAR halpi2\n'.repeat(N));
+  await paused;
+  const reply = (await new Promise<string>((r) => { const b = client(port); b.send('LIST VAR halpi2\n'); void b.lines(52).then((l) => { b.sock.destroy(); r(`${l.join('\n')}\n`); }); }));
+  t.ok(side.writableLength <= 16 * 1024 + reply.length, `the server holds at most one buffer of replies (${side.writableLength} bytes)`);
+  t.ok(side.bytesRead < N * 16 / 2, `the server stopped reading requests (${side.bytesRead} of ${N * 16} bytes read)`);
+  // Now the client reads: every request is answered, in order, and the server never held more
+  // than one socket buffer and one reply at a time.
+  let ends = 0;
+  let tail = '';
+  await new Promise<void>((resolve) => {
+    c.sock.removeAllListeners('data');
+    c.sock.on('data', (chunk: string) => {
+      const text = tail + chunk;
+      ends += text.split('END LIST VAR halpi2\n').length - 1;
+      tail = text.slice(text.lastIndexOf('\n') + 1);
+      if (ends === N) resolve();
+    });
+    c.sock.resume();
+  });
+  t.equal(ends, N, 'every request answered');
+  t.ok(nut.peakOutput() <= 16 * 1024 + reply.length, `peak output ${nut.peakOutput()} bytes`);
+  t.ok(nut.peakOutput() < MAX_OUTPUT, 'the drop limit was never needed');
+  c.sock.destroy();
+});
+
+t.test('a client whose waiting replies exceed the bound is dropped', async (t) => {
+  // A bound smaller than one reply stands for a reply too large for the client to take.
+  const { port, sides } = await serve(t, { variables: manyVariables, maxOutput: 512 });
+  const c = client(port);
+  await c.connected();
+  c.sock.pause();
+  const dropped = new Promise((r) => sides.get(c.sock.localPort!)!.once('close', r));
+  const dropsBefore = faceErrors.entries().find((e) => e.face === 'nut' && e.kind === 'output')?.n ?? 0;
+  c.send('LIST VAR halpi2\n'.repeat(10_000));
+  await dropped;
+  c.sock.destroy();
+  t.equal((faceErrors.entries().find((e) => e.face === 'nut' && e.kind === 'output')?.n ?? 0) - dropsBefore, 1, 'counted');
 });
