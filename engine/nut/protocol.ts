@@ -2,6 +2,8 @@
 // and the connection's state: tokens with double quotes and backslash escapes, NUT's exact ERR
 // replies. One UPS, `halpi2`. The TCP side lives in server.ts.
 
+import { createHash, timingSafeEqual } from 'node:crypto';
+
 export const UPS_NAME = 'halpi2';
 export const UPS_DESC = 'HALPI2 supercapacitor UPS';
 export const NETVER = '1.3';
@@ -30,11 +32,15 @@ export interface NutBackend {
   /** A primary asked for forced shutdown. */
   forceShutdown(): void;
   version: string;
+  /** While true (too many failed logins), credentials are refused without being checked. */
+  authLocked?(): boolean;
 }
 
 export interface Reply {
   lines: string[];
   close?: boolean;
+  /** The credentials were wrong (or not checked: authLocked): the server rate-limits these. */
+  authFailed?: boolean;
 }
 
 /** Split a command line into tokens: spaces separate, "…" groups, \ escapes the next character. */
@@ -104,7 +110,7 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
       if (s.username === undefined) return err('USERNAME-REQUIRED');
       if (s.password === undefined) return err('PASSWORD-REQUIRED');
       if (!ups(args[0])) return err('UNKNOWN-UPS');
-      if (!user(s, b)) return err('ACCESS-DENIED');
+      if (!user(s, b)) return denied();
       s.loggedIn = true;
       return { lines: ['OK'] };
     }
@@ -112,14 +118,18 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
     case 'MASTER': {
       if (args.length !== 1) return err('INVALID-ARGUMENT');
       if (!ups(args[0])) return err('UNKNOWN-UPS');
-      if (user(s, b)?.role !== 'primary') return err('ACCESS-DENIED');
+      const u = user(s, b);
+      if (!u) return denied();
+      if (u.role !== 'primary') return err('ACCESS-DENIED');
       s.primary = true;
       return { lines: [cmd!.toUpperCase() === 'MASTER' ? 'OK MASTER-GRANTED' : 'OK PRIMARY-GRANTED'] };
     }
     case 'FSD': {
       if (args.length !== 1) return err('INVALID-ARGUMENT');
       if (!ups(args[0])) return err('UNKNOWN-UPS');
-      if (!s.primary || user(s, b)?.role !== 'primary') return err('ACCESS-DENIED');
+      // PRIMARY checked the credentials, which cannot change on a connection: a lock-out by
+      // someone else's failed guesses must not stop a primary's FSD.
+      if (!s.primary) return err('ACCESS-DENIED');
       b.forceShutdown();
       return { lines: ['OK FSD-SET'] };
     }
@@ -132,8 +142,16 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
   }
 }
 
+const denied = (): Reply => ({ ...err('ACCESS-DENIED'), authFailed: true });
+
+const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
+/** Equal in constant time: a wrong guess's timing says nothing about the secret or its length. */
+const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
+
+/** The user the session's credentials name; undefined when wrong, or unchecked while locked. */
 function user(s: Session, b: NutBackend): NutUser | undefined {
-  return b.users.find((u) => u.name === s.username && u.password === s.password);
+  if (s.username === undefined || s.password === undefined || b.authLocked?.()) return undefined;
+  return b.users.find((u) => same(u.name, s.username!) && same(u.password, s.password!));
 }
 
 function get(args: string[], b: NutBackend): Reply {

@@ -1,6 +1,7 @@
-// The upsd TCP side (docs/nut.md): line framing, at most MAX_CLIENTS connections and
-// MAX_LINE bytes a line (a hostile client is disconnected, never buffered without end), idle
-// connections closed after IDLE_MS. The protocol itself is protocol.ts.
+// The upsd TCP side (docs/nut.md): line framing, at most MAX_CLIENTS connections (MAX_ANONYMOUS
+// of them not logged in) and MAX_LINE bytes a line (a hostile client is disconnected, never
+// buffered without end), connections without a complete command for IDLE_MS closed, failed
+// logins rate-limited (auth-budget.ts). The protocol itself is protocol.ts.
 //
 // Containment: no client can take the process down. Every socket, refused ones included, has an
 // 'error' handler before anything is written to it, and so has the listening server; failures are
@@ -11,11 +12,15 @@ import { parseListenAddress } from '../address.js';
 import { RealClock, type Clock, type TimerHandle } from '../clock.js';
 import { faceErrors } from '../face-errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { handle, type NutBackend, type Session } from './protocol.js';
+import { AuthBudget } from './auth-budget.js';
+import { handle, type NutBackend, type Reply, type Session } from './protocol.js';
 
 export const MAX_CLIENTS = 16;
+/** Slots that clients not logged in may hold: the rest stay free for upsmon's logins. */
+export const MAX_ANONYMOUS = 12;
 export const MAX_LINE = 1024;
-export const IDLE_MS = 120_000;
+/** As upsd: a connection without a complete command for a minute is closed. */
+export const IDLE_MS = 60_000;
 /** A socket being closed (refused, too long a line, LOGOUT) is destroyed after this at the latest. */
 export const CLOSE_GRACE_MS = 1000;
 /** Replies waiting for a client that does not read, beyond which it is dropped. */
@@ -48,11 +53,13 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
   const logger = opts.logger ?? silentLogger;
   const maxOutput = opts.maxOutput ?? MAX_OUTPUT;
   let peakOutput = 0;
-  const sessions = new Map<Socket, Session>();
+  /** Each connection: its protocol state and when it last sent a complete command. */
+  const conns = new Map<Socket, { session: Session; heard: number }>();
   /** Refused sockets until they are gone: close() destroys them too. */
   const refused = new Set<Socket>();
-  const clients = () => [...sessions.values()].filter((s) => s.loggedIn).map((s) => s.address);
-  const full: NutBackend = { ...backend, clients };
+  const clients = () => [...conns.values()].filter((c) => c.session.loggedIn).map((c) => c.session.address);
+  const auth = new AuthBudget(clock);
+  const full: NutBackend = { ...backend, clients, authLocked: () => auth.locked() };
   const logged = new Set<string>();
   /** Count a contained failure; log the first of each kind only (a flood must not flood the log). */
   const failure = (kind: string, what: string, err?: Error) => {
@@ -73,26 +80,49 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
     if (line === undefined) sock.end(done);
     else sock.end(`${line}\n`, done);
   };
+  /**
+   * Room for one more connection. Clients not logged in hold at most MAX_ANONYMOUS slots; past
+   * that (or with every slot taken) the one not logged in that has been quiet longest makes way,
+   * as upsd's close_oldest_client does, so that a flood of anonymous connections cannot lock
+   * upsmon out. Logged-in clients are never pushed out: with all slots theirs, refuse.
+   */
+  const makeRoom = (): boolean => {
+    const anonymous = [...conns].filter(([, c]) => !c.session.loggedIn);
+    if (conns.size < MAX_CLIENTS && anonymous.length < MAX_ANONYMOUS) return true;
+    if (anonymous.length === 0) return false;
+    const [sock, c] = anonymous.reduce((a, b) => (b[1].heard < a[1].heard ? b : a));
+    failure('evicted', `the quietest client not logged in made way for a new one (${c.session.address})`);
+    conns.delete(sock);
+    sock.destroy();
+    return true;
+  };
   const server = createServer((sock) => {
     sock.on('error', (err) => failure('socket', 'a client connection failed', err));
-    if (sessions.size >= MAX_CLIENTS) {
-      failure('refused', `a client was refused: all ${MAX_CLIENTS} slots in use`);
+    if (!makeRoom()) {
+      failure('refused', `a client was refused: all ${MAX_CLIENTS} slots in use by logged-in clients`);
       refused.add(sock);
       sock.on('close', () => refused.delete(sock));
       closeSoon(sock, FULL_REPLY);
       return;
     }
     const session: Session = { address: sock.remoteAddress ?? 'unknown', loggedIn: false, primary: false };
-    sessions.set(sock, session);
-    sock.on('close', () => sessions.delete(sock));
+    const conn = { session, heard: clock.now() };
+    conns.set(sock, conn);
     sock.setEncoding('utf8');
+    // Idle: only complete commands count, so a client dribbling a byte a second is dropped too.
     let idle: TimerHandle | null = null;
-    const idleRestart = () => {
-      if (idle) clock.clearTimeout(idle);
-      idle = clock.setTimeout(() => sock.destroy(), IDLE_MS);
+    const idleCheck = () => {
+      const quiet = clock.now() - conn.heard;
+      if (quiet >= IDLE_MS) return void sock.destroy();
+      idle = clock.setTimeout(idleCheck, IDLE_MS - quiet);
     };
-    idleRestart();
-    sock.on('close', () => { if (idle) clock.clearTimeout(idle); idle = null; });
+    idle = clock.setTimeout(idleCheck, IDLE_MS);
+    sock.on('close', () => {
+      if (conns.get(sock) === conn) conns.delete(sock);
+      if (idle) clock.clearTimeout(idle);
+      idle = null;
+      if (session.loggedIn) logger.info(`NUT logout: ${session.username} from ${session.address}`);
+    });
     // Backpressure: replies are written only as fast as the client reads them. While the socket's
     // buffer is full the socket is paused, so unread requests wait in the kernel, not in memory.
     let buffer = '';
@@ -103,12 +133,21 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
         const line = buffer.slice(0, nl).replace(/\r$/, '');
         buffer = buffer.slice(nl + 1);
         if (line.length > MAX_LINE) return void closeSoon(sock, 'ERR INVALID-ARGUMENT');
-        let reply;
+        conn.heard = clock.now();
+        const wasLoggedIn = session.loggedIn;
+        let reply: Reply;
         try {
           reply = handle(line, session, full);
         } catch (err) {
           failure('handler', 'a command failed', err as Error);
           reply = { lines: ['ERR UNKNOWN'] };
+        }
+        if (!wasLoggedIn && session.loggedIn) logger.info(`NUT login: ${session.username} from ${session.address}`);
+        if (reply.authFailed) {
+          // The credentials of a connection cannot change: one wrong guess ends it.
+          const line = auth.fail(session.username ?? '', session.address);
+          if (line) logger.warn(line);
+          return void closeSoon(sock, reply.lines[0]);
         }
         if (reply.lines.length && !sock.write(`${reply.lines.join('\n')}\n`)) {
           blocked = true;
@@ -124,7 +163,6 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
       if (!blocked && buffer.length > MAX_LINE) closeSoon(sock, 'ERR INVALID-ARGUMENT');
     };
     sock.on('data', (chunk: string) => {
-      idleRestart();
       buffer += chunk;
       pump();
     });
@@ -142,7 +180,7 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
     clients,
     peakOutput: () => peakOutput,
     close: () => new Promise((resolve) => {
-      for (const s of [...sessions.keys(), ...refused]) s.destroy();
+      for (const s of [...conns.keys(), ...refused]) s.destroy();
       server.close(() => resolve());
     }),
   };

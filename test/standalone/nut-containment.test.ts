@@ -2,22 +2,30 @@
 // resets before reading its refusal, three times in a row, leaves the daemon alive, serving,
 // counting the failures in /metrics, and stopping cleanly.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
 import { nutClient } from '../helpers/nut-client.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const refusedCount = (metrics: string): number =>
   Number(/^halpi_face_errors_total\{face="nut",kind="refused"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
 
 t.test('the 17th NUT connection reset three times in a row: the daemon lives on', async (t) => {
   const port = await freePort();
-  const d = await startDaemon(['--nut', `127.0.0.1:${port}`]);
+  const conf = join(tempDir('halpid-nut-'), 'halpid.conf');
+  writeFileSync(conf, 'nut-user: mon\nnut-password: secret\n');
+  const d = await startDaemon(['-c', conf, '--nut', `127.0.0.1:${port}`]);
   t.teardown(() => d.stop());
-  const cs = Array.from({ length: 16 }, () => nutClient(port));
-  for (const c of cs) {
-    c.send('NETVER\n');
-    t.same(await c.lines(1), ['1.3']);
+  // Logged-in clients in every slot: the only case where a newcomer is refused, not let in.
+  // One at a time: clients not yet logged in beyond 12 would push the quietest out.
+  const cs = [];
+  for (let i = 0; i < 16; i++) {
+    const c = nutClient(port);
+    c.send('USERNAME mon\nPASSWORD secret\nLOGIN halpi2\n');
+    t.same(await c.lines(3), ['OK', 'OK', 'OK']);
+    cs.push(c);
   }
   for (let round = 1; round <= 3; round++) {
     const c = nutClient(port);
@@ -30,7 +38,8 @@ t.test('the 17th NUT connection reset three times in a row: the daemon lives on'
   }
   t.equal(d.proc.exitCode, null, 'still running');
   cs[0]!.send('GET VAR halpi2 device.model\n');
-  t.same(await cs[0]!.lines(2), ['1.3', 'VAR halpi2 device.model "HALPI2"'], 'still serving NUT');
+  t.equal((await cs[0]!.lines(4))[3], 'VAR halpi2 device.model "HALPI2"', 'still serving NUT');
+  t.match(d.logs(), /NUT login: mon from 127\.0\.0\.1/);
   t.notMatch(d.logs(), /Uncaught/);
   for (const c of cs) c.sock.destroy();
   t.equal(await d.stop(), 0, 'a clean stop');

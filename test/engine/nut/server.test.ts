@@ -49,28 +49,27 @@ t.test('a line longer than the limit ends the connection; a partial line too', a
   t.pass('both closed');
 });
 
-t.test('more clients than the limit are turned away; LOGOUT says goodbye and closes', async (t) => {
+t.test('with every slot held by logged-in clients a new one is turned away; LOGOUT says goodbye and closes', async (t) => {
   const { port } = await serve(t);
-  const cs = Array.from({ length: MAX_CLIENTS }, () => client(port));
-  for (const c of cs) {
-    c.send('NETVER\n');
-    t.same(await c.lines(1), ['1.3']);
-  }
+  const cs = await fill(port);
   const extra = client(port);
   t.same(await extra.lines(1), [FULL_REPLY], 'a NUT error, which libupsclient knows');
   await extra.ended();
   cs[0]!.send('LOGOUT\n');
-  t.same(await cs[0]!.lines(2), ['1.3', 'OK Goodbye']);
+  t.same(await cs[0]!.lines(4), ['OK', 'OK', 'OK', 'OK Goodbye']);
   await cs[0]!.ended();
   for (const c of cs) c.sock.destroy();
 });
 
-/** Fill every slot with a client that has had an answer (so the server counts it). */
+/** Fill every slot with a logged-in client (the only kind that is never pushed out). */
 async function fill(port: number) {
-  const cs = Array.from({ length: MAX_CLIENTS }, () => client(port));
-  for (const c of cs) {
-    c.send('NETVER\n');
-    await c.lines(1);
+  // One at a time: clients not yet logged in beyond MAX_ANONYMOUS would push the quietest out.
+  const cs = [];
+  for (let i = 0; i < MAX_CLIENTS; i++) {
+    const c = client(port);
+    c.send('USERNAME u\nPASSWORD p\nLOGIN halpi2\n');
+    await c.lines(3);
+    cs.push(c);
   }
   return cs;
 }
@@ -110,7 +109,7 @@ t.test('a refused client that resets before reading its refusal does not crash t
   t.equal(refused - refusedBefore, 3, 'three refusals counted for /metrics');
   // Still serving: the clients in their slots get answers, and a freed slot is taken again.
   cs[0]!.send('VER\n');
-  t.match((await cs[0]!.lines(2))[1], /^Network UPS Tools upsd test/);
+  t.match((await cs[0]!.lines(4))[3], /^Network UPS Tools upsd test/);
   const freed = new Promise((r) => sideOf(sides, cs[1]!).once('close', r));
   cs[1]!.sock.destroy();
   await freed;
