@@ -103,6 +103,8 @@ const got = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) :
 
 export interface FileResult {
   values: Partial<DaemonConfig>;
+  /** The line of each key set, for messages about keys that only fail together. */
+  lines?: Partial<Record<ConfigKey, number>>;
   errors: string[];
   warnings: string[];
 }
@@ -149,7 +151,10 @@ export function parseConfigText(text: string, file: string): FileResult {
     const raw = valueNode === null ? null : valueNode.value;
     if (raw === null) continue; // `socket:` means "use the default"
     const result = check(key as ConfigKey, raw);
-    if (result.ok) (out.values as Record<string, unknown>)[key] = result.value;
+    if (result.ok) {
+      (out.values as Record<string, unknown>)[key] = result.value;
+      (out.lines ??= {})[key as ConfigKey] = line;
+    }
     else out.errors.push(`halpid: ${file}:${line}: ${spelled}: expected ${result.expected}, got ${got(raw)}`);
   }
   return out;
@@ -197,6 +202,8 @@ export function loadConfig(opts: {
 }): LoadedConfig {
   const read = opts.read ?? ((p: string) => readFileSync(p, 'utf8'));
   const result: LoadedConfig = { config: defaultConfig(), files: [], warnings: [], errors: [], explicit: new Set() };
+  /** Where each key was set: `file:line` or `option --key`. */
+  const origin = new Map<ConfigKey, string>();
   let files = opts.files ?? [];
   if (files.length === 0) {
     const def = opts.defaultFile ?? DEFAULT_CONFIG_FILE;
@@ -220,10 +227,20 @@ export function loadConfig(opts: {
     result.errors.push(...parsed.errors);
     result.warnings.push(...parsed.warnings);
     Object.assign(result.config, parsed.values);
-    for (const k of Object.keys(parsed.values)) result.explicit.add(k as ConfigKey);
+    for (const k of Object.keys(parsed.values)) {
+      result.explicit.add(k as ConfigKey);
+      origin.set(k as ConfigKey, `${file}:${parsed.lines?.[k as ConfigKey] ?? 0}`);
+    }
   }
   Object.assign(result.config, opts.flags ?? {});
-  for (const k of Object.keys(opts.flags ?? {})) result.explicit.add(k as ConfigKey);
+  for (const k of Object.keys(opts.flags ?? {})) {
+    result.explicit.add(k as ConfigKey);
+    origin.set(k as ConfigKey, `option --${k}`);
+  }
+  // As upsd refuses a user without a password: a NUT login anyone could pass is no login.
+  if (result.config['nut-user'] !== '' && result.config['nut-password'] === '') {
+    result.errors.push(`halpid: ${origin.get('nut-user') ?? 'nut-user'}: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`);
+  }
   debug('flags: %o', redacted(opts.flags ?? {}));
   if (result.errors.length === 0) debug('effective configuration: %o', redacted(result.config));
   else debug('configuration refused: %o', result.errors);

@@ -147,3 +147,15 @@ t.test('a blackout time limit of 0 is refused, in a file and as a flag', async (
     { name: 'UsageError', message: 'halpid: option --blackout-time-limit: expected a number greater than 0 and at most 3600, got "0"' });
   t.equal(parseFlagValue('blackout-time-limit', '0.1'), 0.1, 'just above 0 is fine');
 });
+
+t.test('nut-user without nut-password is refused, naming file, line and key (as upsd refuses it)', async (t) => {
+  const dir = t.testdir({
+    'nopw.conf': 'nut-listen: 3493\nnut-user: monuser\n',
+    'pw.conf': 'nut-password: s3cret\n',
+  });
+  const r = loadConfig({ files: [join(dir, 'nopw.conf')] });
+  t.same(r.errors, [`halpid: ${join(dir, 'nopw.conf')}:2: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`]);
+  t.same(loadConfig({ files: [join(dir, 'nopw.conf'), join(dir, 'pw.conf')] }).errors, [], 'a password from another file will do');
+  t.match(loadConfig({ files: [], flags: { 'nut-user': 'x' }, defaultFile: join(dir, 'absent') }).errors[0], /^halpid: option --nut-user: nut-user: needs a nut-password/);
+  t.same(loadConfig({ files: [], defaultFile: join(dir, 'absent') }).errors, [], 'no user, no password: fine');
+});

@@ -95,3 +95,10 @@ t.test('commands halpid would not run (the simulator) are not checked', async (t
   const run = check('--backend', 'simulator', '--sim-execute-commands', '--poweroff', '/nonexistent/poweroff', '--poweroff-fallback', '');
   t.equal(run.status, 1, 'with sim-execute-commands they run, so they are checked');
 });
+
+t.test('nut-user without nut-password: --config-check fails with file, line and key', async (t) => {
+  const conf = file('nut.conf', 'nut-listen: 3493\nnut-user: monuser\n');
+  const r = check('-c', conf);
+  t.equal(r.status, 1);
+  t.match(r.stderr, `${conf}:2: nut-user: needs a nut-password`);
+});
