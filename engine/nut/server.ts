@@ -208,6 +208,11 @@ export async function startNutServer(opts: {
   const { engine } = opts;
   const st = upsState();
   engine.readConfigKey('solo_power_off_threshold').then((v) => { st.cutoff = v; }, () => {});
+  // The identity before the first client asks (variables.ts omits what is still unknown).
+  await engine.refreshStatus(1000, 0).catch(() => {});
+  // FSD lasts as long as the blackout: on line power again, ups.status is OL.
+  const onBlackout = (ev: import('../supervisor.js').BlackoutEvent) => { if (ev.phase === 'end') st.fsd = false; };
+  const offBlackout = engine.on('blackout', onBlackout);
   const nut = createNutServer({
     version: VERSION,
     users: opts.user ? [{ name: opts.user, password: opts.password, role: opts.primary ? 'primary' : 'secondary' }] : [],
@@ -220,11 +225,14 @@ export async function startNutServer(opts: {
       opts.onFsd?.();
     },
   }, { clock: engine.clock, logger: opts.logger ?? engine.logger });
+  const close = nut.close;
+  nut.close = () => { offBlackout(); return close(); };
   const { host, port } = parseListenAddress(opts.listen, 'NUT address');
   await new Promise<void>((resolve, reject) => {
-    nut.server.once('error', reject);
+    const failed = (err: Error) => { offBlackout(); reject(err); };
+    nut.server.once('error', failed);
     nut.server.listen(port, host, () => {
-      nut.server.off('error', reject);
+      nut.server.off('error', failed);
       resolve();
     });
   });

@@ -10,10 +10,18 @@
 // what is left of the limit, or less when the supercap's measured discharge (the slope of V²)
 // says it will reach the cut-off sooner.
 
-import type { Engine } from '../engine.js';
+// ups.status LB means "a primary may shut down now": it is decided from the supercap alone, when
+// its measured discharge says it reaches the cut-off within LB_RUNTIME_S, not from the blackout
+// time limit (the power may still return before the limit: halpid's own decision shows as FSD).
+// FSD set by a primary is cleared when the blackout ends, so that ups.status does not stay
+// "FSD OB LB" on line power.
+
+import { STATUS_FALLBACK, type Engine } from '../engine.js';
 import { VERSION } from '../version.js';
 
 export const V_FULL = 10.25;
+/** LB when the supercap would reach the cut-off this soon: the time a secondary needs to shut down. */
+export const LB_RUNTIME_S = 20;
 
 export interface UpsState {
   fsd: boolean;
@@ -45,12 +53,15 @@ export function upsVariables(engine: Engine, st: UpsState, staleMs = 5000): Map<
     if (st.samples.length > 120) st.samples.shift();
   } else st.samples = [];
   let runtime = limit;
+  /** Seconds until the supercap reaches the cut-off at the measured discharge; null: unknown. */
+  let capRuntime: number | null = null;
   if (state === 'BLACKOUT' && elapsed !== null) {
     runtime = Math.max(0, limit - elapsed);
     const [first, lastS] = [st.samples[0], st.samples.at(-1)];
     if (first && lastS && lastS[0] - first[0] >= 1) {
       const slope = (lastS[1] ** 2 - first[1] ** 2) / (lastS[0] - first[0]); // V²/s, negative while discharging
-      if (slope < 0) runtime = Math.min(runtime, Math.max(0, (m.V_cap ** 2 - st.cutoff ** 2) / -slope));
+      if (slope < 0) capRuntime = Math.max(0, (m.V_cap ** 2 - st.cutoff ** 2) / -slope);
+      if (capRuntime !== null) runtime = Math.min(runtime, capRuntime);
     }
   } else if (state === 'SHUTDOWN' || state === 'DEAD') runtime = 0;
   const flags: string[] = [];
@@ -58,24 +69,27 @@ export function upsVariables(engine: Engine, st: UpsState, staleMs = 5000): Map<
   if (shuttingDown) flags.push('FSD');
   if (state === 'BLACKOUT' || shuttingDown) flags.push('OB');
   else flags.push('OL');
-  if (shuttingDown || (state === 'BLACKOUT' && runtime <= 1)) flags.push('LB');
+  if (shuttingDown || (state === 'BLACKOUT' && capRuntime !== null && capRuntime <= LB_RUNTIME_S)) flags.push('LB');
   const f = (x: number, d: number) => x.toFixed(d);
-  return new Map([
+  const vars = new Map([
     ['ups.status', flags.join(' ')],
     ['input.voltage', f(m.V_in, 2)],
     ['input.current', f(m.I_in, 3)],
     ['battery.voltage', f(m.V_cap, 2)],
     ['battery.charge', f(charge(m.V_cap, st.cutoff), 0)],
     ['battery.runtime', f(runtime, 0)],
+    ['battery.runtime.low', String(LB_RUNTIME_S)],
     ['ups.temperature', f(m.T_pcb - 273.15, 1)],
     ['device.mfr', 'Hat Labs'],
     ['device.model', 'HALPI2'],
     ['device.type', 'ups'],
-    ['device.serial', s.deviceId ?? '0000000000000000'],
     ['ups.mfr', 'Hat Labs'],
     ['ups.model', 'HALPI2'],
-    ['ups.firmware', s.firmwareVersion ?? 'N/A'],
     ['driver.name', 'halpid'],
     ['driver.version', VERSION],
   ]);
+  // The identity only once read: never a placeholder (a failed read leaves the fallback).
+  if (s.deviceId !== undefined && s.deviceId !== STATUS_FALLBACK.deviceId) vars.set('device.serial', s.deviceId);
+  if (s.firmwareVersion !== undefined && s.firmwareVersion !== STATUS_FALLBACK.firmwareVersion) vars.set('ups.firmware', s.firmwareVersion);
+  return vars;
 }
