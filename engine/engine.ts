@@ -124,6 +124,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly status: StatusCache = {};
   private statusAt = -Infinity;
   private identityAt = -Infinity;
+  /** The identity registers as last read in full (null: read them on the next request). */
+  private identity: Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'> | null = null;
+  private identityEpoch = 0;
   private demands = new Map<number, number>();
   private nextDemandId = 1;
   private timer: TimerHandle | null = null;
@@ -149,7 +152,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.simulator = opts.simulator;
     this.idleBlockIntervalMs = opts.idleBlockIntervalMs ?? 5000;
     this.dfuTimings = opts.dfuTimings;
-    this.reachability = new Reachability(this.clock, (ev) => this.reachabilityChanged(ev));
+    this.reachability = new Reachability(this.clock, (ev) => this.reachabilityChanged(ev), () => this.forgetIdentity());
     this.device = new Device(this.reachability.wrap(opts.bus), this.clock, opts.device);
     this.startedAtWall = this.clock.wallNow();
     this.supervisor = new Supervisor(this.supervisorPort(), { ...opts.settings });
@@ -183,6 +186,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       const offHost = sim.onHostChange((on) => {
         if (on && this.running) {
           this.logger.info('Simulated host booted; restarting the power management state machine');
+          this.forgetIdentity();
           this.supervisor.restart();
         }
       });
@@ -389,6 +393,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * the world at once, and a test expects to see it at once).
    */
   invalidateMeasurements(): void {
+    this.forgetIdentity();
     if (this.latest) this.latest = { ...this.latest, at: -Infinity };
     this.inflight = null; // a read already under way may have seen the old world
   }
@@ -421,6 +426,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The tick's V_in: the whole block when it is due, else one register. */
   private async tickVin(): Promise<number> {
+    // A block a request read within this tick's slot serves the tick too.
+    if (this.latest && this.clock.now() - this.latest.at < TICK_MS) return this.latest.values.V_in;
     if (this.blockDue()) {
       try {
         return (await this.readMeasurements(1)).V_in;
@@ -437,6 +444,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * in one bus turn. Only a failed V_in read fails the tick; the other two then count as unknown.
    */
   private async blackoutReading(): Promise<BlackoutReading> {
+    const fresh = this.latest && this.clock.now() - this.latest.at < TICK_MS ? this.latest.values : null;
+    if (fresh) return { V_in: fresh.V_in, I_in: fresh.I_in, V_cap: fresh.V_cap };
     if (this.blockDue()) {
       try {
         const m = await this.readMeasurements(1);
@@ -463,11 +472,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const m = await this.readMeasurements();
     return this.exclusive(async (d) => {
       const F = STATUS_FALLBACK;
-      // Read in halpid 5.0.2's order: 0x03, 0x04, 0x25, 0x10, 0x12.
+      // Read in halpid 5.0.2's order: 0x03, 0x04, 0x25, 0x10, 0x12. The identity never changes
+      // while the controller runs: it is read again only after a flash, a restart or a bus error.
+      const id = this.identity ?? await this.readIdentity(d);
       const fresh: StatusCache = {
-        hardwareVersion: await d.readHardwareVersion().catch(() => F.hardwareVersion),
-        firmwareVersion: await d.readFirmwareVersion().catch(() => F.firmwareVersion),
-        deviceId: await d.readDeviceId().catch(() => F.deviceId),
+        ...id,
         output5v: await d.read5vOutput().catch(() => F.output5v),
         watchdogMs: await d.readWatchdogTimeoutMs().catch(() => F.watchdogMs),
       };
@@ -476,6 +485,30 @@ export class Engine extends TypedEmitter<EngineEvents> {
       if (opts.usb) snapshot.usb_port_state = await d.readUsb().catch(() => 0);
       return snapshot;
     });
+  }
+
+  /** Hardware version, firmware version and device id; kept when all three were read. */
+  private async readIdentity(d: Device): Promise<Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'>> {
+    const F = STATUS_FALLBACK;
+    let ok = true;
+    const fail = <T>(v: T) => (): T => {
+      ok = false;
+      return v;
+    };
+    const id = {
+      hardwareVersion: await d.readHardwareVersion().catch(fail(F.hardwareVersion)),
+      firmwareVersion: await d.readFirmwareVersion().catch(fail(F.firmwareVersion)),
+      deviceId: await d.readDeviceId().catch(fail(F.deviceId)),
+    };
+    const epoch = this.identityEpoch;
+    if (ok && epoch === this.identityEpoch) this.identity = id;
+    return id;
+  }
+
+  /** Forget the identity (a flash, a controller or host restart, a bus error). */
+  private forgetIdentity(): void {
+    this.identity = null;
+    this.identityEpoch++;
   }
 
   /**
@@ -634,6 +667,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         throw err;
       } finally {
         this.flashAbort = null;
+        this.forgetIdentity();
       }
     };
     const result = this.flashChain.then(run, run);

@@ -39,6 +39,8 @@ export class Reachability {
   constructor(
     private readonly clock: Clock,
     private readonly changed: (ev: ReachabilityEvent) => void,
+    /** Every failed transaction (the engine forgets what it cached of the controller). */
+    private readonly failedOne: () => void = () => {},
   ) {
     this.lastOkAt = clock.now();
   }
@@ -70,6 +72,7 @@ export class Reachability {
         },
         (err: unknown) => {
           this.lastFailAt = this.clock.now();
+          this.failedOne();
           this.lastError = (err as Error)?.message ?? String(err);
           throw err;
         },

@@ -84,10 +84,17 @@ t.test('/values set: block errors propagate, identity and status fall back', asy
   const p = engine.readValues({ usb: true });
   await clock.advance(500);
   t.match(await p, {
-    firmware_version: 'N/A', hardware_version: 'N/A', device_id: '0000000000000000', '5v_output_enabled': false,
+    firmware_version: '3.3.1', hardware_version: 'N/A', device_id: '0123456789abcdef', '5v_output_enabled': false,
     watchdog_enabled: false, watchdog_timeout: 0, usb_port_state: 15,
-  });
+  }, 'the identity read before is kept; 0x10 and 0x12 are read for every request and fall back');
+  // Those failures were bus errors: the identity is read again, and now falls back too.
+  const p2 = engine.readValues();
+  await clock.advance(500);
+  t.match(await p2, { firmware_version: 'N/A', hardware_version: 'N/A', device_id: '0000000000000000' });
   sim.faults.clear();
+  const p3 = engine.readValues();
+  await clock.advance(100);
+  t.match(await p3, { firmware_version: '3.3.1', device_id: '0123456789abcdef' }, 'read again once the bus answers');
   sim.addFault({ kind: 'nack', registers: [0x22], count: 0 });
   await clock.advance(100);
   const failed = t.rejects(engine.readValues(), { message: 'Failed to read from register 0x22' });
@@ -298,5 +305,46 @@ t.test('a simulated host halted with the power on: the advice is the power butto
   await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
   t.match(rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message,
     /; wake it with the power button: POST \/sim\/button \{"action":"click"\}\./);
+  await stop();
+});
+
+t.test('GET /values at 1 request/s costs at most 8 bus transactions beyond the idle ticks', async (t) => {
+  const idle = engineRig();
+  idle.engine.start();
+  await idle.clock.advance(2000);
+  const i0 = idle.sim.processed;
+  await idle.clock.advance(60_000);
+  const idlePerMinute = idle.sim.processed - i0;
+  await idle.stop();
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(2000);
+  await engine.readValues(); // the identity, once
+  const p0 = sim.processed;
+  for (let k = 0; k < 60; k++) {
+    const v = engine.readValues();
+    await clock.advance(1000);
+    await v;
+  }
+  const perRequest = (sim.processed - p0 - idlePerMinute) / 60;
+  t.ok(perRequest <= 8, `${perRequest.toFixed(2)} transactions per request (the 7-register block, 0x10 and 0x12, less the tick's V_in it serves)`);
+  t.ok(perRequest >= 7, 'each request still reads the block for itself: values as fresh as before');
+  await stop();
+});
+
+t.test('the identity is read again when the simulator changes it', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(500);
+  const read = async () => {
+    const p = engine.readValues();
+    await clock.advance(100);
+    return p;
+  };
+  t.equal((await read()).firmware_version, '3.3.1');
+  // The simulator's controls change the world at once (PUT /sim/controller).
+  sim.setIdentity({ firmware_version: [3, 4, 0] });
+  engine.invalidateMeasurements();
+  t.match((await read()).firmware_version, /^3\.4\.0/, 'the new version, at once');
   await stop();
 });
