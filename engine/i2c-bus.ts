@@ -3,6 +3,7 @@
 // without I2C build and test.
 
 import { existsSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { BusError, type Bus, type BusErrorKind } from './bus.js';
 import { hex2 } from './registers.js';
 
@@ -38,11 +39,35 @@ async function loadModule(): Promise<I2cModule> {
   return mod.default ?? mod;
 }
 
+/**
+ * The errno name: the addon's own calls (readI2cBlock, i2cFuncs, …) throw with `code` '' and a
+ * positive `errno` (message ", Remote I/O error"); its fs calls (i2cWrite) with the name.
+ */
+function codeOf(err: NodeJS.ErrnoException): string {
+  if (err.code) return err.code;
+  if (typeof err.errno !== 'number' || err.errno === 0) return '';
+  try {
+    return getSystemErrorName(-Math.abs(err.errno));
+  } catch {
+    return '';
+  }
+}
+
 function kindOf(err: NodeJS.ErrnoException): BusErrorKind {
-  if (err.code === 'ETIMEDOUT') return 'timeout';
-  if (err.code === 'EREMOTEIO' || err.code === 'ENXIO') return 'nack';
+  const code = codeOf(err);
+  if (code === 'ETIMEDOUT') return 'timeout';
+  if (code === 'EREMOTEIO' || code === 'ENXIO') return 'nack';
   return 'io';
 }
+
+/** The addon's ", Remote I/O error" as "readI2cBlock: Remote I/O error (EREMOTEIO)". */
+function messageOf(err: NodeJS.ErrnoException): string {
+  if (!err.message.startsWith(', ')) return err.message;
+  const code = codeOf(err);
+  return `${err.syscall ?? 'i2c'}: ${err.message.slice(2)}${code ? ` (${code})` : ''}`;
+}
+
+const busError = (err: unknown): BusError => new BusError(messageOf(err as NodeJS.ErrnoException), kindOf(err as NodeJS.ErrnoException));
 
 export class LinuxI2cBus implements Bus {
   readonly description: string;
@@ -83,7 +108,7 @@ export class LinuxI2cBus implements Bus {
       if (!funcs.i2c && !funcs.smbusReadI2cBlock) throw new Error('the adapter supports neither plain I2C nor I2C block reads');
     } catch (err) {
       await handle.close().catch(() => {});
-      throw new I2cOpenError(`Failed to open I2C device at ${where}: ${(err as Error).message}`);
+      throw new I2cOpenError(`Failed to open I2C device at ${where}: ${messageOf(err as NodeJS.ErrnoException)}`);
     }
     return new LinuxI2cBus(handle, busNumber, address);
   }
@@ -96,7 +121,7 @@ export class LinuxI2cBus implements Bus {
       if (bytesRead !== length) throw Object.assign(new Error(`short read (${bytesRead} of ${length} bytes)`), { code: 'EIO' });
       return new Uint8Array(buffer);
     } catch (err) {
-      throw new BusError((err as Error).message, kindOf(err as NodeJS.ErrnoException));
+      throw busError(err);
     }
   }
 
@@ -107,7 +132,7 @@ export class LinuxI2cBus implements Bus {
       const { bytesWritten } = await this.handle.i2cWrite(this.address, buffer.length, buffer);
       if (bytesWritten !== buffer.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${buffer.length} bytes)`), { code: 'EIO' });
     } catch (err) {
-      throw new BusError((err as Error).message, kindOf(err as NodeJS.ErrnoException));
+      throw busError(err);
     }
   }
 
@@ -118,7 +143,7 @@ export class LinuxI2cBus implements Bus {
     try {
       sync.i2cWriteSync(this.address, buffer.length, buffer);
     } catch (err) {
-      throw new BusError((err as Error).message, kindOf(err as NodeJS.ErrnoException));
+      throw busError(err);
     }
   }
 

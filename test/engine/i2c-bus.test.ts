@@ -53,6 +53,19 @@ t.test('OS errors become BusErrors the driver retries', async (t) => {
   await t.rejects(b2.writeRead(Uint8Array.of(0x20), 2), { name: 'BusError', kind: 'io', message: 'short read (1 of 2 bytes)' });
 });
 
+t.test('the addon\'s own errors (code "", positive errno) map by errno, with a readable message', async (t) => {
+  // What i2c-bus 5.2.3 throws from readI2cBlock on a NACK and a timeout (seen through the emulator).
+  const addon = (errno: number, text: string) => Object.assign(new Error(`, ${text}`), { errno, code: '', syscall: 'readI2cBlock' });
+  let next = addon(121, 'Remote I/O error');
+  const { mod } = fakeModule({ readI2cBlock: async () => { throw next; } });
+  const bus = await LinuxI2cBus.open(1, 0x6d, { load: async () => mod, exists });
+  await t.rejects(bus.writeRead(Uint8Array.of(0x20), 2), { name: 'BusError', kind: 'nack', message: 'readI2cBlock: Remote I/O error (EREMOTEIO)' });
+  next = addon(110, 'Connection timed out');
+  await t.rejects(bus.writeRead(Uint8Array.of(0x20), 2), { kind: 'timeout', message: 'readI2cBlock: Connection timed out (ETIMEDOUT)' });
+  next = addon(5, 'Input/output error');
+  await t.rejects(bus.writeRead(Uint8Array.of(0x20), 2), { kind: 'io' });
+});
+
 t.test('one clear error for a missing device, a missing module, or no adapter', async (t) => {
   await t.rejects(LinuxI2cBus.open(7, 0x6d, { exists: () => false }), {
     name: 'I2cOpenError', message: 'Failed to open I2C device at bus 7, address 0x6D: /dev/i2c-7 does not exist',
