@@ -60,11 +60,15 @@ function kindOf(err: NodeJS.ErrnoException): BusErrorKind {
   return 'io';
 }
 
-/** The addon's ", Remote I/O error" as "readI2cBlock: Remote I/O error (EREMOTEIO)". */
+/**
+ * The addon's "ETIMEDOUT, Connection timed out" (and ", Remote I/O error" for the errnos node has
+ * no name for) as "readI2cBlock: Connection timed out (ETIMEDOUT)".
+ */
 function messageOf(err: NodeJS.ErrnoException): string {
-  if (!err.message.startsWith(', ')) return err.message;
+  const m = /^([A-Z0-9]*), (.+)$/.exec(err.message);
+  if (!m) return err.message;
   const code = codeOf(err);
-  return `${err.syscall ?? 'i2c'}: ${err.message.slice(2)}${code ? ` (${code})` : ''}`;
+  return `${err.syscall ?? 'i2c'}: ${m[2]}${code ? ` (${code})` : ''}`;
 }
 
 const busError = (err: unknown): BusError => new BusError(messageOf(err as NodeJS.ErrnoException), kindOf(err as NodeJS.ErrnoException));

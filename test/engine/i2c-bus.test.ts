@@ -60,7 +60,7 @@ t.test('the addon\'s own errors (code "", positive errno) map by errno, with a r
   const { mod } = fakeModule({ readI2cBlock: async () => { throw next; } });
   const bus = await LinuxI2cBus.open(1, 0x6d, { load: async () => mod, exists });
   await t.rejects(bus.writeRead(Uint8Array.of(0x20), 2), { name: 'BusError', kind: 'nack', message: 'readI2cBlock: Remote I/O error (EREMOTEIO)' });
-  next = addon(110, 'Connection timed out');
+  next = Object.assign(addon(110, 'Connection timed out'), { code: 'ETIMEDOUT', message: 'ETIMEDOUT, Connection timed out' });
   await t.rejects(bus.writeRead(Uint8Array.of(0x20), 2), { kind: 'timeout', message: 'readI2cBlock: Connection timed out (ETIMEDOUT)' });
   next = addon(5, 'Input/output error');
   await t.rejects(bus.writeRead(Uint8Array.of(0x20), 2), { kind: 'io' });
