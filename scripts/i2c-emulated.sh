@@ -2,7 +2,7 @@
 # scripts/i2c-emulated.sh <command> [args…]: run a command with /dev/i2c-1 emulated, answered by
 # the simulated HALPI2 controller (docs/i2c-emulator.md). Builds what is missing (the LD_PRELOAD
 # library with cc, the server with tsc), starts the emulator server, runs the command with the
-# library preloaded, stops the server after, and exits with the command's status.
+# library preloaded (exec: signals and the exit status are the command's); the server stops when the command has ended.
 #
 # Environment:
 #   HALPI2_I2C_EMULATOR_DIR   where the sockets and transcript.jsonl go (default: a temporary directory,
@@ -35,19 +35,13 @@ sock="$dir/i2c.sock"
 control="$dir/control.sock"
 rm -f "$sock" "$control"
 
-args=(--socket "$sock" --control "$control" --transcript "$dir/transcript.jsonl" --bus "$bus")
+args=(--socket "$sock" --control "$control" --transcript "$dir/transcript.jsonl" --bus "$bus" --parent $$)
 [ -z "${HALPI2_SIM_STATE_FILE:-}" ] || args+=(--state-file "$HALPI2_SIM_STATE_FILE")
-# The server is plain Node on this machine, never preloaded itself.
+if $own_dir; then args+=(--remove-dir "$dir"); fi
+# The server is plain Node on this machine, never preloaded itself. It stops by itself once the
+# command (this process, after exec) has ended, so signals and the exit status are the command's.
 env -u LD_PRELOAD NODE_OPTIONS= node "$server" "${args[@]}" >"$dir/server.log" 2>&1 &
 server_pid=$!
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  if $own_dir; then rm -rf "$dir"; fi
-}
-trap cleanup EXIT
 
 # Ready when both sockets exist: at most 10 s.
 for _ in $(seq 200); do
@@ -55,16 +49,9 @@ for _ in $(seq 200); do
   kill -0 "$server_pid" 2>/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   sleep 0.05
 done
-[ -S "$control" ] || { echo "the emulator server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
+[ -S "$control" ] || { echo "the emulator server did not start" >&2; cat "$dir/server.log" >&2; kill "$server_pid"; exit 1; }
 echo "i2c-emulator: /dev/i2c-$bus emulated; controls: curl --unix-socket $control http://localhost/sim" >&2
 
 # libuv's io_uring would bypass the preloaded read/write; it is off by default in Node 20, keep it so.
-status=0
-env LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}" HALPI2_I2C_EMULATOR="$sock" HALPI2_I2C_EMULATOR_CONTROL="$control" \
-  HALPI2_I2C_EMULATOR_BUS="$bus" UV_USE_IO_URING=0 "$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
-wait "$child" || status=$?
-# A signal interrupts the first wait; wait again for the command's own exit.
-if kill -0 "$child" 2>/dev/null; then wait "$child" || status=$?; fi
-exit "$status"
+exec env LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}" HALPI2_I2C_EMULATOR="$sock" HALPI2_I2C_EMULATOR_CONTROL="$control" \
+  HALPI2_I2C_EMULATOR_BUS="$bus" UV_USE_IO_URING=0 "$@"

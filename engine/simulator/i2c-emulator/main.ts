@@ -1,6 +1,6 @@
 // The emulator server as a process (scripts/i2c-emulated.sh starts it; docs/i2c-emulator.md):
 //   node dist/engine/simulator/i2c-emulator/main.js --socket BUS.sock --control CONTROL.sock
-//        [--transcript FILE.jsonl] [--state-file FILE] [--bus 1] [--address 0x6D]
+//        [--transcript FILE.jsonl] [--state-file FILE] [--bus 1] [--address 0x6D] [--parent PID [--remove-dir DIR]]
 // BUS.sock takes the transfers of native/i2c-emulator; CONTROL.sock serves halpid's /sim API
 // for the simulated controller, plus GET/DELETE /transcript.
 
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     'state-file': { type: 'string' },
     bus: { type: 'string', default: '1' },
     address: { type: 'string', default: '0x6D' },
+    parent: { type: 'string' },
+    'remove-dir': { type: 'string' },
   },
 });
 if (!values.socket || !values.control) {
@@ -106,7 +108,23 @@ const stop = async (): Promise<void> => {
   await emulator.close();
   control.closeAllConnections();
   control.close();
+  for (const path of [values.socket!, values.control!]) rmSync(path, { force: true });
+  if (values['remove-dir']) rmSync(values['remove-dir'], { recursive: true, force: true });
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+
+// With --parent (scripts/i2c-emulated.sh), stop once the command under emulation has ended.
+const parent = Number(values.parent);
+if (values.parent !== undefined && Number.isInteger(parent) && parent > 0) {
+  const alive = (): boolean => {
+    try {
+      process.kill(parent, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  setInterval(() => { if (!alive()) void stop(); }, 200).unref();
+}
