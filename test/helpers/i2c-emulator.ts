@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { RealClock } from '../../engine/clock.js';
 import { SimulatedController, type SimulatorOptions } from '../../engine/simulator/controller.js';
-import { I2cEmulatorServer } from '../../engine/simulator/i2c-emulator/server.js';
+import { I2cEmulatorServer, type TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { ROOT } from './daemon.js';
 import { tempDir } from './tmp.js';
 
@@ -48,4 +48,17 @@ export async function startEmulator(opts: { sim?: Partial<SimulatorOptions>; arc
       runAsync(cmd, args, { ...more, env: { ...env, ...more.env } }),
     close: () => { sim.stop(); return server.close(); },
   };
+}
+
+/**
+ * The transfers that have neither shape of docs/controller.md: a read is `[reg]` without STOP,
+ * repeated start, read 1–8 bytes (I2C_SMBUS I2C block read); a write one message `[reg, data…]` of
+ * 2 to 4105 bytes (write()). Everything to the controller's address.
+ */
+export function oddTransfers(entries: TranscriptEntry[]): TranscriptEntry[] {
+  return entries.filter((e) => !(
+    e.msgs.every((m) => m.addr === 0x6d) && (
+      (e.via === 'smbus' && e.msgs.length === 2 && e.msgs[0]!.dir === 'w' && e.msgs[0]!.len === 1
+        && e.msgs[1]!.dir === 'r' && e.msgs[1]!.len >= 1 && e.msgs[1]!.len <= 8)
+      || (e.via === 'write' && e.msgs.length === 1 && e.msgs[0]!.dir === 'w' && e.msgs[0]!.len >= 2 && e.msgs[0]!.len <= 4105))));
 }

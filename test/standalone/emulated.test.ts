@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import crc32 from 'crc-32';
 import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { GID, HALPI, HALPID, HALPID_FLAGS, json, request, ROOT } from '../helpers/daemon.js';
+import { oddTransfers } from '../helpers/i2c-emulator.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -132,11 +133,6 @@ t.test('a clean exit disarms the watchdog; every transfer has a shape of docs/co
   const all = readFileSync(join(dir, 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TranscriptEntry);
   const ok = all.filter((e) => e.result === 'ok');
   t.equal(ok.at(-1)!.msgs[0]!.data, '120000', 'the last write: 0x12 ← 0');
-  const odd = all.filter((e) => !(
-    e.msgs.every((m) => m.addr === 0x6d) && (
-      // a read: [reg] without STOP, repeated start, read n (I2C_SMBUS I2C block read)
-      (e.via === 'smbus' && e.msgs.length === 2 && e.msgs[0]!.dir === 'w' && e.msgs[0]!.len === 1 && e.msgs[1]!.dir === 'r' && e.msgs[1]!.len >= 1 && e.msgs[1]!.len <= 8)
-      // a write: one message [reg, data…] of 2 to 4105 bytes (write())
-      || (e.via === 'write' && e.msgs.length === 1 && e.msgs[0]!.dir === 'w' && e.msgs[0]!.len >= 2 && e.msgs[0]!.len <= 4105))));
+  const odd = oddTransfers(all);
   t.same(odd, [], `all ${all.length} transfers are reads or writes of the documented shapes`);
 });
