@@ -103,7 +103,7 @@ export class EngineSource implements Source {
     process.once('exit', this.onExit);
     e.start();
     this.schedule(0);
-    if (this.options.nut.listen) this.nutReady = this.startNut().catch((err: Error) => sink.failure(`NUT server: ${err.message}`));
+    if (this.options.nut.enabled) this.nutReady = this.startNut().catch((err: Error) => sink.failure(`NUT server: ${err.message}`));
   }
 
   private nut: { close(): Promise<void>; server: import('node:net').Server } | null = null;

@@ -41,9 +41,14 @@ const notificationsSchema = Type.Object({
 }, { title: 'Notifications', default: {} });
 
 const nutSchema = Type.Object({
+  enabled: Type.Boolean({
+    title: 'NUT server',
+    description: 'Serve the Network UPS Tools protocol (UPS halpi2) so that upsmon on other computers can shut down with this one. Engine and simulator modes only (halpid has its own --nut).',
+    default: false,
+  }),
   listen: Type.String({
     title: 'NUT server address',
-    description: 'Serve the Network UPS Tools protocol (UPS halpi2) on host:port, or a port on 127.0.0.1, so that upsmon on other computers can shut down with this one. Empty: off. Engine and simulator modes only (halpid has its own --nut).',
+    description: 'host:port, or a port on 127.0.0.1 (3493 is NUT\'s own).',
     default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$',
   }),
   user: Type.String({ title: 'NUT user', description: 'The user upsmon logs in with (a secondary). Empty: no logins.', default: '' }),
@@ -60,10 +65,18 @@ const controlSchema = Type.Object({
   }),
 }, { title: 'Control', default: {} });
 
+/** The modes with the labels the Admin UI shows for them. */
+export const MODES = {
+  auto: 'Automatic: use a running halpid, else drive the controller',
+  client: 'Client of halpid',
+  engine: 'Drive the controller on the I2C bus',
+  simulator: 'Simulator (demonstration)',
+} as const;
+
 export const optionsSchema = Type.Object({
   mode: Type.Union([Type.Literal('auto'), Type.Literal('client'), Type.Literal('engine'), Type.Literal('simulator')], {
     title: 'Mode',
-    description: 'auto: use a running halpid, else drive the controller; client: only halpid; engine: drive the controller on the I2C bus; simulator: a simulated controller for demonstrations.',
+    description: 'Automatic uses a running halpid, else drives the controller itself; client only reads halpid; engine only drives the controller; the simulator is for demonstrations.',
     default: 'auto',
   }),
   socketPath: Type.String({ title: 'halpid socket', description: 'Where halpid listens (absolute path).', default: '/run/halpid/halpid.sock', pattern: '^/' }),
@@ -79,19 +92,6 @@ export const optionsSchema = Type.Object({
 });
 
 export type PluginOptions = Static<typeof optionsSchema>;
-
-/** The Admin UI layout: groups collapsed, fields in the documented order. */
-export const uiSchema = {
-  'ui:order': ['mode', 'socketPath', 'pollInterval', 'pathPrefix', 'staleTimeout', 'engine', 'notifications', 'control', 'nut'],
-  engine: { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wrapClassName: 'panel-group' } },
-  notifications: { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wrapClassName: 'panel-group' } },
-  control: {
-    'ui:field': 'collapsible',
-    collapse: { field: 'ObjectField', wrapClassName: 'panel-group' },
-    power: { 'ui:help': 'Anyone with write access to Signal K can then shut the computer down.' },
-  },
-  nut: { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wrapClassName: 'panel-group' }, password: { 'ui:widget': 'password' } },
-};
 
 function defaultsOf(schema: TSchema): unknown {
   if (schema.type === 'object') {
@@ -118,6 +118,7 @@ const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) 
  */
 export function resolveOptions(raw: unknown): ResolvedOptions {
   const problems: string[] = [];
+  raw = withNutEnabled(raw);
   const walk = (schema: TSchema, value: unknown, path: string): unknown => {
     if (schema.type === 'object') {
       const props = schema.properties as Record<string, TSchema>;
@@ -145,12 +146,29 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
       n[alarm] = d[alarm];
     }
   }
+  if (options.nut.enabled && options.nut.listen === '') {
+    problems.push('nut.listen: needed when the NUT server is on; the NUT server stays off');
+    options.nut.enabled = false;
+  }
   const wd = options.engine.watchdogTimeout;
   if (wd !== 0 && wd < 10) {
     problems.push(`engine.watchdogTimeout: must be 0 or from 10 to 65.535 (got ${wd}); using ${DEFAULT_OPTIONS.engine.watchdogTimeout}`);
     options.engine.watchdogTimeout = DEFAULT_OPTIONS.engine.watchdogTimeout;
   }
   return { options, problems };
+}
+
+/**
+ * Before `nut.enabled` existed, a non-empty `nut.listen` switched the NUT server on: such a
+ * configuration keeps its server running.
+ */
+function withNutEnabled(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const nut = (raw as { nut?: unknown }).nut;
+  if (nut === null || typeof nut !== 'object' || Array.isArray(nut)) return raw;
+  const n = nut as { enabled?: unknown; listen?: unknown };
+  if (n.enabled !== undefined || typeof n.listen !== 'string' || n.listen === '') return raw;
+  return { ...raw, nut: { ...n, enabled: true } };
 }
 
 /** The effective stale timeout in ms: max(staleTimeout, 3 × pollInterval). */

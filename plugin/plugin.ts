@@ -9,7 +9,8 @@ import { SimulatedController } from '../engine/simulator/controller.js';
 import { ClientSource } from './client-source.js';
 import { EngineSource } from './engine-source.js';
 import { nothingFound, probeDevice, probeHalpid, type ModeDeps } from './modes.js';
-import { optionsSchema, resolveOptions, uiSchema, type PluginOptions } from './options.js';
+import { adminSchema, uiSchema } from './admin-schema.js';
+import { resolveOptions, type PluginOptions } from './options.js';
 import { Publisher, type Delta } from './publisher.js';
 import { putHandlers, type PutHandler } from './puts.js';
 import { simRouter, type RouterLike } from './sim-routes.js';
@@ -173,7 +174,7 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     id: PLUGIN_ID,
     name: PLUGIN_NAME,
     description: 'HALPI2 power: input and supercap voltages, blackout alarms, USB ports and controller settings; runs the blackout shutdown itself or reads a running halpid',
-    schema: () => optionsSchema,
+    schema: () => adminSchema(),
     uiSchema: () => uiSchema,
 
     start(config: unknown): void {

@@ -1,6 +1,8 @@
 // A real signalk-server 2.23.0 as a child process (docs/signalk.md): a fresh configuration
-// directory with this package linked into its node_modules, mDNS, the TCP/NMEA interfaces and
-// the app store off, a free port on loopback. Helpers for its REST and WebSocket APIs.
+// directory with this package linked into its node_modules (or one prepared by the caller, e.g.
+// an App Store install), mDNS, the TCP/NMEA interfaces and the app store off, a free port on
+// loopback; optionally tokensecurity with an admin and a read-only user. Helpers for its REST and
+// WebSocket APIs and the plugin's status.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,26 +28,56 @@ export interface Delta {
 export interface SignalK {
   port: number;
   dir: string;
+  base: string;
   output: () => string;
-  get(path: string): Promise<{ status: number; body: any }>;
-  send(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** With security on, the requests are the admin's unless `token` says otherwise ('' = anonymous). */
+  get(path: string, token?: string): Promise<{ status: number; body: any }>;
+  send(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** A token for a user of `SECURITY_USERS`. */
+  login(username: string): Promise<string>;
   /** Resolves with the first value of `path` (from the WebSocket stream) that `accept`s. */
   waitFor(path: string, accept?: (v: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** Resolves with the first status or error of the plugin (server events) that `accept`s. */
+  waitForStatus(accept: (message: string) => boolean, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startSignalK(configuration: Record<string, unknown>): Promise<SignalK> {
-  const dir = tempDir('halpi2-signalk-');
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'signalk-server-config', version: '0.0.1' }));
-  mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(ROOT, join(dir, 'node_modules', 'signalk-halpi2'), 'dir');
-  mkdirSync(join(dir, 'plugin-config-data'));
-  writeFileSync(join(dir, 'plugin-config-data', 'signalk-halpi2.json'), JSON.stringify({ enabled: true, configuration }));
+/** The users of a server started with `security: true`: usernames are passwords too. */
+export const SECURITY_USERS = { admin: 'admin', reader: 'readonly', writer: 'readwrite' } as const;
+
+export interface SignalKOptions {
+  /** A configuration directory prepared by the caller (the plugin already installed); default: a new one with the plugin linked. */
+  dir?: string;
+  /** The server's start script; default: the one in our node_modules. */
+  server?: string;
+  /** tokensecurity with the users of SECURITY_USERS and read-only access for anonymous users. */
+  security?: boolean;
+  /** Run the server through this command prefix (e.g. setpriv with another uid). */
+  wrap?: string[];
+  /** Other plugins' stored settings, by plugin id. */
+  pluginConfigs?: Record<string, unknown>;
+}
+
+/** `configuration` null: no stored settings for the plugin (as before the first Save). */
+export async function startSignalK(configuration: Record<string, unknown> | null, opts: SignalKOptions = {}): Promise<SignalK> {
+  const dir = opts.dir ?? tempDir('halpi2-signalk-');
+  if (!opts.dir) {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'signalk-server-config', version: '0.0.1' }));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules', 'signalk-halpi2'), 'dir');
+  }
+  mkdirSync(join(dir, 'plugin-config-data'), { recursive: true });
+  const configs = { ...opts.pluginConfigs, ...(configuration ? { 'signalk-halpi2': { enabled: true, configuration } } : {}) };
+  for (const [id, c] of Object.entries(configs)) writeFileSync(join(dir, 'plugin-config-data', `${id}.json`), JSON.stringify(c));
   writeFileSync(join(dir, 'settings.json'), JSON.stringify({
     mdns: false, interfaces: { mfd_webapp: false, 'nmea-tcp': false, tcp: false, appstore: false }, pipedProviders: [],
+    ...(opts.security ? { security: { strategy: './tokensecurity' } } : {}),
   }));
+  if (opts.security) writeFileSync(join(dir, 'security.json'), JSON.stringify(securityConfig()));
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(ROOT, 'node_modules/signalk-server/bin/signalk-server'), '-c', dir], {
+  const script = opts.server ?? join(ROOT, 'node_modules/signalk-server/bin/signalk-server');
+  const argv = [...(opts.wrap ?? []), process.execPath, script, '-c', dir];
+  const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: dir,
     env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), SIGNALK_DISABLE_SERVER_UPDATES: 'true', DEBUG: process.env.SK_DEBUG ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,11 +88,12 @@ export async function startSignalK(configuration: Record<string, unknown>): Prom
   proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
   const exited = new Promise<void>((r) => proc.on('exit', () => { children.delete(proc); r(); }));
   const base = `http://127.0.0.1:${port}`;
+  let adminToken = '';
 
-  const send = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(base + path, {
-      method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  const send = async (method: string, path: string, body?: unknown, token = adminToken) => {
+    const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* text */ }
@@ -78,16 +111,38 @@ export async function startSignalK(configuration: Record<string, unknown>): Prom
     check();
   });
 
-  // One WebSocket subscription to everything under electrical.halpi and its notifications.
+  const login = async (username: string): Promise<string> => {
+    const res = await send('POST', '/signalk/v1/auth/login', { username, password: username }, '');
+    if (res.status !== 200 || typeof res.body?.token !== 'string') throw new Error(`login as ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.token as string;
+  };
+  if (opts.security) adminToken = await login('admin');
+
+  // One WebSocket subscription to everything under electrical.halpi and its notifications, with
+  // the server events (the plugin's status among them).
   const latest = new Map<string, unknown>();
+  let status = '';
   const waiters: Array<{ path: string; accept: (v: any) => boolean; resolve: (v: any) => void }> = [];
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/signalk/v1/stream?subscribe=none`);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/signalk/v1/stream?subscribe=none&serverevents=all`,
+    adminToken ? { headers: { Authorization: `Bearer ${adminToken}` } } : {});
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.once('message', () => resolve()); // the hello
   });
+  const STATUS = '\0status';
   ws.on('message', (raw: Buffer) => {
-    const d = JSON.parse(raw.toString()) as Delta;
+    const d = JSON.parse(raw.toString()) as Delta & { type?: string; data?: Array<{ id: string; message: string }> };
+    if (d.type === 'PROVIDERSTATUS') {
+      const mine = d.data?.find((p) => p.id === 'signalk-halpi2');
+      if (mine && mine.message !== status) {
+        status = mine.message;
+        for (const w of [...waiters]) if (w.path === STATUS && w.accept(status)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(status);
+        }
+      }
+      return;
+    }
     for (const u of d.updates ?? []) for (const v of u.values ?? []) {
       latest.set(v.path, v.value);
       for (const w of [...waiters]) if (w.path === v.path && w.accept(v.value)) {
@@ -98,23 +153,29 @@ export async function startSignalK(configuration: Record<string, unknown>): Prom
   });
   ws.send(JSON.stringify({ context: 'vessels.self', subscribe: [{ path: 'electrical.halpi.*' }, { path: 'notifications.electrical.halpi.*' }] }));
 
+  const waitFor = (path: string, accept: (v: any) => boolean = () => true, timeoutMs = 30_000): Promise<any> => {
+    const current = path === STATUS ? status : latest.get(path);
+    if ((path === STATUS || latest.has(path)) && accept(current)) return Promise.resolve(current);
+    return new Promise((resolve, reject) => {
+      const w = { path, accept, resolve: (v: any) => { clearTimeout(timer); resolve(v); } };
+      // A limit on the wait, not a measured time: a test that never sees its value fails, not hangs.
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(w), 1);
+        const last = path === STATUS ? status : latest.get(path);
+        reject(new Error(`no ${path === STATUS ? 'status' : `value of ${path}`} accepted within ${timeoutMs} ms; last ${JSON.stringify(last)}\n${out.slice(-3000)}`));
+      }, timeoutMs);
+      waiters.push(w);
+    });
+  };
+
   return {
-    port, dir,
+    port, dir, base,
     output: () => out,
-    get: (path) => send('GET', path),
+    get: (path, token) => send('GET', path, undefined, token),
     send,
-    waitFor(path, accept = () => true, timeoutMs = 30_000) {
-      if (latest.has(path) && accept(latest.get(path))) return Promise.resolve(latest.get(path));
-      return new Promise((resolve, reject) => {
-        const w = { path, accept, resolve: (v: any) => { clearTimeout(timer); resolve(v); } };
-        // A limit on the wait, not a measured time: a test that never sees its value fails, not hangs.
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no value of ${path} accepted within ${timeoutMs} ms; last ${JSON.stringify(latest.get(path))}\n${out.slice(-3000)}`));
-        }, timeoutMs);
-        waiters.push(w);
-      });
-    },
+    login,
+    waitFor,
+    waitForStatus: (accept, timeoutMs) => waitFor(STATUS, accept, timeoutMs),
     async stop() {
       ws.terminate();
       proc.kill('SIGTERM');
@@ -122,5 +183,15 @@ export async function startSignalK(configuration: Record<string, unknown>): Prom
       await exited;
       clearTimeout(guard);
     },
+  };
+}
+
+function securityConfig(): Record<string, unknown> {
+  // bcryptjs comes with signalk-server; few rounds keep the logins quick.
+  const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
+  return {
+    allow_readonly: true, expiration: '1d', secretKey: 'halpi2-test-'.padEnd(64, '0'), devices: [], acls: [], immutableConfig: false,
+    allowDeviceAccessRequests: false, allowNewUserRegistration: false,
+    users: Object.entries(SECURITY_USERS).map(([username, type]) => ({ username, type, password: bcrypt.hashSync(username, 4) })),
   };
 }

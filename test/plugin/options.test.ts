@@ -2,7 +2,8 @@
 // whatever the form sent, so the defaults and the checks live in code.
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_OPTIONS, optionsSchema, resolveOptions, staleTimeoutMs } from '../../plugin/options.js';
+import { adminSchema, uiSchema } from '../../plugin/admin-schema.js';
+import { DEFAULT_OPTIONS, MODES, optionsSchema, resolveOptions, staleTimeoutMs } from '../../plugin/options.js';
 
 t.test('an empty configuration gets every documented default', async (t) => {
   const { options, problems } = resolveOptions({});
@@ -14,7 +15,7 @@ t.test('an empty configuration gets every documented default', async (t) => {
       blackout: true, shutdown: true, connection: true, temperatureZones: true, mcuTempWarn: 75, mcuTempAlarm: 85, pcbTempWarn: 60, pcbTempAlarm: 70,
     },
     control: { usb: true, config: true, power: false },
-    nut: { listen: '', user: '', password: '' },
+    nut: { enabled: false, listen: '', user: '', password: '' },
   });
   t.same(resolveOptions(undefined).options, options, 'no configuration at all');
   t.ok(Value.Check(optionsSchema, options), 'the defaults pass the schema');
@@ -81,4 +82,31 @@ t.test('a group that is not an object falls back to its defaults', async (t) => 
 t.test('the effective stale timeout is at least three poll intervals', async (t) => {
   t.equal(staleTimeoutMs({ ...DEFAULT_OPTIONS, staleTimeout: 5, pollInterval: 1000 }), 5000);
   t.equal(staleTimeoutMs({ ...DEFAULT_OPTIONS, staleTimeout: 5, pollInterval: 4000 }), 12_000);
+});
+
+t.test('the NUT server runs only when switched on; a configuration from before the switch keeps its server', async (t) => {
+  t.equal(resolveOptions({ nut: { listen: '3493' } }).options.nut.enabled, true, 'an address and no switch: on, as before');
+  t.equal(resolveOptions({ nut: { enabled: false, listen: '3493' } }).options.nut.enabled, false, 'switched off stays off');
+  t.equal(resolveOptions({ nut: { listen: '' } }).options.nut.enabled, false);
+  const { options, problems } = resolveOptions({ nut: { enabled: true } });
+  t.equal(options.nut.enabled, false, 'on without an address: off');
+  t.same(problems, ['nut.listen: needed when the NUT server is on; the NUT server stays off']);
+});
+
+t.test('the Admin UI schema: nothing required, the mode a select with labels, NUT fields only when on', async (t) => {
+  const s = adminSchema();
+  const text = JSON.stringify(s);
+  t.notMatch(text, /"required"/, 'no required list anywhere: the form saves with its defaults');
+  const props = s.properties as Record<string, any>;
+  t.same(props.mode, { ...props.mode, type: 'string', enum: ['auto', 'client', 'engine', 'simulator'], enumNames: Object.values(MODES) });
+  t.notOk('anyOf' in props.mode);
+  t.same(uiSchema.mode['ui:enumNames'], Object.values(MODES));
+  t.same(Object.keys(props.nut.properties), ['enabled'], 'only the switch until NUT is on');
+  const [off, on] = props.nut.dependencies.enabled.oneOf;
+  t.same(off.properties, { enabled: { const: false } });
+  t.same(Object.keys(on.properties), ['enabled', 'listen', 'user', 'password']);
+  t.same(Object.keys(props), Object.keys(optionsSchema.properties), 'every option is in the form');
+  // The code's schema is untouched by the copy.
+  t.ok((optionsSchema as unknown as { required: string[] }).required.includes('mode'));
+  t.ok(Value.Check(optionsSchema, DEFAULT_OPTIONS));
 });
