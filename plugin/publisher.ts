@@ -113,8 +113,11 @@ export class Publisher implements SourceSink {
   }
 
   change(values: Model): void {
-    if (this.stopped || this.stale !== null) return;
+    if (this.stopped) return;
+    // Kept even while the values are stale (a halted host's halpid says START, then OK, before
+    // its first values): the snapshot that ends the staleness publishes them.
     this.merge(values);
+    if (this.stale !== null) return;
     this.send([...this.changed(['discrete', 'identity'], false), ...this.notifications(false)]);
   }
 

@@ -92,6 +92,29 @@ t.test('stale: nulls once, the connection alert, the error status; data again: e
   t.notOk(r.pub.isStale);
 });
 
+t.test('state changes while stale are kept: after a shutdown and a restart, the emergency ends with the first values', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  r.pub.change({ daemon_state: 'BLACKOUT', state: 'BlackoutCoOp' });
+  r.pub.blackout({ phase: 'start', time_limit: 5 });
+  r.pub.change({ daemon_state: 'SHUTDOWN' });
+  r.pub.blackout({ phase: 'shutdown' });
+  r.pub.change({ daemon_state: 'DEAD' });
+  t.equal(r.value(`notifications.${P}.blackout`)?.state, 'emergency');
+  await r.clock.advance(5000); // the host halts: no values
+  t.equal(r.value(`${P}.dcInputVoltage`), null, 'stale');
+  const mark = r.deltas.length;
+  // halpid restarts: its state events come before its first values.
+  r.pub.change({ daemon_state: 'START', state: 'BlackoutCoOp' });
+  r.pub.change({ daemon_state: 'OK', state: 'OperationalCoOp' });
+  t.equal(r.deltas.length, mark, 'nothing published among the nulls');
+  r.pub.snapshot({ ...SNAP, daemon_state: undefined, state: undefined });
+  t.equal(r.value(`${P}.daemonState`, mark), 'OK');
+  t.equal(r.value(`${P}.powerState`, mark), 'OperationalCoOp');
+  t.same(r.value(`notifications.${P}.blackout`, mark), { state: 'normal', method: [], message: 'HALPI2 input power OK' });
+});
+
 t.test('the stale timeout is at least three poll intervals', async (t) => {
   const r = rig({ staleTimeout: 1, pollInterval: 2000 });
   r.pub.begin();
