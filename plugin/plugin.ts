@@ -12,7 +12,7 @@ import { nothingFound, probeDevice, probeHalpid, type ModeDeps } from './modes.j
 import { adminSchema, uiSchema } from './admin-schema.js';
 import { resolveOptions, type PluginOptions } from './options.js';
 import { Publisher, type Delta } from './publisher.js';
-import { putHandlers, type PutHandler } from './puts.js';
+import { putHandlers, refusedPutPaths, type PutHandler } from './puts.js';
 import { simRouter, type RouterLike } from './sim-routes.js';
 import type { Source } from './source.js';
 
@@ -192,6 +192,8 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       for (const { path, handler } of handlers) {
         app.registerPutHandler('vessels.self', path, (context, p, value) => handler(context, p, value));
       }
+      const refused = refusedPutPaths(options);
+      if (refused.length) app.handleMessage(PLUGIN_ID, { updates: [{ meta: refused.map((path) => ({ path, value: { supportsPut: false } })) }] });
       warnAboutOldPlugin(app, options.pathPrefix);
       r.busy = resolve(r).catch((err: Error) => app.setPluginError(err.message)).finally(() => {
         if (!r.stopped) scheduleReprobe(r);

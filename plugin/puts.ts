@@ -71,8 +71,19 @@ function checkStandby(v: unknown): ReturnType<PutSpec['check']> {
   else return { ok: false, rule: STANDBY_RULE };
   // The daemon's own rules for the time (past, unparsable, not a local time), checked here too.
   const parsed = parseStandby(parseJson(JSON.stringify(request)), Date.now());
-  if (!parsed.ok) return { ok: false, rule: `a time in the future (${parsed.message})` };
+  if (!parsed.ok) {
+    if (/in the future/.test(parsed.message)) return { ok: false, rule: `a time in the future (got ${JSON.stringify(v.datetime)})` };
+    return { ok: false, rule: `a date and time such as "2025-11-08T12:00:00Z" or "2025-11-08 12:00:00", or in the forms of halpi standby (got ${JSON.stringify(v.datetime)})` };
+  }
   return { ok: true, apply: (s) => s.standby(request) };
+}
+
+/**
+ * The PUT paths the options switch off. Their metadata says `supportsPut: false`, because the
+ * server keeps a `true` from an earlier run with them on, and the panel reads it.
+ */
+export function refusedPutPaths(options: PluginOptions): string[] {
+  return PUTS.filter((p) => !options.control[p.group]).map((p) => `${options.pathPrefix}.${p.leaf}`);
 }
 
 /** The handlers the options allow, each bound to the source of the moment. */

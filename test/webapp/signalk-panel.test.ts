@@ -67,3 +67,26 @@ t.test('a power cut from the simulator drawer shows the countdown', { skip }, as
   await screenshot(t, page, 'signalk-panel-blackout');
   t.same(problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)), []);
 });
+
+/** Store new settings through the server (as the Admin UI's Save does) and wait for the plugin's new values. */
+async function configure(configuration: Record<string, unknown>): Promise<void> {
+  const saved = await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: true, configuration });
+  if (saved.status !== 200) throw new Error(`saving the settings: ${saved.status}`);
+  await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => v === null); // the old run's stop values
+  await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => typeof v === 'number');
+}
+
+t.test('with control.power on, Shut down… and Standby… are enabled; off again, disabled', { skip }, async (t) => {
+  await configure({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' }, control: { power: true } });
+  await page.reload();
+  await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
+  await page.waitForFunction(() => !(document.getElementById('shutdown') as HTMLButtonElement).disabled);
+  t.ok(await page.locator('#shutdown').isEnabled(), 'Shut down… is enabled');
+  t.ok(await page.locator('#standby').isEnabled(), 'Standby… is enabled');
+  await screenshot(t, page, 'signalk-panel-power');
+  await configure({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' } });
+  await page.reload();
+  await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
+  t.ok(await page.locator('#shutdown').isDisabled(), 'switched off again: Shut down… is disabled');
+  t.ok(await page.locator('#standby').isDisabled(), 'Standby… is disabled');
+});

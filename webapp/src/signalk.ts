@@ -55,12 +55,21 @@ export class SignalKSource implements Source {
         const r = await fetch(url, { credentials: 'include' });
         if (!r.ok) continue;
         walk(await r.json(), base, (path, leaf) => {
-          if (leaf.meta?.supportsPut === true) this.writable.add(path);
           if ('value' in leaf) this.set(path, leaf.value);
           if (leaf.meta) this.meta(path, leaf.meta);
         });
       } catch {
         // the stream fills in
+      }
+    }
+    // The commands have no value, so the tree above omits them: their metadata says whether the
+    // plugin takes them (control.power).
+    for (const leaf of ['commands.shutdown', 'commands.standby']) {
+      try {
+        const r = await fetch(`${API}${slash}/${leaf.replace('.', '/')}/meta`, { credentials: 'include' });
+        if (r.ok) this.meta(`${this.prefix}.${leaf}`, (await r.json()) as Record<string, unknown>);
+      } catch {
+        // not offered
       }
     }
     this.publish();
@@ -99,6 +108,7 @@ export class SignalKSource implements Source {
 
   private meta(path: string, meta: Record<string, unknown>): void {
     if (meta.supportsPut === true) this.writable.add(path);
+    else if (meta.supportsPut === false) this.writable.delete(path);
     if (path === `${this.prefix}.dcInputVoltage` && Array.isArray(meta.zones)) {
       const low = (meta.zones as Array<{ lower?: number; message?: string }>).find((z) => /low/.test(z.message ?? ''));
       if (typeof low?.lower === 'number') this.update({ voltageLimit: low.lower });
