@@ -156,8 +156,14 @@ export class ClientSource implements Source {
   }
 
   staleText(reason: string): string {
+    // halpid answering without values (its controller silent, e.g. a halted host) is not an unreachable halpid.
+    if (this.valuesError !== null) return `halpid at ${this.socketPath} answers but has no values: ${this.valuesError}`;
+    if (this.stream) return `halpid at ${this.socketPath} answers but sends no values (it cannot read the controller)`;
     return `halpid not reachable at ${this.socketPath}: ${reason}`;
   }
+
+  /** halpid's error answer to the last GET /values, while it gives no values. */
+  private valuesError: string | null = null;
 
   start(sink: SourceSink): void {
     this.sink = sink;
@@ -187,7 +193,8 @@ export class ClientSource implements Source {
         this.usbInValues ? null : this.request('GET', '/usb').catch(() => null),
       ]);
       if (this.stopped) return;
-      if (values.status !== 200) throw new Error(`GET /values: ${errorText(values)}`);
+      this.valuesError = values.status === 200 ? null : `GET /values answered ${values.status}: ${errorText(values)}`;
+      if (this.valuesError !== null) throw new Error(this.valuesError);
       const v = parse(values.text);
       if (!isObject(v)) throw new Error('GET /values: not a JSON object');
       const m = modelFromValues(v);
@@ -205,6 +212,7 @@ export class ClientSource implements Source {
       }
     } catch (err) {
       this.lostContact = true;
+      if (!(err instanceof Error && err.message === this.valuesError)) this.valuesError = null;
       if (!this.stopped) this.sink?.failure(reasonOf(err));
     }
   }
@@ -282,6 +290,7 @@ export class ClientSource implements Source {
         if (typeof d.daemon_state === 'string') sink.change({ daemon_state: d.daemon_state });
         return;
       case 'values': {
+        this.valuesError = null;
         const m = modelFromValues(d);
         if (m.daemon_version) this.version = m.daemon_version;
         sink.snapshot(m);

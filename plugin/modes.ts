@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import type { Bus } from '../engine/bus.js';
 import { RealClock } from '../engine/clock.js';
 import { Device } from '../engine/device.js';
-import { devicePath, LinuxI2cBus } from '../engine/i2c-bus.js';
+import { devicePath, I2cUnavailableError, LinuxI2cBus } from '../engine/i2c-bus.js';
 import { halpidRequest } from './client-source.js';
 
 export const PROBE_TIMEOUT_MS = 2000;
@@ -42,7 +42,20 @@ export async function probeHalpid(socketPath: string, deps: ModeDeps = {}): Prom
   }
 }
 
-export type DeviceProbe = { ok: true; bus: Bus; firmware: string } | { ok: false; reason: string; permission?: boolean };
+export type DeviceProbe = { ok: true; bus: Bus; firmware: string } | { ok: false; reason: string; permission?: boolean; noModule?: boolean };
+
+/**
+ * The one-line status when the native i2c-bus module does not load. The App Store installs with
+ * `npm --ignore-scripts`, so the module is there but never built; the error of `bindings` that
+ * says so is 14 lines of paths.
+ */
+export function noI2cModule(message: string, bus: number): string {
+  const fix = /bindings file|NODE_MODULE_VERSION|invalid ELF|wrong ELF/i.test(message)
+    ? 'cd ~/.signalk && npm rebuild i2c-bus' // installed, not built (or built for another Node.js)
+    : 'cd ~/.signalk && npm install i2c-bus@5.2.3'; // not installed at all
+  return `Cannot drive the controller on /dev/i2c-${bus}: the i2c-bus module is not built (the App Store installs plugins without build scripts). ` +
+    `Install halpid and use mode "client", or build it with "${fix}" (needs python3, make and g++) and restart Signal K.`;
+}
 
 /** Open `/dev/i2c-<bus>` and read the firmware version (register 0x04); the bus stays open on success. */
 export async function probeDevice(busNumber: number, address: number, deps: ModeDeps = {}): Promise<DeviceProbe> {
@@ -61,6 +74,7 @@ export async function probeDevice(busNumber: number, address: number, deps: Mode
   try {
     bus = await (deps.openI2c ?? ((b, a) => LinuxI2cBus.open(b, a)))(busNumber, address);
   } catch (err) {
+    if (err instanceof I2cUnavailableError) return { ok: false, noModule: true, reason: noI2cModule(err.message, busNumber) };
     return { ok: false, reason: (err as Error).message };
   }
   try {

@@ -51,6 +51,8 @@ interface Run {
   timer: ReturnType<Clock['setTimeout']> | null;
   /** Work in progress (mode changes), awaited by stop. */
   busy: Promise<void>;
+  /** Appended to every status and error: the invalid settings stay in sight, not only in the log. */
+  note: string;
 }
 
 export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
@@ -70,8 +72,8 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     const publisher = new Publisher(
       {
         handleMessage: (delta) => app.handleMessage(PLUGIN_ID, delta),
-        setStatus: (t) => app.setPluginStatus(t),
-        setError: (t) => app.setPluginError(t),
+        setStatus: (t) => app.setPluginStatus(t + r.note),
+        setError: (t) => app.setPluginError(t + r.note),
         ...(typeof app.setDefaultMetadata === 'function'
           ? { setDefaultMetadata: (p: string, v: Record<string, unknown>) => app.setDefaultMetadata!(p, v) }
           : {}),
@@ -108,7 +110,7 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     const halpid = await probeHalpid(o.socketPath, deps);
     if (r.stopped) return;
     if (o.mode === 'engine' && halpid.ok) {
-      app.setPluginError(`halpid is running at ${o.socketPath}; use mode "client" or stop halpid`);
+      app.setPluginError(`halpid is running at ${o.socketPath}; use mode "client" or stop halpid${r.note}`);
       return;
     }
     if (halpid.ok) return attach(r, new ClientSource(o.socketPath, o.pollInterval, { clock }));
@@ -118,8 +120,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       return;
     }
     if (device.ok) return attach(r, engineSource(r, 'engine', device.bus));
-    if (o.mode === 'engine') app.setPluginError(device.permission ? device.reason : `No HALPI2 controller on /dev/i2c-${o.engine.i2cBus}: ${device.reason}`);
-    else app.setPluginError(nothingFound(o.socketPath, halpid.reason, o.engine.i2cBus, device.reason));
+    if (device.noModule) app.setPluginError((o.mode === 'engine' ? device.reason : `No halpid answered at ${o.socketPath} (${halpid.reason}). ${device.reason}`) + r.note);
+    else if (o.mode === 'engine') app.setPluginError((device.permission ? device.reason : `No HALPI2 controller on /dev/i2c-${o.engine.i2cBus}: ${device.reason}`) + r.note);
+    else app.setPluginError(nothingFound(o.socketPath, halpid.reason, o.engine.i2cBus, device.reason) + r.note);
   };
 
   /** `auto` keeps looking: a halpid that appears takes over the bus; a client whose halpid is gone looks again. */
@@ -164,7 +167,7 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     r.timer = clock.setTimeout(() => {
       r.timer = null;
       if (r.stopped) return;
-      r.busy = r.busy.then(() => reprobe(r)).catch((err: Error) => app.setPluginError(err.message)).finally(() => {
+      r.busy = r.busy.then(() => reprobe(r)).catch((err: Error) => app.setPluginError(err.message + r.note)).finally(() => {
         if (!r.stopped) scheduleReprobe(r);
       });
     }, REPROBE_MS);
@@ -181,8 +184,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       if (run && !run.stopped) return;
       const { options, problems } = resolveOptions(config);
       for (const p of problems) app.error(`Invalid setting replaced by its default: ${p}`);
-      app.setPluginStatus(problems.length ? `Starting… (invalid settings replaced by defaults: ${problems.join('; ')})` : 'Starting…');
-      const r: Run = { options, source: null, publisher: null, stopped: false, timer: null, busy: Promise.resolve() };
+      const note = problems.length ? ` (invalid settings replaced by defaults: ${problems.join('; ')})` : '';
+      app.setPluginStatus(`Starting…${note}`);
+      const r: Run = { options, source: null, publisher: null, stopped: false, timer: null, busy: Promise.resolve(), note };
       run = r;
       stopping = null;
       clientLostAt = null;
@@ -195,7 +199,7 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       const refused = refusedPutPaths(options);
       if (refused.length) app.handleMessage(PLUGIN_ID, { updates: [{ meta: refused.map((path) => ({ path, value: { supportsPut: false } })) }] });
       warnAboutOldPlugin(app, options.pathPrefix);
-      r.busy = resolve(r).catch((err: Error) => app.setPluginError(err.message)).finally(() => {
+      r.busy = resolve(r).catch((err: Error) => app.setPluginError(err.message + r.note)).finally(() => {
         if (!r.stopped) scheduleReprobe(r);
       });
     },

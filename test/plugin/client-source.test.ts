@@ -115,7 +115,9 @@ t.test('failures: an error answer, bad JSON, a halpid that is gone', async (t) =
   src.start(r.sink);
   t.teardown(() => src.stop());
   await clock.advance(0);
-  t.equal(await r.until('failure', 1), 'GET /values: Failed to read from register 0x20', 'the daemon\'s message');
+  t.equal(await r.until('failure', 1), 'GET /values answered 500: Failed to read from register 0x20', 'the daemon\'s message');
+  t.equal(src.staleText('x'), `halpid at ${h.path} answers but has no values: GET /values answered 500: Failed to read from register 0x20`,
+    'halpid answering 500 is not an unreachable halpid');
   mode = 'garbage';
   await clock.advance(1000);
   t.equal(await r.until('failure', 2), 'GET /values: not a JSON object');

@@ -5,7 +5,11 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { FakeClock } from '../../engine/clock.js';
 import { SimulatedController } from '../../engine/simulator/controller.js';
-import { nothingFound, probeDevice, probeHalpid } from '../../plugin/modes.js';
+import { cpSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { LinuxI2cBus } from '../../engine/i2c-bus.js';
+import { noI2cModule, nothingFound, probeDevice, probeHalpid } from '../../plugin/modes.js';
+import { ROOT } from '../helpers/daemon.js';
 import { createPlugin } from '../../plugin/plugin.js';
 import { fakeApp } from '../helpers/signalk.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -122,4 +126,38 @@ t.test('auto in engine mode hands the controller over to a halpid that appears, 
   const done = plugin.stop();
   await clock.advance(100);
   await done;
+});
+
+/** i2c-bus as `npm --ignore-scripts install` leaves it: the package without its build/ directory. */
+function unbuiltI2cBus(): () => Promise<never> {
+  const dir = tempDir('halpi2-unbuilt-');
+  for (const pkg of ['i2c-bus', 'bindings', 'file-uri-to-path']) {
+    cpSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg), { recursive: true, filter: (src) => !/\/i2c-bus\/build(\/|$)/.test(src) });
+  }
+  writeFileSync(join(dir, 'index.js'), '');
+  const req = createRequire(join(dir, 'index.js'));
+  return async () => req('i2c-bus') as never;
+}
+
+t.test('engine mode with i2c-bus not built (an App Store install): one line that says what to do', async (t) => {
+  const load = unbuiltI2cBus();
+  await t.rejects(load(), /Could not locate the bindings file/, 'the real error of an unbuilt module');
+  const deps = { exists: () => true, access: () => {}, openI2c: (b: number, a: number) => LinuxI2cBus.open(b, a, { exists: () => true, load }) };
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock: new FakeClock(), ...deps });
+  plugin.start({ mode: 'engine', socketPath: join(tempDir('halpi2-eng-'), 'none.sock'), engine: { poweroffCommand: 'true' } });
+  while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.equal(app.pluginErrors[0], 'Cannot drive the controller on /dev/i2c-1: the i2c-bus module is not built (the App Store installs plugins without build scripts). ' +
+    'Install halpid and use mode "client", or build it with "cd ~/.signalk && npm rebuild i2c-bus" (needs python3, make and g++) and restart Signal K.');
+  t.notMatch(app.pluginErrors[0], /\n/, 'one line');
+  await plugin.stop();
+  // auto says that no halpid answered either.
+  const app2 = fakeApp();
+  const plugin2 = createPlugin(app2, { clock: new FakeClock(), ...deps });
+  const socketPath = join(tempDir('halpi2-auto-'), 'none.sock');
+  plugin2.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
+  while (app2.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.equal(app2.pluginErrors[0], `No halpid answered at ${socketPath} (no socket). ${app.pluginErrors[0]}`);
+  await plugin2.stop();
+  t.match(noI2cModule("Cannot find package 'i2c-bus' imported from /x", 1), /npm install i2c-bus@5\.2\.3/, 'not installed at all: install it');
 });

@@ -180,6 +180,9 @@ t.test('invalid settings: replaced by defaults, logged, and named in the status'
   t.teardown(() => stopAll(r));
   t.match(r.app.errors, [/^Invalid setting replaced by its default: pollInterval: .*\(got 5\); using 1000$/]);
   t.match(r.app.statuses[0], /^Starting… \(invalid settings replaced by defaults: pollInterval: /);
+  // Still named once the plugin runs: the running status does not hide them.
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 5000);
+  t.match(r.app.statuses.at(-1), /^Simulated HALPI2 controller \(no hardware\) \(invalid settings replaced by defaults: pollInterval: .*\(got 5\); using 1000\)$/);
 });
 
 t.test('the NUT server in simulator mode: UPS halpi2 with the engine\'s values; closed on stop', async (t) => {

@@ -78,6 +78,8 @@ t.test('a power cut that reaches the limit: emergency, the host halts and boots 
   t.equal(emergency.message, 'HALPI2 is shutting down after input power loss');
   await halpid.waitLog(/Simulated host powered off/);
   t.equal(await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => v === null), null, 'no values while the host is off');
+  const silent = await sk.waitFor('notifications.electrical.halpi.connection', (n) => n?.state === 'alert');
+  t.equal(silent.message, `halpid at ${socket} answers but sends no values (it cannot read the controller)`, 'not "halpid not reachable"');
   t.equal((await halpid.req('POST', '/sim/power', { ...json, body: '{"on":true}' })).status, 204);
   const normal = await sk.waitFor('notifications.electrical.halpi.blackout', (n) => n?.state === 'normal');
   t.equal(normal.message, 'HALPI2 input power OK');
