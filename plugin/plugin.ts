@@ -33,6 +33,8 @@ export interface ServerApp {
   debug(...args: unknown[]): void;
   error(...args: unknown[]): void;
   getSelfPath?(path: string): unknown;
+  /** Whether another plugin is installed and enabled (from the server's plugin settings). */
+  pluginEnabled?(id: string): boolean;
   /** Server 2.30+ only: feature-checked. */
   setDefaultMetadata?(path: string, value: Record<string, unknown>): Promise<unknown>;
 }
@@ -184,7 +186,8 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       if (run && !run.stopped) return;
       const { options, problems } = resolveOptions(config);
       for (const p of problems) app.error(`Invalid setting replaced by its default: ${p}`);
-      const note = problems.length ? ` (invalid settings replaced by defaults: ${problems.join('; ')})` : '';
+      let note = problems.length ? ` (invalid settings replaced by defaults: ${problems.join('; ')})` : '';
+      if (otherPluginEnabled(app)) note += `. ${SIDE_BY_SIDE}`;
       app.setPluginStatus(`Starting…${note}`);
       const r: Run = { options, source: null, publisher: null, stopped: false, timer: null, busy: Promise.resolve(), note };
       run = r;
@@ -232,6 +235,19 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     },
   };
   return plugin;
+}
+
+/** Hat Labs' plugin, which publishes the same paths (docs/signalk.md, "Moving from signalk-halpi"). */
+export const VENDOR_PLUGIN_ID = 'signalk-halpi';
+export const SIDE_BY_SIDE = 'The signalk-halpi plugin is enabled too and publishes the same paths, so each value flips between two sources: ' +
+  'disable signalk-halpi under Server → Plugin Config (this plugin replaces it; the settings socketPath, pollInterval and pathPrefix carry over)';
+
+function otherPluginEnabled(app: ServerApp): boolean {
+  try {
+    return app.pluginEnabled?.(VENDOR_PLUGIN_ID) === true;
+  } catch {
+    return false; // only a warning
+  }
 }
 
 /** signalk-halpi publishes the same paths: say so when its values are in the tree (docs/signalk.md). */

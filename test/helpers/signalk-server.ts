@@ -56,6 +56,8 @@ export interface SignalKOptions {
   wrap?: string[];
   /** Other plugins' stored settings, by plugin id. */
   pluginConfigs?: Record<string, unknown>;
+  /** Called with the configuration directory before the server starts (e.g. to install another plugin). */
+  prepare?: (dir: string) => void;
 }
 
 /** `configuration` null: no stored settings for the plugin (as before the first Save). */
@@ -74,6 +76,7 @@ export async function startSignalK(configuration: Record<string, unknown> | null
     ...(opts.security ? { security: { strategy: './tokensecurity' } } : {}),
   }));
   if (opts.security) writeFileSync(join(dir, 'security.json'), JSON.stringify(securityConfig()));
+  opts.prepare?.(dir);
   const port = await freePort();
   const script = opts.server ?? join(ROOT, 'node_modules/signalk-server/bin/signalk-server');
   const argv = [...(opts.wrap ?? []), process.execPath, script, '-c', dir];
