@@ -76,7 +76,7 @@ t.test('PUT: a USB port switches, a bad value is a 400, and the new value is pub
   const res = r.app.put(`${P}.usb.port1`, false);
   await r.clock.advance(50);
   t.same(await res, { state: 'COMPLETED', statusCode: 200 });
-  t.equal(r.sim.snapshot().controller.usb_ports & 2, 0, 'the simulated port is off');
+  t.equal(r.sim.snapshot().controller.usb & 2, 0, 'the simulated port is off');
   t.equal(r.app.values.get(`${P}.usb.port1`), false, 'published');
   t.same(await r.app.put(`${P}.usb.port1`, 'off'), { state: 'COMPLETED', statusCode: 400, message: `${P}.usb.port1 must be true or false` });
   const bright = r.app.put(`${P}.config.ledBrightness`, 0.5);

@@ -33,7 +33,7 @@ t.test('PUT a USB port: 200, the simulated port switches, the value is published
   await sk.waitFor('electrical.halpi.usb.port0', (x) => x === false);
   const sim = await sk.get('/plugins/signalk-halpi2/sim');
   t.equal(sim.status, 200);
-  t.equal(sim.body.controller.usb_ports & 1, 0, 'the simulated port 0 is off');
+  t.equal(sim.body.controller.usb & 1, 0, 'the simulated port 0 is off');
   const bad = await sk.send('PUT', `${P}/usb/port0`, { value: 'off' });
   t.equal(bad.status, 400);
   t.equal(bad.body.message, 'electrical.halpi.usb.port0 must be true or false');

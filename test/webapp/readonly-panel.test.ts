@@ -74,6 +74,6 @@ t.test('a token configured: read-only until it is given, then the switches work'
   await page.waitForFunction(() => !document.getElementById('usb-3')?.hasAttribute('disabled'));
   await page.locator('#usb-3').click();
   await page.waitForFunction(() => document.getElementById('usb-3')?.getAttribute('aria-checked') === 'false');
-  t.equal(sim.snapshot().controller.usb_ports & 8, 0, 'the port switched with the token');
+  t.equal(sim.snapshot().controller.usb & 8, 0, 'the port switched with the token');
   await page.close();
 });

@@ -55,7 +55,7 @@ t.test('a USB switch works through PUT', { skip }, async (t) => {
   await sk.waitFor('electrical.halpi.usb.port1', (v) => v === false);
   await page.waitForFunction(() => document.getElementById('usb-1')?.getAttribute('aria-checked') === 'false');
   const sim = await sk.get('/plugins/signalk-halpi2/sim');
-  t.equal(sim.body.controller.usb_ports & 2, 0, 'the simulated port 1 is off');
+  t.equal(sim.body.controller.usb & 2, 0, 'the simulated port 1 is off');
   t.equal(await page.locator('#usb-msg').textContent(), 'USB 1 off');
 });
 
