@@ -196,9 +196,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
         if (phase === 'booting') this.logger.info(`Simulated host booting (controller state ${sim.state})`);
         else if (phase === 'halting') this.logger.info('Simulated host halting');
         else if (phase === 'halted' || phase === 'unpowered') {
-          const advice = sim.powerConnected
-            ? 'wake it with the power button: POST /sim/button {"action":"click"}'
-            : 'restore power with: POST /sim/power {"on":true}';
+          const state = sim.state;
+          const advice = !sim.powerConnected
+            ? 'restore power with: POST /sim/power {"on":true}'
+            : state === 'PoweredDownBlackout' || state === 'BlackoutShutdown'
+              ? 'it boots again by itself once the controller has restarted and the supercap is charged'
+              : state === 'PoweredDownManual' && sim.snapshot().controller.auto_restart
+                ? 'auto-restart boots it again in about 5 s'
+                : 'wake it with the power button: POST /sim/button {"action":"click"}';
           this.logger.warn(`Simulated host powered off (controller state ${sim.state}); ${advice}. ` +
             'Until it boots, the controller cannot be reached, as on real hardware: reads answer 500');
         }

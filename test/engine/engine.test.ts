@@ -296,15 +296,38 @@ t.test('simulator mode says what the simulated host does: halting, powered off (
   await stop();
 });
 
-t.test('a simulated host halted with the power on: the advice is the power button', async (t) => {
+t.test('a simulated host halted with the power on and auto-restart off: the advice is the power button', async (t) => {
   const { clock, sim, engine, rec, stop } = engineRig();
   engine.start();
   await clock.advance(500);
   await engine.writeConfigRaw('watchdog_timeout', 0);
+  await engine.writeConfigRaw('auto_restart', 0);
   sim.haltHost();
   await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
   t.match(rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message,
     /; wake it with the power button: POST \/sim\/button \{"action":"click"\}\./);
+  await stop();
+});
+
+t.test('a simulated host halted with auto-restart on, or after a blackout: the advice says it comes back by itself', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig();
+  engine.start();
+  await clock.advance(500);
+  await engine.writeConfigRaw('watchdog_timeout', 0);
+  await engine.writeConfigRaw('auto_restart', 1);
+  sim.haltHost();
+  await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
+  t.match(rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message, /; auto-restart boots it again in about 5 s\./);
+  await clock.advanceUntil(() => sim.host.cmOn, 30_000, 50);
+  t.pass('and it did');
+  await clock.advanceUntil(() => engine.state === 'OK' && sim.state === 'OperationalCoOp', 10_000);
+  const n = rec.logs.length;
+  sim.setPower(false);
+  await clock.advanceUntil(() => rec.poweroff.length === 1, 10_000);
+  sim.setPower(true);
+  await clock.advanceUntil(() => rec.logs.slice(n).some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
+  t.match(rec.logs.slice(n).find((l) => l.message.startsWith('Simulated host powered off'))!.message,
+    /; it boots again by itself once the controller has restarted and the supercap is charged\./);
   await stop();
 });
 
