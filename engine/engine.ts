@@ -201,7 +201,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
             ? 'restore power with: POST /sim/power {"on":true}'
             : state === 'PoweredDownBlackout' || state === 'BlackoutShutdown'
               ? 'it boots again by itself once the controller has restarted and the supercap is charged'
-              : state === 'PoweredDownManual' && sim.snapshot().controller.auto_restart
+              : (state === 'PoweredDownManual' || state === 'ManualShutdown') && sim.snapshot().controller.auto_restart
                 ? 'auto-restart boots it again in about 5 s'
                 : 'wake it with the power button: POST /sim/button {"action":"click"}';
           this.logger.warn(`Simulated host powered off (controller state ${sim.state}); ${advice}. ` +

@@ -53,7 +53,8 @@ t.test('on the simulator, poweroff is not executed: the simulated host halts ins
   const sim = JSON.parse((await d.req('GET', '/sim')).text);
   t.equal(sim.host.cm_on, true, 'the host is halting (2 s)');
   const off = await d.waitLog(/Simulated host powered off/);
-  t.match(off, /\(controller state (ManualShutdown|PoweredDownManual)\); wake it with the power button/, 'the log says why reads fail now');
+  t.match(off, /\(controller state (ManualShutdown|PoweredDownManual)\); auto-restart boots it again in about 5 s\. Until it boots, the controller cannot be reached/,
+    'the log says why reads fail now, and what comes next (auto-restart is on by default)');
   t.equal(JSON.parse((await d.req('GET', '/sim')).text).host.cm_on, false, 'the simulated host halted');
   const v = await d.req('GET', '/values');
   t.equal(v.status, 500, 'nobody answers while the simulated host is off');
