@@ -15,6 +15,7 @@ import type { Logger } from '../engine/log.js';
 import { simulatorSocketPath } from '../engine/paths.js';
 import { hex2 } from '../engine/registers.js';
 import { VERSION } from '../engine/version.js';
+import { Connections } from './connections.js';
 import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
 import type { startWeb } from './web.js';
 
@@ -59,12 +60,27 @@ interface Listener {
   server: Server;
   path: string;
   id: { dev: number; ino: number };
+  connections: Connections;
 }
+
+/** How long a stop waits for the faces' servers to report closed; their clients are destroyed already. */
+const FACE_CLOSE_MS = 500;
+/** A clean stop disarms the watchdog within this, whatever clients are connected (docs/configuration.md). */
+export const STOP_DEADLINE_MS = 2000;
+
+/** `p`, or nothing after `ms`: a face's close never holds a stop up. */
+const within = (p: Promise<unknown>, ms: number): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => {}, () => {}),
+    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }),
+  ]).finally(() => clearTimeout(timer));
+};
 
 export class Daemon {
   private stopping = false;
-  private web: Awaited<ReturnType<typeof startWeb>> | null = null;
-  private nut: { close(): Promise<void> } | null = null;
+  private web: (Awaited<ReturnType<typeof startWeb>> & { connections: Connections }) | null = null;
+  private nut: { close(): Promise<void>; connections: Connections } | null = null;
   private releaseNutDemand: (() => void) | null = null;
 
   private constructor(
@@ -195,15 +211,16 @@ export class Daemon {
       onFsd: () => this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary'),
     });
     this.opts.logger.info(`NUT server listening on ${nut.host}:${nut.port} (UPS halpi2)`);
-    return nut;
+    return { close: () => nut.close(), connections: new Connections(nut.server) };
   }
 
   private static async listen(api: Api, config: DaemonConfig, logger: Logger): Promise<Listener> {
     const server = createServer((req, res) => api.handle(req, res));
     server.requestTimeout = 0; // a flash runs for more than a minute inside its request
+    const connections = new Connections(server);
     const id = await listenOnSocket(server, config.socket, config['socket-group'], logger);
     logger.info(`HTTP server listening on ${config.socket}`);
-    return { server, path: config.socket, id };
+    return { server, path: config.socket, id, connections };
   }
 
   private async startWebListener(config: DaemonConfig) {
@@ -213,9 +230,10 @@ export class Daemon {
       engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
       counters: this.api.counters, events: this.api.events,
     });
-    return startWeb({
+    const web = await startWeb({
       address: config.web, api: webApi, token: () => this.config['web-token'], logger: this.opts.logger, panelDir: this.opts.panelDir,
     });
+    return { ...web, connections: new Connections(web.server) };
   }
 
   /** SIGHUP: re-read the files, apply the original flags again, apply what can change live. */
@@ -249,6 +267,7 @@ export class Daemon {
         const previous = this.listener;
         this.listener = fresh;
         if (closeSocketServer(previous.server, previous.path, previous.id)) logger.info(`Removed socket file ${previous.path}`);
+        previous.connections.destroyAll();
       } catch (err) {
         logger.error(`Cannot move the socket to ${applied.socket}: ${(err as Error).message}; keeping ${old.socket}`);
         applied.socket = old.socket;
@@ -266,8 +285,9 @@ export class Daemon {
     if (applied.web !== old.web) {
       try {
         const fresh = applied.web ? await this.startWebListener(applied) : null;
-        await this.web?.close();
+        const previous = this.web;
         this.web = fresh;
+        if (previous) await this.closeFace(previous);
       } catch (err) {
         logger.error(`Cannot start the web listener on ${applied.web}: ${(err as Error).message}; keeping the previous one`);
         applied.web = old.web;
@@ -278,13 +298,24 @@ export class Daemon {
     logger.info('Configuration reloaded');
   }
 
-  /** Stop accepting connections and close event streams; true if our socket file was removed. */
+  /** Stop a TCP face: stop accepting, destroy its clients, then wait (briefly) for its server to close. */
+  private async closeFace(face: { close(): Promise<void>; connections: Connections }): Promise<void> {
+    const closing = face.close();
+    face.connections.destroyAll();
+    await within(closing, FACE_CLOSE_MS);
+  }
+
+  /**
+   * Stop every face: stop accepting, close event streams, destroy every client socket (HTTP
+   * keep-alive, SSE, half-open, NUT, refused ones). Never waits on a client. True if our socket
+   * file was removed.
+   */
   private async closeListeners(): Promise<boolean> {
     this.api.close();
     const removed = closeSocketServer(this.listener.server, this.listener.path, this.listener.id);
-    await this.web?.close();
+    this.listener.connections.destroyAll();
     this.releaseNutDemand?.();
-    await this.nut?.close();
+    await Promise.all([this.web && this.closeFace(this.web), this.nut && this.closeFace(this.nut)]);
     return removed;
   }
 
@@ -341,7 +372,7 @@ export class Daemon {
       if (removed) logger.info('Removed socket file');
     };
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 5000); });
+    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), STOP_DEADLINE_MS); });
     const outcome = await Promise.race([cleanup().then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
