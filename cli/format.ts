@@ -131,3 +131,38 @@ export function usbList(usb: Json, c: Colours): string {
     .map((n) => `  Port ${n}: ${usb[`usb${n}`] === true ? c.green('enabled') : c.red('disabled')}`);
   return `\nUSB Port States:\n${rows.join('\n')}\n\n`;
 }
+
+/** A face of the daemon that is down, as GET /metrics reports it (docs/api.md, /metrics). */
+export interface FaceDown {
+  face: string;
+  address: string;
+  error: string;
+}
+
+const unescapeLabel = (v: string): string => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
+const labelsOf = (text: string): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) out[m[1]!] = unescapeLabel(m[2]!);
+  return out;
+};
+
+/** The faces reported down in a /metrics text (`halpi_face_up … 0`), with their reasons. */
+export function facesDown(metrics: string): FaceDown[] {
+  const errors = new Map<string, string>();
+  const down: Array<{ face: string; address: string }> = [];
+  for (const line of metrics.split('\n')) {
+    const m = /^(halpi_face_up|halpi_face_error_info)\{(.*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const l = labelsOf(m[2]!);
+    if (m[1] === 'halpi_face_error_info') errors.set(l.face ?? '', l.error ?? '');
+    else if (m[3] === '0') down.push({ face: l.face ?? '', address: l.address ?? '' });
+  }
+  return down.map((d) => ({ ...d, error: errors.get(d.face) ?? 'not started' }));
+}
+
+const FACE_TITLES: Record<string, string> = { web: 'web listener', nut: 'NUT listener' };
+
+/** One line per face that is down, for `halpi status`. */
+export function facesDownLines(down: FaceDown[], c: Colours): string {
+  return down.map((d) => `${c.red(`${FACE_TITLES[d.face] ?? d.face} on ${d.address} is down`)}: ${d.error}\n`).join('');
+}

@@ -4,7 +4,7 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, Client, parseJsonResponse, resolveSocket } from './client.js';
-import { colours, configTable, configValue, statusTable, usbList } from './format.js';
+import { colours, configTable, configValue, facesDown, facesDownLines, statusTable, usbList } from './format.js';
 import { VERSION } from '../engine/version.js';
 
 interface Globals {
@@ -74,8 +74,14 @@ function build(): Command {
         usb = null;
       }
     }
-    if (g.json) line(`{"values":${values.res.text},"usb":${usbText ?? 'null'}}`);
-    else out(statusTable(v, usb, c));
+    if (g.json) return line(`{"values":${values.res.text},"usb":${usbText ?? 'null'}}`);
+    out(statusTable(v, usb, c));
+    // A web or NUT listener that could not start: the daemon supervises on, and says so here.
+    try {
+      out(facesDownLines(facesDown((await client.call('GET', '/metrics')).text), c));
+    } catch {
+      // a daemon without /metrics (halpid 5.0.2): nothing to say
+    }
   });
 
   program.command('version').description('print the CLI version').action(async () => {

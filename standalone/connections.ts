@@ -4,14 +4,30 @@
 // within the stop's deadline whatever is connected).
 
 import type { Server, Socket } from 'node:net';
+import type { Logger } from '../engine/log.js';
 
 export class Connections {
   /** Open sockets, oldest first (a Set keeps insertion order). */
   protected readonly open = new Set<Socket>();
 
-  constructor(readonly server: Server) {
+  private lastError = '';
+
+  constructor(
+    readonly server: Server,
+    /** Its name in the log. */
+    private readonly name: string,
+    private readonly logger: Logger,
+  ) {
     // Added after the face's own listener: it sees refused sockets too.
     server.on('connection', (sock: Socket) => this.accept(sock));
+    // A listening server reports failed accepts (EMFILE, ENFILE) here: logged, never thrown.
+    // Once per kind of error: a flood must not become a flood of log lines.
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      const text = err.code ?? err.message;
+      if (text === this.lastError) return;
+      this.lastError = text;
+      this.logger.error(`${this.name}: ${err.message}`);
+    });
   }
 
   get size(): number {

@@ -4,6 +4,7 @@
 
 import createDebug from 'debug';
 import { createServer, type Server } from 'node:http';
+import type { FaceStatus } from '../engine/api/metrics.js';
 import { createApi, type Api } from '../engine/api/router.js';
 import { BackendError, openBackend } from '../engine/backend.js';
 import { RealClock, type Clock } from '../engine/clock.js';
@@ -16,6 +17,7 @@ import { simulatorSocketPath } from '../engine/paths.js';
 import { hex2 } from '../engine/registers.js';
 import { VERSION } from '../engine/version.js';
 import { Connections } from './connections.js';
+import { Face } from './faces.js';
 import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
 import type { startWeb } from './web.js';
 
@@ -56,6 +58,12 @@ const commandSettings = (c: DaemonConfig) => ({
   poweroffFallback: c['poweroff-fallback'],
 });
 
+/** A running TCP face: its server's close, and its clients. */
+interface FaceHandle {
+  close(): Promise<void>;
+  connections: Connections;
+}
+
 interface Listener {
   server: Server;
   path: string;
@@ -79,8 +87,8 @@ const within = (p: Promise<unknown>, ms: number): Promise<void> => {
 
 export class Daemon {
   private stopping = false;
-  private web: (Awaited<ReturnType<typeof startWeb>> & { connections: Connections }) | null = null;
-  private nut: { close(): Promise<void>; connections: Connections } | null = null;
+  private web: Face<Awaited<ReturnType<typeof startWeb>> & FaceHandle> | null = null;
+  private nut: Face<FaceHandle> | null = null;
   private releaseNutDemand: (() => void) | null = null;
 
   private constructor(
@@ -101,7 +109,7 @@ export class Daemon {
   }
 
   get webUrl(): string | null {
-    return this.web?.url ?? null;
+    return this.web?.running?.url ?? null;
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -159,7 +167,9 @@ export class Daemon {
       logger.warn(`HALPI2 controller not responding at bus ${config['i2c-bus']}, address ${hex2(config['i2c-addr'])}: ${(err as Error).message}`);
     }
 
-    const api = createApi({ engine, version: VERSION, dialect: () => live.config['api-compat'] });
+    // The faces' status for /metrics; filled in once the daemon exists.
+    let faces = (): FaceStatus[] => [];
+    const api = createApi({ engine, version: VERSION, dialect: () => live.config['api-compat'], faces: () => faces() });
     let listener: Listener;
     try {
       listener = await Daemon.listen(api, config, logger);
@@ -171,39 +181,35 @@ export class Daemon {
       throw new StartupError(line, 1);
     }
     const daemon = new Daemon(opts, live, engine, api, listener);
+    faces = () => daemon.faceStatus();
+    // Optional faces: one that cannot start is retried, never a reason not to supervise.
     if (config.web) {
-      try {
-        daemon.web = await daemon.startWebListener(config);
-      } catch (err) {
-        const message = `Cannot start the web listener on ${config.web}: ${(err as Error).message}`;
-        logger.error(message);
-        await daemon.closeListeners();
-        await engine.stop().catch(() => {});
-        throw new StartupError(message, 1);
-      }
+      daemon.web = daemon.webFace(config.web);
+      await daemon.web.begin();
     }
     if (config['nut-listen']) {
-      try {
-        daemon.nut = await daemon.startNut(config);
-      } catch (err) {
-        const message = `Cannot start the NUT listener on ${config['nut-listen']}: ${(err as Error).message}`;
-        logger.error(message);
-        await daemon.closeListeners();
-        await engine.stop().catch(() => {});
-        throw new StartupError(message, 1);
-      }
+      daemon.nut = new Face('nut', 'the NUT listener', config['nut-listen'], () => daemon.startNut(config), logger);
+      await daemon.nut.begin();
     }
     logger.info('Starting power management state machine');
     engine.start();
     return daemon;
   }
 
+  private faceStatus(): FaceStatus[] {
+    return [this.web?.status, this.nut?.status].filter((f): f is FaceStatus => f !== undefined);
+  }
+
+  private webFace(address: string) {
+    return new Face('web', 'the web listener', address, () => this.startWebListener({ ...this.config, web: address }), this.opts.logger);
+  }
+
   /** The Network UPS Tools server (docs/nut.md): loaded only when configured. */
-  private async startNut(config: DaemonConfig) {
+  private async startNut(config: DaemonConfig): Promise<FaceHandle> {
     const { startNutServer } = await import('../engine/nut/server.js');
     // The measurements must stay fresh for NUT clients too, from the first one on: a client that
     // connects before the first tick's block read would otherwise be told the data is stale.
-    this.releaseNutDemand = this.engine.demand(1000);
+    this.releaseNutDemand ??= this.engine.demand(1000);
     await this.engine.readMeasurements().catch(() => {});
     const nut = await startNutServer({
       engine: this.engine, listen: config['nut-listen'], user: config['nut-user'], password: config['nut-password'],
@@ -211,14 +217,15 @@ export class Daemon {
       onFsd: () => this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary'),
     });
     this.opts.logger.info(`NUT server listening on ${nut.host}:${nut.port} (UPS halpi2)`);
-    return { close: () => nut.close(), connections: new Connections(nut.server) };
+    return { close: () => nut.close(), connections: new Connections(nut.server, 'NUT listener', this.opts.logger) };
   }
 
   private static async listen(api: Api, config: DaemonConfig, logger: Logger): Promise<Listener> {
     const server = createServer((req, res) => api.handle(req, res));
     server.requestTimeout = 0; // a flash runs for more than a minute inside its request
-    const connections = new Connections(server);
     const id = await listenOnSocket(server, config.socket, config['socket-group'], logger);
+    // After listening: a failed listen is the start-up's one error line, not this one's.
+    const connections = new Connections(server, 'socket', logger);
     logger.info(`HTTP server listening on ${config.socket}`);
     return { server, path: config.socket, id, connections };
   }
@@ -228,12 +235,12 @@ export class Daemon {
     const { startWeb } = await import('./web.js');
     const webApi = createApi({
       engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
-      counters: this.api.counters, events: this.api.events,
+      counters: this.api.counters, events: this.api.events, faces: () => this.faceStatus(),
     });
     const web = await startWeb({
       address: config.web, api: webApi, token: () => this.config['web-token'], logger: this.opts.logger, panelDir: this.opts.panelDir,
     });
-    return { ...web, connections: new Connections(web.server) };
+    return { ...web, connections: new Connections(web.server, 'web listener', this.opts.logger) };
   }
 
   /** SIGHUP: re-read the files, apply the original flags again, apply what can change live. */
@@ -283,14 +290,20 @@ export class Daemon {
       }
     }
     if (applied.web !== old.web) {
+      const previous = this.web;
       try {
-        const fresh = applied.web ? await this.startWebListener(applied) : null;
-        const previous = this.web;
-        this.web = fresh;
-        if (previous) await this.closeFace(previous);
+        this.web = applied.web ? this.webFace(applied.web).adopt(await this.startWebListener(applied)) : null;
+        await this.closeFace(previous);
       } catch (err) {
-        logger.error(`Cannot start the web listener on ${applied.web}: ${(err as Error).message}; keeping the previous one`);
-        applied.web = old.web;
+        if (previous?.running) {
+          logger.error(`Cannot start the web listener on ${applied.web}: ${(err as Error).message}; keeping the previous one`);
+          applied.web = old.web;
+        } else {
+          // Nothing to keep: retry the new address, as at start-up.
+          await this.closeFace(previous);
+          this.web = this.webFace(applied.web);
+          await this.web.begin();
+        }
       }
     }
     this.live.config = applied;
@@ -298,10 +311,15 @@ export class Daemon {
     logger.info('Configuration reloaded');
   }
 
-  /** Stop a TCP face: stop accepting, destroy its clients, then wait (briefly) for its server to close. */
-  private async closeFace(face: { close(): Promise<void>; connections: Connections }): Promise<void> {
-    const closing = face.close();
-    face.connections.destroyAll();
+  /**
+   * Stop a TCP face: no more start attempts, stop accepting, destroy its clients, then wait
+   * (briefly) for its server to close.
+   */
+  private async closeFace(face: Face<FaceHandle> | null): Promise<void> {
+    const running = face?.stop();
+    if (!running) return;
+    const closing = running.close();
+    running.connections.destroyAll();
     await within(closing, FACE_CLOSE_MS);
   }
 
@@ -315,7 +333,7 @@ export class Daemon {
     const removed = closeSocketServer(this.listener.server, this.listener.path, this.listener.id);
     this.listener.connections.destroyAll();
     this.releaseNutDemand?.();
-    await Promise.all([this.web && this.closeFace(this.web), this.nut && this.closeFace(this.nut)]);
+    await Promise.all([this.closeFace(this.web), this.closeFace(this.nut)]);
     return removed;
   }
 

@@ -7,6 +7,15 @@ import { POWER_STATES } from '../registers.js';
 import { DAEMON_STATES } from '../supervisor.js';
 import type { Dialect } from './json-write.js';
 
+/** A face of the daemon (web listener, NUT server) as /metrics and `halpi status` report it. */
+export interface FaceStatus {
+  face: string;
+  address: string;
+  up: boolean;
+  /** Why it is down (the last start attempt's error); null when up. */
+  error: string | null;
+}
+
 export class HttpCounters {
   private readonly counts = new Map<string, number>();
 
@@ -29,7 +38,11 @@ const labels = (l: Record<string, string>): string => {
   return parts.length ? `{${parts.join(',')}}` : '';
 };
 
-export function renderMetrics(engine: Engine, http: HttpCounters, info: { version: string; dialect: Dialect }): string {
+export function renderMetrics(
+  engine: Engine,
+  http: HttpCounters,
+  info: { version: string; dialect: Dialect; faces?: FaceStatus[] },
+): string {
   const out: string[] = [];
   const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[Record<string, string>, number]>) => {
     if (samples.length === 0) return;
@@ -72,6 +85,10 @@ export function renderMetrics(engine: Engine, http: HttpCounters, info: { versio
     faceErrors.entries().map((e) => [{ face: e.face, kind: e.kind }, e.n]));
   metric('halpi_flash_in_progress', 'gauge', 'A firmware update is running.', [[{}, Number(engine.flashInProgress)]]);
   metric('halpi_start_time_seconds', 'gauge', 'Unix time the daemon started.', [[{}, engine.startedAtWall / 1000]]);
+  const faces = info.faces ?? [];
+  metric('halpi_face_up', 'gauge', 'An optional face (web listener, NUT server) is listening.', faces.map((f) => [{ face: f.face, address: f.address }, Number(f.up)]));
+  metric('halpi_face_error_info', 'gauge', 'Why a face is down (its last start error).',
+    faces.filter((f) => !f.up && f.error !== null).map((f) => [{ face: f.face, error: f.error! }, 1]));
   metric('halpi_info', 'gauge', 'Daemon and controller identity.', [[{
     daemon_version: info.version,
     firmware_version: s.firmwareVersion ?? STATUS_FALLBACK.firmwareVersion,

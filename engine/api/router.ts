@@ -18,7 +18,7 @@ import {
 } from './http.js';
 import { type JsonValue } from './json-parse.js';
 import { float, type Dialect } from './json-write.js';
-import { HttpCounters, renderMetrics } from './metrics.js';
+import { HttpCounters, renderMetrics, type FaceStatus } from './metrics.js';
 import { simRoutes } from './sim.js';
 import { parseStandby } from './standby.js';
 import { parseStandby4 } from './standby4.js';
@@ -37,6 +37,8 @@ export interface ApiOptions {
   counters?: HttpCounters;
   /** Event hub shared between listeners (one stream limit for the daemon). */
   events?: EventHub;
+  /** The daemon's optional faces, for /metrics. */
+  faces?: () => FaceStatus[];
 }
 
 export interface Route {
@@ -245,7 +247,7 @@ export function createApi(opts: ApiOptions): Api {
     {
       path: '/metrics', methods: ['GET'],
       handle: (ctx) => {
-        const text = renderMetrics(engine, counters, { version, dialect: ctx.dialect });
+        const text = renderMetrics(engine, counters, { version, dialect: ctx.dialect, faces: opts.faces?.() });
         sendText(ctx, 200, text, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
       },
     },
