@@ -4,7 +4,7 @@
 
 import createDebug from 'debug';
 import { createServer, type Server } from 'node:http';
-import type { FaceStatus } from '../engine/api/metrics.js';
+import type { FaceStatus, ListenerConnections } from '../engine/api/metrics.js';
 import { createApi, type Api } from '../engine/api/router.js';
 import { BackendError, openBackend } from '../engine/backend.js';
 import { RealClock, type Clock } from '../engine/clock.js';
@@ -16,7 +16,7 @@ import type { Logger } from '../engine/log.js';
 import { simulatorSocketPath } from '../engine/paths.js';
 import { hex2 } from '../engine/registers.js';
 import { VERSION } from '../engine/version.js';
-import { Connections } from './connections.js';
+import { Connections, HttpConnections, MAX_HEADER_BYTES } from './connections.js';
 import { Face } from './faces.js';
 import { applyGroup, closeSocketServer, listenOnSocket, resolveGroup, SocketError } from './socket.js';
 import type { startWeb } from './web.js';
@@ -70,6 +70,9 @@ interface Listener {
   id: { dev: number; ino: number };
   connections: Connections;
 }
+
+/** The web listener takes small JSON bodies only (no flash there): 64 KiB, not the socket's 2 MiB. */
+const WEB_BODY_LIMIT = 64 * 1024;
 
 /** How long a stop waits for the faces' servers to report closed; their clients are destroyed already. */
 const FACE_CLOSE_MS = 500;
@@ -169,7 +172,10 @@ export class Daemon {
 
     // The faces' status for /metrics; filled in once the daemon exists.
     let faces = (): FaceStatus[] => [];
-    const api = createApi({ engine, version: VERSION, dialect: () => live.config['api-compat'], faces: () => faces() });
+    let connections = (): ListenerConnections[] => [];
+    const api = createApi({
+      engine, version: VERSION, dialect: () => live.config['api-compat'], faces: () => faces(), connections: () => connections(),
+    });
     let listener: Listener;
     try {
       listener = await Daemon.listen(api, config, logger);
@@ -182,6 +188,7 @@ export class Daemon {
     }
     const daemon = new Daemon(opts, live, engine, api, listener);
     faces = () => daemon.faceStatus();
+    connections = () => daemon.connectionStatus();
     // Optional faces: one that cannot start is retried, never a reason not to supervise.
     if (config.web) {
       daemon.web = daemon.webFace(config.web);
@@ -198,6 +205,12 @@ export class Daemon {
 
   private faceStatus(): FaceStatus[] {
     return [this.web?.status, this.nut?.status].filter((f): f is FaceStatus => f !== undefined);
+  }
+
+  private connectionStatus(): ListenerConnections[] {
+    const all = [this.listener.connections, this.web?.running?.connections, this.nut?.running?.connections];
+    return all.filter((c): c is Connections => c !== undefined)
+      .map((c) => ({ listener: c.name, open: c.size, dropped: c instanceof HttpConnections ? c.dropped : 0 }));
   }
 
   private webFace(address: string) {
@@ -217,15 +230,14 @@ export class Daemon {
       onFsd: () => this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary'),
     });
     this.opts.logger.info(`NUT server listening on ${nut.host}:${nut.port} (UPS halpi2)`);
-    return { close: () => nut.close(), connections: new Connections(nut.server, 'NUT listener', this.opts.logger) };
+    return { close: () => nut.close(), connections: new Connections(nut.server, 'nut', this.opts.logger) };
   }
 
   private static async listen(api: Api, config: DaemonConfig, logger: Logger): Promise<Listener> {
-    const server = createServer((req, res) => api.handle(req, res));
-    server.requestTimeout = 0; // a flash runs for more than a minute inside its request
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => api.handle(req, res));
     const id = await listenOnSocket(server, config.socket, config['socket-group'], logger);
     // After listening: a failed listen is the start-up's one error line, not this one's.
-    const connections = new Connections(server, 'socket', logger);
+    const connections = new HttpConnections(server, 'socket', logger);
     logger.info(`HTTP server listening on ${config.socket}`);
     return { server, path: config.socket, id, connections };
   }
@@ -235,12 +247,13 @@ export class Daemon {
     const { startWeb } = await import('./web.js');
     const webApi = createApi({
       engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
-      counters: this.api.counters, events: this.api.events, faces: () => this.faceStatus(),
+      counters: this.api.counters, events: this.api.events, faces: () => this.faceStatus(), bodyLimit: WEB_BODY_LIMIT,
+      connections: () => this.connectionStatus(),
     });
     const web = await startWeb({
       address: config.web, api: webApi, token: () => this.config['web-token'], logger: this.opts.logger, panelDir: this.opts.panelDir,
     });
-    return { ...web, connections: new Connections(web.server, 'web listener', this.opts.logger) };
+    return { ...web, connections: new HttpConnections(web.server, 'web', this.opts.logger) };
   }
 
   /** SIGHUP: re-read the files, apply the original flags again, apply what can change live. */

@@ -12,6 +12,7 @@ import { parseListenAddress, type ListenAddress } from '../engine/address.js';
 import { afterDrain } from '../engine/api/http.js';
 import type { Api } from '../engine/api/router.js';
 import type { Logger } from '../engine/log.js';
+import { MAX_HEADER_BYTES } from './connections.js';
 
 export type WebAddress = ListenAddress;
 
@@ -95,8 +96,8 @@ export async function startWeb(opts: {
   panelDir?: string;
 }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const bound = parseWebAddress(opts.address);
-  const server = createServer(createWebApp({ api: opts.api, bound, token: opts.token, panelDir: opts.panelDir }));
-  server.requestTimeout = 0;
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, createWebApp({ api: opts.api, bound, token: opts.token, panelDir: opts.panelDir }));
+  server.requestTimeout = 0; // event streams stay open; the daemon's HttpConnections bounds idle ones
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(bound.port, bound.host, () => {

@@ -11,8 +11,17 @@ import { float, stringify, type Dialect, type Out } from './json-write.js';
 import { configObject, valuesObject } from './values.js';
 
 const debug = createDebug('halpid:events');
+/** Streams per listener (each createApi has its own budget, so one listener cannot starve another). */
 export const MAX_STREAMS = 16;
 const KEEPALIVE_MS = 15_000;
+/** A stream whose client does not read is dropped once this much output waits for it. */
+export const MAX_PENDING_BYTES = 64 * 1024;
+
+/** One listener's share of the streams. */
+export interface StreamBudget {
+  max: number;
+  open: number;
+}
 
 interface Stream {
   ctx: Ctx;
@@ -36,7 +45,7 @@ export class EventHub {
     return this.streams.size;
   }
 
-  serve(ctx: Ctx): void {
+  serve(ctx: Ctx, budget: StreamBudget = { max: MAX_STREAMS, open: this.streams.size }): void {
     const d5 = { ...ctx, dialect: 5 as const };
     ctx.req.resume();
     const raw = ctx.query.get('interval');
@@ -44,7 +53,7 @@ export class EventHub {
     if (!(interval >= 100 && interval <= 60_000)) {
       return sendJson(d5, 400, { error: 'Invalid interval: must be an integer between 100 and 60000' });
     }
-    if (this.streams.size >= MAX_STREAMS) return sendJson(d5, 503, { error: 'Too many event stream clients' });
+    if (budget.open >= budget.max) return sendJson(d5, 503, { error: 'Too many event stream clients' });
     const headers = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
     if (ctx.req.method === 'HEAD') {
       ctx.res.writeHead(200, headers);
@@ -53,10 +62,10 @@ export class EventHub {
     }
     ctx.res.writeHead(200, headers);
     ctx.res.flushHeaders();
-    this.open(ctx, interval);
+    this.open(ctx, interval, budget);
   }
 
-  private open(ctx: Ctx, interval: number): void {
+  private open(ctx: Ctx, interval: number, budget: StreamBudget): void {
     const { engine } = this;
     const clock = engine.clock;
     const release = engine.demand(interval);
@@ -66,6 +75,7 @@ export class EventHub {
       ctx, id: 0, ready: false, lastValuesWall: engine.lastMeasurements?.wall ?? 0,
       close: () => {
         if (!this.streams.delete(stream)) return;
+        budget.open--;
         release();
         clock.clearTimeout(valuesTimer);
         clock.clearTimeout(keepalive);
@@ -84,11 +94,13 @@ export class EventHub {
       valuesTimer = clock.setTimeout(() => tickValues(), interval);
     };
     const ping = (): void => {
+      if (ctx.res.writableLength > MAX_PENDING_BYTES) return void ctx.res.destroy();
       ctx.res.write(': keepalive\n\n');
       keepalive = clock.setTimeout(() => ping(), KEEPALIVE_MS);
     };
     if (this.streams.size === 0) this.attach();
     this.streams.add(stream);
+    budget.open++;
     ctx.res.on('close', () => stream.close()); // (the request's 'close' fires as soon as its body is read)
     ctx.res.on('error', () => stream.close());
     debug('stream opened, interval %d ms (%d open)', interval, this.streams.size);
@@ -116,6 +128,13 @@ export class EventHub {
   }
 
   private send(stream: Stream, event: string, data: Out): void {
+    // A client that does not read would otherwise have the daemon buffer its events without end.
+    if (stream.ctx.res.writableLength > MAX_PENDING_BYTES) {
+      debug('stream dropped: %d bytes unread', stream.ctx.res.writableLength);
+      stream.close();
+      stream.ctx.res.destroy();
+      return;
+    }
     stream.id++;
     stream.ctx.res.write(`id: ${stream.id}\nevent: ${event}\ndata: ${stringify(data, 5)}\n\n`);
   }

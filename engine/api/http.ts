@@ -14,6 +14,8 @@ export interface Ctx {
   dialect: Dialect;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The listener's body limit (BODY_LIMIT when not set). */
+  bodyLimit?: number;
 }
 
 /**
@@ -100,7 +102,7 @@ function isJsonContentType(header: string | undefined): boolean {
 }
 
 /** Buffer the body up to the limit; resolves null (after answering 413) when it is larger. */
-export function readBody(ctx: Ctx, limit = BODY_LIMIT): Promise<Buffer | null> {
+export function readBody(ctx: Ctx, limit = ctx.bodyLimit ?? BODY_LIMIT): Promise<Buffer | null> {
   const { req } = ctx;
   const tooLarge = (): null => {
     afterDrain(req, () => sendText(ctx, 413, 'Failed to buffer the request body: length limit exceeded'));

@@ -16,6 +16,14 @@ export interface FaceStatus {
   error: string | null;
 }
 
+/** A listener's connections, for /metrics. */
+export interface ListenerConnections {
+  listener: string;
+  open: number;
+  /** Dropped to stay within the listener's connection limit. */
+  dropped: number;
+}
+
 export class HttpCounters {
   private readonly counts = new Map<string, number>();
 
@@ -41,7 +49,7 @@ const labels = (l: Record<string, string>): string => {
 export function renderMetrics(
   engine: Engine,
   http: HttpCounters,
-  info: { version: string; dialect: Dialect; faces?: FaceStatus[] },
+  info: { version: string; dialect: Dialect; faces?: FaceStatus[]; connections?: ListenerConnections[] },
 ): string {
   const out: string[] = [];
   const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[Record<string, string>, number]>) => {
@@ -89,6 +97,10 @@ export function renderMetrics(
   metric('halpi_face_up', 'gauge', 'An optional face (web listener, NUT server) is listening.', faces.map((f) => [{ face: f.face, address: f.address }, Number(f.up)]));
   metric('halpi_face_error_info', 'gauge', 'Why a face is down (its last start error).',
     faces.filter((f) => !f.up && f.error !== null).map((f) => [{ face: f.face, error: f.error! }, 1]));
+  const conns = info.connections ?? [];
+  metric('halpi_connections_open', 'gauge', 'Open client connections per listener.', conns.map((c) => [{ listener: c.listener }, c.open]));
+  metric('halpi_connections_dropped_total', 'counter', 'Idle connections dropped to stay within the listener\'s limit.',
+    conns.map((c) => [{ listener: c.listener }, c.dropped]));
   metric('halpi_info', 'gauge', 'Daemon and controller identity.', [[{
     daemon_version: info.version,
     firmware_version: s.firmwareVersion ?? STATUS_FALLBACK.firmwareVersion,

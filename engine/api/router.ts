@@ -11,14 +11,14 @@ import type { Engine } from '../engine.js';
 import { STATUS_FALLBACK, usbObject } from '../engine.js';
 import { apiErrorText, ControllerError } from '../errors.js';
 import { encodeBrightness } from '../registers.js';
-import { EventHub } from './events.js';
+import { EventHub, MAX_STREAMS } from './events.js';
 import { readFirmware } from './flash.js';
 import {
   decodeParam, discardBody, parseU8, readBoolean, readJson, rejectShape, sendEmpty, sendError, sendJson, sendText, type Ctx,
 } from './http.js';
 import { type JsonValue } from './json-parse.js';
 import { float, type Dialect } from './json-write.js';
-import { HttpCounters, renderMetrics, type FaceStatus } from './metrics.js';
+import { HttpCounters, renderMetrics, type FaceStatus, type ListenerConnections } from './metrics.js';
 import { simRoutes } from './sim.js';
 import { parseStandby } from './standby.js';
 import { parseStandby4 } from './standby4.js';
@@ -37,8 +37,14 @@ export interface ApiOptions {
   counters?: HttpCounters;
   /** Event hub shared between listeners (one stream limit for the daemon). */
   events?: EventHub;
+  /** Event streams this listener may hold (its own budget, whatever other listeners hold). */
+  maxStreams?: number;
+  /** Largest JSON body taken (413 beyond); BODY_LIMIT by default. */
+  bodyLimit?: number;
   /** The daemon's optional faces, for /metrics. */
   faces?: () => FaceStatus[];
+  /** The daemon's listeners' connections, for /metrics. */
+  connections?: () => ListenerConnections[];
 }
 
 export interface Route {
@@ -70,6 +76,7 @@ export function createApi(opts: ApiOptions): Api {
   const { engine, version } = opts;
   const counters = opts.counters ?? new HttpCounters();
   const events = opts.events ?? new EventHub(engine, version, opts.dialect);
+  const streams = { max: opts.maxStreams ?? MAX_STREAMS, open: 0 };
 
   const notFoundKey = (ctx: Ctx, status: 404 | 400, text: string): void => {
     // aiohttp (halpid 4.0.7) labels its empty 404 application/octet-stream.
@@ -243,11 +250,11 @@ export function createApi(opts: ApiOptions): Api {
         }
       },
     },
-    { path: '/events', methods: ['GET'], handle: (ctx) => events.serve(ctx) },
+    { path: '/events', methods: ['GET'], handle: (ctx) => events.serve(ctx, streams) },
     {
       path: '/metrics', methods: ['GET'],
       handle: (ctx) => {
-        const text = renderMetrics(engine, counters, { version, dialect: ctx.dialect, faces: opts.faces?.() });
+        const text = renderMetrics(engine, counters, { version, dialect: ctx.dialect, faces: opts.faces?.(), connections: opts.connections?.() });
         sendText(ctx, 200, text, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
       },
     },
@@ -307,7 +314,9 @@ export function createApi(opts: ApiOptions): Api {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
-    const ctx: Ctx = { req, res, dialect: opts.dialect(), params: {}, query: new URLSearchParams(q >= 0 ? url.slice(q + 1) : '') };
+    const ctx: Ctx = {
+      req, res, dialect: opts.dialect(), params: {}, query: new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''), bodyLimit: opts.bodyLimit,
+    };
     const found = match(path);
     const method = req.method ?? 'GET';
     res.on('finish', () => {
