@@ -3,6 +3,7 @@
 // can be started and stopped in a test.
 
 import createDebug from 'debug';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FaceStatus, ListenerConnections } from '../engine/api/metrics.js';
 import { createApi, type Api } from '../engine/api/router.js';
@@ -93,6 +94,11 @@ export class Daemon {
   private web: Face<Awaited<ReturnType<typeof startWeb>> & FaceHandle> | null = null;
   private nut: Face<FaceHandle> | null = null;
   private releaseNutDemand: (() => void) | null = null;
+  /**
+   * The web listener's token when no web-token is configured: new at every start, printed in the
+   * panel's URL (as notebook servers do), so that writes over the web always need a token.
+   */
+  private readonly oneTimeToken = randomBytes(24).toString('base64url');
 
   private constructor(
     private readonly opts: DaemonOptions,
@@ -251,8 +257,10 @@ export class Daemon {
       connections: () => this.connectionStatus(),
     });
     const web = await startWeb({
-      address: config.web, api: webApi, token: () => this.config['web-token'], logger: this.opts.logger, panelDir: this.opts.panelDir,
+      address: config.web, api: webApi, token: () => this.config['web-token'] || this.oneTimeToken, logger: this.opts.logger, panelDir: this.opts.panelDir,
     });
+    // A configured token is never logged; the one-time one is how the panel gets to write.
+    if (!this.config['web-token']) this.opts.logger.info(`Open the panel with ${web.url}#token=${this.oneTimeToken}`);
     return { ...web, connections: new HttpConnections(web.server, 'web', this.opts.logger) };
   }
 

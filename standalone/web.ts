@@ -1,8 +1,10 @@
 // The optional web listener (docs/configuration.md): the panel's static files at `/` and the API
-// under `/api` (never /api/flash). Writes only from loopback or with the bearer token; a Host
-// check guards against DNS rebinding.
+// under `/api` (never /api/flash). It is no way around the Unix socket's permissions: every write
+// needs the token (on loopback too: any local user and any web page can reach loopback) and must
+// come from the listener's own origin (docs/api.md, "Over the web listener"); a Host check guards
+// against DNS rebinding.
 
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,7 +36,46 @@ function hostOf(header = ''): string {
   return m ? m[1]!.toLowerCase() : '';
 }
 
-const FORBIDDEN = '{"error":"Read-only: set web-token to allow changes over the web listener"}';
+const FORBIDDEN = '{"error":"Read-only: writes over the web listener need the web token (Authorization: Bearer <token>)"}';
+const CROSS_ORIGIN = '{"error":"Cross-origin write refused"}';
+const SIMPLE = '{"error":"Writes need Content-Type: application/json or X-Halpi-Request: 1"}';
+
+const WRITE_METHODS = new Set(['PUT', 'POST', 'DELETE', 'PATCH']);
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * Whether a write comes from another origin: `Sec-Fetch-Site` other than same-origin (or none:
+ * typed by the user), or an `Origin` that is not this listener as the request named it (Host).
+ * Browsers send at least one of them with every cross-origin write; other clients send neither.
+ */
+export function isCrossOrigin(req: IncomingMessage): boolean {
+  const site = header(req, 'sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = header(req, 'origin');
+  if (origin === undefined) return false;
+  return origin.toLowerCase() !== `http://${(header(req, 'host') ?? '').toLowerCase()}`;
+}
+
+/**
+ * Whether the request is one a page cannot send without a CORS preflight (which this listener
+ * never grants): a JSON content type, our own header, or an Authorization header. A form or a
+ * no-cors fetch with a text/plain body (dialect 4 reads those) is refused.
+ */
+export function isNonSimple(req: IncomingMessage): boolean {
+  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return /^application\/([^\s/]+\+)?json$/.test(type) || header(req, 'x-halpi-request') === '1' || header(req, 'authorization') !== undefined;
+}
+
+/** Why a write is refused (status and body), or null when it may go ahead. */
+export function writeRefusal(req: IncomingMessage, token: string): { status: number; body: string } | null {
+  if (isCrossOrigin(req)) return { status: 403, body: CROSS_ORIGIN };
+  if (!isNonSimple(req)) return { status: 403, body: SIMPLE };
+  if (!authorised(req, token)) return { status: 403, body: FORBIDDEN };
+  return null;
+}
 
 export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => string; panelDir?: string }) {
   const app = express();
@@ -54,16 +95,16 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
     }
     next();
   });
-  const mayWrite = (req: IncomingMessage): boolean => isLoopback(bound) || authorised(req, opts.token());
   // What the panel may do: it shows itself read-only, or asks for the token, before a write fails.
   app.get('/access', (req, res) => {
-    res.json({ write: mayWrite(req), token: !isLoopback(bound) && opts.token() !== '' });
+    res.json({ write: authorised(req, opts.token()), token: opts.token() !== '' });
   });
   app.use('/api', (req: IncomingMessage, res: ServerResponse) => {
-    if (['PUT', 'POST', 'DELETE', 'PATCH'].includes(req.method ?? '') && !mayWrite(req)) {
+    const refused = WRITE_METHODS.has(req.method ?? '') ? writeRefusal(req, opts.token()) : null;
+    if (refused) {
       afterDrain(req, () => {
-        res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Length': String(FORBIDDEN.length) });
-        res.end(FORBIDDEN);
+        res.writeHead(refused.status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(refused.body)) });
+        res.end(refused.body);
       });
       return;
     }
@@ -79,13 +120,16 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
   return app;
 }
 
-/** `Authorization: Bearer <token>`; an empty token (none configured) never matches. */
-function authorised(req: IncomingMessage, token: string): boolean {
-  const auth = req.headers.authorization;
-  if (!auth?.startsWith('Bearer ')) return false;
-  const a = Buffer.from(auth.slice('Bearer '.length));
-  const b = Buffer.from(token);
-  return b.length > 0 && a.length === b.length && timingSafeEqual(a, b);
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * `Authorization: Bearer <token>`; an empty token never matches. Compared as SHA-256 digests in
+ * constant time: neither the content nor the length of the token leaks through timing.
+ */
+export function authorised(req: IncomingMessage, token: string): boolean {
+  const auth = header(req, 'authorization');
+  if (!auth?.startsWith('Bearer ') || token === '') return false;
+  return timingSafeEqual(sha256(auth.slice('Bearer '.length)), sha256(token));
 }
 
 export async function startWeb(opts: {

@@ -69,9 +69,10 @@ t.test('request heads over 8 KiB get 431; web bodies over 64 KiB get 413; the so
   t.match(await firstReply(s, head('GET', '/version', 'localhost', `X-Big: ${'a'.repeat(9000)}\r\n`)), /^HTTP\/1\.1 431 /);
   s.destroy();
   const body = JSON.stringify({ pad: 'x'.repeat(70 * 1024) });
+  const token = /#token=(\S+)$/.exec(await d.waitLog(/Open the panel with/))![1]!;
   const w = await open(web());
   const reply = await firstReply(w, head('POST', '/api/standby', `127.0.0.1:${webPort}`,
-    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`) + body);
+    `Content-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n`) + body);
   t.match(reply, /^HTTP\/1\.1 413 /);
   w.destroy();
   // The same body on the socket is read (and refused for its content, not its size).

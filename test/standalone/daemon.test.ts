@@ -201,7 +201,7 @@ t.test('journald format when JOURNAL_STREAM is set; HALPID_LOG_LEVEL', async (t)
   t.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  shown$/);
 });
 
-t.test('the web listener: API under /api, no flash, loopback writes, host check, headers', async (t) => {
+t.test('the web listener: API under /api, no flash, writes with the printed one-time token, host check, headers', async (t) => {
   const port = 20000 + (process.pid % 20000);
   const d = await startDaemon(['--web', `127.0.0.1:${port}`]);
   t.teardown(() => d.stop());
@@ -224,10 +224,13 @@ t.test('the web listener: API under /api, no flash, loopback writes, host check,
   t.equal(v.headers['referrer-policy'], 'no-referrer');
   t.notOk(v.headers['access-control-allow-origin']);
   t.notOk(v.headers['x-powered-by']);
-  t.equal((await web('PUT', '/api/usb/1', { 'Content-Type': 'application/json' }, 'false')).status, 204, 'writes from a loopback listener');
+  const token = /#token=(\S+)$/.exec(await d.waitLog(/Open the panel with/))![1]!;
+  t.equal((await web('PUT', '/api/usb/1', { 'Content-Type': 'application/json' }, 'false')).status, 403, 'loopback alone is not enough to write');
+  const auth = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` };
+  t.equal((await web('PUT', '/api/usb/1', auth, 'false')).status, 204, 'writes with the one-time token');
   t.equal((await request(d.socket, 'GET', '/usb/1')).text, 'false', 'the same engine behind both');
-  await web('PUT', '/api/usb/1', { 'Content-Type': 'application/json' }, 'true');
-  t.equal((await web('POST', '/api/flash', { 'Content-Type': 'multipart/form-data; boundary=x' }, '--x--')).status, 404, 'no flash over TCP');
+  await web('PUT', '/api/usb/1', auth, 'true');
+  t.equal((await web('POST', '/api/flash', { ...auth, 'Content-Type': 'multipart/form-data; boundary=x' }, '--x--')).status, 404, 'no flash over TCP, even with the token');
   t.equal((await web('GET', '/api/values', { Host: 'evil.example.com' })).status, 421, 'DNS rebinding guard');
   t.equal((await web('GET', '/api/values', { Host: `localhost:${port}` })).status, 200);
   t.equal((await web('GET', '/')).status, 200, 'something at /');

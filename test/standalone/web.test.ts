@@ -34,10 +34,10 @@ async function serve(t: { teardown: (fn: () => unknown) => void }, host: string,
       });
       req.end(body);
     });
-  return { send, rec, sim };
+  return { send, rec, sim, port };
 }
 
-const READ_ONLY = '403 {"error":"Read-only: set web-token to allow changes over the web listener"}';
+const READ_ONLY = '403 {"error":"Read-only: writes over the web listener need the web token (Authorization: Bearer <token>)"}';
 const WRITES: Array<[string, string, string]> = [
   ['PUT', '/api/usb/1', 'true'],
   ['POST', '/api/shutdown', ''],
@@ -71,10 +71,70 @@ t.test('without a configured token nothing can write over a non-loopback listene
   t.equal(`${(await send('PUT', '/api/usb/1', 'true')).status}`, '403');
 });
 
-t.test('a loopback listener takes writes without a token', async (t) => {
-  const { send, sim } = await serve(t, '127.0.0.1');
-  t.equal((await send('POST', '/api/sim/power', '{"on":false}')).status, 204);
+t.test('a loopback listener needs the token too: any local user and any web page can reach loopback', async (t) => {
+  const { send, sim, rec } = await serve(t, '127.0.0.1');
+  for (const [method, path, body] of WRITES) t.equal(`${(await send(method, path, body)).status}`, '403', `${method} ${path} without the token`);
+  t.same(rec.poweroff, []);
+  t.equal(sim.powerConnected, true);
+  t.equal((await send('POST', '/api/sim/power', '{"on":false}', { Authorization: 'Bearer s3cret' })).status, 204);
   t.equal(sim.powerConnected, false);
+});
+
+t.test('cross-origin writes are refused, with the token or without; same-origin ones with it pass', async (t) => {
+  const { send, sim, rec, port } = await serve(t, '127.0.0.1');
+  const auth = { Authorization: 'Bearer s3cret' };
+  const CROSS = '403 {"error":"Cross-origin write refused"}';
+  for (const headers of [
+    { Origin: 'http://127.0.0.2:18999' },
+    { Origin: 'null' },
+    { 'Sec-Fetch-Site': 'cross-site' },
+    { 'Sec-Fetch-Site': 'same-site' },
+    { Origin: 'https://localhost' },
+  ]) {
+    for (const [method, path, body] of WRITES) {
+      const r = await send(method, path, body, { ...auth, ...headers });
+      t.equal(`${r.status} ${r.text}`, CROSS, `${method} ${path} ${JSON.stringify(headers)}`);
+    }
+  }
+  t.same(rec.poweroff, [], 'no poweroff ran');
+  t.equal(sim.powerConnected, true);
+  // The listener's own origin as the request named it (Host), and what curl sends (neither header).
+  t.equal((await send('PUT', '/api/usb/1', 'true', { ...auth, Origin: `http://localhost:${port}` })).status, 204, 'Origin: this listener');
+  t.equal((await send('PUT', '/api/usb/1', 'true', { ...auth, 'Sec-Fetch-Site': 'same-origin' })).status, 204, 'Sec-Fetch-Site: same-origin');
+  t.equal((await send('PUT', '/api/usb/1', 'true', auth)).status, 204, 'no browser headers (curl)');
+  t.equal((await send('GET', '/api/version', '', { Origin: 'http://127.0.0.2:18999', 'Sec-Fetch-Site': 'cross-site' })).status, 200, 'reads are not writes');
+});
+
+t.test('a write must be a request no page can send without a preflight; text/plain bodies too (dialect 4)', async (t) => {
+  const { writeRefusal, isNonSimple } = await import('../../standalone/web.js');
+  const req = (headers: Record<string, string>) => ({ headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) }) as never;
+  t.notOk(isNonSimple(req({ 'Content-Type': 'text/plain' })), 'text/plain is simple');
+  t.notOk(isNonSimple(req({ 'Content-Type': 'application/x-www-form-urlencoded' })));
+  t.notOk(isNonSimple(req({ 'Content-Type': 'multipart/form-data; boundary=x' })));
+  t.notOk(isNonSimple(req({})), 'no body, no header: a form could send it');
+  t.notOk(isNonSimple(req({ 'X-Halpi-Request': '0' })));
+  t.ok(isNonSimple(req({ 'Content-Type': 'application/json; charset=utf-8' })));
+  t.ok(isNonSimple(req({ 'Content-Type': 'application/merge-patch+json' })));
+  t.ok(isNonSimple(req({ 'X-Halpi-Request': '1' })));
+  t.ok(isNonSimple(req({ Authorization: 'Bearer x' })));
+  t.same(writeRefusal(req({ 'Content-Type': 'text/plain', Host: 'localhost:1' }), ''), {
+    status: 403, body: '{"error":"Writes need Content-Type: application/json or X-Halpi-Request: 1"}',
+  });
+  t.same(writeRefusal(req({ 'X-Halpi-Request': '1', Host: 'localhost:1', Origin: 'http://localhost:1' }), 'k')?.status, 403, 'no token');
+  t.equal(writeRefusal(req({ Authorization: 'Bearer k', Host: 'localhost:1', Origin: 'http://localhost:1' }), 'k'), null, 'same origin, token');
+  t.equal(writeRefusal(req({ Authorization: 'Bearer k', Host: 'LOCALHOST:1', Origin: 'http://localhost:1' }), 'k'), null, 'any case');
+  t.equal(writeRefusal(req({ Authorization: 'Bearer k', Host: 'localhost:1', Origin: 'http://localhost:2' }), 'k')?.status, 403, 'another port');
+});
+
+t.test('the token: compared as digests, so any length and content is simply wrong; never an empty one', async (t) => {
+  const { authorised } = await import('../../standalone/web.js');
+  const req = (auth?: string) => ({ headers: auth === undefined ? {} : { authorization: auth } }) as never;
+  t.ok(authorised(req('Bearer s3cret'), 's3cret'));
+  for (const wrong of ['Bearer ', 'Bearer s', 'Bearer s3cre', 'Bearer s3cret!', `Bearer ${'x'.repeat(10_000)}`, 'Bearer S3CRET', 's3cret']) {
+    t.notOk(authorised(req(wrong), 's3cret'), JSON.stringify(wrong.slice(0, 20)));
+  }
+  t.notOk(authorised(req('Bearer '), ''), 'an empty token never matches');
+  t.notOk(authorised(req(), 's3cret'));
 });
 
 t.test('the Host check and the security headers', async (t) => {
@@ -106,7 +166,7 @@ t.test('the Host header: case, brackets, ports; the 421 and 403 answers', async 
     const r = await send('GET', '/api/version', '', { Host: h });
     t.equal(`${r.status} ${r.headers['content-type']} ${r.text}`, '421 text/plain; charset=utf-8 Misdirected Request\n', h);
   }
-  const denied = await send('PATCH', '/api/usb/1', 'true');
+  const denied = await send('PATCH', '/api/usb/1', 'true', { Authorization: 'Bearer wrong!' });
   t.equal(`${denied.status} ${denied.headers['content-type']}`, '403 application/json', 'PATCH is a write too');
   t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'xBearer s3cret' })).status, 403, 'Bearer must start the header');
   t.equal((await send('PUT', '/api/usb/1', 'true', { Authorization: 'Bearer s3cretx' })).status, 403);
@@ -194,7 +254,8 @@ t.test('startWeb on an IPv6 address names it in brackets', async (t) => {
 
 t.test('GET /access tells the panel whether it may write, and whether a token would help', async (t) => {
   const open = await serve(t, '127.0.0.1');
-  t.same(JSON.parse((await open.send('GET', '/access')).text), { write: true, token: false }, 'loopback: writes');
+  t.same(JSON.parse((await open.send('GET', '/access')).text), { write: false, token: true }, 'loopback: the token too');
+  t.same(JSON.parse((await open.send('GET', '/access', '', { Authorization: 'Bearer s3cret' })).text), { write: true, token: true });
   const lan = await serve(t, '192.0.2.10');
   t.same(JSON.parse((await lan.send('GET', '/access')).text), { write: false, token: true }, 'a token is configured');
   t.same(JSON.parse((await lan.send('GET', '/access', '', { Authorization: 'Bearer s3cret' })).text), { write: true, token: true });

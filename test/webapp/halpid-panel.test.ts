@@ -20,7 +20,9 @@ t.before(async () => {
   const port = await freePort();
   d = await startDaemon(['--web', `127.0.0.1:${port}`]);
   browser = await launch();
-  ({ page, problems } = await openPage(browser, `http://127.0.0.1:${port}/`));
+  // The address halpid prints, with its one-time token, as a newcomer would open it.
+  const url = /Open the panel with (\S+)$/.exec(await d.waitLog(/Open the panel with/))![1]!;
+  ({ page, problems } = await openPage(browser, url));
 });
 t.teardown(async () => {
   await browser?.close();
@@ -39,7 +41,8 @@ t.test('the panel shows the simulated input voltage after the simulator sets it'
   t.equal(await page.locator('#power-state').getAttribute('class'), 'tone-ok');
   t.equal(await textOf('#daemon-state'), 'OK');
   t.match(await textOf('#fw'), /^\d+\.\d+\.\d+/);
-  t.notOk(await page.locator('#readonly').isVisible(), 'loopback: not read-only');
+  t.notOk(await page.locator('#readonly').isVisible(), 'with the token of the printed address: not read-only');
+  t.notMatch(page.url(), /token/, 'the token is out of the address bar');
   t.ok(await page.locator('#sim').isVisible(), 'the simulator drawer is there');
   await screenshot(t, page, 'halpid-panel');
 });

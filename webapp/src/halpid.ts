@@ -1,5 +1,6 @@
 // The panel on halpid's web listener: the API under api/, live data from api/events (SSE), and
-// GET access for what this browser may do. A web token, once given, lives in session storage.
+// GET access for what this browser may do. A web token, once given (typed in, or in the URL halpid
+// prints: http://127.0.0.1:8080/#token=…), lives in session storage.
 
 import { WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
 
@@ -27,7 +28,14 @@ export class HalpidSource implements Source {
   private token = sessionStorage.getItem(TOKEN_KEY) ?? '';
   private timeLimit = 5;
 
-  constructor(private readonly base = 'api/') {}
+  constructor(private readonly base = 'api/') {
+    // The token from the URL's fragment (never sent to a server), then out of the address bar.
+    const fromUrl = new URLSearchParams(location.hash.slice(1)).get('token');
+    if (fromUrl) {
+      this.setToken(fromUrl);
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+  }
 
   setToken(token: string): void {
     this.token = token;
@@ -36,7 +44,8 @@ export class HalpidSource implements Source {
   }
 
   private headers(json: boolean): HeadersInit {
-    const h: Record<string, string> = {};
+    // X-Halpi-Request: a request no other origin can send without a preflight (docs/api.md).
+    const h: Record<string, string> = { 'X-Halpi-Request': '1' };
     if (json) h['Content-Type'] = 'application/json';
     if (this.token) h.Authorization = `Bearer ${this.token}`;
     return h;

@@ -289,7 +289,7 @@ async function refreshAccess(): Promise<void> {
   } else {
     ro.hidden = a.write;
     text('readonly-text', a.token
-      ? 'Read-only: enter the web token to make changes.'
+      ? 'Read-only: enter the web token to make changes (web-token in halpid\'s configuration, or the one-time token in the panel address halpid logs at start).'
       : 'Read-only: this listener is not on this computer and has no web token, so nothing can be changed from here.');
     $('token-form').hidden = !a.token;
   }
