@@ -44,11 +44,13 @@ export const DaemonConfigSchema = Type.Object({
     default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port, or empty for off'),
   }),
   'web-token': Type.String({ default: '', ...opts('a string') }),
+  'web-token-file': Type.String({ default: '', pattern: '^(|/.*)$', ...opts('an absolute path, or empty') }),
   'nut-listen': Type.String({
     default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port (on 127.0.0.1), or empty for off', 'restart'),
   }),
   'nut-user': Type.String({ default: '', ...opts('a user name for NUT clients (empty: no logins)', 'restart') }),
   'nut-password': Type.String({ default: '', ...opts('a string', 'restart') }),
+  'nut-password-file': Type.String({ default: '', pattern: '^(|/.*)$', ...opts('an absolute path, or empty', 'restart') }),
   'nut-primary': Type.Boolean({ default: false, ...opts('true or false', 'restart') }),
 });
 
@@ -237,6 +239,7 @@ export function loadConfig(opts: {
     result.explicit.add(k as ConfigKey);
     origin.set(k as ConfigKey, `option --${k}`);
   }
+  if (result.errors.length === 0) readSecrets(result, read);
   // As upsd refuses a user without a password: a NUT login anyone could pass is no login.
   if (result.config['nut-user'] !== '' && result.config['nut-password'] === '') {
     result.errors.push(`halpid: ${origin.get('nut-user') ?? 'nut-user'}: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`);
@@ -245,6 +248,33 @@ export function loadConfig(opts: {
   if (result.errors.length === 0) debug('effective configuration: %o', redacted(result.config));
   else debug('configuration refused: %o', result.errors);
   return result;
+}
+
+/**
+ * The secrets kept in their own files (readable by root and the halpid group only, where the main
+ * file may be world-readable): `web-token-file`, `nut-password-file`. One trailing newline is not
+ * part of the secret.
+ */
+const SECRET_FILES = [['web-token-file', 'web-token'], ['nut-password-file', 'nut-password']] as const;
+
+function readSecrets(result: LoadedConfig, read: (path: string) => string): void {
+  for (const [fileKey, key] of SECRET_FILES) {
+    const path = result.config[fileKey];
+    if (!path) continue;
+    if (result.explicit.has(key)) {
+      result.errors.push(`halpid: ${key} and ${fileKey} are both set; keep one`);
+      continue;
+    }
+    let text: string;
+    try {
+      text = read(path).replace(/\r?\n$/, '');
+    } catch (err) {
+      result.errors.push(`halpid: ${fileKey}: cannot read ${path}: ${(err as Error).message}`);
+      continue;
+    }
+    if (text === '') result.errors.push(`halpid: ${fileKey}: ${path} is empty`);
+    else result.config[key] = text;
+  }
 }
 
 /** The configuration with its secret (the web token) masked, for debug output. */

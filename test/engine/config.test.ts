@@ -1,8 +1,10 @@
 // The daemon's configuration: schema defaults, file/line/key messages, precedence (docs/configuration.md).
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  changedKeys, defaultConfig, loadConfig, parseConfigText, parseFlagValue, reloadKind,
+  changedKeys, configYaml, defaultConfig, loadConfig, parseConfigText, parseFlagValue, reloadKind,
 } from '../../engine/config.js';
 
 t.test('defaults come from the schema', async (t) => {
@@ -11,7 +13,8 @@ t.test('defaults come from the schema', async (t) => {
     socket: '/run/halpid/halpid.sock', 'socket-group': 'adm', poweroff: '/sbin/poweroff',
     'poweroff-timeout': 15, 'poweroff-fallback': 'systemctl poweroff --force', rtcwake: 'rtcwake',
     'dry-run': false, backend: 'auto', 'api-compat': 5, 'sim-state-file': '', 'sim-execute-commands': false,
-    web: '', 'web-token': '', 'nut-listen': '', 'nut-user': '', 'nut-password': '', 'nut-primary': false,
+    web: '', 'web-token': '', 'web-token-file': '', 'nut-listen': '', 'nut-user': '', 'nut-password': '', 'nut-password-file': '',
+    'nut-primary': false,
   });
   t.equal(reloadKind('i2c-bus'), 'restart');
   t.equal(reloadKind('blackout-time-limit'), 'live');
@@ -158,4 +161,25 @@ t.test('nut-user without nut-password is refused, naming file, line and key (as 
   t.same(loadConfig({ files: [join(dir, 'nopw.conf'), join(dir, 'pw.conf')] }).errors, [], 'a password from another file will do');
   t.match(loadConfig({ files: [], flags: { 'nut-user': 'x' }, defaultFile: join(dir, 'absent') }).errors[0], /^halpid: option --nut-user: nut-user: needs a nut-password/);
   t.same(loadConfig({ files: [], defaultFile: join(dir, 'absent') }).errors, [], 'no user, no password: fine');
+});
+
+t.test('web-token-file and nut-password-file: the secrets from their own files', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'halpid-secrets-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'token'), 's3cret-from-file\n');
+  writeFileSync(join(dir, 'pw'), 'pass word');
+  writeFileSync(join(dir, 'empty'), '\n');
+  const conf = (text: string) => {
+    writeFileSync(join(dir, 'h.conf'), text);
+    return loadConfig({ files: [join(dir, 'h.conf')] });
+  };
+  const ok = conf(`web-token-file: ${join(dir, 'token')}\nnut-password-file: ${join(dir, 'pw')}\n`);
+  t.same(ok.errors, []);
+  t.equal(ok.config['web-token'], 's3cret-from-file', 'one trailing newline dropped');
+  t.equal(ok.config['nut-password'], 'pass word');
+  t.same(conf(`web-token: x\nweb-token-file: ${join(dir, 'token')}\n`).errors, ['halpid: web-token and web-token-file are both set; keep one']);
+  t.match(conf(`nut-password-file: ${join(dir, 'absent')}\n`).errors[0], `halpid: nut-password-file: cannot read ${join(dir, 'absent')}: ENOENT`);
+  t.same(conf(`web-token-file: ${join(dir, 'empty')}\n`).errors, [`halpid: web-token-file: ${join(dir, 'empty')} is empty`]);
+  t.match(conf('web-token-file: relative/path\n').errors[0], /expected an absolute path, or empty/);
+  t.notMatch(configYaml(ok.config), /s3cret-from-file/, '--config-check masks it');
 });

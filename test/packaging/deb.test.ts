@@ -129,6 +129,8 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   t.equal(run('/usr/bin/halpid', ['--version']).stdout.trim(), `halpid ${version}`);
   t.equal(run('/usr/bin/halpi', ['--version']).stdout.trim(), `halpi ${version}`);
   t.equal(run('getent', ['group', 'halpid']).status, 0, 'the halpid group exists');
+  // It may hold secrets (web-token, nut-password): root and the halpid group only.
+  t.equal(run('stat', ['-c', '%a %U %G', '/etc/halpid/halpid.conf']).stdout.trim(), '640 root halpid', 'the conffile is 0640 root:halpid');
   if (has('systemd-tmpfiles')) t.ok(existsSync('/run/halpid.sock') || run('readlink', ['/run/halpid.sock']).stdout.trim() === '/run/halpid/halpid.sock', 'the 4.x socket link');
   // The installed daemon on the simulator, on a temporary socket, and the installed CLI against it.
   const dir = tempDir('halpid-installed-');
@@ -156,6 +158,7 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   const again = run('dpkg', ['-i', deb]);
   t.equal(again.status, 0, `dpkg -i again\n${again.stderr}`);
   t.match(readFileSync('/etc/halpid/halpid.conf', 'utf8'), /# edited by the test/, 'the edited conffile is kept');
+  t.equal(run('stat', ['-c', '%a %U %G', '/etc/halpid/halpid.conf']).stdout.trim(), '640 root halpid', 'and stays 0640 root:halpid');
   // Remove: the program goes, the conffile stays; purge: nothing the package created is left.
   t.equal(run('dpkg', ['-r', 'halpid']).status, 0, 'dpkg -r');
   t.notOk(existsSync('/usr/bin/halpid'));
@@ -165,5 +168,6 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
     '/etc/systemd/system/multi-user.target.wants/halpid.service']) {
     t.notOk(existsSync(p) || run('test', ['-L', p]).status === 0, `${p} is gone`);
   }
+  t.notMatch(run('dpkg-statoverride', ['--list']).stdout, /\/etc\/halpid\/halpid\.conf/, 'no statoverride left');
   t.equal(run('getent', ['group', 'halpid']).status === 0, groupBefore, groupBefore ? 'a group that was there before stays' : 'the group it created is gone');
 });
