@@ -415,7 +415,9 @@ export class Daemon {
     const outcome = await Promise.race([cleanup().then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      logger.error('Cleanup timed out');
+      // Last resort: the bus's synchronous write, where it has one (the I2C adapter does).
+      const disarmed = this.engine.disarmWatchdogSync();
+      logger.error(`Cleanup timed out${disarmed ? '; watchdog disabled with a direct write' : ''}`);
       return 1;
     }
     logger.info('Cleanup complete');
