@@ -27,6 +27,8 @@ export interface Delta {
 
 export interface SignalK {
   port: number;
+  /** The server's process (the wrap command execs it, as setpriv and env do). */
+  pid: number;
   dir: string;
   base: string;
   output: () => string;
@@ -172,7 +174,7 @@ export async function startSignalK(configuration: Record<string, unknown> | null
   };
 
   return {
-    port, dir, base,
+    port, dir, base, pid: proc.pid!,
     output: () => out,
     get: (path, token) => send('GET', path, undefined, token),
     send,
