@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run deb: the Debian package halpid_<version>_<arch>.deb in dist/, from a clean checkout.
+# npm run deb: the Debian packages halpid_<version>_<arch>.deb and signalk-halpi2_<version>_all.deb
+# in dist/, from a clean checkout.
 # The application is bundled here (esbuild: the daemon and the CLI as two files, the panel, and
 # the native i2c-bus addon as npm built it for this machine's architecture); debian/ then packages
 # it with debhelper. The same command on an arm64 machine makes the HALPI2's package.
@@ -44,8 +45,26 @@ mkdir -p "$stage/app/node_modules/bindings" "$stage/app/node_modules/file-uri-to
 cp node_modules/bindings/{package.json,bindings.js} "$stage/app/node_modules/bindings/"
 cp node_modules/file-uri-to-path/{package.json,index.js} "$stage/app/node_modules/file-uri-to-path/"
 
+# signalk-halpi2 (debian/signalk-halpi2.*): the Signal K plugin for HaLOS, npm pack's contents
+# without the bins (halpid's package has them) and with a package.json that gives npm nothing to
+# do (no scripts, no dependencies: the plugin is one bundle), which HaLOS's npm installs would
+# otherwise act on through the plugin's file: dependency.
+npm run --silent build:plugin
+mkdir -p "$stage/plugin"
+npm pack --ignore-scripts --silent --pack-destination build/deb >/dev/null
+tar -xzf "build/deb/signalk-halpi2-$version.tgz" -C "$stage/plugin" --strip-components=1
+rm -rf "$stage/plugin/dist/bin"
+node -e '
+  const fs = require("fs"), file = process.argv[1], pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+  for (const k of ["bin", "files", "scripts", "dependencies", "devDependencies", "optionalDependencies",
+    "peerDependencies", "peerDependenciesMeta", "allowScripts", "tap"]) delete pkg[k];
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+' "$stage/plugin/package.json"
+
 (cd "$stage" && dpkg-buildpackage -us -uc -b --no-sign >../build.log 2>&1) || { cat build/deb/build.log >&2; exit 1; }
 arch=$(dpkg --print-architecture)
 mkdir -p dist
 mv "build/deb/halpid_${version}_${arch}.deb" dist/
+mv "build/deb/signalk-halpi2_${version}_all.deb" dist/
+echo "dist/signalk-halpi2_${version}_all.deb"
 echo "dist/halpid_${version}_${arch}.deb"

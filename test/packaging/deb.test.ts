@@ -4,10 +4,11 @@
 // a policy-rc.d forbids it for the duration (deb-systemd-invoke honours it).
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/daemon.js';
+import { startSignalK } from '../helpers/signalk-server.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -170,4 +171,155 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   }
   t.notMatch(run('dpkg-statoverride', ['--list']).stdout, /\/etc\/halpid\/halpid\.conf/, 'no statoverride left');
   t.equal(run('getent', ['group', 'halpid']).status === 0, groupBefore, groupBefore ? 'a group that was there before stays' : 'the group it created is gone');
+});
+
+// signalk-halpi2, the plugin for HaLOS's Signal K container, built by the same npm run deb.
+const SK_DATA = '/var/lib/container-apps/marine-signalk-server-container/data/data';
+const SYSTEM_PLUGIN = `${SK_DATA}/system-plugins/signalk-halpi2`;
+const pluginDeb = () => join(ROOT, 'dist', `signalk-halpi2_${version}_all.deb`);
+
+t.test('signalk-halpi2: relations, files, the shipped package.json, maintainer scripts, lintian', { skip }, async (t) => {
+  const field = (f: string) => execFileSync('dpkg-deb', ['-f', pluginDeb(), f], { encoding: 'utf8' }).trim();
+  t.equal(field('Package'), 'signalk-halpi2');
+  t.equal(field('Version'), version);
+  t.equal(field('Architecture'), 'all', 'no native code: one package for every HALPI2');
+  t.equal(field('Depends'), 'marine-signalk-server-container, python3', 'HaLOS\'s Signal K container; python3 edits its JSON');
+  t.equal(field('Conflicts'), 'signalk-halpi', 'never both plugins');
+  t.equal(field('Replaces'), 'signalk-halpi');
+  t.equal(field('Recommends'), 'halpid');
+  const paths = execFileSync('dpkg-deb', ['-c', pluginDeb()], { encoding: 'utf8' }).split('\n').filter((l) => l && !l.startsWith('d'))
+    .map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '')).sort();
+  const plugin = ['LICENSE', 'README.md', 'dist/plugin/index.cjs', 'package.json',
+    ...['app.js', 'icon.png', 'index.html', 'style.css'].flatMap((f) => f === 'icon.png' ? [`public/${f}`] : [`public/${f}`, `public/${f}.br`, `public/${f}.gz`])]
+    .map((f) => `${SYSTEM_PLUGIN}/${f}`);
+  const docs = ['changelog.gz', 'copyright', 'signalk.md.gz'].map((f) => `/usr/share/doc/signalk-halpi2/${f}`);
+  t.same(paths, [...docs, '/usr/share/lintian/overrides/signalk-halpi2', ...plugin].sort(), 'npm pack\'s contents without the bins, where HaLOS keeps system plugins');
+  const dir = tempDir('signalk-halpi2-deb-');
+  execFileSync('dpkg-deb', ['-R', pluginDeb(), dir]);
+  const pkg = JSON.parse(readFileSync(join(dir, SYSTEM_PLUGIN.slice(1), 'package.json'), 'utf8'));
+  t.equal(pkg.name, 'signalk-halpi2');
+  t.equal(pkg.main, 'dist/plugin/index.cjs');
+  t.ok(pkg.keywords.includes('signalk-node-server-plugin') && pkg.keywords.includes('signalk-webapp'), 'a plugin and a web app to the server');
+  for (const k of ['scripts', 'dependencies', 'optionalDependencies', 'devDependencies', 'bin']) t.notOk(k in pkg, `no ${k}: nothing for npm to run or fetch`);
+  for (const s of ['postinst', 'postrm']) {
+    const path = join(dir, 'DEBIAN', s);
+    t.equal(run('sh', ['-n', path]).status, 0, `${s}: sh -n`);
+    if (has('shellcheck')) {
+      const r = run('shellcheck', ['-s', 'sh', '-S', 'warning', path]);
+      t.equal(r.status, 0, `${s}: shellcheck\n${r.stdout}`);
+    }
+  }
+  if (has('lintian')) {
+    const r = run('lintian', ['--pedantic', '--info', pluginDeb()]);
+    const lines = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /^[EWIPX]: /.test(l));
+    for (const l of lines) t.comment(`lintian: ${l}`);
+    t.same(lines.filter((l) => /^[EW]: /.test(l)), [], 'lintian: no errors, no warnings');
+  }
+});
+
+/** A package with only a control file (and `files`, `postrm`), for what HaLOS would have installed. */
+function stubDeb(name: string, files: Record<string, string> = {}, postrm?: string): string {
+  const dir = tempDir(`stub-${name}-`);
+  for (const [path, text] of Object.entries(files)) {
+    execFileSync('mkdir', ['-p', join(dir, path, '..')]);
+    writeFileSync(join(dir, path), text);
+  }
+  execFileSync('mkdir', ['-p', join(dir, 'DEBIAN')]);
+  writeFileSync(join(dir, 'DEBIAN/control'), `Package: ${name}\nVersion: 0.0.1-test\nArchitecture: all\nMaintainer: test <test@example.invalid>\nDescription: stand-in for the test\n`);
+  if (postrm) writeFileSync(join(dir, 'DEBIAN/postrm'), `#!/bin/sh\nset -e\n${postrm}\n`, { mode: 0o755 });
+  const deb = `${dir}.deb`;
+  execFileSync('dpkg-deb', ['--root-owner-group', '-b', dir, deb], { stdio: 'ignore' });
+  return deb;
+}
+
+const pluginInstallSkip = skip || (!root && 'installing needs root') ||
+  (existsSync('/var/lib/container-apps') && '/var/lib/container-apps exists: HaLOS itself, not a place for a test') ||
+  ((name) => (name ? `${name} is installed here` : false))(['signalk-halpi2', 'signalk-halpi', 'marine-signalk-server-container'].find(installed));
+
+t.test('signalk-halpi2 installed into a prepared HaLOS data directory: link, enable, carry-over, removal', { skip: pluginInstallSkip }, async (t) => {
+  const owner = 1000;
+  const statOf = (p: string) => execFileSync('stat', ['-c', '%u', p], { encoding: 'utf8' }).trim();
+  const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+  // A stand-in deb-systemd-invoke that records what it is asked (dpkg passes PATH on).
+  const bin = tempDir('signalk-halpi2-bin-');
+  const calls = join(bin, 'calls');
+  writeFileSync(join(bin, 'deb-systemd-invoke'), `#!/bin/sh\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+  const dpkg = (...args: string[]) => run('dpkg', args, { env: { PATH: `${bin}:${process.env.PATH}` } });
+  t.teardown(() => {
+    run('dpkg', ['--purge', 'signalk-halpi2', 'signalk-halpi', 'marine-signalk-server-container']);
+    rmSync('/var/lib/container-apps', { recursive: true, force: true });
+  });
+  t.equal(dpkg('-i', stubDeb('marine-signalk-server-container')).status, 0, 'the container app (a stand-in)');
+  // What signalk-halpi 0.1.x leaves: its plugin, link, file: dependency and settings, all the
+  // container user's but the plugin; the owner had changed its path prefix. Its postrm removes
+  // the link (and leaves the dependency).
+  t.equal(dpkg('-i', stubDeb('signalk-halpi', { [`${SK_DATA.slice(1)}/system-plugins/signalk-halpi/package.json`]: '{"name":"signalk-halpi"}' },
+    `[ "$1" = upgrade ] || rm -f ${SK_DATA}/node_modules/signalk-halpi`)).status, 0);
+  execFileSync('mkdir', ['-p', `${SK_DATA}/node_modules`, `${SK_DATA}/plugin-config-data`, `${SK_DATA}/system-plugins/signalk-other`]);
+  execFileSync('ln', ['-s', '../system-plugins/signalk-halpi', `${SK_DATA}/node_modules/signalk-halpi`]);
+  // Another system plugin: a dependency npm resolves offline.
+  writeFileSync(`${SK_DATA}/system-plugins/signalk-other/package.json`, '{"name":"signalk-other","version":"1.0.0"}');
+  execFileSync('ln', ['-s', '../system-plugins/signalk-other', `${SK_DATA}/node_modules/signalk-other`]);
+  writeFileSync(`${SK_DATA}/package.json`, JSON.stringify({ name: 'signalk-server-config', dependencies: { 'signalk-halpi': 'file:system-plugins/signalk-halpi', 'signalk-other': 'file:system-plugins/signalk-other' } }));
+  const vendorConfig = JSON.stringify({ enabled: true, configuration: { pathPrefix: 'electrical.halpiboat' } });
+  writeFileSync(`${SK_DATA}/plugin-config-data/signalk-halpi.json`, vendorConfig);
+  execFileSync('chown', ['-R', '-h', `${owner}:${owner}`, SK_DATA]);
+
+  const install = dpkg('-i', pluginDeb());
+  if (install.status !== 0) t.comment(install.stdout, install.stderr);
+  t.equal(install.status, 0, 'dpkg -i');
+  t.match(install.stdout, /Removing signalk-halpi /, 'signalk-halpi gives way');
+  t.notOk(installed('signalk-halpi'), 'signalk-halpi removed');
+  t.ok(existsSync(`${SYSTEM_PLUGIN}/dist/plugin/index.cjs`), 'the plugin in system-plugins/');
+  t.equal(readlinkSync(`${SK_DATA}/node_modules/signalk-halpi2`), '../system-plugins/signalk-halpi2', 'linked into node_modules');
+  t.equal(statOf(`${SK_DATA}/node_modules/signalk-halpi2`), String(owner), 'the link is the container user\'s');
+  t.same(json(`${SK_DATA}/package.json`).dependencies, { 'signalk-other': 'file:system-plugins/signalk-other', 'signalk-halpi2': 'file:system-plugins/signalk-halpi2' },
+    'a file: dependency (npm keeps the link); signalk-halpi\'s, whose plugin is gone, dropped; the rest kept');
+  t.equal(statOf(`${SK_DATA}/package.json`), String(owner), 'package.json stays the container user\'s');
+  const mine = `${SK_DATA}/plugin-config-data/signalk-halpi2.json`;
+  t.same(json(mine), { enabled: true, enableLogging: false, enableDebug: false, configuration: { pathPrefix: 'electrical.halpiboat' } },
+    'enabled, with signalk-halpi\'s path prefix');
+  t.equal(statOf(mine), String(owner), 'the server can save its settings');
+  t.equal(readFileSync(`${SK_DATA}/plugin-config-data/signalk-halpi.json`, 'utf8'), vendorConfig, 'signalk-halpi\'s settings untouched');
+  t.equal(existsSync(calls) ? readFileSync(calls, 'utf8') : '', existsSync('/run/systemd/system') ? 'restart marine-signalk-server-container.service\n' : '',
+    'the container restarts only where systemd runs');
+
+  // The server as HaLOS runs it finds the plugin enabled, with the carried-over prefix.
+  const sk = await startSignalK(null, { dir: SK_DATA, wrap: ['setpriv', '--reuid', String(owner), '--regid', String(owner), '--clear-groups', '--inh-caps=-all', 'env', `HOME=${SK_DATA}`] });
+  try {
+    const plugins = await sk.get('/skServer/plugins');
+    const p = (plugins.body as Array<{ id: string; data: { enabled: boolean; configuration: Record<string, unknown> } }>).find((x) => x.id === 'signalk-halpi2');
+    t.equal(p?.data.enabled, true, 'signalk-server 2.23.0 loads it, enabled');
+    t.equal(p?.data.configuration.pathPrefix, 'electrical.halpiboat');
+    t.match(await sk.waitForStatus((s) => /halpid/.test(s)), /No halpid answered/, 'and runs it (no halpid here)');
+  } finally {
+    await sk.stop();
+  }
+
+  // An npm install in the data directory, as the App Store makes as the container's user: the
+  // link survives (npm prunes links it does not know) and npm has nothing to write into the plugin.
+  const home = tempDir('signalk-halpi2-npm-');
+  execFileSync('chown', [`${owner}:${owner}`, home]);
+  const npm = spawnSync('setpriv', ['--reuid', String(owner), '--regid', String(owner), '--clear-groups', 'env', `HOME=${home}`,
+    'npm', 'install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: SK_DATA, encoding: 'utf8' });
+  t.equal(npm.status, 0, `npm install in the data directory\n${npm.stdout}${npm.stderr}`);
+  t.equal(readlinkSync(`${SK_DATA}/node_modules/signalk-halpi2`), '../system-plugins/signalk-halpi2', 'the link survives npm install');
+
+  // The owner's settings are theirs: installing again (an upgrade) leaves them as they are.
+  const edited = JSON.stringify({ enabled: false, configuration: { pathPrefix: 'electrical.mine', mode: 'client' } });
+  writeFileSync(mine, edited);
+  t.equal(dpkg('-i', pluginDeb()).status, 0, 'dpkg -i again');
+  t.equal(readFileSync(mine, 'utf8'), edited, 'an existing configuration (even a disabled one) left alone');
+
+  t.equal(dpkg('-r', 'signalk-halpi2').status, 0, 'dpkg -r');
+  t.notOk(existsSync(SYSTEM_PLUGIN), 'the plugin is gone');
+  t.notOk(run('test', ['-L', `${SK_DATA}/node_modules/signalk-halpi2`]).status === 0, 'and its link');
+  t.same(json(`${SK_DATA}/package.json`).dependencies, { 'signalk-other': 'file:system-plugins/signalk-other' }, 'and its file: dependency (npm would fail on it)');
+  t.equal(dpkg('-P', 'signalk-halpi2').status, 0, 'dpkg -P');
+  t.equal(readFileSync(mine, 'utf8'), edited, 'purge leaves the owner\'s settings');
+
+  // Installed afresh over kept settings: they are still the owner's.
+  t.equal(dpkg('-i', pluginDeb()).status, 0, 'dpkg -i after the purge');
+  t.equal(readFileSync(mine, 'utf8'), edited, 'a first install does not override an existing configuration');
+  t.equal(readlinkSync(`${SK_DATA}/node_modules/signalk-halpi2`), '../system-plugins/signalk-halpi2', 'linked again');
 });
