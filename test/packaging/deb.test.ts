@@ -308,8 +308,13 @@ t.test('signalk-halpi2 installed into a prepared HaLOS data directory: link, ena
   // The owner's settings are theirs: installing again (an upgrade) leaves them as they are.
   const edited = JSON.stringify({ enabled: false, configuration: { pathPrefix: 'electrical.mine', mode: 'client' } });
   writeFileSync(mine, edited);
+  // Meanwhile the owner had installed the tarball with npm, which put a copy where the link was.
+  rmSync(`${SK_DATA}/node_modules/signalk-halpi2`);
+  execFileSync('mkdir', [`${SK_DATA}/node_modules/signalk-halpi2`]);
+  writeFileSync(`${SK_DATA}/node_modules/signalk-halpi2/package.json`, '{"name":"signalk-halpi2","version":"5.0.0"}');
   t.equal(dpkg('-i', pluginDeb()).status, 0, 'dpkg -i again');
   t.equal(readFileSync(mine, 'utf8'), edited, 'an existing configuration (even a disabled one) left alone');
+  t.equal(readlinkSync(`${SK_DATA}/node_modules/signalk-halpi2`), '../system-plugins/signalk-halpi2', 'an npm-installed copy gives way to the link');
 
   t.equal(dpkg('-r', 'signalk-halpi2').status, 0, 'dpkg -r');
   t.notOk(existsSync(SYSTEM_PLUGIN), 'the plugin is gone');
