@@ -5,6 +5,7 @@
 // counts as resumed only after it has held (and the controller agrees), and a single reading never
 // flips the decision either way.
 
+import { SUPERCAP_F } from './halpi2.js';
 import { fixedHalfEven, RepeatLimiter, type Logger } from './log.js';
 import { decodeIin, decodeVcap, decodeVin, type PowerState } from './registers.js';
 
@@ -38,8 +39,7 @@ export const IIN_POWER_A = 0.1;
 /** The controller averages I_in over 200 ms: before that, a blackout's I_in still shows the supply. */
 export const IIN_SETTLE_MS = 200;
 
-/** The HALPI2's supercapacitor bank (4 × 25 F in series). */
-export const SUPERCAP_F = 6.25;
+export { SUPERCAP_F };
 
 /**
  * The supercap voltage below which the computer cannot be counted on: the controller's solo

@@ -17,9 +17,10 @@
 // "FSD OB LB" on line power.
 
 import { STATUS_FALLBACK, type Engine } from '../engine.js';
+import { CHARGE_TARGET_V } from '../halpi2.js';
 import { VERSION } from '../version.js';
 
-export const V_FULL = 10.25;
+export const V_FULL = CHARGE_TARGET_V;
 /** LB when the supercap would reach the cut-off this soon: the time a secondary needs to shut down. */
 export const LB_RUNTIME_S = 20;
 

@@ -1,8 +1,9 @@
 // Physical model of the HALPI2 power path (docs/controller.md): input, supercap charge and
 // discharge, input current, and the ADC's 10-sample averaging. Model parameters, not firmware.
 
-export const SUPERCAP_F = 6.25;
-export const CHARGE_TARGET_V = 10.25;
+import { CHARGE_TARGET_V, SUPERCAP_F } from '../halpi2.js';
+
+export { CHARGE_TARGET_V, SUPERCAP_F };
 export const HARD_LIMIT_V = 10.8;
 export const CHARGE_POWER_W = 13;
 export const CHARGE_CURRENT_A = 3;
