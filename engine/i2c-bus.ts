@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { BusError, type Bus, type BusErrorKind } from './bus.js';
+import { loadI2cBus } from './i2c-loader.js';
 import { hex2 } from './registers.js';
 
 /** The part of the `i2c-bus` promise API we use. */
@@ -34,9 +35,7 @@ export class I2cUnavailableError extends Error {
 export const devicePath = (bus: number): string => `/dev/i2c-${bus}`;
 
 async function loadModule(): Promise<I2cModule> {
-  const name = 'i2c-bus'; // a variable, so bundlers and the type checker leave the optional module alone
-  const mod = (await import(name)) as I2cModule & { default?: I2cModule };
-  return mod.default ?? mod;
+  return loadI2cBus();
 }
 
 /**

@@ -14,6 +14,7 @@ const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/,
   /^dist\/bin\/(halpid|halpi)\.mjs$/, /^dist\/bin\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/,
   /^dist\/plugin\/index\.cjs$/,
+  /^prebuilds\/linux-(x64|arm64)\/i2c\.abi\d+\.node$/, // i2c-bus's addon, prebuilt (scripts/build-prebuilds.sh)
   /^public\/(index\.html|app\.js|style\.css|icon\.png)(\.gz|\.br)?$/,
 ];
 const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'dist/plugin/index.cjs', 'dist/bin/halpid.mjs', 'dist/bin/halpi.mjs', 'public/index.html', 'public/app.js', 'public/icon.png'];
