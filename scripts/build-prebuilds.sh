@@ -15,7 +15,7 @@ arches=${HALPI2_PREBUILD_ARCHES:-x64 arm64}
 nodes=${HALPI2_PREBUILD_NODES:-20 22 24}
 
 src=node_modules/i2c-bus
-[ -f "$src/binding.gyp" ] && [ -d node_modules/nan ] || { echo "build-prebuilds: node_modules/i2c-bus and nan are missing (npm ci)" >&2; exit 1; }
+{ [ -f "$src/binding.gyp" ] && [ -d node_modules/nan ]; } || { echo "build-prebuilds: node_modules/i2c-bus and nan are missing (npm ci)" >&2; exit 1; }
 # npm's own node-gyp (npm sets npm_config_node_gyp for scripts), else the one beside this npm.
 gyp=${npm_config_node_gyp:-$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js}
 [ -f "$gyp" ] || { echo "build-prebuilds: node-gyp not found at $gyp" >&2; exit 1; }
@@ -47,8 +47,8 @@ for arch in $arches; do
     ln -s "$root/node_modules/nan" "$work/i2c-bus/node_modules/nan"
     (cd "$work/i2c-bus" && env "${tools[@]}" node "$gyp" rebuild --arch="$arch" --nodedir="$nodedir" >"$work/gyp.log" 2>&1) \
       || { cat "$work/gyp.log" >&2; echo "build-prebuilds: building for $arch, Node $major failed" >&2; exit 1; }
-    cp "$work/i2c-bus/build/Release/i2c.node" "$target.tmp"
-    mv "$target.tmp" "$target"
+    cp "$work/i2c-bus/build/Release/i2c.node" "$target.tmp.$$"
+    mv "$target.tmp.$$" "$target"
     echo "$want" >"$stamp"
     echo "$target ($want)"
   done

