@@ -3,6 +3,7 @@
 // replies. One UPS, `halpi2`. The TCP side lives in server.ts.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { description, NO_DESCRIPTION, typeOf } from './names.js';
 
 export const UPS_NAME = 'halpi2';
 export const UPS_DESC = 'HALPI2 supercapacitor UPS';
@@ -21,6 +22,8 @@ export interface Session {
   password?: string;
   loggedIn: boolean;
   primary: boolean;
+  /** SET TRACKING ON (NUT 2.8): nothing is ever tracked here, but the setting is kept. */
+  tracking?: boolean;
 }
 
 export interface NutBackend {
@@ -77,23 +80,38 @@ export const quote = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace
 
 const err = (code: string): Reply => ({ lines: [`ERR ${code}`] });
 
+/** Commands that need USERNAME and PASSWORD first, whatever their arguments (upsd's FLAG_USER). */
+const NEEDS_USER = new Set(['LOGIN', 'PRIMARY', 'MASTER', 'FSD', 'SET', 'INSTCMD']);
+
+/** As upsd: the UPS name in any case (`upsc HALPI2@host`); replies echo the client's spelling. */
+const isUps = (name: string | undefined): boolean => name?.toLowerCase() === UPS_NAME;
+
+/**
+ * One command line. The order of the checks is upsd 2.8's (server/net*.c), so that a client sees
+ * the same error for the same mistake; argument counts are "at least", extra ones ignored, as there.
+ */
 export function handle(line: string, s: Session, b: NutBackend): Reply {
   const t = tokenize(line);
   if (t === null) return err('INVALID-ARGUMENT');
-  if (t.length === 0) return { lines: [] };
-  const [cmd, ...args] = t;
-  const ups = (name: string | undefined): boolean => name === UPS_NAME;
-  switch (cmd!.toUpperCase()) {
+  if (t.length === 0) return err('UNKNOWN-COMMAND');
+  const [word, ...args] = t;
+  const cmd = word!.toUpperCase();
+  if (NEEDS_USER.has(cmd)) {
+    if (s.username === undefined) return err('USERNAME-REQUIRED');
+    if (s.password === undefined) return err('PASSWORD-REQUIRED');
+  }
+  switch (cmd) {
     case 'VER':
-      return { lines: [`Network UPS Tools upsd ${b.version} (halpid) - https://networkupstools.org/`] };
+      return args.length ? err('INVALID-ARGUMENT') : { lines: [serverInfo(b)] };
     case 'NETVER':
-      return { lines: [NETVER] };
+    case 'PROTVER': // NUT 2.8's name for NETVER
+      return args.length ? err('INVALID-ARGUMENT') : { lines: [NETVER] };
     case 'HELP':
-      return { lines: ['Commands: HELP VER GET LIST LOGIN LOGOUT USERNAME PASSWORD PRIMARY MASTER FSD STARTTLS'] };
+      return args.length ? err('INVALID-ARGUMENT') : { lines: ['Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS'] };
     case 'STARTTLS':
       return err('FEATURE-NOT-CONFIGURED');
     case 'LOGOUT':
-      return { lines: ['OK Goodbye'], close: true };
+      return args.length ? err('INVALID-ARGUMENT') : { lines: ['OK Goodbye'], close: true };
     case 'USERNAME':
       if (args.length !== 1) return err('INVALID-ARGUMENT');
       if (s.username !== undefined) return err('ALREADY-SET-USERNAME');
@@ -107,9 +125,7 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
     case 'LOGIN': {
       if (args.length !== 1) return err('INVALID-ARGUMENT');
       if (s.loggedIn) return err('ALREADY-LOGGED-IN');
-      if (s.username === undefined) return err('USERNAME-REQUIRED');
-      if (s.password === undefined) return err('PASSWORD-REQUIRED');
-      if (!ups(args[0])) return err('UNKNOWN-UPS');
+      if (!isUps(args[0])) return err('UNKNOWN-UPS');
       if (!user(s, b)) return denied();
       s.loggedIn = true;
       return { lines: ['OK'] };
@@ -117,30 +133,44 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
     case 'PRIMARY':
     case 'MASTER': {
       if (args.length !== 1) return err('INVALID-ARGUMENT');
-      if (!ups(args[0])) return err('UNKNOWN-UPS');
+      if (!isUps(args[0])) return err('UNKNOWN-UPS');
       const u = user(s, b);
       if (!u) return denied();
       if (u.role !== 'primary') return err('ACCESS-DENIED');
       s.primary = true;
-      return { lines: [cmd!.toUpperCase() === 'MASTER' ? 'OK MASTER-GRANTED' : 'OK PRIMARY-GRANTED'] };
+      return { lines: [cmd === 'MASTER' ? 'OK MASTER-GRANTED' : 'OK PRIMARY-GRANTED'] };
     }
     case 'FSD': {
       if (args.length !== 1) return err('INVALID-ARGUMENT');
-      if (!ups(args[0])) return err('UNKNOWN-UPS');
-      // PRIMARY checked the credentials, which cannot change on a connection: a lock-out by
-      // someone else's failed guesses must not stop a primary's FSD.
-      if (!s.primary) return err('ACCESS-DENIED');
+      if (!isUps(args[0])) return err('UNKNOWN-UPS');
+      // As upsd, a primary user may set FSD without PRIMARY first. Once PRIMARY checked the
+      // credentials (which cannot change on a connection), a lock-out by someone else's failed
+      // guesses must not stop a primary's FSD.
+      if (!s.primary) {
+        const u = user(s, b);
+        if (!u) return denied();
+        if (u.role !== 'primary') return err('ACCESS-DENIED');
+      }
       b.forceShutdown();
       return { lines: ['OK FSD-SET'] };
     }
+    case 'SET':
+      return set(args, s, b);
+    case 'INSTCMD':
+      if (args.length < 2) return err('INVALID-ARGUMENT');
+      if (!isUps(args[0])) return err('UNKNOWN-UPS');
+      if (!b.variables()) return err('DATA-STALE');
+      return err('CMD-NOT-SUPPORTED'); // the HALPI2 has no instant commands
     case 'GET':
-      return get(args, b);
+      return get(args, s, b);
     case 'LIST':
       return list(args, b);
     default:
       return err('UNKNOWN-COMMAND');
   }
 }
+
+const serverInfo = (b: NutBackend): string => `Network UPS Tools upsd ${b.version} (halpid) - https://networkupstools.org/`;
 
 const denied = (): Reply => ({ ...err('ACCESS-DENIED'), authFailed: true });
 
@@ -154,64 +184,107 @@ function user(s: Session, b: NutBackend): NutUser | undefined {
   return b.users.find((u) => same(u.name, s.username!) && same(u.password, s.password!));
 }
 
-function get(args: string[], b: NutBackend): Reply {
-  const [what, name, varName] = args;
-  switch (what?.toUpperCase()) {
+/** Case-insensitive, as upsd's variable tree. */
+const lookup = (vars: Map<string, string>, name: string): string | undefined => vars.get(name) ?? vars.get(name.toLowerCase());
+
+function set(args: string[], s: Session, b: NutBackend): Reply {
+  if (args.length < 2) return err('INVALID-ARGUMENT');
+  const what = args[0]!.toUpperCase();
+  if (what === 'VAR') {
+    if (args.length < 4) return err('INVALID-ARGUMENT');
+    if (!isUps(args[1])) return err('UNKNOWN-UPS');
+    if (!b.variables()) return err('DATA-STALE');
+    // No user may SET (upsd.users' `upsmon` roles carry no SET action, and nothing is writable):
+    // the same answer whatever the credentials, so it tells a guesser nothing.
+    return err('ACCESS-DENIED');
+  }
+  if (what === 'TRACKING') {
+    const v = args[1]!.toUpperCase();
+    if (v !== 'ON' && v !== 'OFF') return err('INVALID-ARGUMENT');
+    s.tracking = v === 'ON';
+    return { lines: ['OK'] };
+  }
+  return err('INVALID-ARGUMENT');
+}
+
+function get(args: string[], s: Session, b: NutBackend): Reply {
+  if (args.length < 1) return err('INVALID-ARGUMENT');
+  const what = args[0]!.toUpperCase();
+  if (what === 'TRACKING') {
+    if (args.length < 2) return { lines: [s.tracking ? 'ON' : 'OFF'] };
+    // Nothing is ever tracked (no SET or INSTCMD succeeds): every id is unknown.
+    return s.tracking ? { lines: ['ERR UNKNOWN'] } : err('FEATURE-NOT-CONFIGURED');
+  }
+  if (args.length < 2) return err('INVALID-ARGUMENT');
+  const name = args[1]!;
+  if (what === 'UPSDESC') return isUps(name) ? { lines: [`UPSDESC ${name} ${quote(UPS_DESC)}`] } : err('UNKNOWN-UPS');
+  if (what === 'NUMLOGINS') {
+    if (!isUps(name)) return err('UNKNOWN-UPS');
+    if (!b.variables()) return err('DATA-STALE');
+    return { lines: [`NUMLOGINS ${name} ${b.clients().length}`] };
+  }
+  if (args.length < 3) return err('INVALID-ARGUMENT');
+  const varName = args[2]!;
+  if (what === 'VAR' && varName.toLowerCase().startsWith('server.')) {
+    // upsd's own variables, whatever the UPS name.
+    const v = varName.toLowerCase();
+    if (v === 'server.info') return { lines: [`VAR ${name} server.info ${quote(serverInfo(b))}`] };
+    if (v === 'server.version') return { lines: [`VAR ${name} server.version ${quote(b.version)}`] };
+    return err('VAR-NOT-SUPPORTED');
+  }
+  if (!['VAR', 'TYPE', 'DESC', 'CMDDESC'].includes(what)) return err('INVALID-ARGUMENT');
+  if (!isUps(name)) return err('UNKNOWN-UPS');
+  const vars = b.variables();
+  if (!vars) return err('DATA-STALE');
+  switch (what) {
     case 'VAR': {
-      if (args.length !== 3) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
-      const vars = b.variables();
-      if (!vars) return err('DATA-STALE');
-      const v = vars.get(varName!);
-      if (v === undefined) return err('VAR-NOT-SUPPORTED');
-      return { lines: [`VAR ${UPS_NAME} ${varName} ${quote(v)}`] };
+      const v = lookup(vars, varName);
+      return v === undefined ? err('VAR-NOT-SUPPORTED') : { lines: [`VAR ${name} ${varName} ${quote(v)}`] };
     }
-    case 'UPSDESC':
-      if (args.length !== 2) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
-      return { lines: [`UPSDESC ${UPS_NAME} ${quote(UPS_DESC)}`] };
-    case 'NUMLOGINS':
-      if (args.length !== 2) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
-      return { lines: [`NUMLOGINS ${UPS_NAME} ${b.clients().length}`] };
     case 'TYPE':
-    case 'DESC':
-      if (args.length !== 3) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
-      if (!b.variables()?.has(varName!)) return err('VAR-NOT-SUPPORTED');
-      return what.toUpperCase() === 'TYPE' ? { lines: [`TYPE ${UPS_NAME} ${varName} STRING:64`] }
-        : { lines: [`DESC ${UPS_NAME} ${varName} ${quote('Description unavailable')}`] };
-    default:
-      return err('INVALID-ARGUMENT');
+      return lookup(vars, varName) === undefined ? err('VAR-NOT-SUPPORTED') : { lines: [`TYPE ${name} ${varName} ${typeOf(varName)}`] };
+    case 'DESC': // as upsd, whether or not the variable exists
+      return { lines: [`DESC ${name} ${varName} ${quote(description(varName))}`] };
+    default: // CMDDESC: the HALPI2 has no instant commands
+      return { lines: [`CMDDESC ${name} ${varName} ${quote(NO_DESCRIPTION)}`] };
   }
 }
 
+/** upsd's order: names compared without regard to case (its variable tree). */
+const byName = ([a]: [string, string], [c]: [string, string]): number => {
+  const [x, y] = [a.toLowerCase(), c.toLowerCase()];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 function list(args: string[], b: NutBackend): Reply {
-  const [what, name] = args;
-  switch (what?.toUpperCase()) {
-    case 'UPS':
-      if (args.length !== 1) return err('INVALID-ARGUMENT');
-      return { lines: ['BEGIN LIST UPS', `UPS ${UPS_NAME} ${quote(UPS_DESC)}`, 'END LIST UPS'] };
-    case 'VAR': {
-      if (args.length !== 2) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
+  if (args.length < 1) return err('INVALID-ARGUMENT');
+  const what = args[0]!.toUpperCase();
+  if (what === 'UPS') return { lines: ['BEGIN LIST UPS', `UPS ${UPS_NAME} ${quote(UPS_DESC)}`, 'END LIST UPS'] };
+  if (args.length < 2) return err('INVALID-ARGUMENT');
+  const name = args[1]!;
+  const block = (header: string, rows: string[]): Reply => ({ lines: [`BEGIN LIST ${header}`, ...rows, `END LIST ${header}`] });
+  switch (what) {
+    case 'CLIENT':
+      if (!isUps(name)) return err('UNKNOWN-UPS');
+      return block(`CLIENT ${name}`, b.clients().map((c) => `CLIENT ${UPS_NAME} ${c}`));
+    case 'VAR':
+    case 'RW':
+    case 'CMD': {
+      if (!isUps(name)) return err('UNKNOWN-UPS');
       const vars = b.variables();
       if (!vars) return err('DATA-STALE');
-      const rows = [...vars].sort(([a], [c]) => a.localeCompare(c)).map(([k, v]) => `VAR ${UPS_NAME} ${k} ${quote(v)}`);
-      return { lines: [`BEGIN LIST VAR ${UPS_NAME}`, ...rows, `END LIST VAR ${UPS_NAME}`] };
+      // Nothing is writable and there are no instant commands: RW and CMD are empty lists.
+      const rows = what === 'VAR' ? [...vars].sort(byName).map(([k, v]) => `VAR ${name} ${k} ${quote(v)}`) : [];
+      return block(`${what} ${name}`, rows);
     }
-    case 'CLIENT':
-      if (args.length !== 2) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
-      return { lines: [`BEGIN LIST CLIENT ${UPS_NAME}`, ...b.clients().map((c) => `CLIENT ${UPS_NAME} ${c}`), `END LIST CLIENT ${UPS_NAME}`] };
-    case 'CMD':
-    case 'RW':
-    case 'ENUM':
-    case 'RANGE':
-      if (args.length < 2) return err('INVALID-ARGUMENT');
-      if (name !== UPS_NAME) return err('UNKNOWN-UPS');
-      return { lines: [`BEGIN LIST ${what.toUpperCase()} ${UPS_NAME}`, `END LIST ${what.toUpperCase()} ${UPS_NAME}`] };
-    default:
-      return err('INVALID-ARGUMENT');
   }
+  if (args.length < 3) return err('INVALID-ARGUMENT');
+  if (what !== 'ENUM' && what !== 'RANGE') return err('INVALID-ARGUMENT');
+  if (!isUps(name)) return err('UNKNOWN-UPS');
+  const vars = b.variables();
+  if (!vars) return err('DATA-STALE');
+  const varName = args[2]!;
+  if (lookup(vars, varName) === undefined) return err('VAR-NOT-SUPPORTED');
+  // No variable is enumerated or ranged. The header names the variable, as libupsclient expects.
+  return block(`${what} ${name} ${varName}`, []);
 }
