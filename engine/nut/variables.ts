@@ -14,7 +14,7 @@
 // its measured discharge says it reaches the cut-off within LB_RUNTIME_S, not from the blackout
 // time limit (the power may still return before the limit: halpid's own decision shows as FSD).
 // FSD set by a primary is cleared when the blackout ends, so that ups.status does not stay
-// "FSD OB LB" on line power.
+// "FSD OB" on line power; set on line power, it shows as "FSD OL" until the next blackout ends.
 
 import { STATUS_FALLBACK, type Engine } from '../engine.js';
 import { CHARGE_TARGET_V } from '../halpi2.js';
@@ -66,8 +66,10 @@ export function upsVariables(engine: Engine, st: UpsState, staleMs = 5000): Map<
     }
   } else if (state === 'SHUTDOWN' || state === 'DEAD') runtime = 0;
   const flags: string[] = [];
-  const shuttingDown = st.fsd || state === 'SHUTDOWN' || (state === 'DEAD' && m.V_in < engine.settings.blackoutVoltageLimitV);
-  if (shuttingDown) flags.push('FSD');
+  // halpid's own shutdown is FSD OB LB. A primary's FSD is put before what is true, as upsd does:
+  // set on line power (upsmon -c fsd) it must not claim the HALPI2 is on its supercap.
+  const shuttingDown = state === 'SHUTDOWN' || (state === 'DEAD' && m.V_in < engine.settings.blackoutVoltageLimitV);
+  if (st.fsd || shuttingDown) flags.push('FSD');
   if (state === 'BLACKOUT' || shuttingDown) flags.push('OB');
   else flags.push('OL');
   if (shuttingDown || (state === 'BLACKOUT' && capRuntime !== null && capRuntime <= LB_RUNTIME_S)) flags.push('LB');

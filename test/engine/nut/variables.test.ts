@@ -74,11 +74,21 @@ t.test('FSD set by a primary is cleared when the blackout ends', async (t) => {
   t.teardown(() => nut.close());
   const c = nutClient(nut.port);
   c.send('USERNAME u\nPASSWORD p\nLOGIN halpi2\nPRIMARY halpi2\nFSD halpi2\nGET VAR halpi2 ups.status\n');
-  t.equal((await c.lines(6))[5], 'VAR halpi2 ups.status "FSD OB LB"');
+  t.equal((await c.lines(6))[5], 'VAR halpi2 ups.status "FSD OB"', 'FSD before what is true: on the supercap, not yet low');
   e.state = 'NORMAL';
   e.supervisor.blackoutElapsedS = null;
   e.blackout({ phase: 'end' });
   c.send('GET VAR halpi2 ups.status\n');
   t.equal((await c.lines(7))[6], 'VAR halpi2 ups.status "OL"', 'on line power again');
+  c.sock.destroy();
+});
+
+t.test('FSD set by a primary on line power does not claim the supercap is in use', async (t) => {
+  const e = fakeEngine();
+  const nut = await startNutServer({ engine: e as unknown as Engine, listen: '127.0.0.1:0', user: 'u', password: 'p', primary: true, staleMs: 5000 });
+  t.teardown(() => nut.close());
+  const c = nutClient(nut.port);
+  c.send('USERNAME u\nPASSWORD p\nFSD halpi2\nGET VAR halpi2 ups.status\n');
+  t.equal((await c.lines(4))[3], 'VAR halpi2 ups.status "FSD OL"');
   c.sock.destroy();
 });
