@@ -256,6 +256,16 @@ const byName = ([a]: [string, string], [c]: [string, string]): number => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
+/** The rows of LIST VAR, rendered once for a Map of variables (the backend reuses it between readings). */
+const rendered = new WeakMap<Map<string, string>, { name: string; rows: string[] }>();
+function varRows(vars: Map<string, string>, name: string): string[] {
+  const done = rendered.get(vars);
+  if (done?.name === name) return done.rows;
+  const rows = [...vars].sort(byName).map(([k, v]) => `VAR ${name} ${k} ${quote(v)}`);
+  rendered.set(vars, { name, rows });
+  return rows;
+}
+
 function list(args: string[], b: NutBackend): Reply {
   if (args.length < 1) return err('INVALID-ARGUMENT');
   const what = args[0]!.toUpperCase();
@@ -274,8 +284,7 @@ function list(args: string[], b: NutBackend): Reply {
       const vars = b.variables();
       if (!vars) return err('DATA-STALE');
       // Nothing is writable and there are no instant commands: RW and CMD are empty lists.
-      const rows = what === 'VAR' ? [...vars].sort(byName).map(([k, v]) => `VAR ${name} ${k} ${quote(v)}`) : [];
-      return block(`${what} ${name}`, rows);
+      return block(`${what} ${name}`, what === 'VAR' ? varRows(vars, name) : []);
     }
   }
   if (args.length < 3) return err('INVALID-ARGUMENT');

@@ -26,6 +26,11 @@ export const CLOSE_GRACE_MS = 1000;
 /** Replies waiting for a client that does not read, beyond which it is dropped. */
 export const MAX_OUTPUT = 64 * 1024;
 /**
+ * Commands answered in one turn of the event loop for one client; the rest of what it pipelined
+ * waits for the next turn, so that a flood of commands never holds up the supervisor's tick.
+ */
+export const MAX_BATCH = 32;
+/**
  * NUT's net-protocol.txt has no error for a full server (upsd leaves the connection waiting in the
  * kernel's backlog). halpid answers this NUT error and closes, so that libupsclient reports
  * "Access denied" at once rather than hang (docs/nut.md).
@@ -127,9 +132,24 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
     // buffer is full the socket is paused, so unread requests wait in the kernel, not in memory.
     let buffer = '';
     let blocked = false;
+    /** A batch was answered; the rest waits for the next turn (MAX_BATCH). */
+    let yielding = false;
     const pump = () => {
+      if (sock.destroyed) return; // data already read may still be emitted after a drop
       let nl: number;
+      let batch = 0;
       while (!blocked && (nl = buffer.indexOf('\n')) >= 0) {
+        if (batch++ >= MAX_BATCH) {
+          yielding = true;
+          sock.pause();
+          setImmediate(() => {
+            yielding = false;
+            if (sock.destroyed) return;
+            if (!blocked) sock.resume();
+            pump();
+          });
+          return;
+        }
         const line = buffer.slice(0, nl).replace(/\r$/, '');
         buffer = buffer.slice(nl + 1);
         if (line.length > MAX_LINE) return void closeSoon(sock, 'ERR INVALID-ARGUMENT');
@@ -164,10 +184,11 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
     };
     sock.on('data', (chunk: string) => {
       buffer += chunk;
-      pump();
+      if (!yielding) pump();
     });
     sock.on('drain', () => {
       blocked = false;
+      if (yielding) return; // the next turn resumes
       if (!sock.destroyed && sock.writable) sock.resume();
       pump();
     });
@@ -207,6 +228,7 @@ export async function startNutServer(opts: {
   const { VERSION } = await import('../version.js');
   const { engine } = opts;
   const st = upsState();
+  let memo: { key: unknown[]; vars: Map<string, string> } | null = null;
   engine.readConfigKey('solo_power_off_threshold').then((v) => { st.cutoff = v; }, () => {});
   // The identity before the first client asks (variables.ts omits what is still unknown).
   await engine.refreshStatus(1000, 0).catch(() => {});
@@ -217,8 +239,15 @@ export async function startNutServer(opts: {
     version: VERSION,
     users: opts.user ? [{ name: opts.user, password: opts.password, role: opts.primary ? 'primary' : 'secondary' }] : [],
     variables: () => {
+      // Once per reading: a client pipelining LIST VAR gets the same Map (and protocol.ts its
+      // rendered rows) until the next measurement, the state or FSD changes, or it goes stale.
+      const key = [engine.lastMeasurements, engine.state, st.fsd, engine.supervisor.blackoutElapsedS];
+      const fresh = (engine.lastMeasurements?.wall ?? -Infinity) > engine.clock.wallNow() - opts.staleMs;
+      if (memo && fresh && key.every((k, i) => k === memo!.key[i])) return memo.vars;
       if (opts.refreshStatus) void engine.refreshStatus(1000, 60_000).catch(() => {});
-      return upsVariables(engine, st, opts.staleMs);
+      const vars = upsVariables(engine, st, opts.staleMs);
+      memo = vars ? { key, vars } : null;
+      return vars;
     },
     forceShutdown: () => {
       st.fsd = true;

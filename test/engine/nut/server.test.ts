@@ -5,7 +5,7 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { faceErrors } from '../../../engine/face-errors.js';
-import { createNutServer, FULL_REPLY, MAX_CLIENTS, MAX_LINE, MAX_OUTPUT, type NutServerOptions } from '../../../engine/nut/server.js';
+import { createNutServer, FULL_REPLY, MAX_BATCH, MAX_CLIENTS, MAX_LINE, MAX_OUTPUT, type NutServerOptions } from '../../../engine/nut/server.js';
 import { nutClient } from '../../helpers/nut-client.js';
 
 async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions & { variables?: Map<string, string> } = {}) {
@@ -189,4 +189,25 @@ t.test('a client whose waiting replies exceed the bound is dropped', async (t) =
   await dropped;
   c.sock.destroy();
   t.equal((faceErrors.entries().find((e) => e.face === 'nut' && e.kind === 'output')?.n ?? 0) - dropsBefore, 1, 'counted');
+});
+
+t.test('pipelined commands are answered a batch per turn of the event loop, all of them in order', async (t) => {
+  const { port, sides } = await serve(t);
+  const c = client(port);
+  await c.connected();
+  while (!sides.has(c.sock.localPort!)) await new Promise((r) => setImmediate(r));
+  const side = sides.get(c.sock.localPort!)!;
+  // Count the server's replies; note how many were written when the turn that read them ends.
+  let writes = 0;
+  const write = side.write.bind(side) as (...a: unknown[]) => boolean;
+  side.write = ((...a: unknown[]) => { writes++; return write(...a); }) as typeof side.write;
+  let firstTurn = -1;
+  side.once('data', () => setImmediate(() => { firstTurn = writes; }));
+  const n = 1000;
+  c.send(Array.from({ length: n }, (_, i) => `GET VAR halpi2 v${i}\n`).join(''));
+  const lines = await c.lines(n);
+  t.equal(lines.length, n, 'every command answered');
+  t.equal(lines.at(-1), 'ERR VAR-NOT-SUPPORTED');
+  t.ok(firstTurn > 0 && firstTurn <= Math.min(2 * MAX_BATCH, n / 10), `${firstTurn} answers in the first turns, not ${n}: other work runs in between`);
+  c.sock.destroy();
 });
