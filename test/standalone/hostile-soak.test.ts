@@ -1,0 +1,87 @@
+// Hostile clients against halpid --simulate --nut --web (issue 18): slot flooding, resets,
+// never-reading, slowloris, login flood and 1 MB lines on the NUT port (test/helpers/hostile.ts;
+// the web listener's attackers hook in there too), while a logged-in monitor polls and, half-way
+// through, the power is cut. The daemon must end alive, its RSS within 16 MiB of where it
+// started, the monitor never pushed out, and the blackout shut down within the limit + 200 ms.
+//
+// 20 s by default (CI); by hand, for as long as you like:
+//   HALPI2_SOAK_S=600 npx tap --timeout=900 --disable-coverage test/standalone/hostile-soak.test.ts
+// HALPI2_SOAK_ONLY=resets,slowloris runs only those attackers (none: HALPI2_SOAK_ONLY=none).
+import t from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { monitor, NUT_ATTACKERS, WEB_ATTACKERS, type SoakContext } from '../helpers/hostile.js';
+import { freePort } from '../helpers/net.js';
+import { converse } from '../helpers/nut.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const DURATION_S = Number(process.env.HALPI2_SOAK_S ?? 20);
+const LIMIT_S = 2;
+const RSS_SLACK_MIB = 16;
+const SHUTDOWN_SLACK_MS = 200;
+
+/** The daemon's resident set, in MiB (Linux). */
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+/** The time of a daemon's log line (its ISO timestamp). */
+const stamp = (line: string): number => Date.parse(line.split(' ')[0]!);
+/** CPU seconds the process has used (utime + stime, /proc/<pid>/stat). */
+const cpuS = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let d: RunningDaemon;
+t.teardown(() => d?.stop());
+
+t.test(`${DURATION_S} s of hostile clients, a blackout in the middle`, async (t) => {
+  const [nutPort, webPort] = [await freePort(), await freePort()];
+  const conf = join(tempDir('halpi2-soak-'), 'halpid.conf');
+  writeFileSync(conf, 'nut-user: monuser\nnut-password: s3cret\n');
+  d = await startDaemon(['-c', conf, '--nut', `127.0.0.1:${nutPort}`, '--web', `127.0.0.1:${webPort}`, '--blackout-time-limit', String(LIMIT_S)]);
+  const pid = d.proc.pid!;
+  // Warm up what a first request initialises, then take the starting RSS.
+  await converse(nutPort, ['LIST VAR halpi2', 'LOGOUT']);
+  await d.req('GET', '/sim');
+  const rss0 = rssMiB(pid);
+  const mon = monitor(nutPort, 'monuser', 's3cret');
+  t.ok(await mon.loggedIn, 'the monitor logged in before the attack');
+
+  const [cpu0, ours0] = [cpuS(pid), process.cpuUsage()];
+  const counts: Record<string, Record<string, number>> = {};
+  const ctx: SoakContext = {
+    nutPort, webPort, until: Date.now() + DURATION_S * 1000,
+    count: (a, what) => { (counts[a] ??= {})[what] = (counts[a]![what] ?? 0) + 1; },
+  };
+  const only = process.env.HALPI2_SOAK_ONLY?.split(',');
+  const attackers = [...NUT_ATTACKERS, ...WEB_ATTACKERS].filter((a) => !only || only.includes(a.name));
+  const attack = Promise.all(attackers.map((a) => a.run(ctx)));
+
+  // Half-way: cut the power, and measure from the request to the poweroff.
+  await sleep((DURATION_S * 1000) / 2);
+  const cut = Date.now();
+  await d.req('POST', '/sim/power', json({ on: false }));
+  const detected = stamp(await d.waitLog(/Detected blackout/, 30_000));
+  const poweroff = stamp(await d.waitLog(/Simulator: not executing/, 30_000));
+  await d.req('POST', '/sim/power', json({ on: true }));
+  t.ok(poweroff - cut <= LIMIT_S * 1000 + SHUTDOWN_SLACK_MS,
+    `the poweroff ${poweroff - cut} ms after the cut (detected after ${detected - cut} ms), limit ${LIMIT_S} s + ${SHUTDOWN_SLACK_MS} ms`);
+
+  await attack;
+  const stillAnswers = await converse(nutPort, ['GET VAR halpi2 ups.status']);
+  const rss1 = rssMiB(pid);
+  const dropped = mon.dropped();
+  mon.stop();
+  const ours1 = process.cpuUsage(ours0);
+  t.comment(`CPU during the attack: halpid ${(cpuS(pid) - cpu0).toFixed(1)} s, the attackers ${((ours1.user + ours1.system) / 1e6).toFixed(1)} s, in ${DURATION_S} s`);
+  t.comment(JSON.stringify(counts));
+  t.equal(d.proc.exitCode, null, 'the daemon is alive');
+  t.match(stillAnswers[0]?.[0] ?? '', /^(VAR halpi2 ups\.status|ERR DATA-STALE)/, 'and its NUT server answers');
+  t.equal((await d.req('GET', '/sim')).status, 200, 'and so does its Unix socket');
+  t.ok(rss1 - rss0 <= RSS_SLACK_MIB, `RSS ${rss0.toFixed(1)} → ${rss1.toFixed(1)} MiB (at most +${RSS_SLACK_MIB})`);
+  t.equal(dropped, null, 'the logged-in monitor was never pushed out');
+  t.ok(mon.statuses.some((s) => s.status.startsWith('FSD')), 'and read FSD during the blackout');
+  for (const a of attackers) t.ok((counts[a.name]?.connections ?? 0) > 0, `${a.name} attacked`);
+  t.equal(await d.stop(), 0, 'a clean stop after the attack');
+});
