@@ -241,8 +241,9 @@ export async function startNutServer(opts: {
     variables: () => {
       // Once per reading: a client pipelining LIST VAR gets the same Map (and protocol.ts its
       // rendered rows) until the next measurement, the state or FSD changes, or it goes stale.
-      const key = [engine.lastMeasurements, engine.state, st.fsd, engine.supervisor.blackoutElapsedS];
-      const fresh = (engine.lastMeasurements?.wall ?? -Infinity) > engine.clock.wallNow() - opts.staleMs;
+      const m = engine.lastMeasurements; // a new wrapper each time: its values object is the reading's
+      const key = [m?.values, m?.wall, engine.state, st.fsd, engine.supervisor.blackoutElapsedS];
+      const fresh = (m?.wall ?? -Infinity) > engine.clock.wallNow() - opts.staleMs;
       if (memo && fresh && key.every((k, i) => k === memo!.key[i])) return memo.vars;
       if (opts.refreshStatus) void engine.refreshStatus(1000, 60_000).catch(() => {});
       const vars = upsVariables(engine, st, opts.staleMs);

@@ -92,3 +92,24 @@ t.test('FSD set by a primary on line power does not claim the supercap is in use
   t.equal((await c.lines(4))[3], 'VAR halpi2 ups.status "FSD OL"');
   c.sock.destroy();
 });
+
+t.test('each new reading is served at once, though a reading is computed only once', async (t) => {
+  const e = fakeEngine();
+  // As the engine: a new wrapper around the latest reading each time it is asked.
+  let latest = e.lastMeasurements;
+  Object.defineProperty(e, 'lastMeasurements', { get: () => ({ values: latest.values, wall: latest.wall }) });
+  let refreshes = 0;
+  e.refreshStatus = async () => { refreshes++; };
+  const nut = await startNutServer({ engine: e as unknown as Engine, listen: '127.0.0.1:0', user: '', password: '', primary: false, staleMs: 5000, refreshStatus: true });
+  t.teardown(() => nut.close());
+  const c = nutClient(nut.port);
+  const before = refreshes;
+  c.send('GET VAR halpi2 input.voltage\nGET VAR halpi2 battery.charge\nGET VAR halpi2 input.voltage\n');
+  const first = await c.lines(3);
+  t.equal(first[0], 'VAR halpi2 input.voltage "12.00"');
+  t.equal(refreshes - before, 1, 'one reading, computed once for three commands');
+  latest = { wall: e.clock.wallNow(), values: { ...latest.values, V_in: 13.5 } };
+  c.send('GET VAR halpi2 input.voltage\n');
+  t.equal((await c.lines(4))[3], 'VAR halpi2 input.voltage "13.50"', 'the next reading');
+  c.sock.destroy();
+});
