@@ -31,6 +31,13 @@ export const MAX_OUTPUT = 64 * 1024;
  */
 export const MAX_BATCH = 32;
 /**
+ * Commands a client may send in a burst, then CMD_RATE a second: what it pipelined beyond waits
+ * (it is not dropped). upsc, upsmon, upsrw and exporters send tens at a time; a client that
+ * pipelines without end would otherwise be answered as fast as the kernel takes the replies.
+ */
+export const CMD_BURST = 200;
+export const CMD_RATE = 100;
+/**
  * NUT's net-protocol.txt has no error for a full server (upsd leaves the connection waiting in the
  * kernel's backlog). halpid answers this NUT error and closes, so that libupsclient reports
  * "Access denied" at once rather than hang (docs/nut.md).
@@ -51,12 +58,16 @@ export interface NutServerOptions {
   logger?: Logger;
   /** MAX_OUTPUT unless told otherwise (tests). */
   maxOutput?: number;
+  /** CMD_BURST and CMD_RATE unless told otherwise (tests of other limits). */
+  cmdBurst?: number;
+  cmdRate?: number;
 }
 
 export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutServerOptions = {}): NutServer {
   const clock = opts.clock ?? new RealClock();
   const logger = opts.logger ?? silentLogger;
   const maxOutput = opts.maxOutput ?? MAX_OUTPUT;
+  const [cmdBurst, cmdRate] = [opts.cmdBurst ?? CMD_BURST, opts.cmdRate ?? CMD_RATE];
   let peakOutput = 0;
   /** Each connection: its protocol state and when it last sent a complete command. */
   const conns = new Map<Socket, { session: Session; heard: number }>();
@@ -126,30 +137,41 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
       if (conns.get(sock) === conn) conns.delete(sock);
       if (idle) clock.clearTimeout(idle);
       idle = null;
+      if (budgetTimer) clock.clearTimeout(budgetTimer);
       if (session.loggedIn) logger.info(`NUT logout: ${session.username} from ${session.address}`);
     });
     // Backpressure: replies are written only as fast as the client reads them. While the socket's
     // buffer is full the socket is paused, so unread requests wait in the kernel, not in memory.
     let buffer = '';
     let blocked = false;
-    /** A batch was answered; the rest waits for the next turn (MAX_BATCH). */
+    /** A batch was answered, or the command budget is spent: the rest waits (MAX_BATCH, CMD_RATE). */
     let yielding = false;
+    let budget = cmdBurst;
+    let budgetAt = clock.now();
+    let budgetTimer: TimerHandle | null = null;
+    const later = () => {
+      budgetTimer = null;
+      yielding = false;
+      if (sock.destroyed) return;
+      if (!blocked) sock.resume();
+      pump();
+    };
     const pump = () => {
       if (sock.destroyed) return; // data already read may still be emitted after a drop
       let nl: number;
       let batch = 0;
       while (!blocked && (nl = buffer.indexOf('\n')) >= 0) {
-        if (batch++ >= MAX_BATCH) {
+        const now = clock.now();
+        budget = Math.min(cmdBurst, budget + ((now - budgetAt) * cmdRate) / 1000);
+        budgetAt = now;
+        if (budget < 1 || batch++ >= MAX_BATCH) {
           yielding = true;
           sock.pause();
-          setImmediate(() => {
-            yielding = false;
-            if (sock.destroyed) return;
-            if (!blocked) sock.resume();
-            pump();
-          });
+          if (budget < 1) budgetTimer = clock.setTimeout(later, Math.ceil(((1 - budget) * 1000) / cmdRate));
+          else setImmediate(later);
           return;
         }
+        budget -= 1;
         const line = buffer.slice(0, nl).replace(/\r$/, '');
         buffer = buffer.slice(nl + 1);
         if (line.length > MAX_LINE) return void closeSoon(sock, 'ERR INVALID-ARGUMENT');

@@ -4,8 +4,9 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { FakeClock } from '../../../engine/clock.js';
 import { faceErrors } from '../../../engine/face-errors.js';
-import { createNutServer, FULL_REPLY, MAX_BATCH, MAX_CLIENTS, MAX_LINE, MAX_OUTPUT, type NutServerOptions } from '../../../engine/nut/server.js';
+import { CMD_BURST, CMD_RATE, createNutServer, FULL_REPLY, MAX_BATCH, MAX_CLIENTS, MAX_LINE, MAX_OUTPUT, type NutServerOptions } from '../../../engine/nut/server.js';
 import { nutClient } from '../../helpers/nut-client.js';
 
 async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions & { variables?: Map<string, string> } = {}) {
@@ -145,7 +146,8 @@ t.test('refused clients that keep their side open do not keep a file descriptor 
 const manyVariables = new Map(Array.from({ length: 50 }, (_, i) => [`test.variable${i}`, 'x'.repeat(20)]));
 
 t.test('a client that pipelines requests without reading: the server stops reading it, output stays bounded', async (t) => {
-  const { port, nut, sides } = await serve(t, { variables: manyVariables });
+  // Backpressure alone: no command budget (the next tests have it).
+  const { port, nut, sides } = await serve(t, { variables: manyVariables, cmdBurst: Infinity });
   const c = client(port);
   await c.connected();
   c.sock.pause(); // never reads, for now
@@ -192,7 +194,7 @@ t.test('a client whose waiting replies exceed the bound is dropped', async (t) =
 });
 
 t.test('pipelined commands are answered a batch per turn of the event loop, all of them in order', async (t) => {
-  const { port, sides } = await serve(t);
+  const { port, sides } = await serve(t, { cmdBurst: Infinity });
   const c = client(port);
   await c.connected();
   while (!sides.has(c.sock.localPort!)) await new Promise((r) => setImmediate(r));
@@ -209,5 +211,28 @@ t.test('pipelined commands are answered a batch per turn of the event loop, all 
   t.equal(lines.length, n, 'every command answered');
   t.equal(lines.at(-1), 'ERR VAR-NOT-SUPPORTED');
   t.ok(firstTurn > 0 && firstTurn <= Math.min(2 * MAX_BATCH, n / 10), `${firstTurn} answers in the first turns, not ${n}: other work runs in between`);
+  c.sock.destroy();
+});
+
+t.test('a client pipelining without end: CMD_BURST commands at once, then CMD_RATE a second, none dropped', async (t) => {
+  const clock = new FakeClock();
+  const { port, sides } = await serve(t, { clock });
+  const c = client(port);
+  await c.connected();
+  while (!sides.has(c.sock.localPort!)) await new Promise((r) => setImmediate(r));
+  const side = sides.get(c.sock.localPort!)!;
+  let writes = 0;
+  const write = side.write.bind(side) as (...a: unknown[]) => boolean;
+  side.write = ((...a: unknown[]) => { writes++; return write(...a); }) as typeof side.write;
+  const n = CMD_BURST + CMD_RATE;
+  c.send(Array.from({ length: n }, (_, i) => `GET VAR halpi2 v${i}\n`).join(''));
+  await c.lines(CMD_BURST);
+  // With the clock stopped, turns of the event loop answer nothing more.
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.equal(writes, CMD_BURST, `${CMD_BURST} answered, the rest waits`);
+  await clock.advance(1000);
+  const lines = await c.lines(n);
+  t.equal(lines.length, n, `a second later, ${CMD_RATE} more: all answered`);
+  t.equal(lines.at(-1), 'ERR VAR-NOT-SUPPORTED');
   c.sock.destroy();
 });
