@@ -79,7 +79,7 @@ export const NUT_ATTACKERS: Attacker[] = [
         for (let sent = 0; sent < 8 << 20 && !c.sock.destroyed && Date.now() < ctx.until; sent += burst.length) {
           if (!c.sock.write(burst)) await Promise.race([new Promise((r) => c.sock.once('drain', r)), c.closed, sleep(ctx.until - Date.now())]);
         }
-        ctx.count('never-reading', 'bytes-sent-mb');
+        ctx.count('never-reading', 'floods'); // one per connection that sent its requests
       }
       await holdUntilDeadline(c, ctx);
     }),
