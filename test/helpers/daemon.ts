@@ -108,7 +108,7 @@ export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = 
   const socket = opts.defaultSocket ? simulatorSocketPath({ ...process.env, ...env })
     : given >= 0 ? args[given + 1]! : join(dir, 'halpid.sock');
   const socketArgs = opts.defaultSocket ? [] : ['--socket', socket];
-  const { proc, output, exited } = spawnHalpid(['--simulate', ...socketArgs, '--socket-group', GID, '--poweroff', 'true', ...args], env);
+  const { proc, output, exited } = spawnHalpid(['--simulate', ...socketArgs, '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args], env);
   let done = false;
   void exited.then(() => { done = true; });
   const waitLog = async (re: RegExp, timeoutMs = 20_000): Promise<string> => {

@@ -163,7 +163,7 @@ async function hardwarePath(t: Tap.Test, app: string, node: string[], arch: 'nat
   const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
   const flags = /\/usr\/bin\/node ((?:--[a-z-]+=\d+ )*)\/usr\/lib\/halpid\/halpid\.mjs/.exec(launcher)![1]!.trim().split(' ');
   const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), ...node, ...flags, join(app, 'halpid.mjs'),
-    '--socket', socket, '--socket-group', String(process.getgid?.() ?? 0), '--poweroff', `touch ${mark}`, '--blackout-time-limit', '2'], {
+    '--socket', socket, '--socket-group', String(process.getgid?.() ?? 0), '--poweroff', `touch ${mark}`, '--poweroff-fallback', '', '--blackout-time-limit', '2'], {
     env: { ...process.env, NODE_OPTIONS: '', HALPI2_I2C_EMULATOR_DIR: dir, HALPI2_I2C_EMULATOR_ARCH: arch, JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -214,7 +214,7 @@ t.test('arm64 under qemu: the package\'s halpid and halpi, its addon, the hardwa
   await t.test('halpid --simulate and halpi status', async (t) => {
     const dir = tempDir('halpid-arm64-sim-');
     const socket = join(dir, 'h.sock');
-    const daemon = spawn(node[0]!, [...node.slice(1), join(app, 'halpid.mjs'), '--simulate', '--socket', socket, '--socket-group', String(process.getgid?.() ?? 0), '--poweroff', 'true'], {
+    const daemon = spawn(node[0]!, [...node.slice(1), join(app, 'halpid.mjs'), '--simulate', '--socket', socket, '--socket-group', String(process.getgid?.() ?? 0), '--poweroff', 'true', '--poweroff-fallback', ''], {
       env: { ...process.env, NODE_OPTIONS: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -261,7 +261,7 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   // The installed daemon on the simulator, on a temporary socket, and the installed CLI against it.
   const dir = tempDir('halpid-installed-');
   const socket = join(dir, 'h.sock');
-  const daemon = spawn('/usr/bin/halpid', ['--simulate', '--socket', socket, '--socket-group', '0', '--poweroff', 'true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const daemon = spawn('/usr/bin/halpid', ['--simulate', '--socket', socket, '--socket-group', '0', '--poweroff', 'true', '--poweroff-fallback', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   daemon.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
   daemon.stderr!.on('data', (c: Buffer) => { log += c.toString(); });

@@ -94,7 +94,7 @@ t.test('the installed halpid on the emulated /dev/i2c-1 (scripts/i2c-emulated.sh
   const dir = tempDir('halpi2-prebuilt-halpid-');
   const socket = join(dir, 'halpid.sock');
   const bin = join(pkg, '..', '.bin');
-  const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), join(bin, 'halpid'), '--socket', socket, '--socket-group', GID, '--poweroff', 'true'], {
+  const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), join(bin, 'halpid'), '--socket', socket, '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', ''], {
     env: { ...env, HALPI2_I2C_EMULATOR_DIR: dir, JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

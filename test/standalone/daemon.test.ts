@@ -44,7 +44,7 @@ t.test('--backend i2c without the device is a clear fatal error, never a simulat
   t.equal(r.code, 1);
   t.match(r.out, 'Failed to open I2C device: Failed to open I2C device at bus 250, address 0x6D: /dev/i2c-250 does not exist');
   t.notMatch(r.out, /simulated/);
-  const auto = spawnHalpid(['--i2c-bus', '250', '--socket', join(dir, 'a.sock'), '--socket-group', GID, '--poweroff', 'true']);
+  const auto = spawnHalpid(['--i2c-bus', '250', '--socket', join(dir, 'a.sock'), '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '']);
   const start = Date.now();
   while (!auto.output().includes('Starting power management') && Date.now() - start < 15_000) await new Promise((res) => setTimeout(res, 20));
   t.match(auto.output(), '/dev/i2c-250 not found; using the simulated HALPI2 controller', 'auto falls back, and says so');
@@ -172,7 +172,7 @@ t.test('SIGHUP: a changed limit takes effect, a bad file is refused, the watchdo
 
 t.test('without --socket the simulator uses a socket that needs no root', async (t) => {
   const xdg = tmp();
-  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true'], { XDG_RUNTIME_DIR: xdg });
+  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', ''], { XDG_RUNTIME_DIR: xdg });
   const sock = join(xdg, 'halpid', 'halpid.sock');
   const start = Date.now();
   while (!p.output().includes('Starting power management')) {

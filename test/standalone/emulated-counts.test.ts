@@ -30,7 +30,7 @@ t.test('one driver attempt = one bus transfer, per register and outcome', async 
   let logs = '';
   // DEBUG=halpid:i2c: one line per attempt, "read 0x20 ok (attempt 1)" (engine/device.ts).
   const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), process.execPath, ...HALPID_FLAGS, HALPID,
-    '--socket', socket, '--socket-group', GID, '--poweroff', `touch ${mark}`, '--blackout-time-limit', '2'], {
+    '--socket', socket, '--socket-group', GID, '--poweroff', `touch ${mark}`, '--poweroff-fallback', '', '--blackout-time-limit', '2'], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', HALPI2_I2C_EMULATOR_DIR: dir, JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: 'halpid:i2c', DEBUG_COLORS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

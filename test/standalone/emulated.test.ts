@@ -30,7 +30,7 @@ const control = join(dir, 'control.sock');
 const poweroffMark = join(dir, 'poweroff-ran');
 let logs = '';
 const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), process.execPath, ...HALPID_FLAGS, HALPID,
-  '--socket', socket, '--socket-group', GID, '--poweroff', `touch ${poweroffMark}`, '--blackout-time-limit', '2'], {
+  '--socket', socket, '--socket-group', GID, '--poweroff', `touch ${poweroffMark}`, '--poweroff-fallback', '', '--blackout-time-limit', '2'], {
   cwd: ROOT,
   env: { ...process.env, NODE_OPTIONS: '', HALPI2_I2C_EMULATOR_DIR: dir, JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' },
   stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { GID, spawnHalpid, startDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', ...args], env);
+  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args], env);
   const timer = setTimeout(() => p.proc.kill('SIGKILL'), 15_000); // a hang fails the test, not the run
   const code = await p.exited;
   clearTimeout(timer);
@@ -62,7 +62,7 @@ t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does n
   const first = join(dir, 'a.sock');
   writeFileSync(conf, `socket: ${first}\n`);
   // The socket comes from the file (a --socket flag would pin it across reloads).
-  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--conf', conf]);
+  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', '--conf', conf]);
   t.teardown(() => { p.proc.kill('SIGKILL'); });
   // Errors go to stderr and info to stdout: the two pipes race, so wait on either.
   const waitFor = async (re: RegExp) => {
