@@ -184,6 +184,14 @@ export class Device {
     return decodeVin(await this.readMeasurement(Reg.V_IN));
   }
 
+  async readIin(): Promise<number> {
+    return decodeIin(await this.readMeasurement(Reg.I_IN));
+  }
+
+  async readVcap(): Promise<number> {
+    return decodeVcap(await this.readMeasurement(Reg.V_CAP));
+  }
+
   /**
    * One 16-bit measurement register. Full scale (0xFFFF) is what a corrupted transfer returns
    * (0xFF bytes), not a reading: 40 V in, 11 V on the supercap, 3.3 A, 100 °C exactly. It is

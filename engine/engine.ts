@@ -14,7 +14,7 @@ import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } fr
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
 import { Reachability, UNREACHABLE_AFTER_MS, type ReachabilityEvent } from './reachability.js';
-import { decodeIin, decodeVcap, Reg, type PowerState } from './registers.js';
+import { Reg, type PowerState } from './registers.js';
 import type { SimulatedController } from './simulator/controller.js';
 import {
   Supervisor, TICK_MS, WATCHDOG_MS, type BlackoutEvent, type BlackoutReading, type DaemonState, type SupervisorSettings,
@@ -462,8 +462,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     return this.exclusive(async (d) => {
       const V_in = await d.readVin();
-      const I_in = await d.read(Reg.I_IN, 2).then((b) => decodeIin((b[0]! << 8) | b[1]!), () => null);
-      const V_cap = await d.read(Reg.V_CAP, 2).then((b) => decodeVcap((b[0]! << 8) | b[1]!), () => null);
+      const I_in = await d.readIin().catch(() => null);
+      const V_cap = await d.readVcap().catch(() => null);
       return { V_in, I_in, V_cap };
     });
   }
