@@ -10,6 +10,7 @@ import {
   CONFIG_KEYS, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
 } from './device.js';
 import { ControllerError, DfuError } from './errors.js';
+import { checkFirmwareImage } from './firmware-image.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
@@ -649,6 +650,13 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * from those of the upload before it.
    */
   flash(image: Uint8Array, opts: { tag?: string } = {}): Promise<void> {
+    // No DFU transaction for an image the controller's bootloader could not start (any face).
+    try {
+      checkFirmwareImage(image);
+    } catch (err) {
+      this.logger.warn(`Firmware image refused: ${(err as Error).message}`);
+      return Promise.reject(err);
+    }
     const tagged = (p: FlashProgress): FlashProgress & { upload?: string } => (opts.tag ? { ...p, upload: opts.tag } : p);
     const run = async (): Promise<void> => {
       if (this.stopped) throw new DfuError('Firmware update aborted');

@@ -10,6 +10,7 @@ import { CONFIG_KEYS, encodeConfig, type ConfigKey } from '../device.js';
 import type { Engine } from '../engine.js';
 import { STATUS_FALLBACK, usbObject } from '../engine.js';
 import { apiErrorText, ControllerError } from '../errors.js';
+import { FirmwareImageError } from '../firmware-image.js';
 import { encodeBrightness } from '../registers.js';
 import { EventHub, MAX_STREAMS } from './events.js';
 import { readFirmware } from './flash.js';
@@ -268,12 +269,13 @@ export function createApi(opts: ApiOptions): Api {
           if (upload.kind === 'text') return sendText(ctx, 400, upload.message);
           return sendError(ctx, 400, upload.message);
         }
-        if (upload.image.length === 0) return sendError(ctx, 400, 'Firmware file is empty');
         try {
-          // Runs to completion even if the client goes away.
+          // Runs to completion even if the client goes away. An image that is no firmware is
+          // refused at once, before any DFU transaction and without waiting for a running upload.
           await engine.flash(upload.image, { tag: uploadTag(ctx.req.headers['x-halpi-upload']) });
           sendEmpty(ctx, 204);
         } catch (err) {
+          if (err instanceof FirmwareImageError) return sendError(ctx, 400, err.message);
           sendError(ctx, 500, `Failed to upload firmware: ${message(err)}`);
         }
       },

@@ -6,6 +6,7 @@ import createDebug from 'debug';
 import crc32 from 'crc-32';
 import { BusError, type Bus } from '../bus.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import { firmwareImageProblem } from '../firmware-image.js';
 import { formatVersion, Reg, type PowerState } from '../registers.js';
 import { DfuWriter } from './dfu-writer.js';
 import {
@@ -22,6 +23,8 @@ const debug = createDebug('halpid:sim');
 const STEP_MS = 10;
 const MAX_TRANSACTION = 4105;
 const MARK_GOOD_MS = 30_000;
+/** How long the bootloader waits for a swapped-in image that never starts before it resets. */
+const BOOTLOADER_WATCHDOG_MS = 8_000;
 const LED_OVERRIDE_MS = 5_000;
 const LOG_SIZE = 500;
 const BROWN_OUT_HOST_V = 5.0;
@@ -141,6 +144,8 @@ export class SimulatedController implements Bus {
   private nextPcbAt: number;
   private markGoodAt: number;
   private pendingSwap = false;
+  /** Why the committed image would not start, or null when it would (docs/controller.md). */
+  private stagedProblem: string | null = null;
   private silentUntil = -Infinity;
   private brownedOut = false;
   private ledOverrideUntil = -Infinity;
@@ -166,7 +171,11 @@ export class SimulatedController implements Bus {
     this.deviceId = [...(opts.deviceId ?? [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef])];
     this.dfu = new DfuWriter(
       { sectorEraseMs: opts.sectorEraseMs ?? 30, blockProgramMs: opts.blockProgramMs ?? 10 },
-      () => { this.pendingSwap = true; },
+      () => {
+        this.pendingSwap = true;
+        // The controller writes whatever it is sent; what the bootloader will find is known now.
+        this.stagedProblem = firmwareImageProblem(this.dfu.image());
+      },
     );
     const inputs = opts.inputs ?? {};
     this.physics = new Physics({
@@ -608,7 +617,15 @@ export class SimulatedController implements Bus {
   mcuReset(at = this.clock.now()): void {
     if (at > this.t) this.sync();
     let silence = 0;
-    if (this.pendingSwap) {
+    if (this.pendingSwap && this.stagedProblem) {
+      // The bootloader swaps the image in and jumps to it; it never marks itself good, the
+      // bootloader's watchdog resets the MCU and the bootloader swaps the old image back.
+      this.pendingSwap = false;
+      this.nextFirmware = null;
+      silence = 2 * this.swapMs + BOOTLOADER_WATCHDOG_MS;
+      this.trace('reset', `MCU reset: the staged image does not start (${this.stagedProblem}); reverting to ${formatVersion(this.firmwareVersion)}`);
+      this.stagedProblem = null;
+    } else if (this.pendingSwap) {
       this.pendingSwap = false;
       this.previousFirmware = [...this.firmwareVersion];
       this.firmwareVersion = [...(this.nextFirmware ?? this.firmwareVersion)];

@@ -27,6 +27,8 @@ export class DfuWriter {
   state: WriterState = 'Idle';
   blocksWritten = 0;
   totalBlocks = 0;
+  /** The size announced by the last start command. */
+  size = 0;
   readonly staged = new Map<number, Uint8Array>();
   private queue: Command[] = [];
   /** Time at which the command in progress finishes, or null when idle. */
@@ -95,6 +97,13 @@ export class DfuWriter {
     this.lengthLatch = false;
   }
 
+  /** The staged image as the bootloader would swap it in: the announced size, missing blocks as 0. */
+  image(): Uint8Array {
+    const out = new Uint8Array(Math.min(this.size, STAGING_BYTES));
+    for (const [n, page] of this.staged) if (n * BLOCK_SIZE < out.length) out.set(page.subarray(0, out.length - n * BLOCK_SIZE), n * BLOCK_SIZE);
+    return out;
+  }
+
   /** Run the writer up to `now`. */
   update(now: number): void {
     for (;;) {
@@ -120,6 +129,7 @@ export class DfuWriter {
       this.state = 'Preparing';
       this.blocksWritten = 0;
       this.totalBlocks = Math.ceil(cmd.size / BLOCK_SIZE);
+      this.size = cmd.size;
       this.staged.clear();
       this.current = cmd;
       this.busyUntil = now + SECTORS * this.timing.sectorEraseMs;

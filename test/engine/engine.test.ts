@@ -2,6 +2,7 @@
 import t from 'tap';
 import { FakeClock } from '../../engine/clock.js';
 import { engineRig } from '../helpers/engine.js';
+import { firmwareImage } from '../helpers/firmware.js';
 
 t.test('idle traffic stays at or below 12 transactions/s, and each tick still reads V_in', async (t) => {
   const { clock, engine, stop } = engineRig();
@@ -191,7 +192,7 @@ t.test('a blackout during a flash still leads to shutdown; the bus is shared bet
   engine.on('flash', (p) => progress.push(p.phase));
   engine.start();
   await clock.advance(31_000);
-  const img = new Uint8Array(128 * 4096).fill(0xa5);
+  const img = firmwareImage({ bytes: 128 * 4096 });
   let flashError: Error | null = null;
   let flashDone = false;
   engine.flash(img).catch((e: Error) => { flashError = e; }).finally(() => { flashDone = true; });
@@ -214,14 +215,30 @@ t.test('flashes are serialised; a flash succeeds while the supervisor ticks', as
   engine.start();
   await clock.advance(31_000);
   const order: string[] = [];
-  const a = engine.flash(new Uint8Array(5000).fill(1)).then(() => order.push('a'));
-  const b = engine.flash(new Uint8Array(100).fill(2)).then(() => order.push('b'));
+  const second = firmwareImage({ bytes: 256, seed: 2 });
+  const a = engine.flash(firmwareImage({ bytes: 5000 })).then(() => order.push('a'));
+  const b = engine.flash(second).then(() => order.push('b'));
   await clock.advanceUntil(() => order.length === 2, 30_000, 100);
   await Promise.all([a, b]);
   t.same(order, ['a', 'b']);
   t.equal(engine.state, 'OK');
   t.equal(sim.state, 'OperationalCoOp', 'the watchdog stayed fed');
-  t.equal(sim.dfu.staged.get(0)![0], 2, 'the second image is staged');
+  t.same([sim.dfu.staged.size, sim.dfu.staged.get(0)!.subarray(0, 256)], [1, second], 'the second image is staged');
+  await stop();
+});
+
+t.test('an image the bootloader could not start is refused before any DFU transaction', async (t) => {
+  const { clock, engine, sim, rec, stop } = engineRig();
+  const phases: string[] = [];
+  engine.on('flash', (p) => phases.push(p.phase));
+  engine.start();
+  await clock.advance(1000);
+  await t.rejects(engine.flash(Buffer.from('pi\n')), { name: 'FirmwareImageError', message: 'Not a HALPI2 firmware image: this is a text file' });
+  await t.rejects(engine.flash(firmwareImage({ bytes: 8192 }).subarray(0, 4096)), { message: /^Firmware image is truncated: / });
+  t.notOk(sim.log.some((e) => e.kind === 'write' && e.register >= 0x40 && e.register <= 0x45), 'no DFU register written');
+  t.same(phases, [], 'no flash events');
+  t.notOk(engine.flashInProgress);
+  t.ok(rec.logs.some((l) => l.message === 'Firmware image refused: Not a HALPI2 firmware image: this is a text file'));
   await stop();
 });
 
@@ -229,7 +246,7 @@ t.test('stopping during a flash aborts it (0x45) and disarms the watchdog', asyn
   const { clock, engine, sim, rec, stop } = engineRig();
   engine.start();
   await clock.advance(100);
-  const f = engine.flash(new Uint8Array(20 * 4096));
+  const f = engine.flash(firmwareImage({ bytes: 20 * 4096 }));
   const failed = t.rejects(f, { message: 'Firmware update aborted' });
   await clock.advance(1000);
   await stop();
@@ -238,7 +255,7 @@ t.test('stopping during a flash aborts it (0x45) and disarms the watchdog', asyn
   t.ok(rec.logs.some((l) => l.message === 'Aborting firmware update'));
   t.ok(sim.log.some((e) => e.kind === 'write' && e.register === 0x45));
   t.equal(sim.snapshot().controller.watchdog_ms, 0);
-  await t.rejects(engine.flash(new Uint8Array(10)), { message: 'Firmware update aborted' }, 'no flash after stop');
+  await t.rejects(engine.flash(firmwareImage()), { message: 'Firmware update aborted' }, 'no flash after stop');
 });
 
 t.test('state events carry both daemon and controller state', async (t) => {

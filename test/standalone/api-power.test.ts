@@ -4,6 +4,7 @@ import t from 'tap';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -220,13 +221,25 @@ t.test('POST /flash: success, every error case, and a blackout during a flash (D
   const r6 = await d.req('POST', '/flash', { ...truncated, body: truncated.body.subarray(0, truncated.body.length - 12) });
   t.equal(r6.status, 400, 'a part cut short');
   t.match(r6.text, /Failed to extract firmware: Failed to read (firmware data|multipart field)/);
+  // Files that are no firmware: refused before any DFU transaction.
+  const refused = async (data: Buffer): Promise<string> => {
+    const r = await d.req('POST', '/flash', multipart([{ name: 'firmware', data, filename: 'fw.bin' }]));
+    return `${r.status} ${r.text}`;
+  };
+  t.equal(await refused(Buffer.from('pi\n')), '400 {"error":"Not a HALPI2 firmware image: this is a text file"}', '/etc/hostname');
+  const real = firmwareImage({ bytes: 64 * 1024 });
+  t.equal(await refused(real.subarray(0, 16 * 1024)),
+    '400 {"error":"Firmware image is truncated: its NMI vector 0x10016fe1 points past its end (16384 bytes, up to 0x1000b000)"}');
+  t.equal(await refused(firmwareImage({ bytes: 600 * 1024 })), '400 {"error":"Firmware image is too large: 614400 bytes (the controller takes at most 524288)"}');
+  t.match(d.logs(), /Firmware image refused: Not a HALPI2 firmware image: this is a text file/, 'the daemon logs why');
+  t.notMatch(d.logs(), /Starting firmware update/, 'no DFU transfer started');
   await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x40], count: 0 }));
-  const r7 = await d.req('POST', '/flash', multipart([{ name: 'firmware', data: 'abc', filename: 'fw.bin' }]));
+  const r7 = await d.req('POST', '/flash', multipart([{ name: 'firmware', data: real, filename: 'fw.bin' }]));
   t.equal(`${r7.status} ${r7.text}`, '500 {"error":"Failed to upload firmware: Failed to write to register 0x40"}');
   await d.req('DELETE', '/sim/faults');
 
   // A flash that succeeds, with a blackout in the middle: the blackout still shuts down.
-  const image = Buffer.alloc(12 * 4096 + 100, 0x5a);
+  const image = firmwareImage({ bytes: 12 * 4096 + 100 });
   const flashing = d.req('POST', '/flash', multipart([{ name: 'skipped', data: 'x' }, { name: 'firmware', data: image, filename: 'fw.bin' }, { name: 'after', data: 'y' }]));
   await d.waitLog(/Starting firmware update \(49252 bytes, 13 blocks\)/);
   await d.req('POST', '/sim/power', json({ on: false }));

@@ -4,6 +4,7 @@ import crc32 from 'crc-32';
 import type { Bus } from '../../../engine/bus.js';
 import { Device } from '../../../engine/device.js';
 import { blockMessage, uploadFirmware, type FlashProgress } from '../../../engine/dfu.js';
+import { firmwareImage } from '../../helpers/firmware.js';
 import { rig } from '../../helpers/sim.js';
 
 type Rig = ReturnType<typeof rig>;
@@ -207,7 +208,7 @@ t.test('writer rules: duplicate blocks count twice, blocks beyond the partition,
 t.test('swap on the next MCU reset, rollback on a reset within 30 s, kept after mark-good', async (t) => {
   const r = rig({ swapMs: 10_000 });
   await r.clock.advance(31_000);
-  const { error } = await flash(r, image(5000));
+  const { error } = await flash(r, firmwareImage({ bytes: 5000 }));
   t.equal(error, null);
   r.sim.setIdentity({ firmware_version: [3, 4, 0, 0xff] });
   t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'still the old image until a reset');
@@ -222,13 +223,32 @@ t.test('swap on the next MCU reset, rollback on a reset within 30 s, kept after 
 
   const r2 = rig({ swapMs: 0 });
   await r2.clock.advance(31_000);
-  await flash(r2, image(5000));
+  await flash(r2, firmwareImage({ bytes: 5000 }));
   r2.sim.setIdentity({ firmware_version: [3, 4, 0, 0xff] });
   r2.sim.mcuReset();
   await r2.clock.advance(31_000);
   r2.sim.mcuReset();
   await r2.clock.advance(100);
   t.same(await r2.read(0x04, 4), [3, 4, 0, 0xff], 'marked good after 30 s: a later reset keeps it');
+});
+
+t.test('an image that is no firmware is written and committed, then does not start: the bootloader reverts', async (t) => {
+  const r = rig({ swapMs: 10_000 });
+  await r.clock.advance(31_000);
+  const { error } = await flash(r, image(5000)); // the controller checks nothing: the host must
+  t.equal(error, null);
+  t.equal(r.sim.snapshot().controller.pending_swap, true);
+  r.sim.setIdentity({ firmware_version: [3, 4, 0, 0xff] });
+  r.sim.mcuReset();
+  await r.clock.advance(20_000);
+  await t.rejects(r.read(0x04, 4), { kind: 'nack' }, 'silent: swap, a crash, the bootloader\'s watchdog, the swap back');
+  await r.clock.advance(8_000);
+  t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'the old image runs again');
+  t.equal(r.sim.snapshot().controller.pending_swap, false);
+  t.ok(r.sim.log.some((e) => e.kind === 'reset' && /staged image does not start \(Not a HALPI2 firmware image: its initial stack pointer/.test(e.result)));
+  r.sim.mcuReset();
+  await r.clock.advance(100);
+  t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'and stays after the next reset');
 });
 
 t.test('a commit within 30 s of boot is cancelled by the mark-good step', async (t) => {
