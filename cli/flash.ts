@@ -1,13 +1,13 @@
-// `halpi flash <file>` (docs/cli.md): checks the file before contacting the daemon, uploads
-// it as multipart with an explicit length and no timeout, and shows progress from /events.
+// `halpi flash <file>` (docs/cli.md): checks the image before contacting the daemon, asks on a
+// terminal, uploads it as multipart with an explicit length and no timeout, and shows progress
+// from /events.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { basename } from 'node:path';
+import { checkFirmwareImage, FirmwareImageError, imageTooLarge, MAX_IMAGE_BYTES } from '../engine/firmware-image.js';
 import { CliError, httpError, type Client } from './client.js';
-
-export const MAX_IMAGE = 2 * 1024 * 1024;
 
 export interface FlashOutput {
   out: (line: string) => void;
@@ -15,8 +15,13 @@ export interface FlashOutput {
   progress: 'bar' | 'lines' | 'none';
   err: NodeJS.WritableStream & { isTTY?: boolean };
   green: (s: string) => string;
+  /** Asked once the image is checked, before anything is sent; false cancels. None: no question. */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Called just before the upload starts. */
+  onUpload?: () => void;
 }
 
+/** The file as an image the controller's bootloader can start (engine/firmware-image.ts), or a CliError. */
 export function readImage(path: string): Buffer {
   let st;
   try {
@@ -25,9 +30,53 @@ export function readImage(path: string): Buffer {
     throw new CliError(`Firmware file not found: ${path}`);
   }
   if (!st.isFile()) throw new CliError(`Path is not a file: ${path}`);
-  if (st.size === 0) throw new CliError('Firmware file is empty');
-  if (st.size > MAX_IMAGE) throw new CliError(`Firmware file is too large: ${st.size} bytes (at most ${MAX_IMAGE})`);
-  return readFileSync(path);
+  if (st.size > MAX_IMAGE_BYTES) throw new CliError(imageTooLarge(st.size)); // not read into memory
+  const image = readFileSync(path);
+  try {
+    checkFirmwareImage(image);
+  } catch (err) {
+    if (err instanceof FirmwareImageError) throw new CliError(err.message);
+    throw err;
+  }
+  return image;
+}
+
+/** One line from a terminal: true for y or yes; false for anything else or the end of input. */
+export function askYesNo(question: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<boolean> {
+  output.write(question);
+  return new Promise((resolve) => {
+    let line = '';
+    const done = (yes: boolean): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+      resolve(yes);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      line += chunk.toString();
+      const nl = line.indexOf('\n');
+      if (nl >= 0) done(/^\s*y(es)?\s*$/i.test(line.slice(0, nl)));
+    };
+    const onEnd = (): void => {
+      output.write('\n');
+      done(false);
+    };
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.resume();
+  });
+}
+
+/**
+ * Whether `halpi flash` asks before uploading (docs/cli.md): only with a person at a terminal.
+ * Scripts (no TTY) go ahead as every earlier halpi did, and so does the halpi2-firmware package's
+ * postinst, which runs under `timeout` where a question could never be answered.
+ */
+export function askFirst(yes: boolean | undefined, env: NodeJS.ProcessEnv = process.env,
+  tty = { stdin: Boolean(process.stdin.isTTY), stderr: Boolean(process.stderr.isTTY) }): boolean {
+  if (yes) return false;
+  if (env.DPKG_MAINTSCRIPT_PACKAGE) return false;
+  return tty.stdin && tty.stderr;
 }
 
 const BAR = 30;
@@ -76,6 +125,10 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
   const image = readImage(path);
   o.out(`Reading firmware file: ${path}`);
   o.out(`Firmware size: ${image.length} bytes`);
+  if (o.confirm && !(await o.confirm(`Flash ${basename(path)} (${image.length} bytes) to the HALPI2 controller? It takes effect after the next full power cycle. [y/N] `))) {
+    throw new CliError('Cancelled; nothing was sent to the controller');
+  }
+  o.onUpload?.();
   o.out('Uploading firmware to device...');
 
   let line = '';

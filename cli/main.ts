@@ -198,23 +198,28 @@ function build(): Command {
       if (rows.some((r) => r.verdict === 'real')) throw new CliError('real differences found', 1);
     });
 
-  program.command('flash').argument('<file>').description('upload controller firmware').action(async (file: string) => {
-    const { g, client } = ctx();
-    const { flash } = await import('./flash.js');
-    const err = colours(process.stderr, process.env, g.color === false || Boolean(g.json));
-    const green = colours(process.stdout, process.env, g.color === false || Boolean(g.json)).green;
-    process.once('SIGINT', () => {
-      process.stderr.write(`\n${err.yellow('Interrupted; the daemon finishes or aborts the update on its own')}\n`);
-      process.exit(130);
+  program.command('flash').argument('<file>').description('upload controller firmware')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .action(async (file: string, opts: { yes?: boolean }) => {
+      const { g, client } = ctx();
+      const { askFirst, askYesNo, flash } = await import('./flash.js');
+      const err = colours(process.stderr, process.env, g.color === false || Boolean(g.json));
+      const green = colours(process.stdout, process.env, g.color === false || Boolean(g.json)).green;
+      let uploading = false;
+      process.once('SIGINT', () => {
+        process.stderr.write(`\n${err.yellow(uploading ? 'Interrupted; the daemon finishes or aborts the update on its own' : 'Interrupted; nothing was sent to the controller')}\n`);
+        process.exit(130);
+      });
+      const bytes = await flash(client, file, {
+        out: g.json ? () => {} : line,
+        progress: g.json ? 'none' : process.stderr.isTTY ? 'bar' : 'lines',
+        err: process.stderr,
+        green,
+        confirm: askFirst(opts.yes) ? (q) => askYesNo(q, process.stdin, process.stderr) : undefined,
+        onUpload: () => { uploading = true; },
+      });
+      if (g.json) line(JSON.stringify({ status: 'ok', file, bytes }));
     });
-    const bytes = await flash(client, file, {
-      out: g.json ? () => {} : line,
-      progress: g.json ? 'none' : process.stderr.isTTY ? 'bar' : 'lines',
-      err: process.stderr,
-      green,
-    });
-    if (g.json) line(JSON.stringify({ status: 'ok', file, bytes }));
-  });
 
   return program;
 }

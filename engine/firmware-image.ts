@@ -26,6 +26,9 @@ export interface FirmwareImageInfo {
 }
 
 const NOT = 'Not a HALPI2 firmware image';
+
+export const imageTooLarge = (bytes: number): string =>
+  `Firmware image is too large: ${bytes} bytes (the controller takes at most ${MAX_IMAGE_BYTES})`;
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** Vectors that must name a handler (reset, NMI, HardFault); the others may be 0 (reserved, unused). */
@@ -44,9 +47,7 @@ function looksLikeText(head: Uint8Array): boolean {
 export function checkFirmwareImage(image: Uint8Array): FirmwareImageInfo {
   const n = image.length;
   if (n === 0) throw new FirmwareImageError('Firmware file is empty');
-  if (n > MAX_IMAGE_BYTES) {
-    throw new FirmwareImageError(`Firmware image is too large: ${n} bytes (the controller takes at most ${MAX_IMAGE_BYTES})`);
-  }
+  if (n > MAX_IMAGE_BYTES) throw new FirmwareImageError(imageTooLarge(n));
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const word = (i: number): number => view.getUint32(i * 4, true); // the vector table is little-endian
   if (n >= 8 && word(0) === 0x0a32_4655 && word(1) === 0x9e5d_5157) {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HALPI, startDaemon } from '../helpers/daemon.js';
+import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface Child {
@@ -63,7 +64,7 @@ t.test('a second flash waits for the first without showing its progress', async 
   t.teardown(() => d.stop());
   const dir = tempDir('halpi-');
   const file = join(dir, 'fw.bin');
-  writeFileSync(file, Buffer.alloc(3 * 4096, 0x21));
+  writeFileSync(file, firmwareImage({ bytes: 3 * 4096 }));
   const env = { HALPI_SOCKET: d.socket };
   const first = halpi(['flash', file], env);
   await first.waitFor(/^Erasing$/m);
@@ -83,7 +84,7 @@ t.test('the daemon going away mid-flash: halpi says the connection was lost, not
   t.teardown(() => d.stop());
   const dir = tempDir('halpi-');
   const file = join(dir, 'fw.bin');
-  writeFileSync(file, Buffer.alloc(3 * 4096, 0x33));
+  writeFileSync(file, firmwareImage({ bytes: 3 * 4096, seed: 2 }));
   const c = halpi(['flash', file], { HALPI_SOCKET: d.socket });
   await c.waitFor(/^Erasing$/m);
   d.proc.kill('SIGKILL');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SYSTEMD_UNITS } from '../../engine/paths.js';
 import { VERSION } from '../../engine/version.js';
 import { HALPI, json, physical, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -110,7 +111,7 @@ t.test('usb', async (t) => {
 t.test('flash: progress and success; a missing file fails before any request', async (t) => {
   const dir = tempDir('halpi-');
   const file = join(dir, 'fw.bin');
-  writeFileSync(file, Buffer.alloc(6000, 0x42));
+  writeFileSync(file, firmwareImage({ bytes: 6000 }));
   const r = await halpi(['flash', file]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, `Reading firmware file: ${file}\nFirmware size: 6000 bytes\nUploading firmware to device...\nFirmware uploaded successfully\nThe new firmware takes effect after the next full power cycle (sudo shutdown -h now).\n`);
@@ -122,10 +123,18 @@ t.test('flash: progress and success; a missing file fails before any request', a
   // The socket does not exist: a file error proves no request was attempted.
   const missing = await halpi(['flash', join(dir, 'none.bin')], {}, '/nonexistent/h.sock');
   t.same([missing.code, missing.stderr], [1, `Error: Firmware file not found: ${join(dir, 'none.bin')}\n`]);
-  writeFileSync(join(dir, 'empty.bin'), '');
-  t.equal((await halpi(['flash', join(dir, 'empty.bin')], {}, '/nonexistent/h.sock')).stderr, 'Error: Firmware file is empty\n');
-  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(2 * 1024 * 1024 + 1));
-  t.match((await halpi(['flash', join(dir, 'big.bin')], {}, '/nonexistent/h.sock')).stderr, /^Error: Firmware file is too large/);
+  // Files that are no firmware image, refused before any request (again: the socket does not exist).
+  const refused = async (name: string, data: Buffer | string): Promise<[number | null, string, string]> => {
+    writeFileSync(join(dir, name), data);
+    const r = await halpi(['flash', join(dir, name)], {}, '/nonexistent/h.sock');
+    return [r.code, r.stdout, r.stderr];
+  };
+  t.same(await refused('hostname', 'pi\n'), [1, '', 'Error: Not a HALPI2 firmware image: this is a text file\n'], 'the 3 bytes of /etc/hostname');
+  t.same(await refused('empty.bin', ''), [1, '', 'Error: Firmware file is empty\n']);
+  t.same(await refused('cut.bin', firmwareImage({ bytes: 64 * 1024 }).subarray(0, 40_000)),
+    [1, '', 'Error: Firmware image is truncated: its NMI vector 0x10016fe1 points past its end (40000 bytes, up to 0x10010c40)\n']);
+  t.same(await refused('big.bin', Buffer.concat([firmwareImage({ bytes: 512 * 1024 }), Buffer.alloc(4096)])),
+    [1, '', 'Error: Firmware image is too large: 528384 bytes (the controller takes at most 524288)\n']);
   t.equal((await halpi(['flash', dir], {}, '/nonexistent/h.sock')).stderr, `Error: Path is not a file: ${dir}\n`);
   await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x40], count: 0 }));
   const fail = await halpi(['flash', file]);
@@ -212,8 +221,8 @@ t.test('shutdown and standby reach the simulated controller', async (t) => {
 t.test('flash on a terminal: a progress bar redrawn in place; Ctrl-C exits 130', async (t) => {
   const dir = tempDir('halpi-');
   const file = join(dir, 'fw.bin');
-  writeFileSync(file, Buffer.alloc(3 * 4096, 0x17));
-  const screen = execFileSync('script', ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} flash ${file}`, '/dev/null'], {
+  writeFileSync(file, firmwareImage({ bytes: 3 * 4096 }));
+  const screen = execFileSync('script', ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} flash --yes ${file}`, '/dev/null'], {
     env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
   }).toString();
   t.match(screen, /\r\u001b\[KWriting {4}\[█{10}░{20}\] {2}33% {2}1\/3 blocks/, 'bar: 30 cells, percent, blocks');

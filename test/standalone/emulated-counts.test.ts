@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { GID, HALPI, HALPID, HALPID_FLAGS, json, request, ROOT } from '../helpers/daemon.js';
+import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +50,7 @@ t.test('one driver attempt = one bus transfer, per register and outcome', async 
   t.equal(halpi('config', 'set', 'led_brightness', '90').status, 0);
   t.equal((await sim('POST', '/sim/faults', json({ kind: 'nack', registers: [0x20], count: 2 }))).status, 201);
   await until('the NACKs', async () => (JSON.parse((await sim('GET', '/transcript')).text) as TranscriptEntry[]).filter((e) => e.result === 'EREMOTEIO').length >= 2);
-  const image = Buffer.alloc(6000, 0x5a);
+  const image = firmwareImage({ bytes: 6000 });
   writeFileSync(join(dir, 'fw.bin'), image);
   const flash = halpi('flash', join(dir, 'fw.bin'));
   t.equal(flash.status, 0, flash.stderr);

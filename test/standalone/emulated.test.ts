@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import crc32 from 'crc-32';
 import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { GID, HALPI, HALPID, HALPID_FLAGS, json, request, ROOT } from '../helpers/daemon.js';
+import { firmwareImage } from '../helpers/firmware.js';
 import { oddTransfers } from '../helpers/i2c-emulator.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -90,8 +91,7 @@ t.test('bus faults: a NACK and a timeout are retried; the values keep coming', a
 });
 
 t.test('a firmware flash: DFU blocks framed [CRC-32][block# u16][len u16][data], then the commit', async (t) => {
-  const image = Buffer.alloc(6000);
-  for (let i = 0; i < image.length; i++) image[i] = (i * 7) & 0xff;
+  const image = firmwareImage({ bytes: 6000 });
   const file = join(dir, 'fw.bin');
   writeFileSync(file, image);
   const before = (await transcript()).at(-1)!.seq;
