@@ -3,8 +3,9 @@
 // and 4.0.7; human output by default, `--json` for scripts. Loads only what a command needs.
 
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, Client, parseJsonResponse, resolveSocket } from './client.js';
+import { CliError, Client, httpError, parseJsonResponse, resolveSocket } from './client.js';
 import { colours, configTable, configValue, facesDown, facesDownLines, statusTable, usbList } from './format.js';
+import { configValueProblem } from '../engine/config-ranges.js';
 import { VERSION } from '../engine/version.js';
 
 interface Globals {
@@ -121,11 +122,28 @@ function build(): Command {
     const { value } = parseJsonResponse(res);
     line(g.json ? res.text : configValue(value));
   });
-  config.command('set').argument('<key>').argument('<value>').description('change one setting').action(async (key: string, value: string) => {
+  config.command('set').argument('<key>').argument('<value>').description('change one setting')
+    .addHelpText('after', `
+Values (checked before anything is written; then the value the controller holds is printed):
+  watchdog_timeout          0 or off, or 10 to 65.535 (s)
+  power_on_threshold        5 to 10 (V)
+  solo_power_off_threshold  4.5 to 10 (V)
+  led_brightness            an integer from 0 to 255
+  auto_restart              true or false
+  solo_depleting_timeout    0 to 60 (s)
+`)
+    .action(async (key: string, value: string) => {
     const { g, client } = ctx();
-    const body = configArgument(value);
+    const body = configArgument(key === 'watchdog_timeout' && /^off$/i.test(value) ? '0' : value);
+    // The daemon reduces or clamps what it is given (docs/api.md): refuse before writing instead.
+    const problem = configValueProblem(key, JSON.parse(body));
+    if (problem) throw new CliError(`${key} must be ${problem}: ${value}`, 2);
     await client.call('PUT', `/config/${encodeURIComponent(key)}`, { body, headers: { 'Content-Type': 'application/json' } });
-    line(g.json ? `{"status":"ok","key":${JSON.stringify(key)},"value":${body}}` : `Configuration '${key}' set to: ${value}`);
+    // Then say what the controller holds now, not what was asked for.
+    const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
+    if (res.status !== 200) throw new CliError(`Configuration '${key}' was written, but reading it back failed: ${httpError(res).message}`);
+    const { value: held } = parseJsonResponse(res);
+    line(g.json ? `{"status":"ok","key":${JSON.stringify(key)},"value":${res.text.trim()}}` : `Configuration '${key}' set to: ${configValue(held)}`);
   });
 
   program.command('shutdown').description('shut down, or go to standby with --standby --time')

@@ -87,13 +87,41 @@ solo_depleting_timeout                       5
   t.same([f.code, f.stderr], [1, 'Error: Request failed (400 Bad Request): Invalid value type\n'], '40.0 stays a float');
   t.equal((await halpi(['config', 'set', 'auto_restart', 'FALSE'])).code, 0);
   t.equal((await halpi(['config', 'get', 'auto_restart'])).stdout, 'false\n');
-  t.equal((await halpi(['config', 'set', 'watchdog_timeout', '.5', '--json'])).stdout, '{"status":"ok","key":"watchdog_timeout","value":0.5}\n');
-  t.equal((await halpi(['config', 'get', 'watchdog_timeout', '--json'])).stdout, '0.5\n');
+  t.equal((await halpi(['config', 'set', 'watchdog_timeout', '10.5', '--json'])).stdout, '{"status":"ok","key":"watchdog_timeout","value":10.5}\n');
+  t.equal((await halpi(['config', 'get', 'watchdog_timeout', '--json'])).stdout, '10.5\n');
+  // What the controller holds is printed, read back after the write: not what was typed.
+  t.equal((await halpi(['config', 'set', 'watchdog_timeout', '10.0009'])).stdout, "Configuration 'watchdog_timeout' set to: 10\n", 'whole milliseconds');
+  t.equal((await halpi(['config', 'set', 'power_on_threshold', '8.3', '--json'])).stdout, '{"status":"ok","key":"power_on_threshold","value":8.299850463867188}\n');
+  t.equal((await halpi(['config', 'set', 'watchdog_timeout', 'off'])).stdout, "Configuration 'watchdog_timeout' set to: 0\n");
   await halpi(['config', 'set', 'watchdog_timeout', '10']);
+  await halpi(['config', 'set', 'power_on_threshold', '8']);
   await halpi(['config', 'set', 'auto_restart', 'true']);
   await halpi(['config', 'set', 'led_brightness', '48']);
   const nf = await halpi(['config', 'get', 'nope']);
   t.same([nf.code, nf.stderr], [1, "Error: Configuration key 'nope' not found\n"]);
+});
+
+t.test('config set refuses a value out of range before writing anything', async (t) => {
+  const before = (await halpi(['config', '--json'])).stdout;
+  const refused = async (key: string, value: string): Promise<[number | null, string, string]> => {
+    const r = await halpi(['config', 'set', key, value]);
+    return [r.code, r.stdout, r.stderr];
+  };
+  t.same(await refused('led_brightness', '300'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: 300\n'], 'not 300 mod 256 = 44');
+  t.same(await refused('led_brightness', '-1'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: -1\n']);
+  t.same(await refused('led_brightness', '12.5'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: 12.5\n']);
+  t.same(await refused('watchdog_timeout', '5'), [2, '', 'Error: watchdog_timeout must be 0 (off) or a number from 10 to 65.535 s: 5\n']);
+  t.same(await refused('watchdog_timeout', '65.536'), [2, '', 'Error: watchdog_timeout must be 0 (off) or a number from 10 to 65.535 s: 65.536\n']);
+  t.same(await refused('power_on_threshold', '4.9'), [2, '', 'Error: power_on_threshold must be a number from 5 to 10 V: 4.9\n']);
+  t.same(await refused('power_on_threshold', '10.5'), [2, '', 'Error: power_on_threshold must be a number from 5 to 10 V: 10.5\n']);
+  t.same(await refused('solo_power_off_threshold', '4.4'), [2, '', 'Error: solo_power_off_threshold must be a number from 4.5 to 10 V: 4.4\n']);
+  t.same(await refused('solo_depleting_timeout', '61'), [2, '', 'Error: solo_depleting_timeout must be a number from 0 to 60 s: 61\n']);
+  t.same(await refused('auto_restart', '1'), [2, '', 'Error: auto_restart must be true or false: 1\n']);
+  t.same(await refused('led_brightness', 'bright'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: bright\n']);
+  t.equal((await halpi(['config', '--json'])).stdout, before, 'the controller holds what it held');
+  const edge = await halpi(['config', 'set', 'led_brightness', '255']);
+  t.same([edge.code, edge.stdout], [0, "Configuration 'led_brightness' set to: 255\n"], 'the ends of a range are allowed');
+  await halpi(['config', 'set', 'led_brightness', '48']);
 });
 
 t.test('usb', async (t) => {
