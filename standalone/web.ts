@@ -15,6 +15,7 @@ import { afterDrain } from '../engine/api/http.js';
 import type { Api } from '../engine/api/router.js';
 import type { Logger } from '../engine/log.js';
 import { MAX_HEADER_BYTES } from './connections.js';
+import { precompressed } from './precompressed.js';
 
 export type WebAddress = ListenAddress;
 
@@ -111,6 +112,7 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
     opts.api.handle(req, res);
   });
   if (opts.panelDir && existsSync(opts.panelDir)) {
+    app.use(precompressed(opts.panelDir));
     app.use(express.static(opts.panelDir, { index: 'index.html', etag: false }));
   } else {
     app.get('/', (_req, res) => {
