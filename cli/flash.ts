@@ -69,7 +69,7 @@ export function askYesNo(question: string, input: NodeJS.ReadableStream, output:
 
 /**
  * Whether `halpi flash` asks before uploading (docs/cli.md): only with a person at a terminal.
- * Scripts (no TTY) go ahead as every earlier halpi did, and so does the halpi2-firmware package's
+ * Scripts (no TTY) go ahead as the earlier halpi did, and so does the halpi2-firmware package's
  * postinst, which runs under `timeout` where a question could never be answered.
  */
 export function askFirst(yes: boolean | undefined, env: NodeJS.ProcessEnv = process.env,

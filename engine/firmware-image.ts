@@ -35,7 +35,7 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const REQUIRED = new Map([[1, 'reset'], [2, 'NMI'], [3, 'HardFault']]);
 const vectorName = (i: number): string => REQUIRED.get(i) ?? (i < 16 ? `exception ${i}` : `IRQ ${i - 16}`);
 
-/** Mostly printable ASCII: a text file sent by mistake (/etc/hostname, a hex dump, a README). */
+/** Only printable ASCII and line breaks: a text file sent by mistake (/etc/hostname, a hex dump). */
 function looksLikeText(head: Uint8Array): boolean {
   if (head.length === 0) return false;
   let printable = 0;
