@@ -136,6 +136,8 @@ export class Supervisor {
   private vetoed = false;
   /** In BLACKOUT: (time, V_cap²) of the last two seconds, for the discharge rate. */
   private vcapSamples: Array<{ t: number; v2: number }> = [];
+  /** SHUTDOWN, then DEAD, came from a blackout (the only way the supervisor shuts down). */
+  private afterBlackout = false;
   /** The supercap's discharge rate in V²/s as last measured (kept across blackouts), or null. */
   private dischargeRate: number | null = null;
   /** The last V_cap read in this blackout (for the faces' runtime estimate). */
@@ -172,6 +174,20 @@ export class Supervisor {
   get supercapSecondsLeft(): number | null {
     if (this.state !== 'BLACKOUT' || this.lastVcap === null) return null;
     return this.secondsLeft(this.lastVcap);
+  }
+
+  /**
+   * In a blackout, the power (W) the supercap delivers at its measured discharge rate (energy
+   * C·V²/2, so P = C/2 · dV²/dt); null outside a blackout or before a discharge was measured.
+   */
+  /** The shutdown after a blackout has begun (SHUTDOWN, or DEAD after it), until the daemon starts again. */
+  get shutdownAfterBlackout(): boolean {
+    return this.afterBlackout;
+  }
+
+  get supercapPowerW(): number | null {
+    if (this.state !== 'BLACKOUT' || this.lastVcap === null || this.vcapSamples.length < 2) return null;
+    return this.dischargeRate === null ? null : (SUPERCAP_F * this.dischargeRate) / 2;
   }
 
   /**
@@ -476,6 +492,8 @@ export class Supervisor {
     const from = this.state;
     if (from === to) return;
     this.state = to;
+    if (to === 'SHUTDOWN') this.afterBlackout = true;
+    else if (to !== 'DEAD') this.afterBlackout = false;
     this.port.logger.info(`State transition: ${from} -> ${to}`);
     this.port.transition(from, to);
   }

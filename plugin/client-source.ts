@@ -296,6 +296,11 @@ export class ClientSource implements Source {
         sink.snapshot(m);
         return;
       }
+      case 'supply': {
+        const n = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+        sink.supply({ charge: n(d.charge), runtime: n(d.runtime), shutdown_in: n(d.shutdown_in), shutting_down: d.shutting_down === true, power: n(d.power), current: n(d.current) });
+        return;
+      }
       case 'usb': {
         const usb = usbFrom(d);
         if (usb) sink.change({ usb });

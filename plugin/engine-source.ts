@@ -13,6 +13,8 @@ import { hex2 } from '../engine/registers.js';
 import type { SimulatedController } from '../engine/simulator/controller.js';
 import { parseStandby } from '../engine/api/standby.js';
 import { parseJson } from '../engine/api/json-parse.js';
+import { supplyNow } from '../engine/supply.js';
+import { SUPERCAP_CUTOFF_V } from '../engine/supervisor.js';
 import { VERSION } from '../engine/version.js';
 import type { PluginOptions } from './options.js';
 import { ActionError, type Mode, type Source, type SourceSink, type StandbyRequest } from './source.js';
@@ -37,6 +39,8 @@ export class EngineSource implements Source {
   private timer: TimerHandle | null = null;
   private polling: Promise<void> | null = null;
   private configAt = -Infinity;
+  /** The controller's solo power-off threshold, where the supercap's charge is 0 %. */
+  private cutoff = SUPERCAP_CUTOFF_V;
   private releaseDemand: (() => void) | null = null;
   private off: Array<() => void> = [];
   private stopping: Promise<void> | null = null;
@@ -155,6 +159,7 @@ export class EngineSource implements Source {
       if (now - this.configAt >= CONFIG_EVERY_MS) {
         config = await e.readConfig();
         this.configAt = now;
+        this.cutoff = config.solo_power_off_threshold;
       }
       const v = valuesSnapshot(m, e.status);
       const usb = e.lastUsb;
@@ -165,6 +170,7 @@ export class EngineSource implements Source {
         device_id: v.device_id, daemon_version: VERSION, daemon_state: e.state,
         ...(usb !== null ? { usb: usbObject(usb) } : {}),
         ...(config ? { config } : {}),
+        supply: supplyNow(e, this.cutoff),
       });
     } catch (err) {
       this.sink?.failure((err as Error).message);

@@ -27,6 +27,17 @@ export interface Model {
   firmware_version?: string;
   device_id?: string;
   mode?: 'client' | 'engine' | 'simulator';
+  /** The supercap as halpid's `supply` event says it (engine/supply.ts); null fields: not applicable now. */
+  supply?: SupplyModel;
+}
+
+export interface SupplyModel {
+  charge: number | null;
+  runtime: number | null;
+  shutdown_in: number | null;
+  shutting_down: boolean;
+  power: number | null;
+  current: number | null;
 }
 
 export interface PathSpec {
@@ -41,6 +52,7 @@ export interface PathSpec {
 }
 
 const C = (m: Model) => m.config;
+const nullOr = (v: number | null, f: (v: number) => number): number | null => (v === null ? null : f(v));
 
 export const PATHS: readonly PathSpec[] = [
   { leaf: 'dcInputVoltage', group: 'measurement', value: (m) => m.V_in, displayName: 'HALPI2 input voltage', units: 'V', displayScale: [0, 32],
@@ -51,6 +63,20 @@ export const PATHS: readonly PathSpec[] = [
     description: 'Input current of the HALPI2' },
   { leaf: 'inputPower', group: 'measurement', value: (m) => (m.V_in !== undefined && m.I_in !== undefined ? m.V_in * m.I_in : undefined),
     displayName: 'HALPI2 input power', units: 'W', displayScale: [0, 100], description: 'Input power, derived: input voltage × input current' },
+  { leaf: 'supercap.stateOfCharge', group: 'measurement', value: (m) => (m.supply ? nullOr(m.supply.charge, (c) => c / 100) : undefined),
+    displayName: 'HALPI2 supercap charge', units: 'ratio', displayScale: [0, 1],
+    description: 'Usable energy left in the supercap, as a share of a full charge (0 at the solo power-off threshold)' },
+  { leaf: 'supercap.timeRemaining', group: 'measurement', value: (m) => m.supply?.runtime, displayName: 'HALPI2 supercap runtime',
+    units: 's', displayScale: [0, 60],
+    description: 'How long the supercap carries the computer: on input power the blackout time limit, in a blackout what is left of it (less when the supercap runs out sooner), 0 once the shutdown began' },
+  { leaf: 'supercap.power', group: 'measurement', value: (m) => m.supply?.power, displayName: 'HALPI2 supercap power', units: 'W',
+    displayScale: [0, 30], description: 'In a blackout, the power the supercap delivers (from its measured discharge); null otherwise' },
+  { leaf: 'supercap.current', group: 'measurement', value: (m) => m.supply?.current, displayName: 'HALPI2 supercap current', units: 'A',
+    displayScale: [0, 5], description: 'In a blackout, the current the supercap delivers (from its measured discharge); null otherwise' },
+  { leaf: 'blackout.timeToShutdown', group: 'measurement', value: (m) => m.supply?.shutdown_in, displayName: 'HALPI2 time to shutdown',
+    units: 's', displayScale: [0, 60], description: 'In a blackout, the seconds until the computer is shut down; null otherwise' },
+  { leaf: 'blackout.shuttingDown', group: 'discrete', value: (m) => m.supply?.shutting_down, displayName: 'HALPI2 shutting down',
+    description: 'The shutdown after a blackout has begun: the computer is halting, or has halted' },
   { leaf: 'mcuTemperature', group: 'measurement', value: (m) => m.T_mcu, displayName: 'HALPI2 controller temperature', units: 'K',
     displayScale: [233.15, 373.15], description: 'Temperature of the HALPI2 controller (RP2040)' },
   { leaf: 'pcbTemperature', group: 'measurement', value: (m) => m.T_pcb, displayName: 'HALPI2 board temperature', units: 'K',

@@ -8,7 +8,7 @@ import {
 } from './notifications.js';
 import type { PluginOptions } from './options.js';
 import { staleTimeoutMs } from './options.js';
-import { DEFAULT_ZONE_INPUTS, metaFor, nullsOf, valuesOf, type Group, type Model, type ZoneInputs } from './paths.js';
+import { DEFAULT_ZONE_INPUTS, metaFor, nullsOf, valuesOf, type Group, type Model, type SupplyModel, type ZoneInputs } from './paths.js';
 import type { BlackoutNote, ControllerNote, Source, SourceSink } from './source.js';
 
 export const DISCRETE_RESEND_MS = 60_000;
@@ -132,6 +132,13 @@ export class Publisher implements SourceSink {
       this.shutdownAfterBlackout = note.phase === 'shutdown';
     }
     this.send(this.notifications(false));
+  }
+
+  supply(supply: SupplyModel): void {
+    if (this.stopped) return;
+    this.model.supply = supply;
+    if (this.stale !== null) return;
+    this.send(valuesOf(this.prefix, { supply }, ['measurement']));
   }
 
   poweroffFailed(reason: string): void {

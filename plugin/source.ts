@@ -3,7 +3,7 @@
 // handlers do not care which one runs.
 
 import type { ConfigKey } from '../engine/device.js';
-import type { Model } from './paths.js';
+import type { Model, SupplyModel } from './paths.js';
 
 export type Mode = 'client' | 'engine' | 'simulator';
 
@@ -18,6 +18,8 @@ export interface SourceSink {
   /** A discrete change between polls (USB, states, configuration). */
   change(values: Model): void;
   blackout(note: BlackoutNote): void;
+  /** The supercap's charge, runtime and time to shutdown from halpid's `supply` event (client mode; the engine puts them in its snapshots). */
+  supply(s: SupplyModel): void;
   poweroffFailed(reason: string): void;
   /** A poll or the connection failed; the text says why (for the stale message). */
   failure(reason: string): void;

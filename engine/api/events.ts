@@ -6,6 +6,8 @@ import createDebug from 'debug';
 import type { Engine } from '../engine.js';
 import { usbObject, valuesSnapshot } from '../engine.js';
 import type { EngineEvents } from '../events.js';
+import { supplyNow } from '../supply.js';
+import { SUPERCAP_CUTOFF_V } from '../supervisor.js';
 import { sendJson, type Ctx } from './http.js';
 import { float, stringify, type Dialect, type Out } from './json-write.js';
 import { configObject, valuesObject } from './values.js';
@@ -34,6 +36,8 @@ interface Stream {
 export class EventHub {
   private streams = new Set<Stream>();
   private unsubscribe: Array<() => void> = [];
+  /** The controller's solo power-off threshold: where the supercap's charge is 0 %. */
+  private cutoff = SUPERCAP_CUTOFF_V;
 
   constructor(
     private readonly engine: Engine,
@@ -89,6 +93,7 @@ export class EventHub {
       if (stream.ready && latest && latest.wall > stream.lastValuesWall) {
         stream.lastValuesWall = latest.wall;
         this.send(stream, 'values', this.valuesData(latest.values));
+        this.send(stream, 'supply', this.supplyData());
         void engine.refreshStatus().catch(() => {});
       }
       valuesTimer = clock.setTimeout(() => tickValues(), interval);
@@ -111,6 +116,8 @@ export class EventHub {
       blackout_time_limit: float(engine.settings.blackoutTimeLimitS), blackout_voltage_limit: float(engine.settings.blackoutVoltageLimitV),
       ...(elapsed !== null && engine.state === 'BLACKOUT' ? { blackout_elapsed: float(elapsed) } : {}),
     });
+    // The supercap's charge and, in a blackout, the seconds to the shutdown: at once, not a tick later.
+    this.send(stream, 'supply', this.supplyData());
     // A client that connects while the controller is silent hears it at once.
     const down = engine.reachability.current;
     if (down) this.send(stream, 'controller', { ...down } as Out);
@@ -125,6 +132,16 @@ export class EventHub {
   /** The dialect-5 /values object from the latest poll and the cached status registers. */
   private valuesData(m: NonNullable<Engine['lastMeasurements']>['values']): Out {
     return valuesObject(valuesSnapshot(m, this.engine.status), this.version, 5);
+  }
+
+  /** The `supply` event: numbers rounded as a panel shows them (0.1 s, 0.1 %, mW). */
+  private supplyData(): Out {
+    const s = supplyNow(this.engine, this.cutoff);
+    const r = (v: number | null, digits: number): Out => (v === null ? null : float(Number(v.toFixed(digits))));
+    return {
+      charge: r(s.charge, 1), runtime: r(s.runtime, 1), shutdown_in: r(s.shutdown_in, 1), shutting_down: s.shutting_down,
+      power: r(s.power, 3), current: r(s.current, 3),
+    };
   }
 
   private send(stream: Stream, event: string, data: Out): void {
@@ -155,6 +172,8 @@ export class EventHub {
     forward('shutdown', (s) => ({ ...s }));
     forward('usb', (u) => ({ ...u }));
     forward('config', (c) => configObject(c));
+    this.unsubscribe.push(e.on('config', (c) => { this.cutoff = c.solo_power_off_threshold; }));
+    e.readConfigKey('solo_power_off_threshold').then((v) => { this.cutoff = v; }, () => {});
     forward('flash', (f) => ({ ...f } as Out));
     forward('error', (m) => ({ ...m }));
     forward('controller', (c) => ({ ...c }) as Out);

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { FakeClock } from '../../engine/clock.js';
 import { ClientSource } from '../../plugin/client-source.js';
-import type { Model } from '../../plugin/paths.js';
+import type { Model, SupplyModel } from '../../plugin/paths.js';
 import { ActionError, type BlackoutNote, type ControllerNote, type SourceSink } from '../../plugin/source.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -46,6 +46,7 @@ function recorder() {
     poweroffFailed: (r: string) => { events.push({ kind: 'poweroffFailed', value: r }); wake(); },
     failure: (r: string) => { events.push({ kind: 'failure', value: r }); wake(); },
     controller: (n: ControllerNote) => { events.push({ kind: 'controller', value: n }); wake(); },
+    supply: (s: SupplyModel) => { events.push({ kind: 'supply', value: s }); wake(); },
   };
   /** Resolves when an event of `kind` has been recorded (now or later). */
   const until = async (kind: string, n = 1) => {
