@@ -42,3 +42,17 @@ export async function screenshot(t: { comment(...m: unknown[]): void }, page: Pa
   t.comment(`screenshot: ${path}`);
   return path;
 }
+
+/**
+ * A screenshot for the README and docs/panel.md: written to docs/<name>.png when HALPI2_SCREENSHOTS=1
+ * (`HALPI2_SCREENSHOTS=1 npx tap test/webapp/panel-blackout.test.ts test/webapp/panel-a11y.test.ts`),
+ * else to reports/screenshots/ like the others. The viewport only, as a phone or a screen shows it.
+ */
+export async function docScreenshot(t: { comment(...m: unknown[]): void }, page: Page, name: string): Promise<string> {
+  const dir = process.env.HALPI2_SCREENSHOTS === '1' ? join(ROOT, 'docs') : SCREENSHOTS;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path });
+  t.comment(`screenshot: ${path}`);
+  return path;
+}

@@ -59,13 +59,37 @@ t.test('a USB switch works through PUT', { skip }, async (t) => {
   t.equal(await page.locator('#usb-msg').textContent(), 'USB 1 off');
 });
 
-t.test('a power cut from the simulator drawer shows the countdown', { skip }, async (t) => {
+t.test('a power cut from the simulator drawer: the blackout view counts down to the shutdown from the plugin\'s paths', { skip }, async (t) => {
+  // Every value the timer shows, in order.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    const el = document.getElementById('bo-timer')!;
+    new MutationObserver(() => { if (seen.at(-1) !== el.textContent) seen.push(el.textContent ?? ''); })
+      .observe(el, { childList: true, characterData: true, subtree: true });
+  });
   await page.locator('#sim summary').click();
   await page.locator('#sim-cut').click();
-  await page.waitForFunction(() => /Shutdown in \d+ s|Input power lost/.test(document.getElementById('countdown')?.textContent ?? ''));
-  t.match(await page.locator('#countdown').textContent(), /^Input power lost: running on the supercap/);
+  await page.waitForFunction(() => document.getElementById('blackout')?.hidden === false && /^\d+$/.test(document.getElementById('bo-timer')?.textContent ?? ''));
+  t.equal(await page.locator('#bo-title').textContent(), 'Input power lost: running on the supercap');
+  // The count is the plugin's path, not a message's text.
+  const left = (await sk.get('/signalk/v1/api/vessels/self/electrical/halpi/blackout/timeToShutdown/value')).body as number;
+  t.type(left, 'number', 'the plugin publishes the seconds to the shutdown');
+  t.match(await page.locator('#bo-charge').textContent(), /^\d+$/);
+  // A panel opened now shows the blackout at once.
+  const late = await openPage(browser, `http://127.0.0.1:${sk.port}/signalk-halpi2/`);
+  await late.page.waitForFunction(() => document.getElementById('blackout')?.hidden === false && /^\d+$/.test(document.getElementById('bo-timer')?.textContent ?? ''));
   await screenshot(t, page, 'signalk-panel-blackout');
-  t.same(problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)), []);
+  await page.waitForFunction(() => document.getElementById('bo-title')?.textContent === 'Shutting down after input power loss',
+    undefined, { timeout: 30_000 });
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  const counts = seen.filter((x) => /^\d+$/.test(x)).map(Number);
+  t.comment(`the timer showed ${seen.join(' ')}`);
+  t.ok(counts.length >= 3 && counts.every((c, i) => i === 0 || c === counts[i - 1]! - 1), 'one second down at a time');
+  t.ok(counts.at(-1)! <= 1, 'down to the shutdown');
+  await late.page.waitForFunction(() => document.getElementById('bo-title')?.textContent === 'Shutting down after input power loss');
+  await late.page.close();
+  t.same([...problems, ...late.problems].filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)), []);
 });
 
 /** Store new settings through the server (as the Admin UI's Save does) and wait for the plugin's new values. */

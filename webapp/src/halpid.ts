@@ -2,7 +2,7 @@
 // GET access for what this browser may do. A web token, once given (typed in, or in the URL halpid
 // prints: http://127.0.0.1:8080/#token=…), lives in session storage.
 
-import { WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
+import { steadyDeadline, WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
 
 const TOKEN_KEY = 'halpid-web-token';
 const STALE_MS = 5000;
@@ -59,6 +59,11 @@ export class HalpidSource implements Source {
 
   connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void {
     let lastValues = 0;
+    /** Values stopped coming (the controller was silent): what was cleared must be read again when they return. */
+    let stale = false;
+    let connectedText = 'Connected to halpid';
+    let deadline: number | null = null;
+    const setDeadline = (next: number | null) => (deadline = steadyDeadline(deadline, next));
     void fetch(`${this.base}config`).then(async (r) => {
       if (r.ok) update({ config: (await r.json()) as ControllerConfig });
     }).catch(() => {});
@@ -77,13 +82,29 @@ export class HalpidSource implements Source {
       update({
         daemonState: str(d.daemon_state), daemonVersion: str(d.daemon_version), simulator: d.backend === 'simulator',
         voltageLimit: num(d.blackout_voltage_limit),
-        shutdownAt: elapsed === null ? null : Date.now() + (this.timeLimit - elapsed) * 1000,
+        shutdownAt: setDeadline(elapsed === null ? null : Date.now() + (this.timeLimit - elapsed) * 1000),
       });
-      status({ connected: true, message: `Connected to halpid ${str(d.daemon_version) ?? ''}`.trim() });
+      connectedText = `Connected to halpid ${str(d.daemon_version) ?? ''}`.trim();
+      status({ connected: true, message: connectedText });
     });
     on('values', (d) => {
       lastValues = Date.now();
       update(fromValues(d));
+      if (stale) {
+        // Back after an outage: the USB ports are sent only on change, so read them again.
+        stale = false;
+        status({ connected: true, message: connectedText });
+        void this.readUsb().then((usb) => { if (usb && !stale) update({ usb }); });
+      }
+    });
+    on('supply', (d) => {
+      const left = num(d.shutdown_in);
+      update({
+        supply: { charge: num(d.charge), runtime: num(d.runtime), power: num(d.power), current: num(d.current) },
+        ...(typeof d.shutting_down === 'boolean' ? { shuttingDown: d.shutting_down } : {}),
+        // The deadline from the daemon's own count, every second: the timer between is local.
+        shutdownAt: setDeadline(left === null ? null : Date.now() + left * 1000),
+      });
     });
     on('usb', (d) => update({ usb: usbOf(d) }));
     on('state', (d) => {
@@ -91,8 +112,8 @@ export class HalpidSource implements Source {
       update({ daemonState: daemon, state: str(d.controller_state), ...(daemon === 'OK' ? { shuttingDown: false } : {}) });
     });
     on('blackout', (d) => {
-      if (d.phase === 'start') update({ shutdownAt: Date.now() + (num(d.time_limit) ?? this.timeLimit) * 1000, shuttingDown: false });
-      else update({ shutdownAt: null, shuttingDown: d.phase === 'shutdown' });
+      if (d.phase === 'start') update({ shutdownAt: setDeadline(Date.now() + (num(d.time_limit) ?? this.timeLimit) * 1000), shuttingDown: false });
+      else update({ shutdownAt: setDeadline(null), shuttingDown: d.phase === 'shutdown' });
     });
     on('config', (d) => update({ config: d as unknown as ControllerConfig }));
     on('controller', (d) => update({
@@ -106,7 +127,8 @@ export class HalpidSource implements Source {
     setInterval(() => {
       if (lastValues && Date.now() - lastValues > STALE_MS) {
         lastValues = 0;
-        update({ V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, usb: null });
+        stale = true;
+        update({ V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, usb: null, supply: null, shutdownAt: setDeadline(null) });
         status({ connected: false, message: 'No values from the controller' });
       }
     }, 1000);
@@ -132,15 +154,24 @@ export class HalpidSource implements Source {
     return this.send('PUT', `usb/${port}`, on);
   }
 
-  setConfig(key: keyof ControllerConfig, text: string): Promise<void> {
-    // The text goes as typed when it is JSON (1.5 stays 1.5): halpid decides what it takes.
-    let body = text.trim();
+  private async readUsb(): Promise<UsbPorts | null> {
     try {
-      JSON.parse(body);
+      const r = await fetch(`${this.base}usb`);
+      return r.ok ? usbOf((await r.json()) as Json) : null;
     } catch {
-      body = JSON.stringify(body);
+      return null;
     }
-    return this.send('PUT', `config/${key}`, body);
+  }
+
+  setConfig(key: keyof ControllerConfig, value: number | boolean): Promise<void> {
+    return this.send('PUT', `config/${key}`, JSON.stringify(value));
+  }
+
+  async readConfig(key: keyof ControllerConfig): Promise<number | boolean | null> {
+    const r = await fetch(`${this.base}config/${key}`);
+    if (!r.ok) return null;
+    const v = (await r.json()) as unknown;
+    return typeof v === 'number' || typeof v === 'boolean' ? v : null;
   }
 
   shutdown(): Promise<void> {

@@ -1,14 +1,15 @@
 // The panel: renders PanelData, draws the voltage chart (uPlot), and wires the controls to the
 // source of the page's host: halpid's web listener, or Signal K (served at /signalk-halpi2/).
 
-import uPlot from 'uplot';
+import { createChart } from './chart.js';
 import { HalpidSource } from './halpid.js';
 import {
-  daemonTone, EMPTY, fixed, kelvinToCelsius, stateTone, WriteError, type ControllerConfig, type PanelData, type Source,
+  daemonTone, EMPTY, fixed, kelvinToCelsius, stateTone, WriteError, type PanelData, type Source,
 } from './model.js';
+import { check, FIELDS, show } from './settings.js';
 import { SignalKSource } from './signalk.js';
+import { setupTheme } from './theme.js';
 
-const WINDOW_S = 600;
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 const onSignalK = location.pathname.startsWith('/signalk-halpi2') || new URLSearchParams(location.search).get('source') === 'signalk';
@@ -16,75 +17,8 @@ const source: Source = onSignalK ? new SignalKSource() : new HalpidSource();
 let data: PanelData = { ...EMPTY };
 let canWrite = false;
 
-// --- theme ----------------------------------------------------------------------------------
-
-const theme = $('theme');
-const applyTheme = (day: boolean): void => {
-  document.documentElement.dataset.theme = day ? 'day' : 'night';
-  theme.setAttribute('aria-pressed', String(day));
-  theme.textContent = day ? 'Night colours' : 'Day colours';
-  localStorage.setItem('halpi2-theme', day ? 'day' : 'night');
-};
-applyTheme(localStorage.getItem('halpi2-theme') === 'day');
-theme.addEventListener('click', () => applyTheme(document.documentElement.dataset.theme !== 'day'));
-
-// --- chart ----------------------------------------------------------------------------------
-
-const times: number[] = [];
-const vin: Array<number | null> = [];
-const vcap: Array<number | null> = [];
-let lastPoint = 0;
-
-const thresholds = (u: uPlot): void => {
-  const ctx = u.ctx;
-  const lines: Array<[number | null | undefined, string]> = [
-    [data.voltageLimit, '#e0a030'], [data.config?.power_on_threshold, '#4aa3ff'],
-  ];
-  for (const [v, colour] of lines) {
-    if (v === null || v === undefined) continue;
-    const y = u.valToPos(v, 'y', true);
-    ctx.save();
-    ctx.strokeStyle = colour;
-    ctx.setLineDash([6, 4]);
-    ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    ctx.moveTo(u.bbox.left, y);
-    ctx.lineTo(u.bbox.left + u.bbox.width, y);
-    ctx.stroke();
-    ctx.restore();
-  }
-};
-
-const chartEl = $('chart');
-const chart = new uPlot({
-  width: chartEl.clientWidth || 600,
-  height: 220,
-  scales: { x: { time: true }, y: { range: [0, 16] } },
-  axes: [{ stroke: '#9aa5b1', grid: { stroke: '#33404d' } }, { stroke: '#9aa5b1', grid: { stroke: '#33404d' }, values: (_u, v) => v.map((x) => `${x} V`) }],
-  series: [
-    {},
-    { label: 'Input', stroke: '#36c26b', width: 2 },
-    { label: 'Supercap', stroke: '#4aa3ff', width: 2 },
-  ],
-  hooks: { draw: [thresholds] },
-  legend: { show: true },
-}, [times, vin, vcap], chartEl);
-new ResizeObserver(() => chart.setSize({ width: chartEl.clientWidth, height: 220 })).observe(chartEl);
-
-function addPoint(): void {
-  const now = Date.now() / 1000;
-  if (now - lastPoint < 0.9) return;
-  lastPoint = now;
-  times.push(now);
-  vin.push(data.V_in);
-  vcap.push(data.V_cap);
-  while (times.length && times[0]! < now - WINDOW_S) {
-    times.shift();
-    vin.shift();
-    vcap.shift();
-  }
-  chart.setData([times, vin, vcap]);
-}
+setupTheme($<HTMLSelectElement>('theme'));
+const chart = createChart($('chart'), () => data);
 
 // --- rendering ------------------------------------------------------------------------------
 
@@ -103,8 +37,13 @@ function render(): void {
   const d = data;
   text('v-in', fixed(d.V_in, 2));
   text('v-cap', fixed(d.V_cap, 2));
-  text('i-in', fixed(d.I_in, 2));
-  text('p-in', d.V_in !== null && d.I_in !== null ? fixed(d.V_in * d.I_in, 1) : '—');
+  // On the supercap the input says nothing: show what the supercap delivers instead.
+  const onCap = onSupercap(d);
+  text('i-label', onCap ? 'Supercap current' : 'Current');
+  text('p-label', onCap ? 'Supercap power' : 'Power');
+  text('i-in', onCap ? fixed(d.supply?.current ?? null, 2) : fixed(d.I_in, 2));
+  text('p-in', onCap ? fixed(d.supply?.power ?? null, 1) : d.V_in !== null && d.I_in !== null ? fixed(d.V_in * d.I_in, 1) : '—');
+  text('charge', d.supply?.charge == null ? '—' : `${fixed(d.supply.charge, 0)} %`);
   text('t-mcu', fixed(kelvinToCelsius(d.T_mcu), 1));
   text('t-pcb', fixed(kelvinToCelsius(d.T_pcb), 1));
   tone('power-state', d.state, stateTone(d.state));
@@ -130,9 +69,7 @@ function render(): void {
   for (const f of FIELDS) {
     const input = $<HTMLInputElement>(`cfg-${f.key}`);
     if (d.config && document.activeElement !== input && !input.dataset.dirty) {
-      const v = d.config[f.key];
-      // Thresholds are float32 on the wire (7.99974…): shown as the controller rounds them.
-      input.value = typeof v === 'number' && f.unit === 'V' ? v.toFixed(2) : String(v);
+      input.value = show(f, d.config[f.key]);
     }
     input.toggleAttribute('disabled', !writable(f.leaf));
     $(`cfg-${f.key}-save`).toggleAttribute('disabled', !writable(f.leaf));
@@ -150,30 +87,48 @@ function render(): void {
   renderCountdown();
 }
 
+/** The shutdown after a blackout has begun: the host says so (and a panel opened later hears it at once). */
+function shuttingDown(d: PanelData): boolean {
+  return d.shuttingDown || d.daemonState === 'SHUTDOWN';
+}
+
+/** Running on the supercap, or shutting down after it: the blackout view is up. */
+function onSupercap(d: PanelData): boolean {
+  return shuttingDown(d) || d.daemonState === 'BLACKOUT' || d.shutdownAt !== null;
+}
+
+let lastDeadline: number | null = null;
+
 function renderCountdown(): void {
-  const el = $('countdown');
+  const d = data;
+  const view = $('blackout');
   const banner = $('banner');
-  let message = '';
-  if (data.shuttingDown || data.daemonState === 'SHUTDOWN') message = 'Shutting down after input power loss';
-  else if (data.shutdownAt !== null) {
-    const left = Math.max(0, Math.ceil((data.shutdownAt - Date.now()) / 1000));
-    message = `Input power lost: running on the supercap. Shutdown in ${left} s`;
-  } else if (data.daemonState === 'BLACKOUT') message = 'Input power lost: running on the supercap';
-  const down = data.controllerDown;
-  if (message === '' && down) {
-    const why = down.error ? ` (${down.error})` : '';
-    message = down.powerCycleAt === null
-      ? `The controller is not answering${why}`
-      : `The controller is not answering${why}: its watchdog will power-cycle this computer in ${Math.max(0, Math.ceil((down.powerCycleAt - Date.now()) / 1000))} s`;
-    banner.hidden = false;
-    text('banner', message);
-    el.hidden = true;
-    return;
+  const shutting = shuttingDown(d);
+  view.hidden = !onSupercap(d);
+  if (view.hidden) lastDeadline = null;
+  if (!view.hidden) {
+    text('bo-title', shutting ? 'Shutting down after input power loss' : 'Input power lost: running on the supercap');
+    // Between the host's counts (every second) the timer runs on the browser's clock.
+    // Signal K throttles each path on its own: the count can end a moment before the state says
+    // "shutting down". The last deadline holds until then, so the timer never shows "—" at the end.
+    if (d.shutdownAt !== null) lastDeadline = d.shutdownAt;
+    const deadline = d.shutdownAt ?? lastDeadline;
+    text('bo-timer', shutting ? '0' : deadline === null ? '—' : String(Math.max(0, Math.ceil((deadline - Date.now()) / 1000))));
+    text('bo-timer-unit', shutting ? 's: shutting down' : 's to shutdown');
+    text('bo-charge', fixed(d.supply?.charge ?? null, 0));
+    // Whole seconds rounded up, as the timer: "7 s to shutdown, 6 s left" would contradict itself.
+    text('bo-runtime', d.supply?.runtime == null ? '—' : String(Math.ceil(d.supply.runtime)));
+    text('bo-power', fixed(d.supply?.power ?? null, 1));
+    text('bo-current', fixed(d.supply?.current ?? null, 2));
   }
-  el.hidden = message === '';
-  banner.hidden = message === '';
-  text('countdown', message);
-  text('banner', message);
+  const down = d.controllerDown;
+  banner.hidden = !down;
+  if (down) {
+    const why = down.error ? ` (${down.error})` : '';
+    text('banner', down.powerCycleAt === null
+      ? `The controller is not answering${why}`
+      : `The controller is not answering${why}: its watchdog will power-cycle this computer in ${Math.max(0, Math.ceil((down.powerCycleAt - Date.now()) / 1000))} s`);
+  }
 }
 setInterval(renderCountdown, 250);
 
@@ -213,16 +168,6 @@ for (let n = 0; n < 4; n++) {
   });
 }
 
-interface Field { key: keyof ControllerConfig; leaf: string; label: string; unit: string; hint: string }
-const FIELDS: Field[] = [
-  { key: 'power_on_threshold', leaf: 'config.powerOnThreshold', label: 'Power-on threshold', unit: 'V', hint: '5–10 V' },
-  { key: 'solo_power_off_threshold', leaf: 'config.soloPowerOffThreshold', label: 'Solo power-off threshold', unit: 'V', hint: '4.5–10 V' },
-  { key: 'solo_depleting_timeout', leaf: 'config.soloDepletingTimeout', label: 'Solo blackout timeout', unit: 's', hint: '0–60 s' },
-  { key: 'watchdog_timeout', leaf: 'watchdog.timeout', label: 'Watchdog timeout', unit: 's', hint: '0 = off, else 10–65.535 s' },
-  { key: 'led_brightness', leaf: 'config.ledBrightness', label: 'LED brightness', unit: '', hint: '0–255' },
-  { key: 'auto_restart', leaf: 'config.autoRestart', label: 'Restart when power returns', unit: '', hint: 'true or false' },
-];
-
 const form = $('settings');
 for (const f of FIELDS) {
   const row = document.createElement('div');
@@ -236,12 +181,22 @@ for (const f of FIELDS) {
   const input = row.querySelector('input')!;
   input.addEventListener('input', () => { input.dataset.dirty = '1'; });
   row.querySelector('button')!.addEventListener('click', () => {
-    const value = input.value.trim();
-    if (value === '') return report(`${id}-msg`, new Error('Enter a value'));
-    source.setConfig(f.key, value).then(() => {
-      delete input.dataset.dirty;
-      ok(`${id}-msg`, 'Saved');
-    }, (err) => report(`${id}-msg`, err));
+    const checked = check(f.key, input.value);
+    if (!checked.ok) return report(`${id}-msg`, new Error(checked.error));
+    const msg = $(`${id}-msg`);
+    msg.textContent = 'Saving…';
+    msg.className = 'msg';
+    source.setConfig(f.key, checked.value)
+      .then(() => source.readConfig(f.key))
+      .then((held) => {
+        delete input.dataset.dirty;
+        if (held === null) return report(`${id}-msg`, new Error('Sent, but the setting could not be read back'));
+        input.value = show(f, held);
+        if (data.config) data = { ...data, config: { ...data.config, [f.key]: held } };
+        // What the controller holds, read again: not merely that the write was accepted.
+        ok(`${id}-msg`, `Controller now holds ${show(f, held)}${f.unit ? ` ${f.unit}` : ''}`);
+        $(`${id}-msg`).className = 'msg held';
+      }, (err) => report(`${id}-msg`, err));
   });
 }
 
@@ -305,7 +260,7 @@ $('token-form').addEventListener('submit', (ev) => {
 
 source.connect((patch) => {
   data = { ...data, ...patch };
-  if ('V_in' in patch || 'V_cap' in patch) addPoint();
+  if ('V_in' in patch || 'V_cap' in patch) chart.addPoint(data);
   render();
 }, (s) => {
   const el = $('conn');

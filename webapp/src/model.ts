@@ -32,6 +32,8 @@ export interface PanelData {
   deviceId: string | null;
   /** Unix ms at which the shutdown comes, while running on the supercap and it is known. */
   shutdownAt: number | null;
+  /** The supercap as the host computes it (halpid's `supply` event, the plugin's supercap.* paths). */
+  supply: Supply | null;
   /** The shutdown after a blackout has begun. */
   shuttingDown: boolean;
   voltageLimit: number | null;
@@ -45,9 +47,19 @@ export interface PanelData {
 export const EMPTY: PanelData = {
   V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, daemonState: null, watchdogTimeout: null,
   watchdogEnabled: null, watchdogElapsed: null, output5v: null, usb: null, config: null, daemonVersion: null,
-  hardwareVersion: null, firmwareVersion: null, deviceId: null, shutdownAt: null, shuttingDown: false, voltageLimit: null,
+  hardwareVersion: null, firmwareVersion: null, deviceId: null, shutdownAt: null, supply: null, shuttingDown: false, voltageLimit: null,
   simulator: false, controllerDown: null, alerts: [],
 };
+
+export interface Supply {
+  /** Usable energy left, % of a full charge. */
+  charge: number | null;
+  /** Seconds the supercap carries the computer as the daemon uses it. */
+  runtime: number | null;
+  /** In a blackout: what the supercap delivers, once measured (W, A). */
+  power: number | null;
+  current: number | null;
+}
 
 export interface Access {
   write: boolean;
@@ -75,8 +87,10 @@ export interface Source {
   connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void;
   access(): Promise<Access>;
   setUsb(port: number, on: boolean): Promise<void>;
-  /** `text` as the user typed it (the server has the last word on what it accepts). */
-  setConfig(key: keyof ControllerConfig, text: string): Promise<void>;
+  /** `value` in halpid's units, already checked against the setting's range (settings.ts). */
+  setConfig(key: keyof ControllerConfig, value: number | boolean): Promise<void>;
+  /** The setting as the controller holds it now, read again from the server. */
+  readConfig(key: keyof ControllerConfig): Promise<number | boolean | null>;
   shutdown(): Promise<void>;
   standby(delaySeconds: number): Promise<void>;
   sim: SimControls;
@@ -88,6 +102,15 @@ export class WriteError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);
   }
+}
+
+/**
+ * The shutdown deadline from a new count of the seconds left: kept when it moved by less than a
+ * second (the count's rounding and its trip over the network), so the timer never steps back up.
+ */
+export function steadyDeadline(prev: number | null, next: number | null): number | null {
+  if (prev === null || next === null) return next;
+  return Math.abs(next - prev) < 1000 ? prev : next;
 }
 
 export type Tone = 'ok' | 'caution' | 'danger' | 'unknown';

@@ -2,7 +2,7 @@
 // server's REST and WebSocket APIs, writes through the plugin's PUT handlers, so a readwrite user
 // needs no admin rights. The prefix can be changed with ?prefix=… (plugin settings are admin-only).
 
-import { WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
+import { steadyDeadline, WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
 
 const API = '/signalk/v1/api/vessels/self/';
 const LOGIN = '/admin/#/login?redirect=/signalk-halpi2/';
@@ -26,6 +26,7 @@ export class SignalKSource implements Source {
   private writable = new Set<string>();
   private notes = new Map<string, { state: string; message: string }>();
   private update: (patch: Partial<PanelData>) => void = () => {};
+  private deadline: number | null = null;
 
   constructor(prefix = new URLSearchParams(location.search).get('prefix') ?? 'electrical.halpi') {
     this.prefix = prefix;
@@ -122,7 +123,12 @@ export class SignalKSource implements Source {
       else this.notes.delete(path);
       return;
     }
-    this.values.set(path.slice(this.prefix.length + 1), value);
+    const leaf = path.slice(this.prefix.length + 1);
+    this.values.set(leaf, value);
+    // The deadline when the count arrives, not each time the panel is redrawn.
+    if (leaf === 'blackout.timeToShutdown') {
+      this.deadline = steadyDeadline(this.deadline, typeof value === 'number' ? Date.now() + value * 1000 : null);
+    }
   }
 
   private publish(): void {
@@ -137,8 +143,9 @@ export class SignalKSource implements Source {
       led_brightness: num('config.ledBrightness') === null ? null : Math.round(num('config.ledBrightness')! * 255),
       auto_restart: bool('config.autoRestart'), solo_depleting_timeout: num('config.soloDepletingTimeout'),
     };
-    const blackout = this.notes.get(`notifications.${this.prefix}.blackout`);
-    const left = /shutdown in (\d+) s/.exec(blackout?.message ?? '');
+    // The plugin publishes the seconds to the shutdown as a path: never read from a message.
+    const left = num('blackout.timeToShutdown');
+    const soc = num('supercap.stateOfCharge');
     const alerts = [...this.notes.values()].filter((n) => SEVERITY.includes(n.state))
       .sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state));
     this.update({
@@ -149,8 +156,12 @@ export class SignalKSource implements Source {
       config: Object.values(c).every((x) => x !== null) ? (c as ControllerConfig) : null,
       daemonVersion: str('daemonVersion'), hardwareVersion: str('hardwareVersion'), firmwareVersion: str('firmwareVersion'),
       deviceId: str('deviceId'), simulator: str('mode') === 'simulator',
-      shutdownAt: blackout?.state === 'alarm' && left ? Date.now() + Number(left[1]) * 1000 : null,
-      shuttingDown: blackout?.state === 'emergency',
+      shutdownAt: left === null ? null : this.deadline,
+      supply: soc === null && num('supercap.timeRemaining') === null ? null : {
+        charge: soc === null ? null : soc * 100, runtime: num('supercap.timeRemaining'),
+        power: num('supercap.power'), current: num('supercap.current'),
+      },
+      shuttingDown: bool('blackout.shuttingDown') === true,
       alerts,
     });
   }
@@ -179,11 +190,16 @@ export class SignalKSource implements Source {
     return this.put(`usb.port${port}`, on);
   }
 
-  setConfig(key: keyof ControllerConfig, text: string): Promise<void> {
-    const n = Number(text);
-    let value: unknown = text.trim() === 'true' ? true : text.trim() === 'false' ? false : Number.isFinite(n) && text.trim() !== '' ? n : text;
-    if (key === 'led_brightness' && typeof value === 'number') value = value / 255;
-    return this.put(CONFIG_PATHS[key], value);
+  setConfig(key: keyof ControllerConfig, value: number | boolean): Promise<void> {
+    return this.put(CONFIG_PATHS[key], key === 'led_brightness' && typeof value === 'number' ? value / 255 : value);
+  }
+
+  async readConfig(key: keyof ControllerConfig): Promise<number | boolean | null> {
+    const r = await fetch(`${API}${this.prefix.replace(/\./g, '/')}/${CONFIG_PATHS[key].replace(/\./g, '/')}/value`, { credentials: 'include' });
+    if (!r.ok) return null;
+    const v = (await r.json()) as unknown;
+    if (key === 'led_brightness' && typeof v === 'number') return Math.round(v * 255);
+    return typeof v === 'number' || typeof v === 'boolean' ? v : null;
   }
 
   shutdown(): Promise<void> {
