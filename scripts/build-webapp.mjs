@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { decodePng, encodePng, scale } from './png-icons.mjs';
 
 const out = 'public';
 rmSync(out, { recursive: true, force: true });
@@ -22,6 +23,10 @@ await build({
 writeFileSync(join(out, 'style.css'), readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webapp/style.css', 'utf8'));
 copyFileSync('webapp/index.html', join(out, 'index.html'));
 copyFileSync('webapp/icon.png', join(out, 'icon.png'));
+// The manifest (so the panel can sit on a tablet's home screen) and its icons, from icon.png.
+copyFileSync('webapp/manifest.webmanifest', join(out, 'manifest.webmanifest'));
+const icon = decodePng(readFileSync('webapp/icon.png'));
+for (const size of [192, 512]) writeFileSync(join(out, `icon-${size}.png`), encodePng(scale(icon, size)));
 let total = 0;
 for (const f of ['index.html', 'app.js', 'style.css', 'icon.png']) {
   const size = statSync(join(out, f)).size;

@@ -34,6 +34,9 @@ t.test('the server lists the webapp and serves its page', { skip }, async (t) =>
   const icon = await fetch(`http://127.0.0.1:${sk.port}/signalk-halpi2/icon.png`);
   t.equal(icon.status, 200);
   t.equal(icon.headers.get('content-type'), 'image/png');
+  const manifest = await fetch(`http://127.0.0.1:${sk.port}/signalk-halpi2/manifest.webmanifest`);
+  t.equal(manifest.status, 200, 'the web app manifest is served too');
+  t.equal(((await manifest.json()) as { name: string }).name, 'HALPI2 power');
 });
 
 t.test('the panel loads and shows live values from Signal K', { skip }, async (t) => {
