@@ -5,7 +5,7 @@
 
 import type { Engine } from './engine.js';
 import { charge } from './nut/variables.js';
-import { SUPERCAP_CUTOFF_V } from './supervisor.js';
+import { HALT_RESERVE_S, SUPERCAP_CUTOFF_V } from './supervisor.js';
 
 export interface Supply {
   /** Usable energy left, % of a full charge (as NUT's battery.charge); null before V_cap was read. */
@@ -16,7 +16,10 @@ export interface Supply {
    * 0 once the shutdown began.
    */
   runtime: number | null;
-  /** In a blackout, the seconds until the daemon shuts the computer down; null otherwise. */
+  /**
+   * In a blackout, the seconds until the daemon shuts the computer down: at the time limit, or
+   * sooner when the supercap would keep less than the halt reserve; null otherwise.
+   */
   shutdown_in: number | null;
   /** The shutdown after a blackout has begun (and the computer is halting or halted). */
   shutting_down: boolean;
@@ -32,12 +35,14 @@ export function supplyNow(engine: Engine, cutoff = SUPERCAP_CUTOFF_V): Supply {
   const sup = engine.supervisor;
   const limit = engine.settings.blackoutTimeLimitS;
   const elapsed = state === 'BLACKOUT' ? sup.blackoutElapsedS : null;
-  const shutdownIn = elapsed === null ? null : Math.max(0, limit - elapsed);
+  const cap = elapsed === null ? null : sup.supercapSecondsLeft;
+  const toLimit = elapsed === null ? null : Math.max(0, limit - elapsed);
+  // The supervisor shuts down at the time limit, or sooner when only the halt reserve is left.
+  const reserve = engine.settings.haltReserveS ?? HALT_RESERVE_S;
+  const shutdownIn = toLimit === null ? null : cap === null ? toLimit : Math.max(0, Math.min(toLimit, cap - reserve));
   let runtime: number | null = limit;
-  if (shutdownIn !== null) {
-    const cap = sup.supercapSecondsLeft;
-    runtime = cap === null ? shutdownIn : Math.max(0, Math.min(shutdownIn, cap));
-  } else if (state === 'SHUTDOWN' || state === 'DEAD') runtime = 0;
+  if (toLimit !== null) runtime = cap === null ? toLimit : Math.max(0, Math.min(toLimit, cap));
+  else if (state === 'SHUTDOWN' || state === 'DEAD') runtime = 0;
   const power = sup.supercapPowerW;
   return {
     charge: vcap === null ? null : charge(vcap, cutoff),
