@@ -62,6 +62,21 @@ t.test('a USB switch works through PUT', { skip }, async (t) => {
   t.equal(await page.locator('#usb-msg').textContent(), 'USB 1 off');
 });
 
+t.test('a setting: out of range refused before sending; a write shows what the controller holds, read back', { skip }, async (t) => {
+  await page.waitForFunction(() => !(document.getElementById('cfg-led_brightness') as HTMLInputElement).disabled);
+  const save = async (value: string) => {
+    await page.locator('#cfg-led_brightness-msg').evaluate((el) => { el.textContent = ''; });
+    await page.locator('#cfg-led_brightness').fill(value);
+    await page.locator('#cfg-led_brightness-save').click();
+    await page.waitForFunction(() => !['', 'Saving…'].includes(document.getElementById('cfg-led_brightness-msg')?.textContent ?? ''));
+    return page.locator('#cfg-led_brightness-msg').textContent();
+  };
+  t.equal(await save('300'), 'LED brightness must be from 0 to 255; 300 is out of range');
+  t.equal(await save('40'), 'Controller now holds 40');
+  const sim = await sk.get('/plugins/signalk-halpi2/sim');
+  t.equal(sim.body.controller.led_brightness, 40, 'the simulated controller holds 40');
+});
+
 t.test('a power cut from the simulator drawer: the blackout view counts down to the shutdown from the plugin\'s paths', { skip }, async (t) => {
   // Every value the timer shows, in order.
   await page.evaluate(() => {
