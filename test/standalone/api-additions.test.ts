@@ -63,18 +63,28 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   t.teardown(() => s.close());
   await s.wait(() => s.events.length >= 2);
   t.equal(s.status, 200);
+  const supplyKeys = ['charge', 'current', 'power', 'runtime', 'shutdown_in', 'shutting_down'];
   t.equal(s.headers['content-type'], 'text/event-stream');
   t.equal(s.headers['cache-control'], 'no-cache');
   t.same(s.events[0], {
     id: 1, event: 'hello',
     data: { api: '5', backend: 'simulator', daemon_state: 'OK', daemon_version: VERSION, blackout_time_limit: 5, blackout_voltage_limit: 9 },
   });
-  t.same(s.events[1], { id: 2, event: 'usb', data: { usb0: true, usb1: true, usb2: true, usb3: true } });
+  // The supercap at once (a panel opened now can show its charge), then the ports.
+  t.match(s.events[1], { id: 2, event: 'supply', data: { runtime: 5, shutdown_in: null, shutting_down: false, power: null, current: null } });
+  await s.wait(() => s.events.length >= 3);
+  t.same(s.events[2], { id: 3, event: 'usb', data: { usb0: true, usb1: true, usb2: true, usb3: true } });
   await s.wait(() => s.events.filter((e) => e.event === 'values').length >= 3);
   const values = s.events.find((e) => e.event === 'values')!.data as Record<string, unknown>;
   t.same(Object.keys(values), ['5v_output_enabled', 'I_in', 'T_mcu', 'T_pcb', 'V_cap', 'V_in', 'daemon_version', 'device_id',
     'firmware_version', 'hardware_version', 'state', 'watchdog_elapsed', 'watchdog_enabled', 'watchdog_timeout']);
   t.match(values, { state: 'OperationalCoOp', firmware_version: '3.3.1', watchdog_enabled: true });
+  // Every values event is followed by the supply event computed from the same poll.
+  const afterValues = s.events.filter((e, i) => s.events[i - 1]?.event === 'values').map((e) => e.event);
+  t.ok(afterValues.length >= 2 && afterValues.every((e) => e === 'supply'), 'supply after each values');
+  const supply = s.events.filter((e) => e.event === 'supply').at(-1)!.data as Record<string, unknown>;
+  t.same(Object.keys(supply), supplyKeys);
+  t.ok((supply.charge as number) > 90 && (supply.charge as number) <= 100, `charge ${supply.charge} %`);
   t.same(s.events.map((e) => e.id), s.events.map((_, i) => i + 1), 'ids count from 1');
 
   await d.req('PUT', '/usb/3', json(false));
@@ -92,11 +102,14 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   t.ok(s.events.some((e) => e.event === 'state' && (e.data as { daemon_state: string }).daemon_state === 'BLACKOUT'));
   // A stream opened during the blackout learns how long it has lasted, for a countdown at once.
   const late = stream(d, '/events?interval=200');
-  await late.wait(() => late.events.length >= 1);
+  await late.wait(() => late.events.length >= 2);
   late.close();
   const hello = late.events[0]!.data as { daemon_state: string; blackout_elapsed: number; blackout_time_limit: number };
   t.equal(hello.daemon_state, 'BLACKOUT');
   t.ok(hello.blackout_elapsed >= 0 && hello.blackout_elapsed < hello.blackout_time_limit, `blackout_elapsed ${hello.blackout_elapsed} s`);
+  // ...and the seconds to the shutdown, in the supply event that follows the hello.
+  const lateSupply = late.events.find((e) => e.event === 'supply')?.data as { shutdown_in: number } | undefined;
+  t.ok(lateSupply && lateSupply.shutdown_in > 0 && lateSupply.shutdown_in <= 5, `shutdown_in ${lateSupply?.shutdown_in} s`);
   await d.req('POST', '/sim/power', json({ on: true }));
   await s.wait(() => s.events.some((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end'));
   const end = s.events.find((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end')!.data as { duration: number };
