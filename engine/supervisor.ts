@@ -186,7 +186,9 @@ export class Supervisor {
   }
 
   get supercapPowerW(): number | null {
-    if (this.state !== 'BLACKOUT' || this.lastVcap === null || this.vcapSamples.length < 2) return null;
+    const samples = this.vcapSamples;
+    // Measured in this blackout (its samples span the rate window), not kept from the last one.
+    if (this.state !== 'BLACKOUT' || samples.length < 2 || samples.at(-1)!.t - samples[0]!.t < RATE_WINDOW_MS) return null;
     return this.dischargeRate === null ? null : (SUPERCAP_F * this.dischargeRate) / 2;
   }
 

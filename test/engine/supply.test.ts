@@ -61,3 +61,18 @@ t.test('a long time limit on a heavy load: the countdown ends when the halt rese
   t.ok(Math.abs(actual - s.shutdown_in!) <= 2, `said ${s.shutdown_in} s, shut down after ${actual} s`);
   await stop();
 });
+
+t.test('a second cut: no power until measured in this blackout (never the last one\'s)', async (t) => {
+  const { clock, sim, engine, stop } = await running(5, 6);
+  sim.setPower(false);
+  await clock.advanceUntil(() => supplyNow(engine).power !== null, 5000);
+  sim.setPower(true);
+  await clock.advanceUntil(() => engine.state === 'OK', 5000);
+  t.equal(supplyNow(engine).power, null, 'on input power: none');
+  sim.setPower(false);
+  await clock.advanceUntil(() => engine.state === 'BLACKOUT', 2000);
+  t.equal(supplyNow(engine).power, null, 'at the start of the new blackout: not yet measured');
+  await clock.advanceUntil(() => supplyNow(engine).power !== null, 5000);
+  t.pass('measured again');
+  await stop();
+});
