@@ -12,6 +12,7 @@ import {
 import { ControllerError, DfuError } from './errors.js';
 import { checkFirmwareImage } from './firmware-image.js';
 import { TypedEmitter, type EngineEvents, type ShutdownEvent, type UsbEvent } from './events.js';
+import { History } from './history.js';
 import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
 import { Reachability, UNREACHABLE_AFTER_MS, type ReachabilityEvent } from './reachability.js';
@@ -112,6 +113,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly startedAtWall: number;
   /** Whether the controller answers (a dead bus is announced within a second). */
   readonly reachability: Reachability;
+  /** The last 24 h of readings and the past blackouts, from what the engine reads anyway. */
+  readonly history = new History();
 
   private readonly actions: EngineActions;
   private readonly bus: Bus;
@@ -188,6 +191,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         if (on && this.running) {
           this.logger.info('Simulated host booted; restarting the power management state machine');
           this.forgetIdentity();
+          this.history.blackoutEnded(this.clock.now(), 'stopped');
           this.supervisor.restart();
         }
       });
@@ -226,6 +230,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.running = false;
     this.stopped = true;
     this.supervisor.dispose();
+    this.history.blackoutEnded(this.clock.now(), 'stopped');
     if (this.reachGuard) this.clock.clearTimeout(this.reachGuard);
     this.reachGuard = null;
     if (this.timer) this.clock.clearTimeout(this.timer);
@@ -337,14 +342,30 @@ export class Engine extends TypedEmitter<EngineEvents> {
         await d.setWatchdogMs(ms);
         this.status.watchdogMs = ms;
       }),
-      readVin: () => this.tickVin(),
-      readBlackout: () => this.blackoutReading(),
+      readVin: async () => {
+        const vin = await this.tickVin();
+        this.history.noteVin(this.clock.now(), this.clock.wallNow(), vin);
+        return vin;
+      },
+      readBlackout: async () => {
+        const r = await this.blackoutReading();
+        this.history.noteVin(this.clock.now(), this.clock.wallNow(), r.V_in);
+        return r;
+      },
       readControllerState: () => this.exclusive((d) => d.readState()).catch(() => null),
       requestShutdown: () => this.exclusive((d) => d.requestShutdown()),
       poweroff: (command: string) => this.actions.poweroff(command),
       get logger() { return engine.logger; },
-      transition: () => this.publishState(),
-      blackout: (ev: BlackoutEvent) => this.emit('blackout', ev),
+      transition: () => {
+        this.history.noteState(this.clock.now(), this.clock.wallNow(), this.supervisor.state);
+        this.publishState();
+      },
+      blackout: (ev: BlackoutEvent) => {
+        const now = this.clock.now();
+        if (ev.phase === 'start') this.history.blackoutStarted(now, this.clock.wallNow());
+        else this.history.blackoutEnded(now, ev.phase === 'end' ? 'power_returned' : 'shutdown', ev.duration);
+        this.emit('blackout', ev);
+      },
       shutdown: () => this.emit('shutdown', {
         command: this.settings.poweroffCommand, kind: 'shutdown', source: 'blackout', wakeup: null,
       }),
@@ -410,6 +431,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.inflight) return this.inflight;
     const p = this.exclusive((d) => d.readMeasurements()).then((values) => {
       this.latest = { at: this.clock.now(), wall: this.clock.wallNow(), values };
+      this.history.noteAux(this.latest.at, this.latest.wall, values.V_cap, values.I_in, values.T_mcu, values.T_pcb);
       stateDebug('measurements %o', values);
       this.emit('values', values);
       if (values.state !== this.controllerState) {
@@ -465,6 +487,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       const V_in = await d.readVin();
       const I_in = await d.readIin().catch(() => null);
       const V_cap = await d.readVcap().catch(() => null);
+      // The block path noted its readings already; these three are this tick's own.
+      this.history.noteAux(this.clock.now(), this.clock.wallNow(), V_cap ?? NaN, I_in ?? NaN);
       return { V_in, I_in, V_cap };
     });
   }
