@@ -13,6 +13,7 @@ import { apiErrorText, ControllerError } from '../errors.js';
 import { FirmwareImageError } from '../firmware-image.js';
 import { encodeBrightness } from '../registers.js';
 import { EventHub, MAX_STREAMS } from './events.js';
+import { historyAnswer } from './history.js';
 import { readFirmware } from './flash.js';
 import {
   decodeParam, discardBody, parseU8, readBoolean, readJson, rejectShape, sendEmpty, sendError, sendJson, sendText, type Ctx,
@@ -252,6 +253,14 @@ export function createApi(opts: ApiOptions): Api {
       },
     },
     { path: '/events', methods: ['GET'], handle: (ctx) => events.serve(ctx, streams) },
+    {
+      path: '/history', methods: ['GET'],
+      handle: (ctx) => {
+        const answer = historyAnswer(engine.history, engine.clock.wallNow(), ctx.query);
+        if (!answer.ok) return sendError(ctx, 400, answer.message);
+        sendText(ctx, 200, answer.body, { 'Content-Type': 'application/json' });
+      },
+    },
     {
       path: '/metrics', methods: ['GET'],
       handle: (ctx) => {
