@@ -204,6 +204,24 @@ Values (checked before anything is written; then the value the controller holds 
       });
   }
 
+  program.command('history').description('summary of the last readings and the past blackouts (the daemon keeps 24 h)')
+    .option('--since <duration>', 'how far back: 90s, 10m, 2h, 1d (default: all 24 h)')
+    .action(async (opts: { since?: string }) => {
+      const { g, client, c } = ctx();
+      const { parseDuration, historyText } = await import('./history.js');
+      let path = '/history';
+      if (opts.since !== undefined) {
+        const s = parseDuration(opts.since);
+        if (s === null) throw new UsageError(`error: --since: not a duration: ${JSON.stringify(opts.since)} (try 90s, 10m, 2h, 1d)`);
+        path += `?since=-${s}`;
+      }
+      const res = await client.request('GET', path);
+      if (res.status === 404) throw new CliError('This daemon keeps no history (halpid 5.1 and later do)');
+      const { value } = parseJsonResponse(res);
+      if (g.json) return line(res.text.trim());
+      out(historyText(value as import('./history.js').HistoryJson, c));
+    });
+
   program.command('compare').description('compare this daemon with another (halpid 4.0.7, 5.0.2 or ours) request by request')
     .requiredOption('--against <socket>', 'the other daemon\'s socket')
     .option('--writes', 'also compare reversible writes (USB port 3, LED brightness), restored afterwards')
