@@ -47,6 +47,8 @@ export interface EngineOptions {
   /** Full measurement block period when no client asks for fresher values (default 5000 ms). */
   idleBlockIntervalMs?: number;
   dfuTimings?: Partial<DfuTimings>;
+  /** The history to fill (the Signal K plugin keeps one across engine restarts); a new one by default. */
+  history?: History;
 }
 
 /** The /values set: the measurement block plus identity and status with their fallbacks. */
@@ -114,7 +116,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** Whether the controller answers (a dead bus is announced within a second). */
   readonly reachability: Reachability;
   /** The last 24 h of readings and the past blackouts, from what the engine reads anyway. */
-  readonly history = new History();
+  readonly history: History;
 
   private readonly actions: EngineActions;
   private readonly bus: Bus;
@@ -156,6 +158,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.simulator = opts.simulator;
     this.idleBlockIntervalMs = opts.idleBlockIntervalMs ?? 5000;
     this.dfuTimings = opts.dfuTimings;
+    this.history = opts.history ?? new History();
     this.reachability = new Reachability(this.clock, (ev) => this.reachabilityChanged(ev), () => this.forgetIdentity());
     this.device = new Device(this.reachability.wrap(opts.bus), this.clock, opts.device);
     this.startedAtWall = this.clock.wallNow();

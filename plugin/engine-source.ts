@@ -8,6 +8,7 @@ import { commandActions, type CommandActions } from '../engine/commands.js';
 import { encodeConfig, type ConfigKey } from '../engine/device.js';
 import { Engine, usbObject, valuesSnapshot } from '../engine/engine.js';
 import { ControllerError } from '../engine/errors.js';
+import type { History } from '../engine/history.js';
 import type { Logger } from '../engine/log.js';
 import { hex2 } from '../engine/registers.js';
 import type { SimulatedController } from '../engine/simulator/controller.js';
@@ -28,6 +29,8 @@ export interface EngineSourceOptions {
   options: PluginOptions;
   logger: Logger;
   clock?: Clock;
+  /** The plugin's history buffer, filled by the engine. */
+  history?: History;
 }
 
 export class EngineSource implements Source {
@@ -74,6 +77,7 @@ export class EngineSource implements Source {
         watchdogMs: Math.round(e.watchdogTimeout * 1000),
       },
       actions: this.actions,
+      history: opts.history,
     });
   }
 

@@ -8,6 +8,8 @@ import type { Logger } from '../engine/log.js';
 import { SimulatedController } from '../engine/simulator/controller.js';
 import { ClientSource } from './client-source.js';
 import { EngineSource } from './engine-source.js';
+import { History } from '../engine/history.js';
+import { historyFeed, historyRouter } from './history.js';
 import { nothingFound, probeDevice, probeHalpid, type ModeDeps } from './modes.js';
 import { adminSchema, uiSchema } from './admin-schema.js';
 import { resolveOptions, type PluginOptions } from './options.js';
@@ -61,6 +63,8 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
   const clock = deps.clock ?? new RealClock();
   let run: Run | null = null;
   let stopping: Promise<void> | null = null;
+  /** One history for the plugin's life in the server, whatever the mode (docs/signalk.md). */
+  const history = new History();
 
   const logger: Logger = {
     info: (m) => app.debug(m),
@@ -84,7 +88,8 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     );
     r.publisher = publisher;
     publisher.begin();
-    source.start(publisher);
+    // The engine fills the history from its ticks; halpid's data passes through it here.
+    source.start(source instanceof EngineSource ? publisher : historyFeed(publisher, history, clock));
   };
 
   const detach = async (r: Run, opts: { handover?: boolean } = {}): Promise<void> => {
@@ -92,6 +97,7 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     r.source = null;
     r.publisher?.stop();
     r.publisher = null;
+    history.blackoutEnded(clock.now(), 'stopped');
     if (s instanceof EngineSource) await s.stop(opts);
     else await s?.stop();
   };
@@ -99,9 +105,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
   const engineSource = (r: Run, mode: 'engine' | 'simulator', bus?: import('../engine/bus.js').Bus): EngineSource => {
     if (mode === 'simulator') {
       const sim = deps.simulator?.() ?? new SimulatedController({ clock, start: 'host-running', hostGated: true, warn: (m) => logger.warn(m) });
-      return new EngineSource({ mode, bus: sim, simulator: sim, options: r.options, logger, clock });
+      return new EngineSource({ mode, bus: sim, simulator: sim, options: r.options, logger, clock, history });
     }
-    return new EngineSource({ mode, bus: bus!, options: r.options, logger, clock });
+    return new EngineSource({ mode, bus: bus!, options: r.options, logger, clock, history });
   };
 
   /** Resolve `auto` (or check `engine`'s precondition) and attach the source. */
@@ -222,6 +228,7 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     },
 
     registerWithRouter(router: RouterLike): void {
+      historyRouter(router, () => (run && !run.stopped ? history : null), clock);
       simRouter(router, () => {
         if (!run || run.stopped) return { running: false };
         const s = run.source;

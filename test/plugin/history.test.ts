@@ -1,0 +1,107 @@
+// The history under Signal K: simulator mode fills the plugin's buffer from the engine's ticks and
+// serves it at /plugins/signalk-halpi2/history in halpid's format, across a plugin restart; client
+// mode fills it from what halpid sends.
+import t from 'tap';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { FakeClock } from '../../engine/clock.js';
+import { History } from '../../engine/history.js';
+import { SimulatedController } from '../../engine/simulator/controller.js';
+import { historyFeed } from '../../plugin/history.js';
+import { createPlugin } from '../../plugin/plugin.js';
+import type { SourceSink } from '../../plugin/source.js';
+import { fakeApp } from '../helpers/signalk.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/** The plugin's router mounted as Signal K mounts it (under /plugins/signalk-halpi2, prefix stripped). */
+async function mount(t: { teardown: (fn: () => unknown) => void }, register: (router: { use(h: Handler): void }) => void) {
+  const handlers: Handler[] = [];
+  register({ use: (h) => void handlers.push(h) });
+  const server = createServer((req, res) => {
+    req.url = req.url!.replace(/^\/plugins\/signalk-halpi2/, '');
+    let i = 0;
+    const next = (): void => {
+      const h = handlers[i++];
+      if (h) h(req, res, next);
+      else { res.writeHead(404); res.end(); }
+    };
+    next();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  const port = (server.address() as { port: number }).port;
+  return (path: string, method = 'GET') => new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test('simulator mode: the engine fills the plugin\'s buffer; a blackout is listed; a restart keeps it', async (t) => {
+  const clock = new FakeClock();
+  let sim: SimulatedController | undefined;
+  const plugin = createPlugin(fakeApp(), {
+    clock, simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
+  });
+  const config = { mode: 'simulator', engine: { poweroffCommand: 'true', blackoutTimeLimit: 60 } };
+  const get = await mount(t, (router) => plugin.registerWithRouter(router as never));
+  t.equal((await get('/plugins/signalk-halpi2/history')).status, 503, 'not running yet');
+
+  plugin.start(config);
+  await clock.advance(10_000);
+  sim!.setPower(false);
+  await clock.advance(3000);
+  sim!.setPower(true);
+  await clock.advance(3000);
+  const r = await get('/plugins/signalk-halpi2/history');
+  t.equal(r.status, 200);
+  t.equal(r.body.step, 1);
+  t.ok(r.body.buckets.t.length >= 15, `${r.body.buckets.t.length} buckets`);
+  t.ok(r.body.buckets.blackout.includes(1), 'the blackout is marked');
+  t.equal(r.body.blackouts.length, 1);
+  t.equal(r.body.blackouts[0].outcome, 'power_returned');
+
+  const stopping = plugin.stop();
+  await clock.advance(300);
+  await stopping;
+  t.equal((await get('/plugins/signalk-halpi2/history')).status, 503, 'stopped');
+  plugin.start(config);
+  await clock.advance(2000);
+  const again = await get('/plugins/signalk-halpi2/history?since=-600');
+  t.equal(again.body.blackouts.length, 1, 'a restart of the plugin keeps the history');
+  t.ok(again.body.buckets.t.length > r.body.buckets.t.length, 'and goes on filling it');
+  t.equal((await get('/plugins/signalk-halpi2/history?step=3')).status, 400);
+  t.equal((await get('/plugins/signalk-halpi2/history', 'POST')).status, 405);
+  const done = plugin.stop();
+  await clock.advance(300);
+  await done;
+});
+
+t.test('client mode: halpid\'s values, states and blackouts go into the buffer and on to the publisher', (t) => {
+  const clock = new FakeClock();
+  const history = new History();
+  const seen: string[] = [];
+  const sink: SourceSink = {
+    snapshot: () => void seen.push('snapshot'), change: () => void seen.push('change'), blackout: (n) => void seen.push(n.phase),
+    poweroffFailed: () => {}, failure: () => {}, controller: () => {},
+  };
+  const feed = historyFeed(sink, history, clock);
+  feed.snapshot({ V_in: 12.2, V_cap: 10.4, I_in: 0.5, T_mcu: 310, T_pcb: 305, daemon_state: 'OK' });
+  feed.blackout({ phase: 'start', time_limit: 5 });
+  feed.change({ daemon_state: 'BLACKOUT' });
+  feed.snapshot({ V_in: 0.1, V_cap: 9.9, I_in: 0 });
+  void clock.advance(2000).then(() => {
+    feed.snapshot({ V_in: 0.1, V_cap: 9.5, I_in: 0 });
+    feed.blackout({ phase: 'shutdown' });
+    t.same(seen, ['snapshot', 'start', 'change', 'snapshot', 'snapshot', 'shutdown'], 'everything reaches the publisher');
+    const c = history.columns();
+    t.same(c.V_in, [6.15, 0.1]);
+    t.same(c.blackout, [1, 1]);
+    t.same(history.blackouts(), [{ start: Date.UTC(2026, 0, 1), duration: 2, outcome: 'shutdown', min_V_cap: 9.5 }]);
+    t.end();
+  });
+});
