@@ -1,0 +1,65 @@
+// The list of past blackouts below the chart: start, length and outcome, newest first, from the
+// history the host keeps (docs/api.md, GET /history).
+
+export interface BlackoutRow {
+  /** Unix seconds. */
+  start: number;
+  /** Seconds; so far, for one going on. */
+  duration: number;
+  outcome: string;
+  min_V_cap: number | null;
+}
+
+const OUTCOME: Record<string, string> = {
+  power_returned: 'power returned', shutdown: 'shut down', stopped: 'daemon stopped', ongoing: 'going on now',
+};
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+function when(s: number): string {
+  const d = new Date(s * 1000);
+  const today = new Date();
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return d.toDateString() === today.toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+}
+
+export function length(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** The list, placed after `chartEl` in its card. */
+export function pastBlackouts(chartEl: HTMLElement): { show(rows: BlackoutRow[]): void; unavailable(why: string | null): void } {
+  const box = document.createElement('div');
+  box.className = 'past-blackouts';
+  box.innerHTML = '<h3 id="h-blackouts">Past blackouts</h3><p id="blackouts-none" class="msg">Loading…</p>' +
+    '<table id="blackouts" aria-labelledby="h-blackouts" hidden><thead><tr><th scope="col">Start</th><th scope="col">Length</th><th scope="col">Outcome</th></tr></thead><tbody></tbody></table>';
+  chartEl.after(box);
+  const none = box.querySelector('p')!;
+  const table = box.querySelector('table')!;
+  const body = box.querySelector('tbody')!;
+  return {
+    show(rows) {
+      table.hidden = rows.length === 0;
+      none.hidden = rows.length > 0;
+      none.textContent = 'None since the daemon started.';
+      body.replaceChildren(...[...rows].reverse().map((b) => {
+        const tr = document.createElement('tr');
+        tr.className = `outcome-${b.outcome}`;
+        const cap = b.min_V_cap === null ? '' : ` (supercap down to ${b.min_V_cap.toFixed(2)} V)`;
+        for (const text of [when(b.start), length(b.duration), `${OUTCOME[b.outcome] ?? b.outcome}${cap}`]) {
+          const td = document.createElement('td');
+          td.textContent = text;
+          tr.append(td);
+        }
+        return tr;
+      }));
+    },
+    unavailable(why) {
+      table.hidden = true;
+      none.hidden = false;
+      none.textContent = why ?? 'Not available from this server.';
+    },
+  };
+}
