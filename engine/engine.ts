@@ -345,16 +345,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
         await d.setWatchdogMs(ms);
         this.status.watchdogMs = ms;
       }),
-      readVin: async () => {
-        const vin = await this.tickVin();
-        this.history.noteVin(this.clock.now(), this.clock.wallNow(), vin);
-        return vin;
-      },
-      readBlackout: async () => {
-        const r = await this.blackoutReading();
-        this.history.noteVin(this.clock.now(), this.clock.wallNow(), r.V_in);
-        return r;
-      },
+      readVin: () => this.tickVin(),
+      readBlackout: () => this.blackoutReading(),
       readControllerState: () => this.exclusive((d) => d.readState()).catch(() => null),
       requestShutdown: () => this.exclusive((d) => d.requestShutdown()),
       poweroff: (command: string) => this.actions.poweroff(command),
@@ -455,19 +447,22 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
   }
 
-  /** The tick's V_in: the whole block when it is due, else one register. */
+  /** The tick's V_in (noted in the history): the whole block when it is due, else one register. */
   private async tickVin(): Promise<number> {
+    let vin: number | null = null;
     // A block a request read within this tick's slot serves the tick too.
-    if (this.latest && this.clock.now() - this.latest.at < TICK_MS) return this.latest.values.V_in;
-    if (this.blockDue()) {
+    if (this.latest && this.clock.now() - this.latest.at < TICK_MS) vin = this.latest.values.V_in;
+    else if (this.blockDue()) {
       try {
-        return (await this.readMeasurements(1)).V_in;
+        vin = (await this.readMeasurements(1)).V_in;
       } catch (err) {
         // Another register of the block failed: the tick still gets its V_in.
         if (!(err instanceof ControllerError) || err.register === Reg.V_IN) throw err;
       }
     }
-    return this.exclusive((d) => d.readVin());
+    if (vin === null) vin = await this.exclusive((d) => d.readVin());
+    this.history.noteVin(this.clock.now(), this.clock.wallNow(), vin);
+    return vin;
   }
 
   /**
@@ -475,6 +470,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * in one bus turn. Only a failed V_in read fails the tick; the other two then count as unknown.
    */
   private async blackoutReading(): Promise<BlackoutReading> {
+    const r = await this.readBlackoutTick();
+    this.history.noteVin(this.clock.now(), this.clock.wallNow(), r.V_in);
+    return r;
+  }
+
+  private async readBlackoutTick(): Promise<BlackoutReading> {
     const fresh = this.latest && this.clock.now() - this.latest.at < TICK_MS ? this.latest.values : null;
     if (fresh) return { V_in: fresh.V_in, I_in: fresh.I_in, V_cap: fresh.V_cap };
     if (this.blockDue()) {
