@@ -38,6 +38,34 @@ t.test('from the first reading the time axis spans 10 minutes, and the dashed li
   t.match((await chart()).label, /; dashed lines: blackout limit \d+\.\d V, power-on threshold \d+\.\d V$/);
 });
 
+/**
+ * The lightness (0–1) of the chart's painted pixels along a row near the top (above 14 V), in the
+ * middle of the plot (clear of the axis labels and the threshold labels): grid lines only.
+ */
+const gridLightness = () => page.locator('#chart canvas').evaluate((c: HTMLCanvasElement) => {
+  const row = c.getContext('2d')!.getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
+  const out: number[] = [];
+  for (let i = 0; i < row.length; i += 4) if (row[i + 3]! > 128) out.push((row[i]! + row[i + 1]! + row[i + 2]!) / 765);
+  return out;
+});
+
+t.test('the grid takes the theme: dark lines at night, light ones by day', { skip }, async (t) => {
+  const night = await gridLightness();
+  t.ok(night.length >= 3, `${night.length} grid pixels in the row`);
+  t.ok(Math.max(...night) < 0.35, 'night: a dark grid');
+  await page.evaluate(() => { document.documentElement.dataset.theme = 'day'; });
+  await page.waitForFunction(() => {
+    const c = document.querySelector<HTMLCanvasElement>('#chart canvas')!;
+    const row = c.getContext('2d')!.getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
+    for (let i = 0; i < row.length; i += 4) if (row[i + 3]! > 128) return (row[i]! + row[i + 1]! + row[i + 2]!) / 765 > 0.7;
+    return false;
+  });
+  const day = await gridLightness();
+  t.ok(day.length >= 3 && Math.min(...day) > 0.7, `day: a light grid (darkest ${Math.min(...day).toFixed(2)})`);
+  await screenshot(t, page, 'panel-history-day');
+  await page.evaluate(() => { document.documentElement.dataset.theme = 'night'; });
+});
+
 t.test('a blackout appears in the list; a reload keeps the chart and the list', { skip }, async (t) => {
   await d.req('POST', '/sim/power', json({ on: false }));
   await page.waitForFunction(() => /going on now/.test(document.getElementById('blackouts')?.textContent ?? ''));
