@@ -132,3 +132,19 @@ t.test('with control.power on, Shut down… and Standby… are enabled; off agai
   t.ok(await page.locator('#shutdown').isDisabled(), 'switched off again: Shut down… is disabled');
   t.ok(await page.locator('#standby').isDisabled(), 'Standby… is disabled');
 });
+
+t.test('under Signal K too, a blackout is listed and a reload keeps the chart (the plugin\'s history)', { skip }, async (t) => {
+  await sk.send('POST', '/plugins/signalk-halpi2/sim/power', { on: false });
+  await page.waitForFunction(() => /going on now/.test(document.querySelector('#blackouts tbody tr')?.textContent ?? ''));
+  await sk.send('POST', '/plugins/signalk-halpi2/sim/power', { on: true });
+  await page.waitForFunction(() => /power returned/.test(document.querySelector('#blackouts tbody tr')?.textContent ?? ''));
+  const points = () => page.locator('#chart').evaluate((el: HTMLElement) => ({ n: Number(el.dataset.points), first: Number(el.dataset.first) }));
+  await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) >= 5);
+  const before = await points();
+  await page.reload();
+  await page.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, before.n);
+  t.ok((await points()).first <= before.first + 1, 'the chart starts where it started before the reload');
+  await page.waitForFunction(() => /power returned/.test(document.getElementById('blackouts')?.textContent ?? ''));
+  // Newest first: this one (the earlier test's cut is below it).
+  t.match(await page.locator('#blackouts tbody tr').first().textContent(), /power returned/);
+});
