@@ -88,3 +88,17 @@ t.test('a blackout appears in the list; a reload keeps the chart and the list', 
   await screenshot(t, page, 'panel-history-after-reload');
   t.same(problems, [], 'no console errors');
 });
+
+t.test('a tablet whose clock is an hour slow still shows the history in its chart', { skip }, async (t) => {
+  const before = await chart();
+  const url = page.url();
+  const slow = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  t.teardown(() => slow.close());
+  // The browser's clock an hour behind halpid's, running.
+  await slow.clock.install({ time: Date.now() - 3600_000 });
+  await slow.goto(url);
+  await slow.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, Math.max(5, before.points - 2));
+  const first = await slow.locator('#chart').evaluate((el: HTMLElement) => Number(el.dataset.first));
+  t.ok(first > Date.now() / 1000 - 3600 - 700 && first < Date.now() / 1000 - 3600, 'the history on the browser\'s clock, inside its 10 minutes');
+});
+

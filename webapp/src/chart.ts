@@ -14,6 +14,8 @@ const HEIGHT = 220;
 /** GET /history's answer (docs/api.md), the parts the panel uses. */
 interface HistoryJson {
   step: number;
+  /** The host's clock when it answered (Unix seconds). */
+  now: number;
   buckets: { t: number[]; V_in: Array<number | null>; V_cap: Array<number | null> };
   blackouts: BlackoutRow[];
 }
@@ -157,17 +159,19 @@ export function createChart(el: HTMLElement, current: () => PanelData, opts: { h
 
   /** The history before the first live point goes in front; a gap between buckets stays a gap. */
   const merge = (h: HistoryJson): void => {
+    // On the browser's clock, as the live points are: a tablet whose clock is off still lines them up.
+    const skew = h.now - Date.now() / 1000;
     const before = times.length ? times[0]! - 0.5 : Infinity;
     const t: number[] = [];
     const a: Array<number | null | undefined> = [];
     const b: Array<number | null | undefined> = [];
     const bk = h.buckets;
     for (let i = 0; i < bk.t.length; i++) {
-      const at = bk.t[i]!;
+      const at = bk.t[i]! - skew;
       if (at >= before) break;
-      if (i > 0 && at - bk.t[i - 1]! > 3 * h.step) {
+      if (i > 0 && bk.t[i]! - bk.t[i - 1]! > 3 * h.step) {
         // No reading for a while (the controller silent): a break in both lines.
-        t.push(bk.t[i - 1]! + h.step);
+        t.push(bk.t[i - 1]! - skew + h.step);
         a.push(null);
         b.push(null);
       }
