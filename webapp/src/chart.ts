@@ -41,7 +41,14 @@ const clock = (s: number, seconds: boolean): string => {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
 };
 
+/** Where the page's host keeps the history: the Signal K plugin's route, or halpid's API. */
+function defaultHistoryUrl(): string {
+  const onSignalK = location.pathname.startsWith('/signalk-halpi2') || new URLSearchParams(location.search).get('source') === 'signalk';
+  return onSignalK ? '/plugins/signalk-halpi2/history' : 'api/history';
+}
+
 export function createChart(el: HTMLElement, current: () => PanelData, opts: { historyUrl?: string } = {}): VoltageChart {
+  const historyUrl = opts.historyUrl ?? defaultHistoryUrl();
   const times: number[] = [];
   const vin: Array<number | null | undefined> = [];
   const vcap: Array<number | null | undefined> = [];
@@ -187,9 +194,8 @@ export function createChart(el: HTMLElement, current: () => PanelData, opts: { h
   };
 
   const load = async (merge_: boolean): Promise<void> => {
-    if (!opts.historyUrl) return;
     try {
-      const r = await fetch(`${opts.historyUrl}?since=-${WINDOW_S}`, { credentials: 'include' });
+      const r = await fetch(`${historyUrl}?since=-${WINDOW_S}`, { credentials: 'include' });
       if (!r.ok) return list.unavailable(r.status === 401 || r.status === 403 ? 'Log in as an administrator to see them' : null);
       const h = (await r.json()) as HistoryJson;
       if (merge_) merge(h);
