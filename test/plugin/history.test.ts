@@ -9,6 +9,7 @@ import { SimulatedController } from '../../engine/simulator/controller.js';
 import { historyFeed } from '../../plugin/history.js';
 import { createPlugin } from '../../plugin/plugin.js';
 import type { SourceSink } from '../../plugin/source.js';
+import { json, startDaemon } from '../helpers/daemon.js';
 import { fakeApp } from '../helpers/signalk.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -105,3 +106,30 @@ t.test('client mode: halpid\'s values, states and blackouts go into the buffer a
     t.end();
   });
 });
+
+t.test('client mode against a real halpid: the plugin fills its own buffer from halpid\'s stream', async (t) => {
+  const d = await startDaemon(['--blackout-time-limit', '30']);
+  t.teardown(() => d.stop());
+  const plugin = createPlugin(fakeApp());
+  t.teardown(() => plugin.stop());
+  const get = await mount(t, (router) => plugin.registerWithRouter(router as never));
+  plugin.start({ mode: 'client', socketPath: d.socket });
+  /** GET the plugin's history until `pred` holds (bounded: 200 tries, 50 ms apart). */
+  const until = async (pred: (h: any) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      const r = await get('/plugins/signalk-halpi2/history');
+      if (r.status === 200 && pred(r.body)) return r.body;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error('history condition not reached');
+  };
+  await until((h) => h.buckets.V_in.filter((v: number | null) => v !== null).length >= 2);
+  await d.req('POST', '/sim/power', json({ on: false }));
+  await until((h) => h.blackouts.length === 1);
+  await d.req('POST', '/sim/power', json({ on: true }));
+  const h = await until((x) => x.blackouts[0]?.outcome === 'power_returned');
+  t.equal(h.step, 1);
+  t.ok(h.buckets.blackout.includes(1), 'the blackout is marked');
+  t.ok(h.buckets.V_cap.some((v: number | null) => v !== null), 'V_cap from halpid\'s values');
+});
+
