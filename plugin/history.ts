@@ -40,6 +40,7 @@ export function historyFeed(sink: SourceSink, history: History, clock: Clock): S
     poweroffFailed: (reason) => sink.poweroffFailed(reason),
     failure: (reason) => sink.failure(reason),
     controller: (note) => sink.controller(note),
+    supply: (s) => sink.supply(s),
   };
 }
 
