@@ -43,6 +43,18 @@ t.test('halpid --version and --help: no schema, no YAML, no express', async (t) 
   }
 });
 
+t.test('halpid --version answers from its entry: not even the argument parser is loaded', async (t) => {
+  for (const flag of ['--version', '-V']) {
+    const r = loaded(HALPID, [flag]);
+    t.equal(r.status, 0, flag);
+    t.ok(r.files.some((f) => f.endsWith('halpid.mjs')), 'the probe saw the entry');
+    t.notOk(r.has('node_modules/commander/'), `${flag}: commander not loaded`);
+    t.notOk(r.has('standalone/run.ts'), `${flag}: the rest of halpid not loaded`);
+  }
+  const help = loaded(HALPID, ['--help']);
+  t.ok(help.has('node_modules/commander/'), 'the probe does see commander where it is needed');
+});
+
 t.test('the probe does see them when they are needed: a flag value to check loads the schema', async (t) => {
   const r = loaded(HALPID, ['--i2c-bus', 'x']);
   t.equal(r.status, 2, 'a usage error');

@@ -1,0 +1,152 @@
+// halpid after its entry (main.ts): parses argv (usage errors exit 2), starts the daemon, and maps
+// signals to reload and cleanup (docs/configuration.md).
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import type { ConfigKey, DaemonConfig } from '../engine/config.js';
+import { VERSION } from '../engine/version.js';
+import type { Daemon } from './daemon.js';
+import { createLogger } from './log.js';
+
+/**
+ * Parse argv. Flag values are collected as text and checked only after --help and --version had
+ * their chance: those two load nothing of the configuration schema (typebox, yaml).
+ */
+async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Partial<DaemonConfig>; check: boolean }> {
+  const flags: Partial<DaemonConfig> = {};
+  const raw: Array<[ConfigKey, string]> = [];
+  const value = (key: ConfigKey) => (text: string) => {
+    raw.push([key, text]);
+    return text;
+  };
+  const program = new Command('halpid')
+    .description('HALPI2 power monitor and watchdog daemon')
+    .helpOption('-h, --help', 'show this help')
+    .version(`halpid ${VERSION}`, '-V, --version', 'print the version')
+    .option('-c, --conf <file>', 'configuration file (repeatable; later files override earlier ones)', (f: string, acc: string[]) => [...acc, f], [] as string[])
+    .option('--i2c-bus <n>', 'I2C bus number', value('i2c-bus'))
+    .option('--i2c-addr <n>', 'controller address, decimal or 0x hex', value('i2c-addr'))
+    .option('--blackout-time-limit <s>', 'seconds of blackout before shutting down', value('blackout-time-limit'))
+    .option('--blackout-voltage-limit <v>', 'input voltage below which power counts as lost', value('blackout-voltage-limit'))
+    .option('-s, --socket <path>', 'Unix socket of the HTTP API', value('socket'))
+    .option('-g, --socket-group <group>', 'group owning the socket (name or gid)', value('socket-group'))
+    .option('--poweroff <command>', 'shell command that powers the machine off ("" = none)', value('poweroff'))
+    .option('--poweroff-timeout <s>', 'seconds before a poweroff command that has not exited counts as hung', value('poweroff-timeout'))
+    .option('--poweroff-fallback <command>', 'shell command run when the poweroff command fails or hangs ("" = none)', value('poweroff-fallback'))
+    .option('--rtcwake <command>', 'rtcwake program', value('rtcwake'))
+    .option('-n, --dry-run', 'log instead of shutting down')
+    .option('--no-dry-run', 'shut down for real')
+    .addOption(new Option('--backend <backend>', 'controller backend').choices(['auto', 'i2c', 'simulator']))
+    .option('--simulate', 'short for --backend simulator')
+    .addOption(new Option('--api-compat <dialect>', 'HTTP API dialect').choices(['5', '4']))
+    .option('--sim-state-file <path>', 'simulator settings file ("" = memory only)', value('sim-state-file'))
+    .option('--sim-execute-commands', 'run poweroff and rtcwake even on the simulator')
+    .option('--no-sim-execute-commands', 'do not run poweroff and rtcwake on the simulator')
+    .option('--web <host:port>', 'serve the web panel and the API under /api on this address', value('web'))
+    .option('--nut <[host:]port>', 'serve the Network UPS Tools protocol (UPS halpi2) on this address', value('nut-listen'))
+    .option('--config-check', 'check the configuration files and flags, print the settings halpid would run with and every warning, and exit (1 on errors)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.parse(argv);
+  const { parseFlagValue } = await import('../engine/config.js');
+  for (const [key, text] of raw) (flags as Record<string, unknown>)[key] = parseFlagValue(key, text);
+  const o = program.opts();
+  if (o.dryRun !== undefined) flags['dry-run'] = o.dryRun as boolean;
+  if (o.simExecuteCommands !== undefined) flags['sim-execute-commands'] = o.simExecuteCommands as boolean;
+  if (o.backend) flags.backend = o.backend as DaemonConfig['backend'];
+  if (o.simulate) flags.backend = 'simulator';
+  if (o.apiCompat) flags['api-compat'] = Number(o.apiCompat) as 4 | 5;
+  return { files: o.conf as string[], flags, check: o.configCheck === true };
+}
+
+/** --config-check: every problem of the files and flags, then the effective settings as YAML. */
+async function configCheck(files: string[], flags: Partial<DaemonConfig>): Promise<number> {
+  const { configYaml, loadConfig } = await import('../engine/config.js');
+  const loaded = loadConfig({ files, flags });
+  if (loaded.errors.length === 0) {
+    // A configured command that is missing is an error; the default one only a warning: halpid
+    // may be checked on a machine other than the one it will run on (docs/configuration.md).
+    const { commandsWouldRun, poweroffCommandChecks } = await import('../engine/command-check.js');
+    const checks = commandsWouldRun(loaded.config) ? poweroffCommandChecks(loaded.config, loaded.explicit) : [];
+    for (const c of checks) {
+      if (c.explicit) loaded.errors.push(`halpid: ${c.key}: ${c.problem}`);
+      else loaded.warnings.push(`halpid: warning: ${c.key}: ${c.problem} (the default value)`);
+    }
+  }
+  for (const line of [...loaded.warnings, ...loaded.errors]) process.stderr.write(`${line}\n`);
+  if (loaded.errors.length > 0) {
+    process.stderr.write(`halpid: configuration refused (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`);
+    return 1;
+  }
+  const from = loaded.files.length ? loaded.files.join(', ') : 'no file (defaults)';
+  process.stdout.write(`# halpid ${VERSION} would run with these settings (from ${from}${Object.keys(flags).length ? ' and the flags' : ''}):\n`);
+  process.stdout.write(configYaml(loaded.config));
+  return 0;
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = await parseArgs(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const code = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+      process.exit(code);
+    }
+    if ((err as Error).name === 'UsageError') {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (args.check) process.exit(await configCheck(args.files, args.flags));
+  const logger = createLogger();
+  // The built panel: the package's public/ (also what Signal K serves as the webapp), two levels
+  // up from dist/standalone/, or beside the bundle in the Debian package (/usr/lib/halpid/).
+  const here = dirname(fileURLToPath(import.meta.url));
+  const panelDir = [join(here, '..', '..', 'public'), join(here, 'public')].find((d) => existsSync(d));
+  let daemon: Daemon | null = null;
+  let exiting = false;
+  const exit = async (signal: string): Promise<void> => {
+    if (!daemon) {
+      logger.info(`Received ${signal}`);
+      process.exit(0);
+    }
+    if (exiting) {
+      // The daemon decides: a second signal ends a stop that waits for a blackout's outcome.
+      void daemon.stop(signal);
+      return;
+    }
+    exiting = true;
+    process.exit(await daemon.stop(signal));
+  };
+  process.on('SIGINT', () => void exit('SIGINT'));
+  process.on('SIGTERM', () => void exit('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (daemon && !exiting) daemon.reload().catch((err: Error) => logger.error(`Configuration reload failed: ${err.message}`));
+  });
+  const crash = (err: unknown): void => {
+    logger.error(`Uncaught exception: ${(err as Error)?.stack ?? String(err)}`);
+    // Best effort: never leave the watchdog armed, then let systemd restart us.
+    const stop = daemon ? daemon.engine.stop() : Promise.resolve();
+    const timer = setTimeout(() => process.exit(1), 2000);
+    void stop.finally(() => {
+      clearTimeout(timer);
+      process.exit(1);
+    });
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  // Loaded only now: --help and --version need none of it.
+  const { Daemon, StartupError } = await import('./daemon.js');
+  try {
+    daemon = await Daemon.start({ files: args.files, flags: args.flags, logger, panelDir });
+  } catch (err) {
+    if (err instanceof StartupError) process.exit(err.code);
+    throw err;
+  }
+}
+
+void main();
