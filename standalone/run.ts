@@ -10,6 +10,8 @@ import { VERSION } from '../engine/version.js';
 import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 
+let daemonModule: Promise<typeof import('./daemon.js')> | null = null;
+
 /**
  * Parse argv. Flag values are collected as text and checked only after --help and --version had
  * their chance: those two load nothing of the configuration schema (typebox, yaml).
@@ -50,6 +52,12 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv);
+  // The daemon's code is fetched alongside the schema, not after it: one load instead of two in a
+  // row (settled below, where it is awaited; a usage error exits first).
+  if (program.opts().configCheck !== true) {
+    daemonModule = import('./daemon.js');
+    daemonModule.catch(() => {});
+  }
   const { parseFlagValue } = await import('../engine/config.js');
   for (const [key, text] of raw) (flags as Record<string, unknown>)[key] = parseFlagValue(key, text);
   const o = program.opts();
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
   // Loaded only now: --help and --version need none of it.
-  const { Daemon, StartupError } = await import('./daemon.js');
+  const { Daemon, StartupError } = await (daemonModule ?? import('./daemon.js'));
   try {
     daemon = await Daemon.start({ files: args.files, flags: args.flags, logger, panelDir });
   } catch (err) {
