@@ -77,3 +77,15 @@ t.test('the bin runs as it ships: by its own first line, with the V8 flags that 
   const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
   t.match(launcher, /exec \/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.mjs "\$@"/, 'the Debian launcher (and so the unit) uses the same flags');
 });
+
+t.test('plain halpi status answers without the argument parser; any other line goes through it', async (t) => {
+  const socket = join(tempDir('halpi2-load-'), 'none.sock');
+  const plain = loaded(HALPI, ['-s', socket, 'status', '--json']);
+  t.equal(plain.status, 1, 'no daemon: the usual failure');
+  t.ok(plain.has('cli/status.ts'), 'the status command ran');
+  t.notOk(plain.has('node_modules/commander/'), 'commander not loaded');
+  const other = loaded(HALPI, ['-s', socket, 'status', '--bogus']);
+  t.equal(other.status, 2, 'an unknown option is still a usage error');
+  t.ok(other.has('node_modules/commander/'), 'commander loaded for it');
+});
+
