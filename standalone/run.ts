@@ -1,14 +1,14 @@
 // halpid after its entry (main.ts): parses argv (usage errors exit 2), starts the daemon, and maps
 // signals to reload and cleanup (docs/configuration.md).
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { ConfigKey, DaemonConfig } from '../engine/config.js';
 import { VERSION } from '../engine/version.js';
 import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { findPanelDir } from './panel-dir.js';
 
 let daemonModule: Promise<typeof import('./daemon.js')> | null = null;
 
@@ -111,10 +111,10 @@ async function main(): Promise<void> {
   }
   if (args.check) process.exit(await configCheck(args.files, args.flags));
   const logger = createLogger();
-  // The built panel: the package's public/ (also what Signal K serves as the webapp), two levels
-  // up from dist/standalone/, or beside the bundle in the Debian package (/usr/lib/halpid/).
-  const here = dirname(fileURLToPath(import.meta.url));
-  const panelDir = [join(here, '..', '..', 'public'), join(here, 'public')].find((d) => existsSync(d));
+  // The built panel: the package's public/ (also what Signal K serves as the webapp), or beside the
+  // bundle in the Debian package (/usr/lib/halpid/public). This code may sit in a chunk
+  // (dist/bin/chunks/, /usr/lib/halpid/chunks/), so look a few folders up rather than at a fixed depth.
+  const panelDir = findPanelDir(dirname(fileURLToPath(import.meta.url)));
   let daemon: Daemon | null = null;
   let exiting = false;
   const exit = async (signal: string): Promise<void> => {
@@ -158,3 +158,4 @@ async function main(): Promise<void> {
 }
 
 void main();
+

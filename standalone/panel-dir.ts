@@ -1,0 +1,19 @@
+// Where the built panel is. halpid's code may sit in a chunk (dist/bin/chunks/ in the npm package,
+// /usr/lib/halpid/chunks/ in the Debian one), so the panel's public/ is looked for a few folders up
+// rather than at a fixed depth.
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The nearest `public/` holding the panel's index.html, from `start` up to four folders above it. */
+export function findPanelDir(start: string): string | undefined {
+  let dir = start;
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'public');
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}

@@ -1,0 +1,29 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { findPanelDir } from '../../standalone/panel-dir.js';
+
+const layout = (t: Tap.Test, files: string[]): string => {
+  const root = t.testdir();
+  for (const f of files) {
+    mkdirSync(join(root, f, '..'), { recursive: true });
+    writeFileSync(join(root, f), '');
+  }
+  return root;
+};
+
+t.test('the npm package: the code in dist/bin/chunks finds the package root\'s public/', async (t) => {
+  const root = layout(t, ['public/index.html', 'dist/bin/chunks/run.mjs']);
+  t.equal(findPanelDir(join(root, 'dist/bin/chunks')), join(root, 'public'));
+  t.equal(findPanelDir(join(root, 'dist/bin')), join(root, 'public'));
+});
+
+t.test('the Debian package: /usr/lib/halpid/chunks finds /usr/lib/halpid/public', async (t) => {
+  const root = layout(t, ['usr/lib/halpid/public/index.html', 'usr/lib/halpid/chunks/run.mjs']);
+  t.equal(findPanelDir(join(root, 'usr/lib/halpid/chunks')), join(root, 'usr/lib/halpid/public'));
+});
+
+t.test('a public/ without the panel, or none at all, is no panel', async (t) => {
+  const root = layout(t, ['public/other.txt', 'dist/bin/chunks/run.mjs']);
+  t.equal(findPanelDir(join(root, 'dist/bin/chunks')), undefined);
+});
