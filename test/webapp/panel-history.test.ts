@@ -49,21 +49,28 @@ const gridLightness = () => page.locator('#chart canvas').evaluate((c: HTMLCanva
   return out;
 });
 
-t.test('the grid takes the theme: dark lines at night, light ones by day', { skip }, async (t) => {
-  const night = await gridLightness();
-  t.ok(night.length >= 3, `${night.length} grid pixels in the row`);
-  t.ok(Math.max(...night) < 0.35, 'night: a dark grid');
-  await page.evaluate(() => { document.documentElement.dataset.theme = 'day'; });
-  await page.waitForFunction(() => {
+/** Sets the theme and waits until the chart's grid is redrawn light (day) or dark (night). */
+const setTheme = async (theme: 'night' | 'day'): Promise<void> => {
+  await page.evaluate((th) => { document.documentElement.dataset.theme = th; }, theme);
+  await page.waitForFunction((light) => {
     const c = document.querySelector<HTMLCanvasElement>('#chart canvas')!;
     const row = c.getContext('2d')!.getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
-    for (let i = 0; i < row.length; i += 4) if (row[i + 3]! > 128) return (row[i]! + row[i + 1]! + row[i + 2]!) / 765 > 0.7;
+    for (let i = 0; i < row.length; i += 4) if (row[i + 3]! > 128) return ((row[i]! + row[i + 1]! + row[i + 2]!) / 765 > 0.5) === light;
     return false;
-  });
+  }, theme === 'day');
+};
+
+// The page opens in the browser's preferred scheme (headless Chromium: light), so each theme is set.
+t.test('the grid takes the theme: dark lines at night, light ones by day', { skip }, async (t) => {
+  await setTheme('night');
+  const night = await gridLightness();
+  t.ok(night.length >= 3, `${night.length} grid pixels in the row`);
+  t.ok(Math.max(...night) < 0.35, `night: a dark grid (lightest ${Math.max(...night).toFixed(2)})`);
+  await setTheme('day');
   const day = await gridLightness();
   t.ok(day.length >= 3 && Math.min(...day) > 0.7, `day: a light grid (darkest ${Math.min(...day).toFixed(2)})`);
   await screenshot(t, page, 'panel-history-day');
-  await page.evaluate(() => { document.documentElement.dataset.theme = 'night'; });
+  await setTheme('night');
 });
 
 t.test('a blackout appears in the list; a reload keeps the chart and the list', { skip }, async (t) => {
