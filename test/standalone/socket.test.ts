@@ -306,7 +306,8 @@ t.test('a server whose socket was taken over neither keeps the process alive nor
     renameSync(${JSON.stringify(path + '.new')}, ${JSON.stringify(path)});
     other.close = () => other; // the other daemon lives on; its file must stay after we exit
     other.unref();
-    console.log('removed', closeSocketServer(server, ${JSON.stringify(path)}, id));
+    // A string, not a boolean: console.log colours booleans when the test runner forces colour (a terminal).
+    console.log('removed ' + String(closeSocketServer(server, ${JSON.stringify(path)}, id)));
   `;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   t.equal(r.signal, null, 'exited by itself, not killed by the timeout');

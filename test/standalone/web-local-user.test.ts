@@ -35,7 +35,7 @@ t.test('nobody, without the token, cannot shut down, switch USB or change settin
   ] as const;
   for (const [method, path, body] of tries) {
     // As a careful attacker would: a JSON body and the custom header, only the token missing.
-    const code = `fetch(${JSON.stringify(`${base}/${path}`)}, { method: ${JSON.stringify(method)}, headers: { 'Content-Type': 'application/json', 'X-Halpi-Request': '1' }${body === undefined ? '' : `, body: ${JSON.stringify(JSON.stringify(body))}`} }).then((r) => console.log(r.status))`;
+    const code = `fetch(${JSON.stringify(`${base}/${path}`)}, { method: ${JSON.stringify(method)}, headers: { 'Content-Type': 'application/json', 'X-Halpi-Request': '1' }${body === undefined ? '' : `, body: ${JSON.stringify(JSON.stringify(body))}`} }).then((r) => console.log(String(r.status)))`;
     t.equal(await asNobody(code), '403', `${method} /api/${path} refused`);
   }
   // And the Unix socket refuses nobody outright (0660, the daemon's group).
@@ -47,6 +47,6 @@ t.test('nobody, without the token, cannot shut down, switch USB or change settin
   t.notMatch(d.logs(), /Shutdown requested|Standby requested/);
   // The same requests with the token from the log work (the rule is the token, not the user).
   const token = /#token=([A-Za-z0-9_-]+)/.exec(d.logs())![1]!;
-  const ok = `fetch(${JSON.stringify(`${base}/usb/2`)}, { method: 'PUT', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ${token}' }, body: 'false' }).then((r) => console.log(r.status))`;
+  const ok = `fetch(${JSON.stringify(`${base}/usb/2`)}, { method: 'PUT', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ${token}' }, body: 'false' }).then((r) => console.log(String(r.status)))`;
   t.equal(await asNobody(ok), '204', 'with the token, nobody may switch a port: the token is the proof');
 });
