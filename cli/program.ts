@@ -138,16 +138,19 @@ Values (checked before anything is written; then the value the controller holds 
         return line(g.json ? `{"status":"ok","action":"standby","delay":${delay}}` : `Standby requested with wakeup in ${delay} seconds`);
       }
       // A date-time the daemons parse themselves goes as it is; free text ("tomorrow 6am",
-      // "in 2 hours") is turned into an absolute local time here, so every daemon version takes it.
+      // "in 2 hours") is turned into an absolute local time here, sent without offset (halpid 4.0.7
+      // and dialect 4 refuse one), so every daemon version takes it.
       let datetime = t;
+      let sent = t;
       if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}/.test(t)) {
-        const { parseFreeTime } = await import('../engine/free-time.js');
+        const { parseFreeTime, wireTime } = await import('../engine/free-time.js');
         const free = await parseFreeTime(t, Date.now());
         if (!free) throw new UsageError(`error: --time: cannot understand ${JSON.stringify(t)} (try "tomorrow 6am", "in 2 hours" or 2026-08-13 06:00:00)`);
         datetime = free.iso;
+        sent = wireTime(free.at);
         if (!g.json) line(`Wake-up time: ${datetime}`);
       }
-      await client.call('POST', '/standby', { ...json, body: JSON.stringify({ datetime }) });
+      await client.call('POST', '/standby', { ...json, body: JSON.stringify({ datetime: sent }) });
       line(g.json ? JSON.stringify({ status: 'ok', action: 'standby', datetime }) : `Standby requested with wakeup at ${datetime}`);
     });
 

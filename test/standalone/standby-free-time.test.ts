@@ -43,12 +43,28 @@ t.test('dialect 4: delay as Python\'s int() takes it, and 4.0.7\'s errors', asyn
   t.match(d.logs(), /Dry run: would set the wake-up alarm to .* request standby/, 'accepted ones reach the standby action');
   const both = await d.req('POST', '/standby', json({ delay: 'x', datetime: 'in 1 hour' }));
   t.equal(both.status, 204, 'datetime wins over delay, as in 4.0.7');
-  const far = await d.req('POST', '/standby', json({ datetime: '9999-12-31T23:59:59Z' }));
+  const far = await d.req('POST', '/standby', json({ datetime: '9999-12-31 23:59:59' }));
   t.equal(`${far.status} ${far.text}`, '400 datetime must be at most 366 days ahead', 'no standby until the year 9999');
   const free = await d.req('POST', '/standby', json({ datetime: 'in 400 days' }));
   t.equal(`${free.status} ${free.text}`, '400 datetime must be at most 366 days ahead', 'free text too');
   const long = await d.req('POST', '/standby', json({ delay: 4294967295 }));
   t.equal(`${long.status} ${long.text}`, '400 delay must be at most 31622400 (366 days)');
+  // 4.0.7 failed with a 500 on an offset (aware against naive time): a 400 that says why.
+  for (const datetime of ['2030-01-01T06:00:00+02:00', '2030-01-01T06:00:00Z']) {
+    const off = await d.req('POST', '/standby', json({ datetime }));
+    t.equal(`${off.status} ${off.text}`, '400 Invalid datetime format: give local time, without Z or a UTC offset', datetime);
+  }
+});
+
+t.test('halpi shutdown --standby --time "tomorrow 6am" against dialect 4: sent as naive local time, which it takes', async (t) => {
+  const d = await startDaemon(['--api-compat', '4'], TZ);
+  t.teardown(() => d.stop());
+  const expected = tomorrow6();
+  const r = spawnSync(process.execPath, [HALPI, '-s', d.socket, 'shutdown', '--standby', '--time', 'tomorrow 6am'], {
+    encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...TZ },
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(await rtcAlarm(d), expected);
 });
 
 t.test('dialect 5 keeps refusing free text (halpid 5.0.2 did)', async (t) => {
