@@ -233,7 +233,34 @@ Values (checked before anything is written; then the value the controller holds 
       if (g.json) line(JSON.stringify({ status: 'ok', file, bytes }));
     });
 
+  program.command('completion').argument('<shell>', 'bash or zsh').description('print a shell completion script (bash or zsh)')
+    .action(async (shell: string) => {
+      const { bashCompletion, zshCompletion } = await import('./completion.js');
+      if (shell === 'bash') out(bashCompletion(program));
+      else if (shell === 'zsh') out(zshCompletion(program));
+      else throw new UsageError(`error: completion: unknown shell '${shell}' (bash or zsh)`);
+    });
+
   return program;
+}
+
+/**
+ * `halpi set --help`: commander would print the main help and exit 0 for a word that is no
+ * command, as if it had worked. The word is an error instead, naming the command it may be.
+ */
+function unknownCommand(program: Command, argv: string[]): string | null {
+  const valueFlags = new Set(['-s', '--socket']);
+  let first: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (valueFlags.has(argv[i]!)) i++;
+    else if (!argv[i]!.startsWith('-')) {
+      first = argv[i];
+      break;
+    }
+  }
+  if (first === undefined || program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return null;
+  const within = program.commands.find((c) => c.commands.some((s) => s.name() === first));
+  return `error: unknown command '${first}'${within ? ` (did you mean 'halpi ${within.name()} ${first}'?)` : ''}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -241,6 +268,11 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.slice(2).filter((a) => !a.startsWith('-')).length === 0 && !argv.slice(2).some((a) => /^(-V|--version|-h|--help)$/.test(a))) {
     program.outputHelp();
     return 0;
+  }
+  const unknown = unknownCommand(program, argv.slice(2));
+  if (unknown) {
+    process.stderr.write(`${unknown}\nRun 'halpi --help' for usage.\n`);
+    return 2;
   }
   try {
     await program.parseAsync(argv);

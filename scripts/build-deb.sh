@@ -61,6 +61,10 @@ for arch in "${arches[@]}"; do
   cp node_modules/file-uri-to-path/{package.json,index.js} "$stage/app/node_modules/file-uri-to-path/"
   mkdir -p "$stage/app/prebuilds/linux-$node_arch"
   cp prebuilds/linux-"$node_arch"/i2c.abi*.node "$stage/app/prebuilds/linux-$node_arch/"
+  # halpi's shell completion, made by halpi itself from its command tree (debian/halpid.install).
+  mkdir -p "$stage/completions"
+  node dist/bin/halpi.mjs completion bash >"$stage/completions/halpi"
+  node dist/bin/halpi.mjs completion zsh >"$stage/completions/_halpi"
 
   # -B: halpid only (arch-dependent); -b: signalk-halpi2 too.
   binaries=-B

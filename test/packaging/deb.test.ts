@@ -77,10 +77,12 @@ for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, t
     ...['115', '127', '137'].map((abi) => `/usr/lib/halpid/prebuilds/linux-${nodeArch}/i2c.abi${abi}.node`),
     '/usr/lib/halpid/public/app.js', '/usr/lib/halpid/public/icon.png', '/usr/lib/halpid/public/index.html', '/usr/lib/halpid/public/style.css',
     '/usr/lib/tmpfiles.d/halpid.conf',
+    '/usr/share/bash-completion/completions/halpi',
     '/usr/share/doc/halpid/README.md.gz', '/usr/share/doc/halpid/api.md.gz', '/usr/share/doc/halpid/blackout.md.gz',
     '/usr/share/doc/halpid/changelog.gz', '/usr/share/doc/halpid/cli.md', '/usr/share/doc/halpid/configuration.md.gz',
     '/usr/share/doc/halpid/copyright', '/usr/share/lintian/overrides/halpid',
     '/usr/share/man/man1/halpi.1.gz', '/usr/share/man/man8/halpid.8.gz',
+    '/usr/share/zsh/vendor-completions/_halpi',
   ];
   const unit = paths.find((p) => p.endsWith('/systemd/system/halpid.service'));
   // The bins' chunks have content hashes in their names.
