@@ -58,17 +58,20 @@ function build(): Command {
 
   program.command('status').description('show every value the daemon reports').action(() => status(program.opts<Globals>()));
 
-  program.command('version').description('print the CLI version').action(async () => {
+  program.command('version').description("print the CLI's version and the daemon's").action(async () => {
     const { g, client } = ctx();
-    if (!g.json) return line(`halpi version ${VERSION}`);
     let daemon: string | null = null;
+    let why = '';
     try {
-      const { value } = await client.json('GET', '/version');
+      const { value } = await client.json('GET', '/version', { timeoutMs: 5000 });
       daemon = (value as { daemon_version?: string }).daemon_version ?? null;
-    } catch {
-      daemon = null;
+    } catch (err) {
+      why = err instanceof Error ? err.message : String(err);
     }
-    line(JSON.stringify({ cli_version: VERSION, daemon_version: daemon }));
+    if (g.json) return line(JSON.stringify({ cli_version: VERSION, daemon_version: daemon }));
+    // The first line as halpi 5.0.2 printed it; the daemon's below, or why there is none.
+    line(`halpi version ${VERSION}`);
+    line(daemon !== null ? `halpid version ${daemon}` : `halpid version unknown: ${why || 'no daemon_version in /version'}`);
   });
 
   program.command('get').description('print one value (e.g. firmware_version)').argument('<key>').action(async (key: string) => {

@@ -50,7 +50,10 @@ t.test('status: the table of docs/cli.md, and --json', async (t) => {
 });
 
 t.test('version and get', async (t) => {
-  t.equal((await halpi(['version'])).stdout, `halpi version ${VERSION}\n`);
+  t.equal((await halpi(['version'])).stdout, `halpi version ${VERSION}\nhalpid version ${VERSION}\n`);
+  const away = await halpi(['version'], {}, '/nonexistent/h.sock');
+  t.equal(away.code, 0, 'no daemon is no failure');
+  t.match(away.stdout, new RegExp(`^halpi version ${VERSION.replace(/\./g, '\\.')}\nhalpid version unknown: Failed to connect to daemon: /nonexistent/h.sock does not exist`));
   t.equal((await halpi(['-V'])).stdout, `halpi ${VERSION}\n`);
   t.equal((await halpi(['version', '--json'])).stdout, `{"cli_version":"${VERSION}","daemon_version":"${VERSION}"}\n`);
   t.equal((await halpi(['version', '--json'], {}, '/nonexistent/h.sock')).stdout, `{"cli_version":"${VERSION}","daemon_version":null}\n`);
