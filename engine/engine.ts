@@ -7,7 +7,7 @@ import type { Bus } from './bus.js';
 import { RealClock, type Clock, type TimerHandle } from './clock.js';
 import { DFU_BLOCK_SIZE, uploadFirmware, type FlashProgress, type DfuTimings } from './dfu.js';
 import {
-  CONFIG_KEYS, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
+  CONFIG_KEYS, decodeConfig, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
 } from './device.js';
 import { ControllerError, DfuError } from './errors.js';
 import { checkFirmwareImage } from './firmware-image.js';
@@ -94,6 +94,13 @@ export function valuesSnapshot(m: Measurements, status: StatusCache): ValuesSnap
     firmware_version: status.firmwareVersion ?? F.firmwareVersion,
     device_id: status.deviceId ?? F.deviceId,
   };
+}
+
+/** The ports a USB write changed (`usb2 on → off`), for its log line. */
+function usbChange(before: number, after: number): string {
+  const on = (bits: number, p: number) => ((bits & (1 << p)) !== 0 ? 'on' : 'off');
+  const changed = [0, 1, 2, 3].filter((p) => on(before, p) !== on(after, p));
+  return changed.length ? changed.map((p) => `usb${p} ${on(before, p)} → ${on(after, p)}`).join(', ') : 'no change';
 }
 
 export const usbObject = (bits: number): UsbEvent => ({
@@ -594,9 +601,18 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.exclusive((d) => d.readConfig(key));
   }
 
-  /** Write one setting (raw register value, docs/api.md), then publish the re-read config. */
-  async writeConfigRaw(key: ConfigKey, raw: number): Promise<void> {
-    await this.exclusive((d) => d.writeConfigRaw(key, raw));
+  /**
+   * Write one setting (raw register value, docs/api.md), then publish the re-read config. `who`
+   * names the face that asked, for the log line that records the change (old → new).
+   */
+  async writeConfigRaw(key: ConfigKey, raw: number, who = 'a client'): Promise<void> {
+    const old = await this.exclusive(async (d) => {
+      const before = await d.readConfig(key).catch(() => undefined);
+      await d.writeConfigRaw(key, raw);
+      return before;
+    });
+    const now = decodeConfig(key, raw);
+    this.logger.info(`Setting ${key} changed by ${who}: ${old === undefined ? '(unread)' : String(old)} → ${String(now)}`);
     if (key === 'watchdog_timeout') this.status.watchdogMs = raw;
     if (this.listenerCount('config') > 0) this.emit('config', await this.readConfig());
   }
@@ -613,12 +629,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * Read-modify-write of 0x1A as one logical operation. A failure is a ControllerError whose
    * `op` says whether the read or the write failed.
    */
-  async updateUsb(change: (bits: number) => number): Promise<number> {
-    const bits = await this.exclusive(async (d) => {
-      const next = change(await d.readUsb()) & 0x0f;
+  async updateUsb(change: (bits: number) => number, who = 'a client'): Promise<number> {
+    const [before, bits] = await this.exclusive(async (d) => {
+      const old = await d.readUsb();
+      const next = change(old) & 0x0f;
       await d.writeUsb(next);
-      return next;
+      return [old, next] as const;
     });
+    this.logger.info(`USB ports set by ${who}: ${usbChange(before, bits)}`);
     this.noteUsb(bits);
     return bits;
   }

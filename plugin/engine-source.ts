@@ -222,13 +222,13 @@ export class EngineSource implements Source {
   setUsb(port: number, on: boolean): Promise<void> {
     const bit = 1 << port;
     return this.write(async () => {
-      await this.engine.updateUsb((bits) => (on ? bits | bit : bits & ~bit));
+      await this.engine.updateUsb((bits) => (on ? bits | bit : bits & ~bit), 'Signal K');
     });
   }
 
   setConfig(key: ConfigKey, value: number | boolean): Promise<void> {
     const raw = encodeConfig(key, typeof value === 'boolean' ? Number(value) : value);
-    return this.write(() => this.engine.writeConfigRaw(key, raw));
+    return this.write(() => this.engine.writeConfigRaw(key, raw, 'Signal K'));
   }
 
   shutdown(): Promise<void> {

@@ -181,6 +181,7 @@ export class Daemon {
     let connections = (): ListenerConnections[] => [];
     const api = createApi({
       engine, version: VERSION, dialect: () => live.config['api-compat'], faces: () => faces(), connections: () => connections(),
+      origin: 'a client on the socket',
     });
     let listener: Listener;
     try {
@@ -254,7 +255,7 @@ export class Daemon {
     const webApi = createApi({
       engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
       counters: this.api.counters, events: this.api.events, faces: () => this.faceStatus(), bodyLimit: WEB_BODY_LIMIT,
-      connections: () => this.connectionStatus(),
+      connections: () => this.connectionStatus(), origin: 'the web listener',
     });
     const web = await startWeb({
       address: config.web, api: webApi, token: () => this.config['web-token'] || this.oneTimeToken, logger: this.opts.logger, panelDir: this.opts.panelDir,

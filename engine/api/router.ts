@@ -33,6 +33,8 @@ export interface ApiOptions {
   version: string;
   /** The dialect for the next request (api-compat can change on a reload). */
   dialect: () => Dialect;
+  /** Who writes through this listener, for the log lines of USB and setting changes ('the socket API'). */
+  origin?: string;
   /** Serve POST /flash (never over the web listener). Default true. */
   flash?: boolean;
   /** Counters shared between listeners, for /metrics. */
@@ -76,6 +78,7 @@ const uploadTag = (header: string | string[] | undefined): string | undefined =>
 
 export function createApi(opts: ApiOptions): Api {
   const { engine, version } = opts;
+  const origin = opts.origin ?? 'the API';
   const counters = opts.counters ?? new HttpCounters();
   const events = opts.events ?? new EventHub(engine, version, opts.dialect);
   const streams = { max: opts.maxStreams ?? MAX_STREAMS, open: 0 };
@@ -139,7 +142,7 @@ export function createApi(opts: ApiOptions): Api {
           return sendError(ctx, 400, key === 'auto_restart' ? 'Value must be a boolean or number' : 'Value must be a number');
         }
         try {
-          await engine.writeConfigRaw(key as ConfigKey, raw);
+          await engine.writeConfigRaw(key as ConfigKey, raw, origin);
         } catch (err) {
           return sendError(ctx, 400, message(err));
         }
@@ -171,7 +174,7 @@ export function createApi(opts: ApiOptions): Api {
           return bits;
         };
         try {
-          await engine.updateUsb(change);
+          await engine.updateUsb(change, origin);
           sendEmpty(ctx, 204);
         } catch (err) {
           const read = err instanceof ControllerError && err.op === 'read';
@@ -211,7 +214,7 @@ export function createApi(opts: ApiOptions): Api {
           if (port > 3) return sendError(ctx, 400, badPort);
         }
         try {
-          await engine.updateUsb((bits) => (on ? bits | (1 << port) : bits & ~(1 << port)));
+          await engine.updateUsb((bits) => (on ? bits | (1 << port) : bits & ~(1 << port)), origin);
           sendEmpty(ctx, 204);
         } catch (err) {
           const read = err instanceof ControllerError && err.op === 'read';

@@ -67,6 +67,8 @@ t.test('a token configured: read-only until it is given, then the switches work'
   await page.locator('#token').fill('wrong');
   await Promise.all([page.waitForResponse((r) => r.url().endsWith('/access')), page.locator('#token-form button').click()]);
   t.ok(await page.locator('#readonly').isVisible(), 'a wrong token unlocks nothing');
+  await page.waitForFunction(() => /^That is not the web token/.test(document.getElementById('readonly-text')!.textContent ?? ''));
+  t.pass('and the panel says the token was wrong');
   t.ok(await page.locator('#usb-3').isDisabled());
   await page.locator('#token').fill('s3cret');
   await page.locator('#token-form button').click();

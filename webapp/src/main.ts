@@ -252,8 +252,16 @@ async function refreshAccess(): Promise<void> {
 }
 $('token-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  source.setToken?.($<HTMLInputElement>('token').value);
-  void refreshAccess();
+  const typed = $<HTMLInputElement>('token').value;
+  source.setToken?.(typed);
+  void refreshAccess().then(() => {
+    // Without this the form only stays as it was, as if nothing had been tried.
+    if (!canWrite) {
+      text('readonly-text', typed
+        ? 'That is not the web token: still read-only. (A one-time token changes each time halpid starts; the current one is in the panel address it logs.)'
+        : 'Enter the web token to make changes.');
+    }
+  });
 });
 
 // --- start ----------------------------------------------------------------------------------
