@@ -1,8 +1,9 @@
-// halpi's HTTP client: node:http over the daemon's Unix socket (no fetch, no client library), with
-// the connection errors of docs/cli.md turned into one-line messages.
+// halpi's HTTP client: lib/socket-http.ts over the daemon's Unix socket, with the connection
+// errors of docs/cli.md turned into one-line messages.
 
 import { existsSync, statSync, readFileSync } from 'node:fs';
-import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { socketRequest, SocketRequestError, TimeoutError, type Reply, type SocketRequestOptions } from '../lib/socket-http.js';
 import { DEFAULT_SOCKET, LEGACY_SOCKET, simulatorSocketPath, SYSTEMD_UNITS } from '../engine/paths.js';
 
 /** A failure to report: the message goes after `Error: `; exit with `code`. */
@@ -34,10 +35,7 @@ export function resolveSocket(flag: string | undefined, env: NodeJS.ProcessEnv, 
   return { path: tried.find((p) => exists(p)) ?? DEFAULT_SOCKET, tried };
 }
 
-export interface Response {
-  status: number;
-  text: string;
-}
+export type Response = Reply;
 
 function groupName(gid: number): string {
   try {
@@ -58,7 +56,7 @@ function startHint(exists: (p: string) => boolean): string {
     : '(is halpid running? Start it with: halpid, or halpid --simulate to try it without hardware)';
 }
 
-export function connectionError(socket: SocketChoice, err: NodeJS.ErrnoException, exists = existsSync): CliError {
+export function connectionError(socket: SocketChoice, err: { code?: string; message: string }, exists = existsSync): CliError {
   const hint = startHint(exists);
   const path = socket.path;
   switch (err.code) {
@@ -84,14 +82,8 @@ export function connectionError(socket: SocketChoice, err: NodeJS.ErrnoException
   }
 }
 
-export interface RequestOptions {
-  body?: string | Buffer;
-  headers?: Record<string, string>;
-  /** Milliseconds; 0 = none (flash). Default 30 s. */
-  timeoutMs?: number;
-  /** Bytes of the body sent so far (flash progress). */
-  onSent?: (sent: number, total: number) => void;
-}
+/** Milliseconds of timeoutMs: 0 = none (flash); 30 s by default. */
+export type RequestOptions = SocketRequestOptions;
 
 export class Client {
   constructor(readonly choice: SocketChoice) {}
@@ -100,35 +92,16 @@ export class Client {
     return this.choice.path;
   }
 
-  request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const timeoutMs = opts.timeoutMs ?? 30_000;
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { Host: 'localhost', ...opts.headers };
-      if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    try {
+      return await socketRequest(this.socket, method, path, opts);
+    } catch (err) {
+      if (err instanceof TimeoutError) throw new CliError(`No response from daemon at ${this.socket} within ${err.timeoutMs / 1000} s`);
+      const e = err as SocketRequestError;
       // Once connected, a failure is a lost connection, not a failure to connect.
-      let connected = false;
-      const failed = (err: NodeJS.ErrnoException): CliError =>
-        connected ? new CliError(`Lost the connection to the daemon at ${this.socket}: ${err.message}`) : connectionError(this.choice, err);
-      const req = request({ socketPath: this.socket, method, path, headers, agent: false }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(failed(err)));
-        res.on('aborted', () => reject(failed(new Error('the daemon closed it before answering'))));
-      });
-      req.on('socket', (s) => s.once('connect', () => { connected = true; }));
-      let timer: NodeJS.Timeout | undefined;
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          req.destroy();
-          reject(new CliError(`No response from daemon at ${this.socket} within ${timeoutMs / 1000} s`));
-        }, timeoutMs);
-      }
-      req.on('close', () => clearTimeout(timer));
-      req.on('error', (err: NodeJS.ErrnoException) => reject(failed(err)));
-      if (opts.body !== undefined) writeBody(req, Buffer.from(opts.body), opts.onSent);
-      else req.end();
-    });
+      if (e.connected) throw new CliError(`Lost the connection to the daemon at ${this.socket}: ${e.message}`);
+      throw connectionError(this.choice, e);
+    }
   }
 
   /** A request whose 2xx answer is required; other statuses become the daemon's own message. */
@@ -141,28 +114,6 @@ export class Client {
   async json(method: string, path: string, opts: RequestOptions = {}): Promise<{ res: Response; value: unknown }> {
     return parseJsonResponse(await this.call(method, path, opts));
   }
-}
-
-function writeBody(req: ReturnType<typeof request>, body: Buffer, onSent?: (sent: number, total: number) => void): void {
-  if (!onSent) {
-    req.end(body);
-    return;
-  }
-  const CHUNK = 64 * 1024;
-  let offset = 0;
-  const pump = (): void => {
-    while (offset < body.length) {
-      const chunk = body.subarray(offset, offset + CHUNK);
-      offset += chunk.length;
-      onSent(offset, body.length);
-      if (!req.write(chunk)) {
-        req.once('drain', pump);
-        return;
-      }
-    }
-    req.end();
-  };
-  pump();
 }
 
 /** A 2xx answer's JSON body; other statuses become the daemon's own message. */

@@ -3,13 +3,9 @@
 // identical, numeric noise (measurements move between two reads), a known deliberate difference
 // (named), or a real difference. Only real differences fail.
 
-import { request } from 'node:http';
+import { socketRequest, type Reply } from '../lib/socket-http.js';
 
-export interface Answer {
-  status: number;
-  type: string;
-  text: string;
-}
+export type Answer = Reply;
 
 export type Verdict = 'identical' | 'noise' | 'known' | 'real';
 
@@ -22,23 +18,12 @@ export interface Row {
   other: Answer;
 }
 
-export function ask(socket: string, method: string, path: string, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: 'localhost' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(body));
-    }
-    const req = request({ socketPath: socket, method, path, headers, agent: false, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+export async function ask(socket: string, method: string, path: string, body?: string): Promise<Answer> {
+  try {
+    return await socketRequest(socket, method, path, { timeoutMs: 10_000, ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } }) });
+  } catch (err) {
+    throw new Error(`${method} ${path} on ${socket}: ${(err as Error).message}`);
+  }
 }
 
 const VALUE_KEYS = ['V_in', 'V_cap', 'V_supercap', 'I_in', 'T_mcu', 'T_pcb', 'state', '5v_output_enabled', 'usb_port_state',

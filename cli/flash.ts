@@ -4,9 +4,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { basename } from 'node:path';
 import { checkFirmwareImage, FirmwareImageError, imageTooLarge, MAX_IMAGE_BYTES } from '../engine/firmware-image.js';
+import { readEvents } from '../lib/sse.js';
+import { socketStream } from '../lib/socket-http.js';
 import { CliError, httpError, type Client } from './client.js';
 
 export interface FlashOutput {
@@ -91,33 +92,25 @@ const emptyBar = `[${'░'.repeat(BAR)}]`;
 /** Open /events and call `onFlash` for each flash event; resolves a closer (null on 404). */
 function watchEvents(socket: string, onFlash: (data: Record<string, unknown>) => void): Promise<(() => void) | null> {
   return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path: '/events', agent: false, headers: { Host: 'localhost' } }, (res) => {
+    const req = socketStream(socket, '/events');
+    req.on('response', (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         resolve(null);
         return;
       }
-      let buf = '';
-      res.on('data', (c: Buffer) => {
-        buf += c.toString();
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (!/^event: flash$/m.test(block)) continue;
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          try {
-            if (data) onFlash(JSON.parse(data) as Record<string, unknown>);
-          } catch {
-            // ignore a garbled event
-          }
+      readEvents(res, (event, data) => {
+        if (event !== 'flash') return;
+        try {
+          onFlash(JSON.parse(data) as Record<string, unknown>);
+        } catch {
+          // ignore a garbled event
         }
       });
       res.on('error', () => {});
       resolve(() => req.destroy());
     });
     req.on('error', () => resolve(null));
-    req.end();
   });
 }
 

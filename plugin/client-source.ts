@@ -2,7 +2,9 @@
 // the daemon has it; polls /values and /usb otherwise (halpid 5.0.2 and 4.0.7), and while the
 // stream is down. Tolerant of both dialects. Never throws out of a socket callback.
 
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { socketRequest, socketStream, TimeoutError, type Reply } from '../lib/socket-http.js';
+import { readEvents } from '../lib/sse.js';
 import { RealClock, type Clock, type TimerHandle } from '../engine/clock.js';
 import type { ConfigKey } from '../engine/device.js';
 import type { Model } from './paths.js';
@@ -13,42 +15,19 @@ export const REQUEST_TIMEOUT_MS = 5000;
 export const RECONNECT_MS = [1000, 2000, 5000, 10_000, 30_000];
 const CONFIG_EVERY_MS = 60_000;
 
-export interface Reply {
-  status: number;
-  text: string;
-}
-
-export class TimeoutError extends Error {
-  override name = 'TimeoutError';
-}
+export type { Reply };
+export { TimeoutError };
 
 /** One request to halpid: rejects on a connection error or after `timeoutMs` without an answer. */
-export function halpidRequest(socketPath: string, method: string, path: string, body?: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: 'localhost' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(body));
-    }
-    const req = httpRequest({ socketPath, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
+export async function halpidRequest(socketPath: string, method: string, path: string, body?: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Reply> {
+  try {
+    return await socketRequest(socketPath, method, path, {
+      timeoutMs, ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } }),
     });
-    const timer = setTimeout(() => req.destroy(new TimeoutError(`No answer from halpid within ${timeoutMs / 1000} s`)), timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end(body);
-  });
+  } catch (err) {
+    if (err instanceof TimeoutError) throw new TimeoutError(timeoutMs, `No answer from halpid within ${timeoutMs / 1000} s`);
+    throw err;
+  }
 }
 
 const parse = (text: string): unknown => {
@@ -124,7 +103,7 @@ export class ClientSource implements Source {
   private configAt = -Infinity;
   /** The event stream in use, when there is one. */
   private stream: IncomingMessage | null = null;
-  private streamReq: ReturnType<typeof httpRequest> | null = null;
+  private streamReq: ClientRequest | null = null;
   private streamTimer: TimerHandle | null = null;
   private reconnects = 0;
   /** halpid answered 404 for /events: poll until it restarts. */
@@ -230,10 +209,7 @@ export class ClientSource implements Source {
 
   private openStream(): void {
     if (this.stopped || this.noEvents) return;
-    const req = httpRequest({
-      socketPath: this.socketPath, method: 'GET', path: `/events?interval=${this.pollInterval}`, headers: { Host: 'localhost' }, agent: false,
-    });
-    this.streamReq = req;
+    const req = socketStream(this.socketPath, `/events?interval=${this.pollInterval}`);
     req.on('error', (err) => this.streamClosed(reasonOf(err)));
     req.on('response', (res) => {
       if (res.statusCode === 404) {
@@ -249,28 +225,10 @@ export class ClientSource implements Source {
       this.stream = res;
       this.reconnects = 0;
       void this.onStreamOpen();
-      let buffer = '';
-      let event = 'message';
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).replace(/\r$/, '');
-          buffer = buffer.slice(nl + 1);
-          if (line === '') {
-            if (data) this.onEvent(event, data);
-            event = 'message';
-            data = '';
-          } else if (line.startsWith('event:')) event = line.slice(6).trim();
-          else if (line.startsWith('data:')) data += line.slice(5).trim();
-        }
-      });
+      readEvents(res, (event, data) => this.onEvent(event, data));
       res.on('close', () => this.streamClosed('the event stream closed'));
       res.on('error', () => {});
     });
-    req.end();
   }
 
   /** The stream is open: read the configuration (and the USB state when the stream has not said it). */
