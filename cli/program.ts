@@ -201,16 +201,20 @@ Values (checked before anything is written; then the value the controller holds 
       out(historyText(value as import('./history.js').HistoryJson, c));
     });
 
-  program.command('compare').description('compare this daemon with another (halpid 4.0.7, 5.0.2 or ours) request by request')
+  program.command('compare').description('compare this daemon with another (halpid 4.0.7, 5.0.2 or ours): wire shape, known differences, clients broken')
     .requiredOption('--against <socket>', 'the other daemon\'s socket')
     .option('--writes', 'also compare reversible writes (USB port 3, LED brightness), restored afterwards')
-    .action(async (opts: { against: string; writes?: boolean }) => {
+    .option('--standby-probe', 'also send POST /standby {} to a halpid 4.x, which takes it as a standby: only one on a fake bus')
+    .action(async (opts: { against: string; writes?: boolean; standbyProbe?: boolean }) => {
       const { g, client } = ctx();
-      const { compare, table } = await import('./compare.js');
-      const rows = await compare(client.socket, opts.against, { writes: opts.writes });
-      if (g.json) line(JSON.stringify(rows.map(({ request, verdict, note, ours, other }) => ({ request, verdict, note, ours, other }))));
-      else out(table(rows));
-      if (rows.some((r) => r.verdict === 'real')) throw new CliError('real differences found', 1);
+      const { compare, failed, table } = await import('./compare.js');
+      const report = await compare(client.socket, opts.against, { writes: opts.writes, standbyProbe: opts.standbyProbe });
+      if (g.json) line(JSON.stringify(report));
+      else out(table(report));
+      if (failed(report)) {
+        const real = report.rows.filter((r) => r.verdict === 'real').length;
+        throw new CliError(real ? `${real} real difference${real === 1 ? '' : 's'} found` : `clients of the other daemon break against this one: ${Object.keys(report.broken).join(', ')}`, 1);
+      }
     });
 
   program.command('flash').argument('<file>').description('upload controller firmware')
