@@ -32,7 +32,7 @@ export async function ask(socket: string, method: string, path: string, body?: s
   try {
     return await socketRequest(socket, method, path, { timeoutMs: 10_000, ...(body === undefined ? {} : { body, headers: { 'Content-Type': type } }) });
   } catch (err) {
-    throw new Error(`${method} ${path} on ${socket}: ${(err as Error).message}`);
+    throw new Error(`${method} ${path} on ${socket}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -71,6 +71,6 @@ export function loadI2cBus(opts: LoadOptions = {}): I2cModule {
       cached.exports = original;
     }
   } catch (err) {
-    throw new Error(`the prebuilt i2c-bus addon ${prebuilt.path} does not load: ${firstLine(err)}`);
+    throw new Error(`the prebuilt i2c-bus addon ${prebuilt.path} does not load: ${firstLine(err)}`, { cause: err });
   }
 }

@@ -188,8 +188,7 @@ t.test('invalid settings: replaced by defaults, logged, and named in the status'
 t.test('the NUT server in simulator mode: UPS halpi2 with the engine\'s values; closed on stop', async (t) => {
   const r = rig({ nut: { listen: '0' } });
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
-  const { EngineSource } = await import('../../plugin/engine-source.js');
-  const src = r.plugin.current as InstanceType<typeof EngineSource>;
+  const src = r.plugin.current as import('../../plugin/engine-source.js').EngineSource;
   await src.nutStarted();
   const port = src.nutPort!;
   t.ok(port > 0, `listening on ${port}`);

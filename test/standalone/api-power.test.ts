@@ -3,7 +3,7 @@
 import t from 'tap';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { json, startDaemon } from '../helpers/daemon.js';
 import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -198,7 +198,7 @@ t.test('journald format when JOURNAL_STREAM is set; HALPID_LOG_LEVEL', async (t)
   plain.info('hidden');
   plain.warn('shown');
   t.equal(lines.length, 1);
-  t.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  shown$/);
+  t.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN {2}shown$/);
 });
 
 t.test('the web listener: API under /api, no flash, writes with the printed one-time token, host check, headers', async (t) => {
