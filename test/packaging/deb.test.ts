@@ -57,6 +57,8 @@ for (const arch of arches) t.test(`${arch}: name, version, architecture, relatio
   t.match(field('Depends'), /^nodejs \(>= 20\), adduser, libc6 \(>= [0-9.]+\), libstdc\+\+6( \(>= [0-9.]+\))?$/, 'plain package names, also when cross-built');
   for (const f of ['Conflicts', 'Replaces', 'Provides']) t.equal(field(f), 'halpi2-rust-daemon', f);
   t.equal(field('Recommends'), 'halpi2-firmware');
+  // A team address, not a person's; no reserved .invalid domain, which bounces by definition.
+  t.equal(field('Maintainer'), 'HALPI2 daemon maintainers <halpid@users.noreply.github.com>');
 });
 
 for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, the unit, the conffile, the 4.x socket link, docs, man pages`, { skip }, async (t) => {
@@ -81,7 +83,7 @@ for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, t
     '/usr/share/doc/halpid/README.md.gz', '/usr/share/doc/halpid/api.md.gz', '/usr/share/doc/halpid/blackout.md.gz',
     '/usr/share/doc/halpid/changelog.gz', '/usr/share/doc/halpid/cli.md', '/usr/share/doc/halpid/configuration.md.gz',
     '/usr/share/doc/halpid/copyright', '/usr/share/lintian/overrides/halpid',
-    '/usr/share/man/man1/halpi.1.gz', '/usr/share/man/man8/halpid.8.gz',
+    '/usr/share/man/man1/halpi.1.gz', '/usr/share/man/man5/halpid.conf.5.gz', '/usr/share/man/man8/halpid.8.gz',
     '/usr/share/zsh/vendor-completions/_halpi',
   ];
   const unit = paths.find((p) => p.endsWith('/systemd/system/halpid.service'));
