@@ -265,7 +265,8 @@ function unknownCommand(program: Command, argv: string[]): string | null {
       break;
     }
   }
-  if (first === undefined || program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return null;
+  // `help` is commander's own command (halpi help config), not in program.commands.
+  if (first === undefined || first === 'help' || program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return null;
   const within = program.commands.find((c) => c.commands.some((s) => s.name() === first));
   return `error: unknown command '${first}'${within ? ` (did you mean 'halpi ${within.name()} ${first}'?)` : ''}`;
 }

@@ -27,6 +27,8 @@ t.test('a word that is no command: an error naming the command it may be, exit 2
   t.equal(r.stderr, "error: unknown command 'set' (did you mean 'halpi config set'?)\nRun 'halpi --help' for usage.\n");
   const s = halpi(['-s', '/x.sock', 'stauts', '--help']);
   t.same([s.status, s.stderr.split('\n')[0]], [2, "error: unknown command 'stauts'"]);
+  const h = halpi(['help', 'status']);
+  t.same([h.status, h.stdout.split('\n')[0]], [0, 'Usage: halpi status [options]'], 'halpi help <command> still works');
   const z = halpi(['completion', 'fish']);
   t.same([z.status, z.stderr.split('\n')[0]], [2, "error: completion: unknown shell 'fish' (bash or zsh)"]);
 });
