@@ -81,7 +81,7 @@ for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, t
     '/usr/lib/tmpfiles.d/halpid.conf',
     '/usr/share/bash-completion/completions/halpi',
     '/usr/share/doc/halpid/README.md.gz', '/usr/share/doc/halpid/api.md.gz', '/usr/share/doc/halpid/blackout.md.gz',
-    '/usr/share/doc/halpid/changelog.gz', '/usr/share/doc/halpid/cli.md', '/usr/share/doc/halpid/configuration.md.gz',
+    '/usr/share/doc/halpid/changelog.gz', '/usr/share/doc/halpid/cli.md.gz', '/usr/share/doc/halpid/configuration.md.gz',
     '/usr/share/doc/halpid/copyright', '/usr/share/lintian/overrides/halpid',
     '/usr/share/man/man1/halpi.1.gz', '/usr/share/man/man5/halpid.conf.5.gz', '/usr/share/man/man8/halpid.8.gz',
     '/usr/share/zsh/vendor-completions/_halpi',
