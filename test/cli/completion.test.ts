@@ -56,10 +56,21 @@ t.test('bash completion', { skip: !hasBash && 'no bash' }, async (t) => {
 });
 
 const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
-t.test('zsh completion parses', { skip: !hasZsh && 'no zsh' }, async (t) => {
+t.test('zsh completion', { skip: !hasZsh && 'no zsh' }, async (t) => {
   const dir = tempDir('halpi-completion-');
-  const script = join(dir, '_halpi');
-  writeFileSync(script, halpi(['completion', 'zsh']).stdout);
-  const r = spawnSync('zsh', ['-n', script], { encoding: 'utf8' });
-  t.equal(r.status, 0, r.stderr);
+  writeFileSync(join(dir, '_halpi'), halpi(['completion', 'zsh']).stdout);
+  t.equal(spawnSync('zsh', ['-n', join(dir, '_halpi')], { encoding: 'utf8' }).status, 0, 'it parses');
+  // compadd and _files as stand-ins that print what would be offered (zsh filters by prefix itself).
+  const complete = (line: string) => {
+    const words = line.split(' ');
+    const script = `compadd() { [[ $1 == -- ]] && shift; print -r -- "$@"; }; _files() { print -r -- FILES; }
+      source "$1"; words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _halpi`;
+    const r = spawnSync('zsh', ['-f', '-c', script, 'x', join(dir, '_halpi')], { encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split(/\s+/).filter(Boolean).sort();
+  };
+  t.same(complete('halpi config s'), ['--help', 'get', 'set']);
+  t.same(complete('halpi -s /tmp/x.sock usb enable '), ['--help', '0', '1', '2', '3', 'all'].sort());
+  t.same(complete('halpi flash '), ['--help', '--yes', 'FILES'].sort(), 'files for flash');
+  t.same(complete('halpi --socket '), ['FILES'], 'a file for the socket');
 });
