@@ -141,9 +141,6 @@ const met = (oks: boolean[]): string => {
 };
 const cell = (xs: number[] | null, d: number, unit: string) => (xs ? show(spread(xs), d, unit) : none);
 const ratioCell = (rs: number[] | null) => (rs ? show(spread(rs), 2, '×').replace(' ×', '×') : none);
-function per<T>(xs: T[][], i: number): T[] {
-  return xs.map((r) => r[i]!);
-}
 
 interface RoundFigures { startMs: number; rssStart: number; p50: number; p99: number; reqPerS: number; rss: number; hwm: number; stopMs: number; txPerGet: number | null }
 

@@ -51,8 +51,8 @@ t.test('halpi history: after a cut and a restore, --json is the daemon\'s /histo
 
   const human = await halpi(d, ['history']);
   t.equal(human.code, 0, human.stderr);
-  t.match(human.stdout, /^Readings from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to .* 1 s steps\)\n  Input +min \d+\.\d\d V, mean/);
-  t.match(human.stdout, /\nPast blackouts \(1\):\n  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d+\.\d s  power returned/);
+  t.match(human.stdout, /^Readings from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to .* 1 s steps\)\n {2}Input +min \d+\.\d\d V, mean/);
+  t.match(human.stdout, /\nPast blackouts \(1\):\n {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d+\.\d s {2}power returned/);
 
   const since = await halpi(d, ['history', '--since', '1s', '--json']);
   t.ok((JSON.parse(since.stdout) as HistoryJson).buckets.t.length <= 2, '--since 1s: the last second or so');
