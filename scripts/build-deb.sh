@@ -47,7 +47,6 @@ for arch in "${arches[@]}"; do
   cp -r debian systemd README.md LICENSE "$stage/"
   mkdir -p "$stage/docs" && cp docs/*.md "$stage/docs/"
   cp -r public "$stage/app/public"
-  rm -f "$stage"/app/public/*.gz "$stage"/app/public/*.br # for Signal K's static server; halpid serves the files
   cp -r dist/bin/halpid.mjs dist/bin/halpi.mjs dist/bin/chunks "$stage/app/"
   # The launchers in /usr/bin run them with the V8 flags; their own first line is not used.
   sed -i '1{/^#!/d}' "$stage/app/halpid.mjs" "$stage/app/halpi.mjs"

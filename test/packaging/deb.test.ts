@@ -18,6 +18,12 @@ import { tempDir } from '../helpers/tmp.js';
 // Two packages built, linted, and the arm64 one run under qemu (slow on a loaded machine).
 t.setTimeout(600_000);
 
+/** The built panel (public/): the page, its script and style with their .br/.gz copies, the manifest and icons. */
+const PANEL_FILES = [
+  ...['app.js', 'index.html', 'style.css'].flatMap((f) => [f, `${f}.br`, `${f}.gz`]),
+  'icon-192.png', 'icon-512.png', 'icon.png', 'manifest.webmanifest',
+].map((f) => `public/${f}`);
+
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
 const toolsMissing = !has('dpkg-buildpackage') || !has('dh');
@@ -77,7 +83,8 @@ for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, t
     '/usr/lib/halpid/node_modules/i2c-bus/i2c-bus.js', '/usr/lib/halpid/node_modules/i2c-bus/package.json',
     // i2c-bus's addon for Node 20, 22 and 24 on this architecture (engine/i2c-loader.ts).
     ...['115', '127', '137'].map((abi) => `/usr/lib/halpid/prebuilds/linux-${nodeArch}/i2c.abi${abi}.node`),
-    '/usr/lib/halpid/public/app.js', '/usr/lib/halpid/public/icon.png', '/usr/lib/halpid/public/index.html', '/usr/lib/halpid/public/style.css',
+    // The panel, with the .br/.gz copies halpid sends to browsers that take them.
+    ...PANEL_FILES.map((f) => `/usr/lib/halpid/${f}`),
     '/usr/lib/tmpfiles.d/halpid.conf',
     '/usr/share/bash-completion/completions/halpi',
     '/usr/share/doc/halpid/README.md.gz', '/usr/share/doc/halpid/api.md.gz', '/usr/share/doc/halpid/blackout.md.gz',
@@ -319,7 +326,7 @@ t.test('signalk-halpi2: relations, files, the shipped package.json, maintainer s
   const paths = execFileSync('dpkg-deb', ['-c', pluginDeb()], { encoding: 'utf8' }).split('\n').filter((l) => l && !l.startsWith('d'))
     .map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '')).sort();
   const plugin = ['LICENSE', 'README.md', 'dist/plugin/index.cjs', 'package.json',
-    ...['app.js', 'icon.png', 'index.html', 'style.css'].flatMap((f) => f === 'icon.png' ? [`public/${f}`] : [`public/${f}`, `public/${f}.br`, `public/${f}.gz`])]
+    ...PANEL_FILES]
     .map((f) => `${SYSTEM_PLUGIN}/${f}`);
   const docs = ['changelog.gz', 'copyright', 'signalk.md.gz'].map((f) => `/usr/share/doc/signalk-halpi2/${f}`);
   t.same(paths, [...docs, '/usr/share/lintian/overrides/signalk-halpi2', ...plugin].sort(), 'npm pack\'s contents without the bins, where HaLOS keeps system plugins');
