@@ -35,7 +35,7 @@ const EXPRESS = 'node_modules/express/';
 t.test('halpid --version and --help: no schema, no YAML, no express', async (t) => {
   for (const args of [['--version'], ['--help']]) {
     const r = loaded(HALPID, args);
-    t.equal(r.status, 0, args[0]);
+    t.equal(r.status, 0, args.join(' '));
     t.ok(r.files.some((f) => f.endsWith('halpid.mjs')), 'the probe saw the entry');
     t.notOk(r.has(SCHEMA), `${args[0]}: typebox not loaded`);
     t.notOk(r.has(YAML), `${args[0]}: yaml not loaded`);

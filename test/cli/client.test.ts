@@ -6,7 +6,7 @@ import { DEFAULT_SOCKET, LEGACY_SOCKET, SYSTEMD_UNITS } from '../../engine/paths
 
 const env = { XDG_RUNTIME_DIR: '/run/user/1000' };
 const SIM = '/run/user/1000/halpid/halpid.sock';
-const only = (...paths: string[]) => (p: string) => paths.includes(p);
+const only = (...paths: string[]) => (p: import('node:fs').PathLike) => paths.includes(String(p));
 
 t.test('first match wins: flag, variable, /run/halpid, /run (4.x), the simulator path', async (t) => {
   const all = only(DEFAULT_SOCKET, LEGACY_SOCKET, SIM);

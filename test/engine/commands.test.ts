@@ -2,7 +2,7 @@
 // failure report the Signal K plugin turns into an emergency, and the poweroff that must run
 // whatever fails (docs/configuration.md): a timeout, a fallback, descriptors in reserve.
 // Only harmless commands run here.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn as realSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
@@ -22,7 +22,7 @@ interface RigOptions {
   spawn?: SpawnFn;
 }
 
-const rig = (t: Tap.Test, o: RigOptions = {}) => {
+const rig = (t: Test, o: RigOptions = {}) => {
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
   const push = (line: string): void => {

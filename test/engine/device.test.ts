@@ -67,14 +67,14 @@ t.test('T_pcb full scale is also a board below 0 °C (the firmware reads its sen
   const cold = rig();
   cold.sim.setInputs({ T_pcb: 260 });
   const started = new Device(cold.sim, cold.clock);
-  await t.rejects(started.readMeasurements(), { op: 'implausible' }, 'a start in the cold: one full-scale reading proves nothing');
+  await t.rejects(started.readMeasurements(), { name: 'ControllerError', op: 'implausible' }, 'a start in the cold: one full-scale reading proves nothing');
   t.equal((await started.readMeasurements()).raw.T_pcb, 0xffff, 'twice in a row: the board is below 0 °C');
 
   const warm = rig();
   const dev2 = new Device(warm.sim, warm.clock);
   await dev2.readMeasurements(); // 30 °C
   warm.sim.addFault({ kind: 'corrupt', registers: [0x24], count: 3 });
-  for (let i = 0; i < 3; i++) await t.rejects(dev2.readMeasurements(), { op: 'implausible' }, `a warm board's full scale stays an error (${i + 1})`);
+  for (let i = 0; i < 3; i++) await t.rejects(dev2.readMeasurements(), { name: 'ControllerError', op: 'implausible' }, `a warm board's full scale stays an error (${i + 1})`);
 });
 
 t.test('DFU blocks and commits are never retried blindly', async (t) => {

@@ -13,7 +13,15 @@ import { freePort } from './net.js';
 
 const require = createRequire(import.meta.url);
 // ws comes with signalk-server (Node 20 has no WebSocket client of its own).
-const WebSocket = require('ws') as typeof import('ws');
+// Typed here by the few members used (the package has no types of its own).
+interface WsClient {
+  once(event: 'error', fn: (err: Error) => void): void;
+  once(event: 'message', fn: () => void): void;
+  on(event: 'message', fn: (raw: Buffer) => void): void;
+  send(data: string): void;
+  terminate(): void;
+}
+const WebSocket = require('ws') as new (url: string, opts?: object) => WsClient;
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {

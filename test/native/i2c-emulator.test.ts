@@ -19,7 +19,7 @@ t.test('system calls: open, access, every ioctl, read/write/pread/pwrite/writev,
   const r = await emu.run(exe, []);
   t.equal(r.code, 0, r.stderr);
   const steps = new Map(r.stdout.trim().split('\n').map((l) => { const [name, rc, errno, data] = l.split(' '); return [name!, { rc: Number(rc), errno, data }]; }));
-  const step = (name: string) => steps.get(name) ?? t.fail(`no step ${name}:\n${r.stdout}`);
+  const step = (name: string) => { const s = steps.get(name); if (!s) throw new Error(`no step ${name}:\n${r.stdout}`); return s; };
   t.ok(step('open')!.rc >= 0, 'open("/dev/i2c-1") gives a descriptor');
   t.same(step('access'), { rc: 0, errno: '0', data: '' }, 'access() says the node exists');
   t.match(step('slave-too-high'), { rc: -1, errno: 'EINVAL' }, 'I2C_SLAVE above 0x7F: EINVAL');

@@ -4,7 +4,7 @@
 // where the tests run as root, used, installed again over itself, removed and purged. The service
 // is never started: a policy-rc.d forbids it for the duration (deb-systemd-invoke honours it).
 // The arm64 package's programs run under qemu-aarch64, on its own emulated /dev/i2c-1 too.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,7 +167,7 @@ function unpack(deb: string): string {
  * runs it, and its halpi: start, status, a blackout to the poweroff command, a clean stop, and
  * every transfer of a documented shape. `node` is the command that runs Node (qemu for arm64).
  */
-async function hardwarePath(t: Tap.Test, app: string, node: string[], arch: 'native' | 'arm64', limitMs: number) {
+async function hardwarePath(t: Test, app: string, node: string[], arch: 'native' | 'arm64', limitMs: number) {
   const dir = tempDir('halpid-deb-hw-');
   const socket = join(dir, 'halpid.sock');
   const mark = join(dir, 'poweroff-ran');

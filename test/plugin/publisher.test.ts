@@ -101,7 +101,7 @@ t.test('state changes while stale are kept: after a shutdown and a restart, the 
   r.pub.change({ daemon_state: 'SHUTDOWN' });
   r.pub.blackout({ phase: 'shutdown' });
   r.pub.change({ daemon_state: 'DEAD' });
-  t.equal(r.value(`notifications.${P}.blackout`)?.state, 'emergency');
+  t.equal((r.value(`notifications.${P}.blackout`) as { state?: string } | undefined)?.state, 'emergency');
   await r.clock.advance(5000); // the host halts: no values
   t.equal(r.value(`${P}.dcInputVoltage`), null, 'stale');
   const mark = r.deltas.length;

@@ -106,8 +106,8 @@ t.test('USB ports: 4.0.7\'s texts for a port out of range and a value that is no
   const put1 = await d.req('PUT', '/usb/1', { body: '"on"' });
   t.equal(`${put1.status} ${put1.text}`, '400 Value must be a boolean');
   t.equal((await d.req('PUT', '/usb/1', { body: 'true' })).status, 204);
-  for (const [path, text] of [['/usb/x', 'Port must be an integer'], ['/usb/-1', 'Port must be 0-3'], ['/usb/300', 'Port must be 0-3']]) {
-    const r = await d.req('GET', path!);
+  for (const [path, text] of [['/usb/x', 'Port must be an integer'], ['/usb/-1', 'Port must be 0-3'], ['/usb/300', 'Port must be 0-3']] as const) {
+    const r = await d.req('GET', path);
     t.equal(`${r.status} ${r.text}`, `400 ${text}`, path);
   }
   const list = await d.req('PUT', '/usb', { body: '[true]' });

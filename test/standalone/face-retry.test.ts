@@ -61,7 +61,7 @@ t.test('stop ends the attempts; a start that completes after the stop is closed'
 
   let finish: () => void = () => {};
   let closed = false;
-  const slow = new Face('web', 'the web listener', '8080', () => new Promise((resolve) => {
+  const slow = new Face('web', 'the web listener', '8080', () => new Promise<{ close(): Promise<void> }>((resolve) => {
     finish = () => resolve({ close: async () => { closed = true; } });
   }), logger(), timers);
   const begun = slow.begin();

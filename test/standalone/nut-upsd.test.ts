@@ -3,7 +3,7 @@
 // same once the values are normalised, except for the differences docs/nut.md lists as
 // deliberate (DELIBERATE below, each with its reason). Debian's libupsclient tools (upsc, upsrw,
 // upscmd) must print the same against both.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +85,7 @@ const DELIBERATE: Array<{ why: string; is: (ours: Answer, upsd: Answer, oursBefo
 /** The deliberate differences met: each must still be one (else docs/nut.md's list is stale). */
 const seen = new Set<string>();
 
-async function compare(t: Tap.Test, name: string, commands: string[]) {
+async function compare(t: Test, name: string, commands: string[]) {
   const [a, b] = await Promise.all([converse(ours, commands), converse(upsd.port, commands)]);
   const fix = (answers: Answer[], artifacts: boolean) => answers.map((ans) => ans
     .map((l) => (artifacts ? dummyArtifacts(l) : l)).filter((l): l is string => l !== null).map(normalise));

@@ -270,9 +270,11 @@ t.test('closeSocketServer also ends the connections still open', async (t) => {
   const { connect } = await import('node:net');
   const path = join(tempDir('halpid-conn-'), 'h.sock');
   const a = await listening(path);
+  // The server's side must exist before it is closed: wait for both ends, listening first.
+  const accepted = new Promise<void>((r) => a.server.once('connection', () => r()));
   const client = connect(path);
   await new Promise<void>((r) => client.once('connect', () => r()));
-  await new Promise<void>((r) => a.server.once('connection', () => r()).listenerCount && setImmediate(r));
+  await accepted;
   const closed = new Promise<void>((r) => client.once('close', () => r()));
   client.on('error', () => {});
   closeSocketServer(a.server, path, a.id);

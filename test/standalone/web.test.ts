@@ -84,7 +84,7 @@ t.test('cross-origin writes are refused, with the token or without; same-origin 
   const { send, sim, rec, port } = await serve(t, '127.0.0.1');
   const auth = { Authorization: 'Bearer s3cret' };
   const CROSS = '403 {"error":"Cross-origin write refused"}';
-  for (const headers of [
+  for (const headers of <Array<Record<string, string>>>[
     { Origin: 'http://127.0.0.2:18999' },
     { Origin: 'null' },
     { 'Sec-Fetch-Site': 'cross-site' },
@@ -151,7 +151,7 @@ t.test('the Host check and the security headers', async (t) => {
 });
 
 t.test('addresses and loopback: anchored on both ends', async (t) => {
-  for (const bad of ['x[::1]:80', '[::1]:80x', 'host:80x', 'x:y:80', '80x', '']) t.throws(() => parseWebAddress(bad), {}, JSON.stringify(bad));
+  for (const bad of ['x[::1]:80', '[::1]:80x', 'host:80x', 'x:y:80', '80x', '']) t.throws(() => parseWebAddress(bad), { message: `invalid web address ${JSON.stringify(bad)}` }, JSON.stringify(bad));
   for (const h of ['127.10.0.1', '127.0.10.1', '127.0.0.10']) t.ok(isLoopback(h), h);
   for (const h of ['x127.0.0.1', '127.0.0.1x', '127.0.0']) t.notOk(isLoopback(h), h);
 });

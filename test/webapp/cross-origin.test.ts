@@ -3,7 +3,7 @@
 // fetches with text/plain bodies, a form posted to it, and CORS requests (even with the token,
 // which such a page would not have) are all refused or never sent (docs/api.md, "Over the web
 // listener").
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -46,7 +46,7 @@ Promise.all(attempts.map(([method, path, body, mode, headers]) =>
   .then(() => { window.results = results; document.title = 'done'; });
 </script>`;
 
-async function attack(t: Tap.Test, dialect: '4' | '5'): Promise<void> {
+async function attack(t: Test, dialect: '4' | '5'): Promise<void> {
   const webPort = await freePort();
   const d: RunningDaemon = await startDaemon(['--web', `127.0.0.1:${webPort}`, '--api-compat', dialect]);
   t.teardown(() => d.stop());

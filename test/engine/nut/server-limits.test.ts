@@ -63,7 +63,7 @@ t.test('a client dribbling a byte a second is dropped after the idle time; one s
 
 t.test('anonymous clients cannot lock a logging-in client out: the quietest one makes way', async (t) => {
   const { clock, open } = await serve(t);
-  const anon = [];
+  const anon: Array<Awaited<ReturnType<typeof open>>> = [];
   for (let i = 0; i < MAX_ANONYMOUS; i++) {
     anon.push(await open());
     await clock.advance(1000); // each heard a second after the one before: anon[0] is the quietest
