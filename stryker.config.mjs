@@ -32,6 +32,6 @@ export default {
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   thresholds: { high: 95, low: 90, break: null },
-  ignorePatterns: ['dist', 'coverage', '.tap', 'reports', 'run'],
+  ignorePatterns: ['dist', 'coverage', '.tap', 'reports', 'run', 'build'],
   tempDirName: '.stryker-tmp',
 };

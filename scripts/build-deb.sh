@@ -94,6 +94,10 @@ for arch in "${arches[@]}"; do
   [ "$arch" != "$indep" ] || mv "build/deb/$arch/signalk-halpi2_${version}_all.deb" dist/
   halpid_debs+=("dist/halpid_${version}_${arch}.deb")
 done
+# The staging tree is not needed any more, and it holds a dangling link (debhelper's dbgsym doc
+# link) that trips tools walking the checkout, such as npm run mutate.
+rm -rf build/deb
+rmdir build 2>/dev/null || true
 # The halpid packages last, in the order of the architectures (the tests read them from the end).
 echo "dist/signalk-halpi2_${version}_all.deb"
 printf '%s\n' "${halpid_debs[@]}"

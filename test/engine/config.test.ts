@@ -1,11 +1,11 @@
 // The daemon's configuration: schema defaults, file/line/key messages, precedence (docs/configuration.md).
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   changedKeys, configYaml, defaultConfig, loadConfig, parseConfigText, parseFlagValue, reloadKind,
 } from '../../engine/config.js';
+import { tempDir } from '../helpers/tmp.js';
 
 t.test('defaults come from the schema', async (t) => {
   t.same(defaultConfig(), {
@@ -164,8 +164,7 @@ t.test('nut-user without nut-password is refused, naming file, line and key (as 
 });
 
 t.test('web-token-file and nut-password-file: the secrets from their own files', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'halpid-secrets-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('halpid-secrets-');
   writeFileSync(join(dir, 'token'), 's3cret-from-file\n');
   writeFileSync(join(dir, 'pw'), 'pass word');
   writeFileSync(join(dir, 'empty'), '\n');

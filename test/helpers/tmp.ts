@@ -1,8 +1,14 @@
-// Temporary directories for tests: each one is removed when the test process exits, whether its
-// test passed, failed or threw, so a run of the suite leaves nothing behind in /tmp.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Temporary directories for tests. Each one is removed when the test process exits, whether its
+// test passed, failed or threw. A process tap kills on timeout (SIGKILL) runs no exit handler,
+// so all of them live under one root per run: HALPI2_TEST_TMP, which .ci/run creates and removes
+// at the end whatever happened (docs/testing.md). Without it, the system's temporary directory.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Where every test's temporary directories go. */
+export const TEST_TMP = process.env.HALPI2_TEST_TMP || tmpdir();
+mkdirSync(TEST_TMP, { recursive: true });
 
 const dirs = new Set<string>();
 process.on('exit', () => {
@@ -10,7 +16,7 @@ process.on('exit', () => {
 });
 
 export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(TEST_TMP, prefix));
   dirs.add(dir);
   return dir;
 }

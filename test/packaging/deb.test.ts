@@ -6,8 +6,7 @@
 // The arm64 package's programs run under qemu-aarch64, on its own emulated /dev/i2c-1 too.
 import t, { type Test } from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { json, request, ROOT } from '../helpers/daemon.js';
@@ -101,8 +100,7 @@ for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, t
   t.same(paths.filter((p) => p !== unit && !chunks.includes(p)), expected);
   for (const bin of ['/usr/bin/halpid', '/usr/bin/halpi']) t.equal(files.find((f) => f.path === bin)?.mode, '-rwxr-xr-x', `${bin} 0755`);
   t.equal(files.find((f) => f.path === '/etc/halpid/halpid.conf')?.mode, '-rw-r--r--');
-  const dir = mkdtempSync(join(tmpdir(), 'halpid-deb-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('halpid-deb-');
   execFileSync('dpkg-deb', ['-R', deb, dir]);
   for (const abi of ['115', '127', '137']) {
     // ELF e_machine: 0xb7 AArch64, 0x3e x86-64.

@@ -5,6 +5,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import { createApi } from '../../engine/api/router.js';
 import { createWebApp, isLoopback, parseWebAddress, startWeb } from '../../standalone/web.js';
 import { engineRig } from '../helpers/engine.js';
+import { tempDir } from '../helpers/tmp.js';
 
 t.test('addresses: host:port, [v6]:port, a bare port is loopback; what counts as loopback', async (t) => {
   t.same(parseWebAddress('8080'), { host: '127.0.0.1', port: 8080 });
@@ -177,13 +178,11 @@ t.test('the Host header: case, brackets, ports; the 421 and 403 answers', async 
 });
 
 t.test('the panel directory is served when it exists; a placeholder otherwise; no ETag', async (t) => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const { engine } = engineRig();
   const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
-  const dir = mkdtempSync(join(tmpdir(), 'halpid-panel-'));
-  t.teardown(async () => (await import('node:fs')).rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('halpid-panel-');
   writeFileSync(join(dir, 'index.html'), '<p>the panel</p>');
   for (const [panelDir, expect] of [[dir, '<p>the panel</p>'], [join(dir, 'missing'), 'halpid is running'], [undefined, 'halpid is running']] as const) {
     const server = createServer(createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir }));
