@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { simulatorSocketPath } from '../../engine/paths.js';
+import { ensureBuilt } from './built.js';
 import { tempDir } from './tmp.js';
 
 export const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
@@ -66,6 +67,7 @@ export interface RunningDaemon {
 }
 
 /** The built bins (`npm test` builds first): the daemon and the CLI exactly as they ship. */
+ensureBuilt(); // a single-file run after an edit rebuilds what is stale (test/helpers/built.ts)
 export const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
 export const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
 /** The V8 flags of the bin's first line (`#!/usr/bin/env -S node …`), so tests run it as it ships. */
