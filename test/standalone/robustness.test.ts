@@ -65,12 +65,18 @@ t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does n
   const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', '--conf', conf]);
   t.teardown(() => { p.proc.kill('SIGKILL'); });
   // Errors go to stderr and info to stdout: the two pipes race, so wait on either.
-  const waitFor = async (re: RegExp) => {
+  // Bounded: a daemon that exits or never logs it fails the test with its output.
+  const waitFor = async (re: RegExp, limitMs = 20_000) => {
+    const start = Date.now();
     while (!re.test(p.output())) {
+      if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`halpid exited before logging ${re}:\n${p.output()}`);
+      if (Date.now() - start > limitMs) throw new Error(`no log line ${re} within ${limitMs} ms:\n${p.output()}`);
       await new Promise<void>((r) => {
-        const done = () => { p.proc.stdout!.off('data', done); p.proc.stderr!.off('data', done); r(); };
+        const done = () => { clearTimeout(tick); p.proc.stdout!.off('data', done); p.proc.stderr!.off('data', done); p.proc.off('exit', done); r(); };
+        const tick = setTimeout(done, 500); // re-check the limit even when nothing is written
         p.proc.stdout!.once('data', done);
         p.proc.stderr!.once('data', done);
+        p.proc.once('exit', done);
       });
     }
   };

@@ -76,6 +76,15 @@ async function fill(port: number) {
 }
 
 /** The server's socket of a connected client (found by the client's local port). */
+/** The server's end of the client on `port`, once the server has accepted it (bounded). */
+async function serverSide(sides: Map<number, Socket>, port: number): Promise<void> {
+  const start = Date.now();
+  while (!sides.has(port)) {
+    if (Date.now() - start > 10_000) throw new Error(`the server never accepted the client on port ${port}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 function sideOf(sides: Map<number, Socket>, c: { sock: Socket }): Socket {
   return sides.get(c.sock.localPort!)!;
 }
@@ -197,7 +206,7 @@ t.test('pipelined commands are answered a batch per turn of the event loop, all 
   const { port, sides } = await serve(t, { cmdBurst: Infinity });
   const c = client(port);
   await c.connected();
-  while (!sides.has(c.sock.localPort!)) await new Promise((r) => setImmediate(r));
+  await serverSide(sides, c.sock.localPort!);
   const side = sides.get(c.sock.localPort!)!;
   // Count the server's replies; note how many were written when the turn that read them ends.
   let writes = 0;
@@ -219,7 +228,7 @@ t.test('a client pipelining without end: CMD_BURST commands at once, then CMD_RA
   const { port, sides } = await serve(t, { clock });
   const c = client(port);
   await c.connected();
-  while (!sides.has(c.sock.localPort!)) await new Promise((r) => setImmediate(r));
+  await serverSide(sides, c.sock.localPort!);
   const side = sides.get(c.sock.localPort!)!;
   let writes = 0;
   const write = side.write.bind(side) as (...a: unknown[]) => boolean;
