@@ -1,7 +1,7 @@
 // The panel as a Signal K webapp, in headless Chromium, against a real signalk-server 2.23.0 with
 // the plugin in simulator mode: listed by the server, loads, shows live values, and a USB switch
 // works through the plugin's PUT handler.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launch, openPage, screenshot } from '../helpers/browser.js';
 import { startSignalK, type SignalK } from '../helpers/signalk-server.js';
@@ -11,12 +11,11 @@ const skip = browserSkip();
 
 let sk: SignalK;
 let browser: Browser;
-let page: Page;
-let problems: string[];
+const SETTINGS = { mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' } };
 
 t.before(async () => {
   if (skip) return;
-  sk = await startSignalK({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' } });
+  sk = await startSignalK(SETTINGS);
   browser = await launch();
 });
 t.teardown(async () => {
@@ -39,10 +38,17 @@ t.test('the server lists the webapp and serves its page', { skip }, async (t) =>
   t.equal(((await manifest.json()) as { name: string }).name, 'HALPI2 power');
 });
 
-t.test('the panel loads and shows live values from Signal K', { skip }, async (t) => {
+/** Each subtest opens its own page (so any one runs alone, in any order), closed at its end. */
+async function openPanel(t: Test): Promise<{ page: Page; problems: string[] }> {
   await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => typeof v === 'number');
-  ({ page, problems } = await openPage(browser, `http://127.0.0.1:${sk.port}/signalk-halpi2/`));
-  await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
+  const opened = await openPage(browser, `http://127.0.0.1:${sk.port}/signalk-halpi2/`);
+  t.teardown(() => opened.page.close());
+  await opened.page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
+  return opened;
+}
+
+t.test('the panel loads and shows live values from Signal K', { skip }, async (t) => {
+  const { page } = await openPanel(t);
   t.equal(await page.locator('#conn').textContent(), 'Connected to Signal K');
   t.match(await page.locator('#power-state').textContent(), /^Operational/);
   t.match(await page.locator('#fw').textContent(), /^\d+\.\d+\.\d+/);
@@ -52,6 +58,10 @@ t.test('the panel loads and shows live values from Signal K', { skip }, async (t
 });
 
 t.test('a USB switch works through PUT', { skip }, async (t) => {
+  const { page } = await openPanel(t);
+  // Port 1 on first (the simulator's start), whatever an earlier subtest did.
+  t.equal((await sk.send('PUT', '/signalk/v1/api/vessels/self/electrical/halpi/usb/port1', { value: true })).status, 200, 'port 1 on');
+  await sk.waitFor('electrical.halpi.usb.port1', (v) => v === true);
   await page.waitForFunction(() => document.getElementById('usb-1')?.getAttribute('aria-checked') === 'true' &&
     !(document.getElementById('usb-1') as HTMLButtonElement).disabled);
   await page.locator('#usb-1').click();
@@ -63,6 +73,7 @@ t.test('a USB switch works through PUT', { skip }, async (t) => {
 });
 
 t.test('a setting: out of range refused before sending; a write shows what the controller holds, read back', { skip }, async (t) => {
+  const { page } = await openPanel(t);
   await page.waitForFunction(() => !(document.getElementById('cfg-led_brightness') as HTMLInputElement).disabled);
   const save = async (value: string) => {
     await page.locator('#cfg-led_brightness-msg').evaluate((el) => { el.textContent = ''; });
@@ -78,6 +89,9 @@ t.test('a setting: out of range refused before sending; a write shows what the c
 });
 
 t.test('a power cut from the simulator drawer: the blackout view counts down to the shutdown from the plugin\'s paths', { skip }, async (t) => {
+  const { page, problems } = await openPanel(t);
+  // The cut ends in a (simulated) shutdown: later subtests get a fresh plugin and simulator.
+  t.teardown(() => configure(SETTINGS));
   // Every value the timer shows, in order.
   await page.evaluate(() => {
     const seen: string[] = [];
@@ -119,14 +133,14 @@ async function configure(configuration: Record<string, unknown>): Promise<void> 
 }
 
 t.test('with control.power on, Shut down… and Standby… are enabled; off again, disabled', { skip }, async (t) => {
-  await configure({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' }, control: { power: true } });
-  await page.reload();
+  await configure({ ...SETTINGS, control: { power: true } });
+  const { page } = await openPanel(t);
   await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
   await page.waitForFunction(() => !(document.getElementById('shutdown') as HTMLButtonElement).disabled);
   t.ok(await page.locator('#shutdown').isEnabled(), 'Shut down… is enabled');
   t.ok(await page.locator('#standby').isEnabled(), 'Standby… is enabled');
   await screenshot(t, page, 'signalk-panel-power');
-  await configure({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' } });
+  await configure(SETTINGS);
   await page.reload();
   await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
   t.ok(await page.locator('#shutdown').isDisabled(), 'switched off again: Shut down… is disabled');
@@ -134,6 +148,7 @@ t.test('with control.power on, Shut down… and Standby… are enabled; off agai
 });
 
 t.test('under Signal K too, a blackout is listed and a reload keeps the chart (the plugin\'s history)', { skip }, async (t) => {
+  const { page } = await openPanel(t);
   await sk.send('POST', '/plugins/signalk-halpi2/sim/power', { on: false });
   await page.waitForFunction(() => /going on now/.test(document.querySelector('#blackouts tbody tr')?.textContent ?? ''));
   await sk.send('POST', '/plugins/signalk-halpi2/sim/power', { on: true });
@@ -145,6 +160,6 @@ t.test('under Signal K too, a blackout is listed and a reload keeps the chart (t
   await page.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, before.n);
   t.ok((await points()).first <= before.first + 1, 'the chart starts where it started before the reload');
   await page.waitForFunction(() => /power returned/.test(document.getElementById('blackouts')?.textContent ?? ''));
-  // Newest first: this one (the earlier test's cut is below it).
+  // Newest first: this one (an earlier subtest's cut, if any, is below it).
   t.match(await page.locator('#blackouts tbody tr').first().textContent(), /power returned/);
 });
