@@ -17,7 +17,7 @@ function script(dir: string, name: string, body: string): string {
   return path;
 }
 
-/** Wait until `cond` holds (re-checked every 20 ms, after `refresh`), or give up after `ms`. */
+/** Wait until `cond` holds (re-checked every 20 ms, after `refresh`), or give up after `ms`: a bound for a lost event, not a timing. */
 async function until(cond: () => boolean, ms: number, refresh?: () => Promise<void>): Promise<boolean> {
   const start = Date.now();
   for (;;) {
@@ -36,10 +36,10 @@ t.test('POST /shutdown writes 0x30 and runs the configured poweroff command (D1)
   t.equal(r.status, 204);
   t.equal(r.body.length, 0);
   t.notOk('content-type' in r.headers);
-  t.ok(await until(() => read(marker) === 'shutdown\n', 5000), 'poweroff ran once');
+  t.ok(await until(() => read(marker) === 'shutdown\n', 30_000), 'poweroff ran once');
   // The controller takes the request on its next 50 ms tick.
   let state = '';
-  t.ok(await until(() => state === '"ManualShutdown"', 5000, async () => { state = (await e.req('GET', '/values/state')).text; }),
+  t.ok(await until(() => state === '"ManualShutdown"', 30_000, async () => { state = (await e.req('GET', '/values/state')).text; }),
     `the controller went to ManualShutdown (${state})`);
   t.match(e.logs(), /Shutdown requested over the API/);
   t.match(e.logs(), new RegExp(`Executing: echo shutdown >> ${marker.replace(/[/.]/g, '\\$&')}`));
@@ -98,7 +98,7 @@ t.test('POST /standby: every accepted form, rtcwake then 0x31 then poweroff (D2â
   await accept({ delay: 600 }, about(600), 'integer delay');
   // The controller acts on its next 50 ms tick.
   let sim = '';
-  t.ok(await until(() => /"state":"EnteringStandby"/.test(sim), 5000, async () => { sim = (await d.req('GET', '/sim')).text; }),
+  t.ok(await until(() => /"state":"EnteringStandby"/.test(sim), 30_000, async () => { sim = (await d.req('GET', '/sim')).text; }),
     'standby requested from the controller');
   t.ok(await until(() => read(marker).length > 0, 3000), 'poweroff ran after the standby request');
   await accept({ delay: '300' }, about(300), 'numeric string delay (D3)');
@@ -170,9 +170,10 @@ t.test('rtcwake failures: its stderr verbatim, or why it could not start', async
   t.equal(`${m.status} ${m.text}`, '500 {"error":"Failed to execute rtcwake: spawn /nonexistent/rtcwake ENOENT"}');
 });
 
-t.test('a power cut leads to the poweroff command after the time limit, not before; a shorter dip does not', async (t) => {
+t.test('a dip shorter than the limit: the blackout ends, no shutdown, no poweroff', async (t) => {
   const marker = join(tempDir('halpid-off-'), 'off.log');
-  const d = await startDaemon(['--blackout-time-limit', '1.5', '--sim-execute-commands', '--poweroff', `echo off >> ${marker}`]);
+  // A limit far beyond the dip however slow the machine: only the daemon's events order the test.
+  const d = await startDaemon(['--blackout-time-limit', '600', '--sim-execute-commands', '--poweroff', `echo off >> ${marker}`]);
   t.teardown(() => d.stop());
   // A dip: power back as soon as the blackout is seen, then until the daemon says it resumed.
   t.equal((await d.req('POST', '/sim/power', json({ on: false }))).status, 204);
@@ -181,12 +182,18 @@ t.test('a power cut leads to the poweroff command after the time limit, not befo
   await d.waitLog(/Power resumed \(V_in = 1[0-2]\.\d\dV\)/); // (the ADC average may still be ramping up)
   t.notMatch(d.logs(), /initiating shutdown/, 'a dip shorter than the limit does not shut down');
   t.equal(read(marker), '', 'and runs no poweroff');
+});
+
+t.test('a power cut leads to the poweroff command after the time limit, not before', async (t) => {
+  const marker = join(tempDir('halpid-off-'), 'off.log');
+  const d = await startDaemon(['--blackout-time-limit', '1.5', '--sim-execute-commands', '--poweroff', `echo off >> ${marker}`]);
+  t.teardown(() => d.stop());
   // A cut that lasts: the daemon's own clock says how long it waited.
   await d.req('POST', '/sim/power', json({ on: false }));
   const line = await d.waitLog(/Blacked out for \d+\.\ds, initiating shutdown/);
   const waited = Number(/for (\d+\.\d)s/.exec(line)![1]);
-  t.ok(waited >= 1.5 && waited < 30, `shut down after ${waited} s of blackout (limit 1.5 s)`);
-  t.ok(await until(() => read(marker) === 'off\n', 5000), 'poweroff ran, once');
+  t.ok(waited >= 1.5, `shut down after ${waited} s of blackout, not before the 1.5 s limit`);
+  t.ok(await until(() => read(marker) === 'off\n', 30_000), 'poweroff ran, once');
   // The log comes through a pipe: it may trail the file the command wrote.
   t.match(await d.waitLog(/State transition: SHUTDOWN -> DEAD/), /SHUTDOWN -> DEAD/);
 });
@@ -243,7 +250,7 @@ t.test('POST /flash: success, every error case, and a blackout during a flash (D
   const flashing = d.req('POST', '/flash', multipart([{ name: 'skipped', data: 'x' }, { name: 'firmware', data: image, filename: 'fw.bin' }, { name: 'after', data: 'y' }]));
   await d.waitLog(/Starting firmware update \(49252 bytes, 13 blocks\)/);
   await d.req('POST', '/sim/power', json({ on: false }));
-  t.ok(await until(() => read(marker) === 'off\n', 5000), 'poweroff ran during the flash');
+  t.ok(await until(() => read(marker) === 'off\n', 30_000), 'poweroff ran during the flash');
   t.match((await d.req('GET', '/metrics')).text, /^halpi_flash_in_progress 1$/m, 'the flash was still running then');
   const r = await flashing;
   t.equal(r.status, 204, `the flash completed: ${r.text}`);
