@@ -75,3 +75,53 @@ for (const [name, reg] of [['V_cap', 0x21], ['I_in', 0x22], ['T_mcu', 0x23]] as 
     await stop();
   });
 }
+
+t.test('a short dip while the controller state (0x15) cannot be read: V_in decides, the blackout ends, no shutdown', async (t) => {
+  const { clock, sim, engine, rec, states, stop } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  // Count the reads of 0x15 the fault refuses, to be sure the engine's own path was taken.
+  let refused = 0;
+  const match = sim.faults.match.bind(sim.faults);
+  sim.faults.match = (op, register) => {
+    const rule = match(op, register);
+    if (rule && register === 0x15) refused++;
+    return rule;
+  };
+  sim.setPower(false);
+  await clock.advanceUntil(() => engine.state === 'BLACKOUT', 1000);
+  sim.addFault({ kind: 'nack', registers: [0x15], count: 0 });
+  await clock.advance(1000);
+  sim.setPower(true);
+  const back = clock.now();
+  await clock.advanceUntil(() => engine.state === 'OK', 10_000);
+  t.ok(refused > 0, `the engine asked the controller and was refused (${refused} reads of 0x15)`);
+  t.same(states.map((s) => s.state), ['OK', 'BLACKOUT', 'OK'], 'an unreadable state is no veto: the dip ends');
+  t.ok(states[2]!.t - back <= 1000, `the end came ${states[2]!.t - back} ms after the power returned`);
+  await clock.advance(10_000);
+  t.same(rec.poweroff, [], 'no poweroff, then or later');
+  t.equal(engine.state, 'OK');
+  sim.faults.clear();
+  await stop();
+});
+
+t.test('two blackouts: the second is timed from its own start, and shuts down once', async (t) => {
+  const { clock, sim, engine, rec, states, stop } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  // The first: a 3 s dip, more than half the 5 s limit.
+  sim.setPower(false);
+  await clock.advance(3000);
+  sim.setPower(true);
+  await clock.advanceUntil(() => engine.state === 'OK' && sim.state === 'OperationalCoOp', 10_000);
+  await clock.advance(2000);
+  // The second: a cut that lasts.
+  sim.setPower(false);
+  await clock.advanceUntil(() => engine.state === 'DEAD', 20_000);
+  t.same(states.map((s) => s.state), ['OK', 'BLACKOUT', 'OK', 'BLACKOUT', 'SHUTDOWN', 'DEAD']);
+  const d = states[4]!.t - states[3]!.t;
+  t.ok(d > 5000 && d <= 5100, `shutdown ${d} ms after the second detection, not counted from the first`);
+  t.equal(rec.poweroff.length, 1, 'one poweroff');
+  t.equal(engine.supervisor.blackoutsTotal, 2);
+  await stop();
+});
