@@ -274,3 +274,21 @@ t.test('a restart while the controller state is being read: no "power resumed" f
   t.same(s.events.map((e) => e.phase), ['start'], 'no end event');
   t.notOk(s.logs.some((l) => l.startsWith('Power resumed')));
 });
+
+t.test('two blackouts: a veto in the first does not carry over, so the second may still end at its limit', async (t) => {
+  // The first (1000–2000): the controller vetoes the return until 3000, then the blackout ends.
+  // The second (from 10000): the power returns just as its limit passes, which the daemon
+  // confirms (as in the test above) unless it still remembers the first one's veto.
+  const s = scripted({
+    vin: (ms) => ((ms >= 1000 && ms < 2000) || (ms >= 10_000 && ms < 15_001) ? 0 : 12),
+    controller: (ms) => (ms < 3000 ? 'BlackoutCoOp' : 'OperationalCoOp'),
+  });
+  await s.run(18_000);
+  t.same(s.transitions.map((x) => x.to), ['OK', 'BLACKOUT', 'OK', 'BLACKOUT', 'OK']);
+  t.same(s.events.map((e) => e.phase), ['start', 'end', 'start', 'end']);
+  t.equal(s.events[1]!.t, 3000, 'the first ended when the controller stopped vetoing');
+  t.same(s.poweroffs, [], 'no shutdown');
+  t.equal(s.sup.blackoutsTotal, 2);
+  const end = s.events[3] as { t: number; duration: number };
+  t.equal(end.duration, (end.t - 10_000) / 1000, 'the second lasted from its own start');
+});
