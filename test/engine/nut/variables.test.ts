@@ -4,7 +4,7 @@ import t from 'tap';
 import { FakeClock } from '../../../engine/clock.js';
 import type { Engine } from '../../../engine/engine.js';
 import { startNutServer } from '../../../engine/nut/server.js';
-import { LB_RUNTIME_S, upsState, upsVariables } from '../../../engine/nut/variables.js';
+import { charge, LB_RUNTIME_S, upsState, upsVariables, V_FULL } from '../../../engine/nut/variables.js';
 import { nutClient } from '../../helpers/nut-client.js';
 
 function fakeEngine(opts: { state?: string; elapsed?: number | null; limit?: number } = {}) {
@@ -112,4 +112,81 @@ t.test('each new reading is served at once, though a reading is computed only on
   c.send('GET VAR halpi2 input.voltage\n');
   t.equal((await c.lines(4))[3], 'VAR halpi2 input.voltage "13.50"', 'the next reading');
   c.sock.destroy();
+});
+
+/** upsVariables on a fake engine whose clock and V_cap the test sets, sample by sample. */
+function discharging(opts: { cutoff: number; limit?: number; elapsed?: number }) {
+  const e = fakeEngine({ state: 'BLACKOUT', elapsed: opts.elapsed ?? 10, limit: opts.limit ?? 600 });
+  const st = upsState();
+  st.cutoff = opts.cutoff;
+  const at = (s: number, vcap: number) => {
+    (e.clock as unknown as { t: number }).t = s * 1000;
+    e.lastMeasurements = { wall: e.clock.wallNow(), values: { ...e.lastMeasurements.values, V_cap: vcap } };
+    return upsVariables(e as unknown as Engine, st)!;
+  };
+  return { e, st, at };
+}
+
+t.test('LB at exactly LB_RUNTIME_S left on the supercap, not a moment before', async (t) => {
+  // Cut-off 3 V; V_cap 7 V, then 5 V 30 s later: V² falls 0.8 V²/s, and (25 − 9) / 0.8 = 20 s left.
+  const exact = discharging({ cutoff: 3 });
+  exact.at(0, 7);
+  const v = exact.at(30, 5);
+  t.equal(LB_RUNTIME_S, 20);
+  t.equal(v.get('ups.status'), 'OB LB', '20 s left: low battery');
+  t.equal(v.get('battery.runtime'), '20', 'the supercap, not the 600 s limit, bounds the runtime');
+  const above = discharging({ cutoff: 3 });
+  above.at(0, 7);
+  const w = above.at(30, 5.01); // (25.1001 − 9) / ((49 − 25.1001) / 30) ≈ 20.2 s left
+  t.equal(w.get('ups.status'), 'OB', 'just over 20 s left: not yet');
+  t.equal(w.get('battery.runtime'), '20');
+});
+
+t.test('battery.charge: the share of the energy above the cut-off, V² not V, clamped', async (t) => {
+  const cut = 5.5;
+  t.equal(charge(V_FULL, cut), 100, 'full');
+  t.equal(charge(cut, cut), 0, 'at the cut-off');
+  t.equal(charge(cut - 1, cut), 0, 'below it: 0, not negative');
+  t.equal(charge(V_FULL + 0.5, cut), 100, 'above full: 100, not more');
+  t.equal(charge(Math.sqrt((V_FULL ** 2 + cut ** 2) / 2), cut).toFixed(6), '50.000000', 'half the energy at V² halfway');
+  // 8 V: (64 − 30.25) / (105.0625 − 30.25) = 45.1 %; a linear formula would say 52.6 %.
+  t.equal(charge(8, cut).toFixed(2), '45.11');
+  const e = fakeEngine();
+  const st = upsState();
+  e.lastMeasurements = { wall: e.clock.wallNow(), values: { ...e.lastMeasurements.values, V_cap: 8 } };
+  t.equal(upsVariables(e as unknown as Engine, st)!.get('battery.charge'), '45', 'served rounded, against the controller\'s threshold');
+  st.cutoff = 7;
+  t.equal(upsVariables(e as unknown as Engine, st)!.get('battery.charge'), String(Math.round(((64 - 49) / (V_FULL ** 2 - 49)) * 100)));
+});
+
+t.test('battery.runtime: the limit on line power, what is left of it in a blackout, 0 once shutting down', async (t) => {
+  const line = fakeEngine({ limit: 60 });
+  t.equal(upsVariables(line as unknown as Engine, upsState())!.get('battery.runtime'), '60', 'on line power: the whole limit');
+  const cut = fakeEngine({ state: 'BLACKOUT', elapsed: 15.4, limit: 60 });
+  const v = upsVariables(cut as unknown as Engine, upsState())!;
+  t.equal(v.get('battery.runtime'), '45', '60 − 15.4 s: what is left of the limit (no discharge measured yet)');
+  t.equal(v.get('ups.status'), 'OB');
+  cut.supervisor.blackoutElapsedS = 75;
+  t.equal(upsVariables(cut as unknown as Engine, upsState())!.get('battery.runtime'), '0', 'past the limit: 0, not negative');
+  for (const state of ['SHUTDOWN', 'DEAD']) {
+    const e = fakeEngine({ state, limit: 60 });
+    t.equal(upsVariables(e as unknown as Engine, upsState())!.get('battery.runtime'), '0', state);
+  }
+  // A slow discharge leaves the limit in charge: 7 → 6.9 V over 10 s, 0.139 V²/s, (47.61 − 30.25) / 0.139 ≈ 125 s.
+  const slow = discharging({ cutoff: 5.5, limit: 60, elapsed: 20 });
+  slow.at(0, 7);
+  t.equal(slow.at(10, 6.9).get('battery.runtime'), '40', 'the limit (60 − 20 s) when the supercap would last longer');
+});
+
+t.test('stale data: served up to staleMs old, refused beyond', async (t) => {
+  const e = fakeEngine();
+  const st = upsState();
+  const wall = e.lastMeasurements.wall;
+  e.clock.wallNow = () => wall + 5000;
+  t.ok(upsVariables(e as unknown as Engine, st, 5000), 'exactly 5 s old: still served');
+  e.clock.wallNow = () => wall + 5001;
+  t.equal(upsVariables(e as unknown as Engine, st, 5000), null, 'older: no variables');
+  t.ok(upsVariables(e as unknown as Engine, st, 6000), 'staleMs is the rule, not a constant');
+  (e as { lastMeasurements: unknown }).lastMeasurements = null;
+  t.equal(upsVariables(e as unknown as Engine, st, 5000), null, 'no reading yet: none');
 });
