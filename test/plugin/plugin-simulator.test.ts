@@ -212,3 +212,17 @@ t.test('the NUT server in simulator mode: UPS halpi2 with the engine\'s values; 
   await stopAll(r);
   await t.rejects(ask('NETVER'), { code: 'ECONNREFUSED' }, 'closed with the plugin');
 });
+
+t.test('the plugin\'s NUT user is a secondary: PRIMARY and FSD refused, ups.status untouched', async (t) => {
+  const r = rig({ nut: { enabled: true, listen: '0', user: 'mon', password: 's3cret' } });
+  t.teardown(() => stopAll(r));
+  await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
+  const { EngineSource } = await import('../../plugin/engine-source.js');
+  const src = r.plugin.current as InstanceType<typeof EngineSource>;
+  await src.nutStarted();
+  const { nutClient } = await import('../helpers/nut-client.js');
+  const c = nutClient(src.nutPort!);
+  t.teardown(() => c.sock.destroy());
+  c.send('USERNAME mon\nPASSWORD s3cret\nLOGIN halpi2\nPRIMARY halpi2\nFSD halpi2\nGET VAR halpi2 ups.status\n');
+  t.same(await c.lines(6), ['OK', 'OK', 'OK', 'ERR ACCESS-DENIED', 'ERR ACCESS-DENIED', 'VAR halpi2 ups.status "OL"']);
+});
