@@ -1,6 +1,7 @@
 // The built plugin (dist/plugin/index.cjs, or the one under argv[2]) in engine mode, as the
 // Signal K server loads it, with a minimal app: prints one JSON line per event the test needs
-// ({"status"}, {"value"} for the input and supercap voltages) and stops cleanly on stdin "stop".
+// ({"status"}, {"value"} for the input and supercap voltages) and stops cleanly on stdin "stop"
+// ("exit": exits at once without stopping it).
 const path = require('node:path');
 const readline = require('node:readline');
 const pluginDir = process.argv[2];
@@ -27,6 +28,8 @@ plugin.start({
   engine: { poweroffCommand: `touch ${mark}`, blackoutTimeLimit: 1 },
 });
 readline.createInterface({ input: process.stdin }).on('line', async (l) => {
+  // "exit": the server going away without stopping the plugin; only its exit hook runs.
+  if (l === 'exit') process.exit(0);
   if (l !== 'stop') return;
   await plugin.stop();
   say({ stopped: true });

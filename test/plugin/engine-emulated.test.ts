@@ -57,3 +57,34 @@ t.test('engine mode through the emulator: values, a blackout to the shutdown, a 
   await next((l) => l.stopped === true);
   t.same(oddTransfers(emu.server.transcript), [], `all ${emu.server.transcript.length} transfers have a documented shape`);
 });
+
+t.test('a server that exits without stopping the plugin: the exit hook disarms the controller\'s watchdog', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(emu.close);
+  const child = spawn(process.execPath, [join(ROOT, 'test/helpers/plugin-engine-probe.cjs'), ROOT, join(emu.dir, 'poweroff-ran')], {
+    env: { ...process.env, NODE_OPTIONS: '', ...emu.env }, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  let out = '';
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  // The watchdog armed: the plugin's status names the controller (bounded: a hang fails).
+  await new Promise<void>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error(`no status within 30 s:\n${out}\n${stderr}`)), 30_000);
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/"status":"Controlling HALPI2/.test(out) && emu.sim.snapshot().controller.watchdog_ms === 60_000) {
+        clearTimeout(guard);
+        resolve();
+      }
+    });
+    void closed.then(() => reject(new Error(`the probe exited early:\n${out}\n${stderr}`)));
+  });
+  t.equal(emu.sim.snapshot().controller.watchdog_ms, 60_000, 'armed while the plugin runs');
+  child.stdin.write('exit\n');
+  t.equal(await closed, 0);
+  t.notMatch(out, /"stopped":true/, 'the plugin was never stopped');
+  t.equal(emu.sim.snapshot().controller.watchdog_ms, 0, 'the exit hook\'s synchronous write disarmed it');
+  t.ok(emu.server.transcript.some((e) => e.via === 'write' && e.msgs[0]!.data === '120000'), 'a plain write of 0 to register 0x12');
+});
