@@ -161,3 +161,36 @@ t.test('engine mode with i2c-bus not built (an App Store install): one line that
   await plugin2.stop();
   t.match(noI2cModule("Cannot find package 'i2c-bus' imported from /x", 1), /npm install i2c-bus@5\.2\.3/, 'not installed at all: install it');
 });
+
+t.test('auto as a client: halpid gone for longer than CLIENT_GRACE_MS → the plugin drives the controller itself', async (t) => {
+  const { CLIENT_GRACE_MS } = await import('../../plugin/plugin.js');
+  const clock = new FakeClock();
+  const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+  const socketPath = join(tempDir('halpi2-gone-'), 'h.sock');
+  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"daemon_version":"5.1.0"}'); });
+  await new Promise<void>((r) => server.listen(socketPath, () => r()));
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
+  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
+  t.teardown(async () => {
+    const done = plugin.stop();
+    await clock.advance(500);
+    await done;
+  });
+  while (!plugin.current) await new Promise((r) => setImmediate(r));
+  t.equal(plugin.current.mode, 'client', 'halpid answers: a client');
+  t.equal(sim.watchdogActiveMs, 0, 'the controller untouched while halpid owns it');
+  // halpid goes away (stopped, or crashed for good).
+  await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+  const gone = clock.now();
+  for (let i = 0; plugin.current?.mode !== 'engine'; i++) {
+    if (i > 600) throw new Error(`still ${plugin.current?.mode} ${(clock.now() - gone) / 1000} s after halpid went (${app.statuses.at(-1)})`);
+    await new Promise((r) => setImmediate(r));
+    await clock.advance(1000);
+  }
+  t.ok(clock.now() - gone >= CLIENT_GRACE_MS, `not before the grace (${(clock.now() - gone) / 1000} s)`);
+  await clock.advanceUntil(() => sim.watchdogActiveMs === 60_000, 5000);
+  t.equal(sim.watchdogActiveMs, 60_000, 'the plugin armed its own watchdog');
+  await clock.advanceUntil(() => app.values.has('electrical.halpi.dcInputVoltage') && typeof app.values.get('electrical.halpi.dcInputVoltage') === 'number', 5000);
+  t.match(app.statuses.at(-1), /^Controlling HALPI2 on \/dev\/i2c-1/);
+});
