@@ -233,3 +233,17 @@ t.test('a controller that stops answering raises the connection alarm with the p
   r.pub.controller({ reachable: false, powerCycleAt: null });
   t.match(r.value(`notifications.${P}.connection`), { state: 'alarm', message: 'HALPI2 controller not answering: nothing will power-cycle the computer' });
 });
+
+t.test('the controller\'s own BlackoutShutdown raises the emergency, whatever the daemon says', async (t) => {
+  // The controller decides on its own (solo, or the daemon's view lagging): no SHUTDOWN from the daemon.
+  for (const daemon_state of ['OK', 'BLACKOUT']) {
+    const r = rig();
+    r.pub.begin();
+    r.pub.snapshot({ ...SNAP, daemon_state });
+    t.equal((r.value(`notifications.${P}.blackout`) as { state?: string } | undefined)?.state, daemon_state === 'OK' ? 'normal' : 'alarm', `before: ${daemon_state}`);
+    r.pub.change({ state: 'BlackoutShutdown' });
+    t.same(r.value(`notifications.${P}.blackout`), {
+      state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss',
+    }, `daemon ${daemon_state}, controller BlackoutShutdown`);
+  }
+});
