@@ -3,7 +3,7 @@
 // date-time equal to now, the furthest wake-up.
 import t from 'tap';
 import { parseJson } from '../../../engine/api/json-parse.js';
-import { MAX_STANDBY_DAYS, MAX_STANDBY_S } from '../../../engine/api/standby.js';
+import { localIso, MAX_STANDBY_DAYS, MAX_STANDBY_S } from '../../../engine/api/standby.js';
 import { parseStandby4 } from '../../../engine/api/standby4.js';
 
 // Half a second into a whole second: the wake-up counts from the whole second.
@@ -26,6 +26,8 @@ t.test('delay: 0 is now; fractions are truncated as int() does; the furthest is 
   t.equal(await wakeup({ delay: 60.9 }), NOW_S + 60, '60.9 → 60 s (truncated, not rounded)');
   t.equal(await wakeup({ delay: -0.5 }), NOW_S, '-0.5 → 0 (truncated toward zero)');
   t.equal(await wakeup({ delay: 60 }), NOW_S + 60);
+  const r = await parse({ delay: 60 });
+  t.equal(r.ok && r.text, localIso(NOW_S + 60), 'the log\'s wake-up time is the same moment');
   t.equal(await wakeup({ delay: ' 42 ' }), NOW_S + 42, 'a digit string');
   t.equal(await wakeup({ delay: '1_000' }), NOW_S + 1000, 'underscores, as Python allows');
   t.equal(await wakeup({ delay: true }), NOW_S + 1, 'a boolean is 0 or 1');
