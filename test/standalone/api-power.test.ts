@@ -245,13 +245,17 @@ t.test('POST /flash: success, every error case, and a blackout during a flash (D
   t.equal(`${r7.status} ${r7.text}`, '500 {"error":"Failed to upload firmware: Failed to write to register 0x40"}');
   await d.req('DELETE', '/sim/faults');
 
-  // A flash that succeeds, with a blackout in the middle: the blackout still shuts down.
+  // A flash that succeeds, with a blackout in the middle: the blackout still shuts down. Each
+  // block write (0x43) is stretched to a second until the test lifts it, so the flash is surely
+  // still running when the poweroff comes, however slow the machine.
+  t.equal((await d.req('POST', '/sim/faults', json({ kind: 'stretch', op: 'write', registers: [0x43], count: 0, delay_ms: 1000 }))).status, 201);
   const image = firmwareImage({ bytes: 12 * 4096 + 100 });
   const flashing = d.req('POST', '/flash', multipart([{ name: 'skipped', data: 'x' }, { name: 'firmware', data: image, filename: 'fw.bin' }, { name: 'after', data: 'y' }]));
   await d.waitLog(/Starting firmware update \(49252 bytes, 13 blocks\)/);
   await d.req('POST', '/sim/power', json({ on: false }));
   t.ok(await until(() => read(marker) === 'off\n', 30_000), 'poweroff ran during the flash');
   t.match((await d.req('GET', '/metrics')).text, /^halpi_flash_in_progress 1$/m, 'the flash was still running then');
+  await d.req('DELETE', '/sim/faults');
   const r = await flashing;
   t.equal(r.status, 204, `the flash completed: ${r.text}`);
   t.match(d.logs(), /Firmware update committed; it takes effect after the next full power cycle/);
