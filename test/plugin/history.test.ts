@@ -88,7 +88,7 @@ t.test('client mode: halpid\'s values, states and blackouts go into the buffer a
   const seen: string[] = [];
   const sink: SourceSink = {
     snapshot: () => void seen.push('snapshot'), change: () => void seen.push('change'), blackout: (n) => void seen.push(n.phase),
-    poweroffFailed: () => {}, failure: () => {}, controller: () => {},
+    poweroffFailed: () => {}, failure: () => {}, controller: () => {}, supply: () => void seen.push('supply'),
   };
   const feed = historyFeed(sink, history, clock);
   feed.snapshot({ V_in: 12.2, V_cap: 10.4, I_in: 0.5, T_mcu: 310, T_pcb: 305, daemon_state: 'OK' });
