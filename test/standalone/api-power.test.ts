@@ -175,6 +175,7 @@ t.test('a dip shorter than the limit: the blackout ends, no shutdown, no powerof
   // A limit far beyond the dip however slow the machine: only the daemon's events order the test.
   const d = await startDaemon(['--blackout-time-limit', '600', '--sim-execute-commands', '--poweroff', `echo off >> ${marker}`]);
   t.teardown(() => d.stop());
+  t.equal((await d.req('PUT', '/sim/host', json({ load_W: 0 }))).status, 204, 'and no load to run the supercap down first');
   // A dip: power back as soon as the blackout is seen, then until the daemon says it resumed.
   t.equal((await d.req('POST', '/sim/power', json({ on: false }))).status, 204);
   await d.waitLog(/Detected blackout \(V_in = 0\.00V < 9\.00V\)/);

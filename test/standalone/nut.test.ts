@@ -16,6 +16,8 @@ t.before(async () => {
   if (skip) return;
   port = await freePort();
   d = await startDaemon(['--nut', String(port), '--blackout-time-limit', '600']);
+  // No load on the simulated supercap: it neither runs down nor shows LB in these seconds.
+  await d.req('PUT', '/sim/host', json({ load_W: 0 }));
 });
 t.teardown(() => d?.stop());
 
