@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { findPanelDir } from '../../standalone/panel-dir.js';
 
-const layout = (t: Tap.Test, files: string[]): string => {
+const layout = (t: Test, files: string[]): string => {
   const root = t.testdir();
   for (const f of files) {
     mkdirSync(join(root, f, '..'), { recursive: true });
