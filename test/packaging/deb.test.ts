@@ -97,7 +97,7 @@ for (const arch of arches) t.test(`${arch}: the files: the app, the launchers, t
   const chunks = paths.filter((p) => /^\/usr\/lib\/halpid\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/.test(p));
   t.ok(chunks.length > 3, `${chunks.length} chunks of the bins`);
   t.ok(unit === '/lib/systemd/system/halpid.service' || unit === '/usr/lib/systemd/system/halpid.service', `the unit at ${unit}`);
-  t.same(paths.filter((p) => p !== unit && !chunks.includes(p)), expected);
+  t.same(paths.filter((p) => p !== unit && !chunks.includes(p)), [...expected].sort());
   for (const bin of ['/usr/bin/halpid', '/usr/bin/halpi']) t.equal(files.find((f) => f.path === bin)?.mode, '-rwxr-xr-x', `${bin} 0755`);
   t.equal(files.find((f) => f.path === '/etc/halpid/halpid.conf')?.mode, '-rw-r--r--');
   const dir = tempDir('halpid-deb-');
