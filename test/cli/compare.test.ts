@@ -2,7 +2,7 @@
 // that alters answers): the shape is compared, not the data; each known difference names the
 // clients it breaks and the report ends with a recommendation; a real difference in shape fails;
 // nothing is left changed and no standby goes to a 4.x daemon.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ const compare = async (ours: string, other: string, ...extra: string[]) => {
 };
 
 /** A fake daemon: forwards to `target` and lets `alter` change an answer; records what it was asked. */
-async function proxy(t: Tap.Test, target: string, alter: (req: string, r: Reply) => Reply) {
+async function proxy(t: Test, target: string, alter: (req: string, r: Reply) => Reply) {
   const path = join(tempDir('halpi-compare-'), 'fake.sock');
   const asked: string[] = [];
   const server = createServer((req, res) => {

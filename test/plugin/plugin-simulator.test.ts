@@ -217,8 +217,7 @@ t.test('the plugin\'s NUT user is a secondary: PRIMARY and FSD refused, ups.stat
   const r = rig({ nut: { enabled: true, listen: '0', user: 'mon', password: 's3cret' } });
   t.teardown(() => stopAll(r));
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
-  const { EngineSource } = await import('../../plugin/engine-source.js');
-  const src = r.plugin.current as InstanceType<typeof EngineSource>;
+  const src = r.plugin.current as import('../../plugin/engine-source.js').EngineSource;
   await src.nutStarted();
   const { nutClient } = await import('../helpers/nut-client.js');
   const c = nutClient(src.nutPort!);
