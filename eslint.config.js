@@ -7,7 +7,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'public/', 'build/', 'prebuilds/', 'coverage/', '.tap/', 'reports/', '.stryker-tmp/', 'node_modules/'],
+    ignores: [
+      'dist/',
+      'public/',
+      'build/',
+      'prebuilds/',
+      'coverage/',
+      '.tap/',
+      'reports/',
+      '.stryker-tmp/',
+      'node_modules/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -16,7 +26,10 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // `_name` marks a value left out on purpose (destructuring a field away, an unused callback argument).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {

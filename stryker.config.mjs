@@ -5,35 +5,62 @@
 // loader. How to read the report: docs/testing.md.
 const GROUPS = {
   // engine/: the blackout decision and everything it acts through.
-  supervisor: [['engine/supervisor.ts'], [
-    'test/engine/supervisor-readings.test.ts', 'test/engine/supervisor.test.ts', 'test/engine/blackout-faults.test.ts',
-    'test/engine/supervisor-deadline.test.ts',
-  ]],
-  engine: [['engine/engine.ts'], [
-    'test/engine/engine.test.ts', 'test/engine/blackout-faults.test.ts', 'test/engine/blackout-physics.test.ts',
-    'test/engine/reachability.test.ts', 'test/engine/jitter.test.ts', 'test/engine/supervisor.test.ts',
-  ]],
+  supervisor: [
+    ['engine/supervisor.ts'],
+    [
+      'test/engine/supervisor-readings.test.ts',
+      'test/engine/supervisor.test.ts',
+      'test/engine/blackout-faults.test.ts',
+      'test/engine/supervisor-deadline.test.ts',
+    ],
+  ],
+  engine: [
+    ['engine/engine.ts'],
+    [
+      'test/engine/engine.test.ts',
+      'test/engine/blackout-faults.test.ts',
+      'test/engine/blackout-physics.test.ts',
+      'test/engine/reachability.test.ts',
+      'test/engine/jitter.test.ts',
+      'test/engine/supervisor.test.ts',
+    ],
+  ],
   commands: [['engine/commands.ts'], ['test/engine/commands.test.ts']],
   device: [['engine/device.ts'], ['test/engine/device.test.ts', 'test/engine/engine.test.ts']],
   dfu: [['engine/dfu.ts'], ['test/engine/simulator/dfu.test.ts', 'test/engine/engine.test.ts']],
   registers: [['engine/registers.ts'], ['test/engine/registers.test.ts', 'test/engine/device.test.ts']],
-  nut: [['engine/nut/*.ts'], [
-    'test/engine/nut/variables.test.ts', 'test/engine/nut/protocol.test.ts', 'test/engine/nut/server.test.ts',
-    'test/engine/nut/server-limits.test.ts',
-  ]],
-  standby: [['engine/api/standby.ts', 'engine/api/standby4.ts'], ['test/engine/api/standby4.test.ts', 'test/engine/api/standby4-bounds.test.ts', 'test/standalone/web.test.ts']],
+  nut: [
+    ['engine/nut/*.ts'],
+    [
+      'test/engine/nut/variables.test.ts',
+      'test/engine/nut/protocol.test.ts',
+      'test/engine/nut/server.test.ts',
+      'test/engine/nut/server-limits.test.ts',
+    ],
+  ],
+  standby: [
+    ['engine/api/standby.ts', 'engine/api/standby4.ts'],
+    ['test/engine/api/standby4.test.ts', 'test/engine/api/standby4-bounds.test.ts', 'test/standalone/web.test.ts'],
+  ],
   router: [['engine/api/router.ts'], ['test/standalone/web.test.ts', 'test/standalone/daemon.test.ts']],
   // standalone/: the daemon's listeners and its life cycle.
   socket: [['standalone/socket.ts'], ['test/standalone/socket.test.ts']],
   web: [['standalone/web.ts'], ['test/standalone/web.test.ts']],
   daemon: [['standalone/daemon.ts'], ['test/standalone/daemon.test.ts']],
   // plugin/: what Signal K users see and may do.
-  publisher: [['plugin/publisher.ts', 'plugin/notifications.ts'], ['test/plugin/publisher.test.ts', 'test/plugin/plugin-simulator.test.ts']],
+  publisher: [
+    ['plugin/publisher.ts', 'plugin/notifications.ts'],
+    ['test/plugin/publisher.test.ts', 'test/plugin/plugin-simulator.test.ts'],
+  ],
   puts: [['plugin/puts.ts'], ['test/plugin/puts.test.ts', 'test/plugin/plugin-simulator.test.ts']],
-  modes: [['plugin/modes.ts', 'plugin/plugin.ts'], ['test/plugin/modes.test.ts', 'test/plugin/plugin-simulator.test.ts']],
+  modes: [
+    ['plugin/modes.ts', 'plugin/plugin.ts'],
+    ['test/plugin/modes.test.ts', 'test/plugin/plugin-simulator.test.ts'],
+  ],
 };
 const chosen = (process.env.MUTATE || Object.keys(GROUPS).join(',')).split(',').map((g) => g.trim());
-for (const g of chosen) if (!GROUPS[g]) throw new Error(`MUTATE: unknown group ${g} (one of ${Object.keys(GROUPS).join(', ')})`);
+for (const g of chosen)
+  if (!GROUPS[g]) throw new Error(`MUTATE: unknown group ${g} (one of ${Object.keys(GROUPS).join(', ')})`);
 const name = chosen.join('-');
 
 export default {

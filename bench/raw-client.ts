@@ -4,7 +4,10 @@
 
 import { connect, type Socket } from 'node:net';
 
-export interface Response { status: number; body: string }
+export interface Response {
+  status: number;
+  body: string;
+}
 
 /** One keep-alive connection; requests go one after another (no pipelining). */
 export class RawConnection {
@@ -41,8 +44,10 @@ export class RawConnection {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
-      const head = `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n` +
-        (body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : '') + '\r\n';
+      const head =
+        `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n` +
+        (body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : '') +
+        '\r\n';
       this.socket.write(head + body);
     });
   }
@@ -87,20 +92,27 @@ export async function rawGet(path: string, url: string, method = 'GET', body = '
 }
 
 /** `n` requests over `clients` keep-alive connections; latencies in ms and the wall time in s. */
-export async function load(path: string, url: string, n: number, clients: number): Promise<{ latencies: number[]; seconds: number }> {
+export async function load(
+  path: string,
+  url: string,
+  n: number,
+  clients: number,
+): Promise<{ latencies: number[]; seconds: number }> {
   const conns = await Promise.all(Array.from({ length: clients }, () => RawConnection.open(path)));
   const latencies: number[] = [];
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(conns.map(async (c) => {
-    while (next < n) {
-      next++;
-      const a = performance.now();
-      const r = await c.request('GET', url);
-      if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${r.body}`);
-      latencies.push(performance.now() - a);
-    }
-  }));
+  await Promise.all(
+    conns.map(async (c) => {
+      while (next < n) {
+        next++;
+        const a = performance.now();
+        const r = await c.request('GET', url);
+        if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${r.body}`);
+        latencies.push(performance.now() - a);
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   for (const c of conns) c.close();
   return { latencies, seconds };

@@ -24,7 +24,13 @@ import { median, quantile, show, spread, type Spread } from './stats.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
 const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
-const ENV: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', DEBUG: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '' };
+const ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_OPTIONS: '',
+  DEBUG: '',
+  JOURNAL_STREAM: '',
+  HALPID_LOG_LEVEL: '',
+};
 delete ENV.NODE_EXTRA_CA_CERTS;
 const QUICK = process.env.HALPI2_BENCH_QUICK === '1';
 const num = (name: string, full: number, quick: number): number => Number(process.env[name] ?? (QUICK ? quick : full));
@@ -39,7 +45,11 @@ const THROUGHPUT_REQUESTS = QUICK ? 1500 : 8000; // four clients: 10,000 in all 
 const PACED_S = QUICK ? 5 : 20; // GET /values at 1 request/s
 const COMMAND_REPS = QUICK ? 3 : 6; // per round, each command
 /** halpid as it ships: with the V8 flags of its first line. */
-const HALPID_FLAGS = (/^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(HALPID, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
+const HALPID_FLAGS = (
+  /^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(HALPID, 'utf8').split('\n')[0] ?? '')?.[1] ?? ''
+)
+  .split(' ')
+  .filter(Boolean);
 const GID = String(process.getgid?.() ?? 0);
 const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const work = mkdtempSync(join(tmpdir(), 'halpi2-bench-'));
@@ -51,12 +61,15 @@ const wallMs = () => performance.timeOrigin + performance.now();
 // --- the floors ---------------------------------------------------------------------------------
 
 const FLOOR = join(work, 'floor.mjs');
-writeFileSync(FLOOR, `
+writeFileSync(
+  FLOOR,
+  `
 import { createServer } from 'node:http';
 const body = JSON.stringify({ V_in: 12.2, V_cap: 10.1, I_in: 0.35, T_mcu: 307.9, T_pcb: 303.6, state: 'OperationalCoOp' });
 createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(body); }).listen(process.argv[2]);
 process.on('SIGTERM', () => process.exit(0));
-`);
+`,
+);
 const TIMER = join(work, 'timer.mjs');
 writeFileSync(TIMER, `setInterval(() => {}, 100); process.on('SIGTERM', () => process.exit(0));\n`);
 // The poweroff of the blackout trials: it only writes when it ran, in nanoseconds since the epoch.
@@ -65,12 +78,30 @@ writeFileSync(POWEROFF, '#!/bin/sh\ndate +%s%N > "$1"\n', { mode: 0o755 });
 
 type Kind = 'ours' | 'floor' | 'floorF';
 const KINDS: Kind[] = ['ours', 'floor', 'floorF'];
-interface Server { kind: Kind; proc: ChildProcess; socket: string; log: () => string }
+interface Server {
+  kind: Kind;
+  proc: ChildProcess;
+  socket: string;
+  log: () => string;
+}
 
 function argsFor(kind: Kind, socket: string, extra: string[]): string[] {
   if (kind === 'floor') return [FLOOR, socket];
   if (kind === 'floorF') return [...HALPID_FLAGS, FLOOR, socket];
-  return [...HALPID_FLAGS, HALPID, '--simulate', '--socket', socket, '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...extra];
+  return [
+    ...HALPID_FLAGS,
+    HALPID,
+    '--simulate',
+    '--socket',
+    socket,
+    '--socket-group',
+    GID,
+    '--poweroff',
+    'true',
+    '--poweroff-fallback',
+    '',
+    ...extra,
+  ];
 }
 
 /** Start a server; resolves when its socket answers an HTTP request, with the time from exec. */
@@ -79,8 +110,12 @@ async function start(kind: Kind, extra: string[] = []): Promise<{ server: Server
   const t0 = performance.now();
   const proc = spawn(process.execPath, argsFor(kind, socket, extra), { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   for (;;) {
     try {
       if ((await rawGet(socket, '/')).status === 200) break;
@@ -118,7 +153,8 @@ function cpuTicks(pid: number): number {
 async function transactions(socket: string): Promise<number> {
   const m = (await rawGet(socket, '/metrics')).body;
   let total = 0;
-  for (const line of m.split('\n')) if (line.startsWith('halpi_i2c_transactions_total')) total += Number(line.split(' ').at(-1));
+  for (const line of m.split('\n'))
+    if (line.startsWith('halpi_i2c_transactions_total')) total += Number(line.split(' ').at(-1));
   return total;
 }
 
@@ -131,7 +167,15 @@ function timeCmd(args: string[]): number {
 
 // --- the table ------------------------------------------------------------------------------------
 
-interface Row { metric: string; floor: string; floorF: string; ours: string; ratio: string; goal: string; met: string }
+interface Row {
+  metric: string;
+  floor: string;
+  floorF: string;
+  ours: string;
+  ratio: string;
+  goal: string;
+  met: string;
+}
 const rows: Row[] = [];
 const none = '–';
 /** "yes, 5 of 5 rounds" when every round met the goal; a count otherwise. */
@@ -142,7 +186,17 @@ const met = (oks: boolean[]): string => {
 const cell = (xs: number[] | null, d: number, unit: string) => (xs ? show(spread(xs), d, unit) : none);
 const ratioCell = (rs: number[] | null) => (rs ? show(spread(rs), 2, '×').replace(' ×', '×') : none);
 
-interface RoundFigures { startMs: number; rssStart: number; p50: number; p99: number; reqPerS: number; rss: number; hwm: number; stopMs: number; txPerGet: number | null }
+interface RoundFigures {
+  startMs: number;
+  rssStart: number;
+  p50: number;
+  p99: number;
+  reqPerS: number;
+  rss: number;
+  hwm: number;
+  stopMs: number;
+  txPerGet: number | null;
+}
 
 async function serverRound(kind: Kind): Promise<RoundFigures> {
   const { server, ms } = await start(kind);
@@ -156,8 +210,15 @@ async function serverRound(kind: Kind): Promise<RoundFigures> {
   const m = memory(server.proc.pid!);
   const stopMs = await stop(server);
   return {
-    startMs: ms, rssStart, p50: median(lat.latencies), p99: quantile(lat.latencies, 0.99),
-    reqPerS: THROUGHPUT_REQUESTS / thr.seconds, rss: m.rss, hwm: m.hwm, stopMs, txPerGet,
+    startMs: ms,
+    rssStart,
+    p50: median(lat.latencies),
+    p99: quantile(lat.latencies, 0.99),
+    reqPerS: THROUGHPUT_REQUESTS / thr.seconds,
+    rss: m.rss,
+    hwm: m.hwm,
+    stopMs,
+    txPerGet,
   };
 }
 
@@ -171,8 +232,23 @@ async function serverRounds(): Promise<void> {
   const col = (k: Kind, f: keyof RoundFigures) => figs[k].map((x) => x[f] as number);
   const ratio = (f: keyof RoundFigures, b: Kind = 'floor') => col('ours', f).map((o, i) => o / col(b, f)[i]!);
   const row = (metric: string, f: keyof RoundFigures, d: number, unit: string, goal: string, ok: boolean[] | null) =>
-    rows.push({ metric, floor: cell(col('floor', f), d, unit), floorF: cell(col('floorF', f), d, unit), ours: cell(col('ours', f), d, unit), ratio: ratioCell(ratio(f)), goal, met: ok ? met(ok) : none });
-  row('exec → socket answering', 'startMs', 0, 'ms', '≤ 2× floor', ratio('startMs').map((x) => x <= 2));
+    rows.push({
+      metric,
+      floor: cell(col('floor', f), d, unit),
+      floorF: cell(col('floorF', f), d, unit),
+      ours: cell(col('ours', f), d, unit),
+      ratio: ratioCell(ratio(f)),
+      goal,
+      met: ok ? met(ok) : none,
+    });
+  row(
+    'exec → socket answering',
+    'startMs',
+    0,
+    'ms',
+    '≤ 2× floor',
+    ratio('startMs').map((x) => x <= 2),
+  );
   row('RSS after start', 'rssStart', 1, 'MiB', 'report', null);
   row('GET p50, 1 client', 'p50', 3, 'ms', 'report', null);
   row('GET p99, 1 client', 'p99', 3, 'ms', 'report', null);
@@ -181,20 +257,37 @@ async function serverRounds(): Promise<void> {
   row(`RSS after ${LATENCY_REQUESTS + THROUGHPUT_REQUESTS} GETs`, 'rss', 1, 'MiB', '≤ floorF + 8 MiB', overF('rss'));
   row('RSS peak', 'hwm', 1, 'MiB', '≤ floorF + 8 MiB', overF('hwm'));
   row('SIGTERM → exit', 'stopMs', 0, 'ms', 'report', null);
-  rows.push({ metric: 'bus transactions per GET /values, back to back', floor: none, floorF: none, ours: cell(col('ours', 'txPerGet'), 2, ''), ratio: none, goal: 'report', met: none });
+  rows.push({
+    metric: 'bus transactions per GET /values, back to back',
+    floor: none,
+    floorF: none,
+    ours: cell(col('ours', 'txPerGet'), 2, ''),
+    ratio: none,
+    goal: 'report',
+    met: none,
+  });
 }
 
 /** Idle: every server at once over the same window, so a busy moment of the machine hits all. */
 async function idle(): Promise<void> {
   const servers = await Promise.all(KINDS.map(async (k) => (await start(k)).server));
   const timer = spawn(process.execPath, [...HALPID_FLAGS, TIMER], { env: ENV, stdio: 'ignore' });
-  const fake = spawn(process.execPath, [...HALPID_FLAGS, join(ROOT, 'dist/bench/idle-fake-bus.js')], { env: ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+  const fake = spawn(process.execPath, [...HALPID_FLAGS, join(ROOT, 'dist/bench/idle-fake-bus.js')], {
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((r) => fake.stdout!.once('data', () => r()));
   // Past the start's own work: in the first 20 s V8's helper threads still wake for garbage
   // collections and compiles (about 4 wake-ups a second more), which a daemon running for weeks
   // does not pay.
   await sleep(SETTLE_S * 1000);
-  const pids: Record<string, number> = { ours: servers[0]!.proc.pid!, floor: servers[1]!.proc.pid!, floorF: servers[2]!.proc.pid!, timer: timer.pid!, fake: fake.pid! };
+  const pids: Record<string, number> = {
+    ours: servers[0]!.proc.pid!,
+    floor: servers[1]!.proc.pid!,
+    floorF: servers[2]!.proc.pid!,
+    timer: timer.pid!,
+    fake: fake.pid!,
+  };
   const ours = servers[0]!;
   // Three sub-windows give a range; the whole window gives the figure, at full resolution.
   const parts = 3;
@@ -210,7 +303,8 @@ async function idle(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const idleTx = (await transactions(ours.socket)) - tx0;
   const idleTxRate = idleTx / seconds;
-  const pct = (k: string, a: number, b: number) => ((samples[b]![k]! - samples[a]![k]!) / HZ / ((seconds * (b - a)) / parts)) * 100;
+  const pct = (k: string, a: number, b: number) =>
+    ((samples[b]![k]! - samples[a]![k]!) / HZ / ((seconds * (b - a)) / parts)) * 100;
   const fig = (k: string): Spread => {
     const subs = Array.from({ length: parts }, (_, i) => pct(k, i, i + 1));
     return { median: pct(k, 0, parts), min: Math.min(...subs), max: Math.max(...subs), n: parts };
@@ -218,9 +312,33 @@ async function idle(): Promise<void> {
   const f = Object.fromEntries(Object.keys(pids).map((k) => [k, fig(k)])) as Record<string, Spread>;
   const res = `${(100 / HZ / IDLE_S).toFixed(3)} %`;
   const vsTimer = (s: Spread) => `${(s.median / Math.max(f.timer!.median, 1e-9)).toFixed(2)}× timer`;
-  rows.push({ metric: `idle CPU over ${IDLE_S} s, % of a core (resolution ${res}); bare 10 Hz timer: ${show(f.timer!, 3)}`, floor: show(f.floor!, 3), floorF: show(f.floorF!, 3), ours: show(f.ours!, 3), ratio: vsTimer(f.ours!), goal: '≤ 2× the timer', met: f.ours!.median <= 2 * f.timer!.median ? 'yes' : '**no**' });
-  rows.push({ metric: 'idle CPU, the engine on a fixed-register bus', floor: none, floorF: none, ours: show(f.fake!, 3), ratio: vsTimer(f.fake!), goal: '≤ 2× the timer', met: f.fake!.median <= 2 * f.timer!.median ? 'yes' : '**no**' });
-  rows.push({ metric: 'bus transactions per second, idle (simulator)', floor: none, floorF: none, ours: `${idleTxRate.toFixed(2)} /s`, ratio: none, goal: '≤ 12 /s', met: idleTxRate <= 12 ? 'yes' : '**no**' });
+  rows.push({
+    metric: `idle CPU over ${IDLE_S} s, % of a core (resolution ${res}); bare 10 Hz timer: ${show(f.timer!, 3)}`,
+    floor: show(f.floor!, 3),
+    floorF: show(f.floorF!, 3),
+    ours: show(f.ours!, 3),
+    ratio: vsTimer(f.ours!),
+    goal: '≤ 2× the timer',
+    met: f.ours!.median <= 2 * f.timer!.median ? 'yes' : '**no**',
+  });
+  rows.push({
+    metric: 'idle CPU, the engine on a fixed-register bus',
+    floor: none,
+    floorF: none,
+    ours: show(f.fake!, 3),
+    ratio: vsTimer(f.fake!),
+    goal: '≤ 2× the timer',
+    met: f.fake!.median <= 2 * f.timer!.median ? 'yes' : '**no**',
+  });
+  rows.push({
+    metric: 'bus transactions per second, idle (simulator)',
+    floor: none,
+    floorF: none,
+    ours: `${idleTxRate.toFixed(2)} /s`,
+    ratio: none,
+    goal: '≤ 12 /s',
+    met: idleTxRate <= 12 ? 'yes' : '**no**',
+  });
   for (const s of servers.slice(1)) await stop(s);
   timer.kill('SIGTERM');
   fake.kill('SIGTERM');
@@ -242,7 +360,15 @@ async function idle(): Promise<void> {
   const total = ((await transactions(ours.socket)) - txA - (idleTxRate * (performance.now() - tA)) / 1000) / PACED_S;
   conn.close();
   await stop(ours);
-  rows.push({ metric: `bus transactions per GET /values at 1 request/s, beyond the idle ticks (${PACED_S} s)`, floor: none, floorF: none, ours: `${total.toFixed(2)} (seconds: ${show(spread(perRequest), 1)})`, ratio: none, goal: '≤ 8', met: total <= 8 ? 'yes' : '**no**' });
+  rows.push({
+    metric: `bus transactions per GET /values at 1 request/s, beyond the idle ticks (${PACED_S} s)`,
+    floor: none,
+    floorF: none,
+    ours: `${total.toFixed(2)} (seconds: ${show(spread(perRequest), 1)})`,
+    ratio: none,
+    goal: '≤ 8',
+    met: total <= 8 ? 'yes' : '**no**',
+  });
 }
 
 /** Blackout → poweroff: the simulated cut, then a real command that writes when it ran. */
@@ -250,7 +376,13 @@ async function blackout(): Promise<void> {
   const delays: number[] = [];
   for (let i = 0; i < BLACKOUT_TRIALS; i++) {
     const stamp = join(work, `poweroff-${i}`);
-    const { server } = await start('ours', ['--blackout-time-limit', String(BLACKOUT_LIMIT_S), '--sim-execute-commands', '--poweroff', `${POWEROFF} ${stamp}`]);
+    const { server } = await start('ours', [
+      '--blackout-time-limit',
+      String(BLACKOUT_LIMIT_S),
+      '--sim-execute-commands',
+      '--poweroff',
+      `${POWEROFF} ${stamp}`,
+    ]);
     while (!(await rawGet(server.socket, '/sim')).body.includes('"state":"OperationalCoOp"')) await sleep(10);
     const cutAt = wallMs();
     const r = await rawGet(server.socket, '/sim/power', 'POST', '{"on":false}');
@@ -266,7 +398,12 @@ async function blackout(): Promise<void> {
   }
   rows.push({
     metric: `blackout → poweroff command ran, beyond the ${BLACKOUT_LIMIT_S} s limit (${BLACKOUT_TRIALS} trials, from the simulated cut)`,
-    floor: none, floorF: none, ours: show(spread(delays), 0, 'ms'), ratio: none, goal: `≤ 100 ms in ${BLACKOUT_TRIALS} of ${BLACKOUT_TRIALS}`, met: met(delays.map((d) => d <= 100)),
+    floor: none,
+    floorF: none,
+    ours: show(spread(delays), 0, 'ms'),
+    ratio: none,
+    goal: `≤ 100 ms in ${BLACKOUT_TRIALS} of ${BLACKOUT_TRIALS}`,
+    met: met(delays.map((d) => d <= 100)),
   });
 }
 
@@ -293,14 +430,35 @@ async function commands(): Promise<void> {
   await stop(server);
   const ms = (n: string) => rounds.map((x) => x[n]!);
   const ratio = (n: string) => rounds.map((x) => x[n]! / x.node!);
-  rows.push({ metric: 'halpi status (floor: node -e 0)', floor: cell(ms('node'), 0, 'ms'), floorF: none, ours: cell(ms('status'), 0, 'ms'), ratio: ratioCell(ratio('status')), goal: '≤ 2× node -e 0', met: met(ratio('status').map((x) => x <= 2)) });
-  rows.push({ metric: 'halpid --version (floor: node -e 0)', floor: cell(ms('node'), 0, 'ms'), floorF: none, ours: cell(ms('version'), 0, 'ms'), ratio: ratioCell(ratio('version')), goal: '≤ 1.5× node -e 0', met: met(ratio('version').map((x) => x <= 1.5)) });
+  rows.push({
+    metric: 'halpi status (floor: node -e 0)',
+    floor: cell(ms('node'), 0, 'ms'),
+    floorF: none,
+    ours: cell(ms('status'), 0, 'ms'),
+    ratio: ratioCell(ratio('status')),
+    goal: '≤ 2× node -e 0',
+    met: met(ratio('status').map((x) => x <= 2)),
+  });
+  rows.push({
+    metric: 'halpid --version (floor: node -e 0)',
+    floor: cell(ms('node'), 0, 'ms'),
+    floorF: none,
+    ours: cell(ms('version'), 0, 'ms'),
+    ratio: ratioCell(ratio('version')),
+    goal: '≤ 1.5× node -e 0',
+    met: met(ratio('version').map((x) => x <= 1.5)),
+  });
 }
 
 async function main(): Promise<void> {
   const load0 = loadavg();
   const only = process.env.HALPI2_BENCH_ONLY?.split(',');
-  const phases: Array<[string, () => Promise<void>]> = [['servers', serverRounds], ['commands', commands], ['blackout', blackout], ['idle', idle]];
+  const phases: Array<[string, () => Promise<void>]> = [
+    ['servers', serverRounds],
+    ['commands', commands],
+    ['blackout', blackout],
+    ['idle', idle],
+  ];
   for (const [name, run] of phases) {
     if (only && !only.includes(name)) continue;
     process.stderr.write(`${name}…\n`);
@@ -313,7 +471,8 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.metric} | ${r.floor} | ${r.floorF} | ${r.ours} | ${r.ratio} | ${r.goal} | ${r.met} |`),
   ].join('\n');
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
+  const machine =
+    `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
     `${ROUNDS} rounds${QUICK ? ' (quick mode)' : ''}; load average ${la(load0)} at the start, ${la(load1)} at the end`;
   const when = new Date().toISOString();
   console.log(`${table}\n\n${when} — ${machine}`);
@@ -324,12 +483,18 @@ async function main(): Promise<void> {
     // The run before this one stays, so two consecutive runs can be compared.
     const previous = /<!-- latest -->([\s\S]*?)<!-- \/latest -->/.exec(old)?.[1]?.trim();
     const latest = `## Run of ${when.slice(0, 16).replace('T', ' ')} UTC\n\n${machine}.\n\n${table}`;
-    writeFileSync(path, `# Benchmark results\n\nThe last two runs of \`npm run bench -- --write\`, newest first. Figures: median (lowest–highest round).\n\n` +
-      `<!-- latest -->\n${latest}\n<!-- /latest -->\n\n${previous ? `${previous.replace(/^## Run of/, '## Previous run, of')}\n\n` : ''}${notes}`);
+    writeFileSync(
+      path,
+      `# Benchmark results\n\nThe last two runs of \`npm run bench -- --write\`, newest first. Figures: median (lowest–highest round).\n\n` +
+        `<!-- latest -->\n${latest}\n<!-- /latest -->\n\n${previous ? `${previous.replace(/^## Run of/, '## Previous run, of')}\n\n` : ''}${notes}`,
+    );
   }
 }
 
-void main().then(() => process.exit(0), (err: Error) => {
-  console.error(err.stack);
-  process.exit(1);
-});
+void main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err.stack);
+    process.exit(1);
+  },
+);

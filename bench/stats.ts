@@ -12,9 +12,19 @@ export const quantile = (xs: number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.floor(s.length * q))]!;
 };
 
-export interface Spread { median: number; min: number; max: number; n: number }
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
 
-export const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length });
+export const spread = (xs: number[]): Spread => ({
+  median: median(xs),
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+  n: xs.length,
+});
 
 /** "12.3 (11.0–14.2)"; one sample is shown alone. */
 export const show = (s: Spread, digits = 1, unit = ''): string => {

@@ -3,7 +3,13 @@
 
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
-import { socketRequest, SocketRequestError, TimeoutError, type Reply, type SocketRequestOptions } from '../lib/socket-http.js';
+import {
+  socketRequest,
+  SocketRequestError,
+  TimeoutError,
+  type Reply,
+  type SocketRequestOptions,
+} from '../lib/socket-http.js';
 import { DEFAULT_SOCKET, LEGACY_SOCKET, simulatorSocketPath, SYSTEMD_UNITS } from '../engine/paths.js';
 
 /** A failure to report: the message goes after `Error: `; exit with `code`. */
@@ -56,7 +62,11 @@ function startHint(exists: (p: string) => boolean): string {
     : '(is halpid running? Start it with: halpid, or halpid --simulate to try it without hardware)';
 }
 
-export function connectionError(socket: SocketChoice, err: { code?: string; message: string }, exists = existsSync): CliError {
+export function connectionError(
+  socket: SocketChoice,
+  err: { code?: string; message: string },
+  exists = existsSync,
+): CliError {
   const hint = startHint(exists);
   const path = socket.path;
   switch (err.code) {
@@ -75,7 +85,9 @@ export function connectionError(socket: SocketChoice, err: { code?: string; mess
       } catch {
         // keep the default name
       }
-      return new CliError(`Permission denied on ${path}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.`);
+      return new CliError(
+        `Permission denied on ${path}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.`,
+      );
     }
     default:
       return new CliError(`Failed to connect to daemon at ${path}: ${err.message}`);
@@ -96,7 +108,8 @@ export class Client {
     try {
       return await socketRequest(this.socket, method, path, opts);
     } catch (err) {
-      if (err instanceof TimeoutError) throw new CliError(`No response from daemon at ${this.socket} within ${err.timeoutMs / 1000} s`);
+      if (err instanceof TimeoutError)
+        throw new CliError(`No response from daemon at ${this.socket} within ${err.timeoutMs / 1000} s`);
       const e = err as SocketRequestError;
       // Once connected, a failure is a lost connection, not a failure to connect.
       if (e.connected) throw new CliError(`Lost the connection to the daemon at ${this.socket}: ${e.message}`);

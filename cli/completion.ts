@@ -5,8 +5,22 @@ import type { Command } from 'commander';
 import { CONFIG_KEYS } from '../engine/device.js';
 
 /** Names `halpi get` takes (docs/api.md, /values). */
-const VALUE_KEYS = ['V_in', 'V_cap', 'I_in', 'T_mcu', 'T_pcb', 'state', '5v_output_enabled', 'watchdog_enabled', 'watchdog_timeout',
-  'watchdog_elapsed', 'hardware_version', 'firmware_version', 'daemon_version', 'device_id'];
+const VALUE_KEYS = [
+  'V_in',
+  'V_cap',
+  'I_in',
+  'T_mcu',
+  'T_pcb',
+  'state',
+  '5v_output_enabled',
+  'watchdog_enabled',
+  'watchdog_timeout',
+  'watchdog_elapsed',
+  'hardware_version',
+  'firmware_version',
+  'daemon_version',
+  'device_id',
+];
 
 interface Node {
   /** The command words after `halpi`, space-joined ('' for halpi itself). */
@@ -14,7 +28,10 @@ interface Node {
   words: string[];
 }
 
-const longFlags = (c: Command): string[] => [...c.options.map((o) => o.long).filter((l): l is string => Boolean(l)), '--help'];
+const longFlags = (c: Command): string[] => [
+  ...c.options.map((o) => o.long).filter((l): l is string => Boolean(l)),
+  '--help',
+];
 
 function walk(c: Command, path: string, out: Node[]): void {
   const subs = c.commands.filter((s) => s.name() !== 'help');

@@ -43,7 +43,11 @@ export function readImage(path: string): Buffer {
 }
 
 /** One line from a terminal: true for y or yes; false for anything else or the end of input. */
-export function askYesNo(question: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<boolean> {
+export function askYesNo(
+  question: string,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): Promise<boolean> {
   output.write(question);
   return new Promise((resolve) => {
     let line = '';
@@ -73,8 +77,11 @@ export function askYesNo(question: string, input: NodeJS.ReadableStream, output:
  * Scripts (no TTY) go ahead as the earlier halpi did, and so does the halpi2-firmware package's
  * postinst, which runs under `timeout` where a question could never be answered.
  */
-export function askFirst(yes: boolean | undefined, env: NodeJS.ProcessEnv = process.env,
-  tty = { stdin: Boolean(process.stdin.isTTY), stderr: Boolean(process.stderr.isTTY) }): boolean {
+export function askFirst(
+  yes: boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  tty = { stdin: Boolean(process.stdin.isTTY), stderr: Boolean(process.stderr.isTTY) },
+): boolean {
   if (yes) return false;
   if (env.DPKG_MAINTSCRIPT_PACKAGE) return false;
   return tty.stdin && tty.stderr;
@@ -118,7 +125,12 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
   const image = readImage(path);
   o.out(`Reading firmware file: ${path}`);
   o.out(`Firmware size: ${image.length} bytes`);
-  if (o.confirm && !(await o.confirm(`Flash ${basename(path)} (${image.length} bytes) to the HALPI2 controller? It takes effect after the next full power cycle. [y/N] `))) {
+  if (
+    o.confirm &&
+    !(await o.confirm(
+      `Flash ${basename(path)} (${image.length} bytes) to the HALPI2 controller? It takes effect after the next full power cycle. [y/N] `,
+    ))
+  ) {
     throw new CliError('Cancelled; nothing was sent to the controller');
   }
   o.onUpload?.();
@@ -168,15 +180,22 @@ export async function flash(client: Client, path: string, o: FlashOutput): Promi
     else if (e.phase === 'block') {
       const done = Number(e.block);
       const total = Number(e.blocks);
-      draw(o.progress === 'bar'
-        ? `Writing    ${bar(done / total)}  ${done}/${total} blocks`
-        : `Writing block ${done}/${total}`);
+      draw(
+        o.progress === 'bar'
+          ? `Writing    ${bar(done / total)}  ${done}/${total} blocks`
+          : `Writing block ${done}/${total}`,
+      );
     } else if (e.phase === 'verify') draw('Verifying');
   });
-  const ticker = close || o.progress !== 'bar' ? null : setInterval(() => draw(`Flashing... ${Math.round((Date.now() - started) / 1000)} s`), 1000);
+  const ticker =
+    close || o.progress !== 'bar'
+      ? null
+      : setInterval(() => draw(`Flashing... ${Math.round((Date.now() - started) / 1000)} s`), 1000);
   const boundary = `----halpi${Date.now().toString(16)}`;
   const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="firmware"; filename="${basename(path).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="firmware"; filename="${basename(path).replace(/"/g, '')}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     image,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);

@@ -110,7 +110,14 @@ export function statusTable(values: Json, usb: Json | null, c: Colours): string 
   return `${lines.join('\n')}\n`;
 }
 
-export const CONFIG_ORDER = ['watchdog_timeout', 'power_on_threshold', 'solo_power_off_threshold', 'led_brightness', 'auto_restart', 'solo_depleting_timeout'];
+export const CONFIG_ORDER = [
+  'watchdog_timeout',
+  'power_on_threshold',
+  'solo_power_off_threshold',
+  'led_brightness',
+  'auto_restart',
+  'solo_depleting_timeout',
+];
 
 export function configValue(v: unknown): string {
   if (typeof v === 'number') return configNumber(v);
@@ -120,14 +127,20 @@ export function configValue(v: unknown): string {
 
 /** The config table (docs/cli.md). */
 export function configTable(config: Json): string {
-  const keys = [...CONFIG_ORDER.filter((k) => k in config), ...Object.keys(config).filter((k) => !CONFIG_ORDER.includes(k)).sort()];
+  const keys = [
+    ...CONFIG_ORDER.filter((k) => k in config),
+    ...Object.keys(config)
+      .filter((k) => !CONFIG_ORDER.includes(k))
+      .sort(),
+  ];
   const rows = keys.map((k) => `${padEnd(k, 30)} ${padStart(configValue(config[k]), 15)}`);
   return `\n${rows.join('\n')}\n\n`;
 }
 
 /** The USB list (docs/cli.md). */
 export function usbList(usb: Json, c: Colours): string {
-  const rows = [0, 1, 2, 3].filter((n) => `usb${n}` in usb)
+  const rows = [0, 1, 2, 3]
+    .filter((n) => `usb${n}` in usb)
     .map((n) => `  Port ${n}: ${usb[`usb${n}`] === true ? c.green('enabled') : c.red('disabled')}`);
   return `\nUSB Port States:\n${rows.join('\n')}\n\n`;
 }

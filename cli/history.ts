@@ -7,7 +7,19 @@ type Col = Array<number | null>;
 export interface HistoryJson {
   step: number;
   now: number;
-  buckets: { t: number[]; V_in: Col; V_in_min: Col; V_in_max: Col; V_cap: Col; V_cap_min: Col; V_cap_max: Col; I_in: Col; I_in_max: Col; T_pcb: Col; blackout: number[] };
+  buckets: {
+    t: number[];
+    V_in: Col;
+    V_in_min: Col;
+    V_in_max: Col;
+    V_cap: Col;
+    V_cap_min: Col;
+    V_cap_max: Col;
+    I_in: Col;
+    I_in_max: Col;
+    T_pcb: Col;
+    blackout: number[];
+  };
   blackouts: Array<{ start: number; duration: number; outcome: string; min_V_cap: number | null }>;
 }
 
@@ -35,7 +47,10 @@ export function duration(s: number): string {
 }
 
 const OUTCOME: Record<string, string> = {
-  power_returned: 'power returned', shutdown: 'shut down', stopped: 'daemon stopped', ongoing: 'going on now',
+  power_returned: 'power returned',
+  shutdown: 'shut down',
+  stopped: 'daemon stopped',
+  ongoing: 'going on now',
 };
 
 function range(values: Col): { min: number; max: number; mean: number } | null {
@@ -61,19 +76,25 @@ export function historyText(h: HistoryJson, c: Colours): string {
   } else {
     const first = b.t[0]!;
     const last = b.t.at(-1)! + h.step;
-    lines.push(`Readings from ${localTime(first)} to ${localTime(last)} (${duration(last - first)}, ${h.step} s steps)`);
+    lines.push(
+      `Readings from ${localTime(first)} to ${localTime(last)} (${duration(last - first)}, ${h.step} s steps)`,
+    );
     const row = (label: string, mins: Col, means: Col, maxs: Col, unit: string, digits: number) => {
       const lo = range(mins);
       const mid = range(means);
       const hi = range(maxs);
       if (!lo || !mid || !hi) return lines.push(`  ${label.padEnd(11)} —`);
-      lines.push(`  ${label.padEnd(11)} min ${lo.min.toFixed(digits)} ${unit}, mean ${mid.mean.toFixed(digits)} ${unit}, max ${hi.max.toFixed(digits)} ${unit}`);
+      lines.push(
+        `  ${label.padEnd(11)} min ${lo.min.toFixed(digits)} ${unit}, mean ${mid.mean.toFixed(digits)} ${unit}, max ${hi.max.toFixed(digits)} ${unit}`,
+      );
     };
     row('Input', b.V_in_min, b.V_in, b.V_in_max, 'V', 2);
     row('Supercap', b.V_cap_min, b.V_cap, b.V_cap_max, 'V', 2);
     row('Current', b.I_in, b.I_in, b.I_in_max, 'A', 2);
     const t = range(b.T_pcb);
-    lines.push(`  ${'Board temp'.padEnd(11)} ${t ? `${(t.min - 273.15).toFixed(1)}–${(t.max - 273.15).toFixed(1)} °C` : '—'}`);
+    lines.push(
+      `  ${'Board temp'.padEnd(11)} ${t ? `${(t.min - 273.15).toFixed(1)}–${(t.max - 273.15).toFixed(1)} °C` : '—'}`,
+    );
   }
   lines.push('');
   if (h.blackouts.length === 0) {

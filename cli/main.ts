@@ -14,7 +14,8 @@ function plainStatus(args: string[]): Globals | null {
     if (a === 'status' && !seen) seen = true;
     else if (a === '--json') g.json = true;
     else if (a === '--no-color') g.color = false;
-    else if ((a === '-s' || a === '--socket') && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) g.socket = args[++i];
+    else if ((a === '-s' || a === '--socket') && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-'))
+      g.socket = args[++i];
     else if (a.startsWith('--socket=') && a.length > 9) g.socket = a.slice(9);
     else return null;
   }
@@ -23,7 +24,10 @@ function plainStatus(args: string[]): Globals | null {
 
 const g = plainStatus(process.argv.slice(2));
 if (g) {
-  process.exitCode = await status(g).then(() => 0, (err: unknown) => reportError(err, g));
+  process.exitCode = await status(g).then(
+    () => 0,
+    (err: unknown) => reportError(err, g),
+  );
 } else {
   const { main } = await import('./program.js');
   process.exitCode = await main(process.argv);

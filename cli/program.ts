@@ -9,7 +9,6 @@ import { reportError, status, type Globals } from './status.js';
 import { configValueProblem } from '../engine/config-ranges.js';
 import { VERSION } from '../engine/version.js';
 
-
 const out = (s: string): void => {
   process.stdout.write(s);
 };
@@ -56,33 +55,47 @@ function build(): Command {
     return { g, client, c: colours(process.stdout, process.env, noColor) };
   };
 
-  program.command('status').description('show every value the daemon reports').action(() => status(program.opts<Globals>()));
+  program
+    .command('status')
+    .description('show every value the daemon reports')
+    .action(() => status(program.opts<Globals>()));
 
-  program.command('version').description("print the CLI's version and the daemon's").action(async () => {
-    const { g, client } = ctx();
-    let daemon: string | null = null;
-    let why = '';
-    try {
-      const { value } = await client.json('GET', '/version', { timeoutMs: 5000 });
-      daemon = (value as { daemon_version?: string }).daemon_version ?? null;
-    } catch (err) {
-      why = err instanceof Error ? err.message : String(err);
-    }
-    if (g.json) return line(JSON.stringify({ cli_version: VERSION, daemon_version: daemon }));
-    // The first line as halpi 5.0.2 printed it; the daemon's below, or why there is none.
-    line(`halpi version ${VERSION}`);
-    line(daemon !== null ? `halpid version ${daemon}` : `halpid version unknown: ${why || 'no daemon_version in /version'}`);
-  });
+  program
+    .command('version')
+    .description("print the CLI's version and the daemon's")
+    .action(async () => {
+      const { g, client } = ctx();
+      let daemon: string | null = null;
+      let why = '';
+      try {
+        const { value } = await client.json('GET', '/version', { timeoutMs: 5000 });
+        daemon = (value as { daemon_version?: string }).daemon_version ?? null;
+      } catch (err) {
+        why = err instanceof Error ? err.message : String(err);
+      }
+      if (g.json) return line(JSON.stringify({ cli_version: VERSION, daemon_version: daemon }));
+      // The first line as halpi 5.0.2 printed it; the daemon's below, or why there is none.
+      line(`halpi version ${VERSION}`);
+      line(
+        daemon !== null
+          ? `halpid version ${daemon}`
+          : `halpid version unknown: ${why || 'no daemon_version in /version'}`,
+      );
+    });
 
-  program.command('get').description('print one value (e.g. firmware_version)').argument('<key>').action(async (key: string) => {
-    const { g, client } = ctx();
-    let res = await client.request('GET', `/values/${encodeURIComponent(key)}`);
-    const alias = key === 'V_cap' ? 'V_supercap' : key === 'V_supercap' ? 'V_cap' : null;
-    if (res.status === 404 && alias) res = await client.request('GET', `/values/${alias}`);
-    const { value } = parseJsonResponse(res);
-    // Numbers exactly as the daemon wrote them: JSON.parse would make 10.0 into 10.
-    line(g.json || typeof value !== 'string' ? res.text.trim() : value);
-  });
+  program
+    .command('get')
+    .description('print one value (e.g. firmware_version)')
+    .argument('<key>')
+    .action(async (key: string) => {
+      const { g, client } = ctx();
+      let res = await client.request('GET', `/values/${encodeURIComponent(key)}`);
+      const alias = key === 'V_cap' ? 'V_supercap' : key === 'V_supercap' ? 'V_cap' : null;
+      if (res.status === 404 && alias) res = await client.request('GET', `/values/${alias}`);
+      const { value } = parseJsonResponse(res);
+      // Numbers exactly as the daemon wrote them: JSON.parse would make 10.0 into 10.
+      line(g.json || typeof value !== 'string' ? res.text.trim() : value);
+    });
 
   const config = program.command('config').description('show or change the controller configuration');
   config.action(async () => {
@@ -91,15 +104,25 @@ function build(): Command {
     if (g.json) line(res.text);
     else out(configTable(value as Record<string, unknown>));
   });
-  config.command('get').argument('<key>').description('print one setting').action(async (key: string) => {
-    const { g, client } = ctx();
-    const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
-    if (res.status === 404) throw new CliError(`Configuration key '${key}' not found`);
-    const { value } = parseJsonResponse(res);
-    line(g.json ? res.text : configValue(value));
-  });
-  config.command('set').argument('<key>').argument('<value>').description('change one setting')
-    .addHelpText('after', `
+  config
+    .command('get')
+    .argument('<key>')
+    .description('print one setting')
+    .action(async (key: string) => {
+      const { g, client } = ctx();
+      const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
+      if (res.status === 404) throw new CliError(`Configuration key '${key}' not found`);
+      const { value } = parseJsonResponse(res);
+      line(g.json ? res.text : configValue(value));
+    });
+  config
+    .command('set')
+    .argument('<key>')
+    .argument('<value>')
+    .description('change one setting')
+    .addHelpText(
+      'after',
+      `
 Values (checked before anything is written; then the value the controller holds is printed):
   watchdog_timeout          0 or off, or 10 to 65.535 (s)
   power_on_threshold        5 to 10 (V)
@@ -107,28 +130,45 @@ Values (checked before anything is written; then the value the controller holds 
   led_brightness            an integer from 0 to 255
   auto_restart              true or false
   solo_depleting_timeout    0 to 60 (s)
-`)
+`,
+    )
     .action(async (key: string, value: string) => {
-    const { g, client } = ctx();
-    const body = configArgument(key === 'watchdog_timeout' && /^off$/i.test(value) ? '0' : value);
-    // The daemon reduces or clamps what it is given (docs/api.md): refuse before writing instead.
-    const problem = configValueProblem(key, JSON.parse(body));
-    if (problem) throw new CliError(`${key} must be ${problem}: ${value}`, 2);
-    await client.call('PUT', `/config/${encodeURIComponent(key)}`, { body, headers: { 'Content-Type': 'application/json' } });
-    // Then say what the controller holds now, not what was asked for.
-    const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
-    if (res.status !== 200) throw new CliError(`Configuration '${key}' was written, but reading it back failed: ${httpError(res).message}`);
-    const { value: held } = parseJsonResponse(res);
-    line(g.json ? `{"status":"ok","key":${JSON.stringify(key)},"value":${res.text.trim()}}` : `Configuration '${key}' set to: ${configValue(held)}`);
-  });
+      const { g, client } = ctx();
+      const body = configArgument(key === 'watchdog_timeout' && /^off$/i.test(value) ? '0' : value);
+      // The daemon reduces or clamps what it is given (docs/api.md): refuse before writing instead.
+      const problem = configValueProblem(key, JSON.parse(body));
+      if (problem) throw new CliError(`${key} must be ${problem}: ${value}`, 2);
+      await client.call('PUT', `/config/${encodeURIComponent(key)}`, {
+        body,
+        headers: { 'Content-Type': 'application/json' },
+      });
+      // Then say what the controller holds now, not what was asked for.
+      const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
+      if (res.status !== 200)
+        throw new CliError(`Configuration '${key}' was written, but reading it back failed: ${httpError(res).message}`);
+      const { value: held } = parseJsonResponse(res);
+      line(
+        g.json
+          ? `{"status":"ok","key":${JSON.stringify(key)},"value":${res.text.trim()}}`
+          : `Configuration '${key}' set to: ${configValue(held)}`,
+      );
+    });
 
-  program.command('shutdown').description('shut down, or go to standby with --standby --time')
+  program
+    .command('shutdown')
+    .description('shut down, or go to standby with --standby --time')
     .option('--standby', 'standby with a wake-up time instead of a full shutdown')
-    .addOption(new Option('--time <T>', 'wake-up: seconds from now, a date-time (2026-08-13 06:00:00), or free text ("tomorrow 6am", "in 2 hours")'))
+    .addOption(
+      new Option(
+        '--time <T>',
+        'wake-up: seconds from now, a date-time (2026-08-13 06:00:00), or free text ("tomorrow 6am", "in 2 hours")',
+      ),
+    )
     .action(async (opts: { standby?: boolean; time?: string }) => {
       const { g, client } = ctx();
       if (opts.standby && opts.time === undefined) throw new UsageError('error: --standby requires --time <T>');
-      if (!opts.standby && opts.time !== undefined) throw new UsageError('error: --time can only be used with --standby');
+      if (!opts.standby && opts.time !== undefined)
+        throw new UsageError('error: --time can only be used with --standby');
       const json = { headers: { 'Content-Type': 'application/json' } };
       if (!opts.standby) {
         await client.call('POST', '/shutdown', { ...json, body: '{}' });
@@ -138,7 +178,11 @@ Values (checked before anything is written; then the value the controller holds 
       if (/^[0-9]+$/.test(t) && BigInt(t) <= 4294967295n) {
         const delay = Number(t);
         await client.call('POST', '/standby', { ...json, body: `{"delay":${delay}}` });
-        return line(g.json ? `{"status":"ok","action":"standby","delay":${delay}}` : `Standby requested with wakeup in ${delay} seconds`);
+        return line(
+          g.json
+            ? `{"status":"ok","action":"standby","delay":${delay}}`
+            : `Standby requested with wakeup in ${delay} seconds`,
+        );
       }
       // A date-time the daemons parse themselves goes as it is; free text ("tomorrow 6am",
       // "in 2 hours") is turned into an absolute local time here, sent without offset (halpid 4.0.7
@@ -148,13 +192,20 @@ Values (checked before anything is written; then the value the controller holds 
       if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}/.test(t)) {
         const { parseFreeTime, wireTime } = await import('../engine/free-time.js');
         const free = await parseFreeTime(t, Date.now());
-        if (!free) throw new UsageError(`error: --time: cannot understand ${JSON.stringify(t)} (try "tomorrow 6am", "in 2 hours" or 2026-08-13 06:00:00)`);
+        if (!free)
+          throw new UsageError(
+            `error: --time: cannot understand ${JSON.stringify(t)} (try "tomorrow 6am", "in 2 hours" or 2026-08-13 06:00:00)`,
+          );
         datetime = free.iso;
         sent = wireTime(free.at);
         if (!g.json) line(`Wake-up time: ${datetime}`);
       }
       await client.call('POST', '/standby', { ...json, body: JSON.stringify({ datetime: sent }) });
-      line(g.json ? JSON.stringify({ status: 'ok', action: 'standby', datetime }) : `Standby requested with wakeup at ${datetime}`);
+      line(
+        g.json
+          ? JSON.stringify({ status: 'ok', action: 'standby', datetime })
+          : `Standby requested with wakeup at ${datetime}`,
+      );
     });
 
   const usb = program.command('usb').description('show or switch USB port power');
@@ -167,13 +218,20 @@ Values (checked before anything is written; then the value the controller holds 
   usb.action(showUsb);
   usb.command('get').description('show the USB ports').action(showUsb);
   for (const on of [true, false]) {
-    usb.command(on ? 'enable' : 'disable').argument('<port>', "0-3 or 'all'").description(`${on ? 'power' : 'cut power to'} a USB port`)
+    usb
+      .command(on ? 'enable' : 'disable')
+      .argument('<port>', "0-3 or 'all'")
+      .description(`${on ? 'power' : 'cut power to'} a USB port`)
       .action(async (target: string) => {
-        if (!/^[0-3]$|^all$/.test(target)) throw new UsageError(`Error: Invalid port number: ${target}. Must be 0-3 or 'all'`);
+        if (!/^[0-3]$|^all$/.test(target))
+          throw new UsageError(`Error: Invalid port number: ${target}. Must be 0-3 or 'all'`);
         const { g, client } = ctx();
         const json = { headers: { 'Content-Type': 'application/json' } };
         if (target === 'all') {
-          await client.call('PUT', '/usb', { ...json, body: JSON.stringify({ usb0: on, usb1: on, usb2: on, usb3: on }) });
+          await client.call('PUT', '/usb', {
+            ...json,
+            body: JSON.stringify({ usb0: on, usb1: on, usb2: on, usb3: on }),
+          });
         } else {
           await client.call('PUT', `/usb/${target}`, { ...json, body: String(on) });
         }
@@ -183,7 +241,9 @@ Values (checked before anything is written; then the value the controller holds 
       });
   }
 
-  program.command('history').description('summary of the last readings and the past blackouts (the daemon keeps 24 h)')
+  program
+    .command('history')
+    .description('summary of the last readings and the past blackouts (the daemon keeps 24 h)')
     .option('--since <duration>', 'how far back: 90s, 10m, 2h, 1d (default: all 24 h)')
     .action(async (opts: { since?: string }) => {
       const { g, client, c } = ctx();
@@ -191,7 +251,8 @@ Values (checked before anything is written; then the value the controller holds 
       let path = '/history';
       if (opts.since !== undefined) {
         const s = parseDuration(opts.since);
-        if (s === null) throw new UsageError(`error: --since: not a duration: ${JSON.stringify(opts.since)} (try 90s, 10m, 2h, 1d)`);
+        if (s === null)
+          throw new UsageError(`error: --since: not a duration: ${JSON.stringify(opts.since)} (try 90s, 10m, 2h, 1d)`);
         path += `?since=-${s}`;
       }
       const res = await client.request('GET', path);
@@ -201,23 +262,41 @@ Values (checked before anything is written; then the value the controller holds 
       out(historyText(value as import('./history.js').HistoryJson, c));
     });
 
-  program.command('compare').description('compare this daemon with another (halpid 4.0.7, 5.0.2 or ours): wire shape, known differences, clients broken')
-    .requiredOption('--against <socket>', 'the other daemon\'s socket')
+  program
+    .command('compare')
+    .description(
+      'compare this daemon with another (halpid 4.0.7, 5.0.2 or ours): wire shape, known differences, clients broken',
+    )
+    .requiredOption('--against <socket>', "the other daemon's socket")
     .option('--writes', 'also compare reversible writes (USB port 3, LED brightness), restored afterwards')
-    .option('--standby-probe', 'also send POST /standby {} to a halpid 4.x, which takes it as a standby: only one on a fake bus')
+    .option(
+      '--standby-probe',
+      'also send POST /standby {} to a halpid 4.x, which takes it as a standby: only one on a fake bus',
+    )
     .action(async (opts: { against: string; writes?: boolean; standbyProbe?: boolean }) => {
       const { g, client } = ctx();
       const { compare, failed, table } = await import('./compare.js');
-      const report = await compare(client.socket, opts.against, { writes: opts.writes, standbyProbe: opts.standbyProbe });
+      const report = await compare(client.socket, opts.against, {
+        writes: opts.writes,
+        standbyProbe: opts.standbyProbe,
+      });
       if (g.json) line(JSON.stringify(report));
       else out(table(report));
       if (failed(report)) {
         const real = report.rows.filter((r) => r.verdict === 'real').length;
-        throw new CliError(real ? `${real} real difference${real === 1 ? '' : 's'} found` : `clients of the other daemon break against this one: ${Object.keys(report.broken).join(', ')}`, 1);
+        throw new CliError(
+          real
+            ? `${real} real difference${real === 1 ? '' : 's'} found`
+            : `clients of the other daemon break against this one: ${Object.keys(report.broken).join(', ')}`,
+          1,
+        );
       }
     });
 
-  program.command('flash').argument('<file>').description('upload controller firmware')
+  program
+    .command('flash')
+    .argument('<file>')
+    .description('upload controller firmware')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .action(async (file: string, opts: { yes?: boolean }) => {
       const { g, client } = ctx();
@@ -226,7 +305,9 @@ Values (checked before anything is written; then the value the controller holds 
       const green = colours(process.stdout, process.env, g.color === false || Boolean(g.json)).green;
       let uploading = false;
       process.once('SIGINT', () => {
-        process.stderr.write(`\n${err.yellow(uploading ? 'Interrupted; the daemon finishes or aborts the update on its own' : 'Interrupted; nothing was sent to the controller')}\n`);
+        process.stderr.write(
+          `\n${err.yellow(uploading ? 'Interrupted; the daemon finishes or aborts the update on its own' : 'Interrupted; nothing was sent to the controller')}\n`,
+        );
         process.exit(130);
       });
       const bytes = await flash(client, file, {
@@ -235,12 +316,17 @@ Values (checked before anything is written; then the value the controller holds 
         err: process.stderr,
         green,
         confirm: askFirst(opts.yes) ? (q) => askYesNo(q, process.stdin, process.stderr) : undefined,
-        onUpload: () => { uploading = true; },
+        onUpload: () => {
+          uploading = true;
+        },
       });
       if (g.json) line(JSON.stringify({ status: 'ok', file, bytes }));
     });
 
-  program.command('completion').argument('<shell>', 'bash or zsh').description('print a shell completion script (bash or zsh)')
+  program
+    .command('completion')
+    .argument('<shell>', 'bash or zsh')
+    .description('print a shell completion script (bash or zsh)')
     .action(async (shell: string) => {
       const { bashCompletion, zshCompletion } = await import('./completion.js');
       if (shell === 'bash') out(bashCompletion(program));
@@ -266,14 +352,22 @@ function unknownCommand(program: Command, argv: string[]): string | null {
     }
   }
   // `help` is commander's own command (halpi help config), not in program.commands.
-  if (first === undefined || first === 'help' || program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return null;
+  if (
+    first === undefined ||
+    first === 'help' ||
+    program.commands.some((c) => c.name() === first || c.aliases().includes(first))
+  )
+    return null;
   const within = program.commands.find((c) => c.commands.some((s) => s.name() === first));
   return `error: unknown command '${first}'${within ? ` (did you mean 'halpi ${within.name()} ${first}'?)` : ''}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = build();
-  if (argv.slice(2).filter((a) => !a.startsWith('-')).length === 0 && !argv.slice(2).some((a) => /^(-V|--version|-h|--help)$/.test(a))) {
+  if (
+    argv.slice(2).filter((a) => !a.startsWith('-')).length === 0 &&
+    !argv.slice(2).some((a) => /^(-V|--version|-h|--help)$/.test(a))
+  ) {
     program.outputHelp();
     return 0;
   }
@@ -287,7 +381,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? 0
+        : 2;
     }
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message}\nRun 'halpi --help' for usage.\n`);

@@ -46,6 +46,7 @@ export function reportError(err: unknown, g: Globals): number {
   const message = err instanceof Error ? err.message : String(err);
   const code = err instanceof CliError ? err.code : 1;
   if (g.json) process.stderr.write(`${JSON.stringify({ error: message })}\n`);
-  else process.stderr.write(`${colours(process.stderr, process.env, g.color === false).boldRed('Error:')} ${message}\n`);
+  else
+    process.stderr.write(`${colours(process.stderr, process.env, g.color === false).boldRed('Error:')} ${message}\n`);
   return code;
 }

@@ -54,7 +54,11 @@ export async function openBackend(opts: {
     return { kind: 'simulator', bus: simulator, simulator };
   }
   try {
-    const bus = await (opts.openI2c ?? LinuxI2cBus.open)(opts.i2cBus, opts.i2cAddr, opts.exists ? { exists: opts.exists } : {});
+    const bus = await (opts.openI2c ?? LinuxI2cBus.open)(
+      opts.i2cBus,
+      opts.i2cAddr,
+      opts.exists ? { exists: opts.exists } : {},
+    );
     opts.logger.info('Opened I2C device');
     return { kind: 'i2c', bus };
   } catch (err) {

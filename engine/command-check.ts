@@ -8,8 +8,28 @@ import { devicePath } from './i2c-bus.js';
 
 /** First words the shell runs itself, or that make the program impossible to tell without a shell. */
 const SHELL_WORDS = new Set([
-  ':', '.', '!', '{', '(', '[', 'cd', 'echo', 'eval', 'exec', 'exit', 'false', 'if', 'for', 'printf',
-  'set', 'source', 'test', 'true', 'while', 'case', 'until',
+  ':',
+  '.',
+  '!',
+  '{',
+  '(',
+  '[',
+  'cd',
+  'echo',
+  'eval',
+  'exec',
+  'exit',
+  'false',
+  'if',
+  'for',
+  'printf',
+  'set',
+  'source',
+  'test',
+  'true',
+  'while',
+  'case',
+  'until',
 ]);
 
 /**
@@ -54,9 +74,16 @@ export interface CommandCheck {
 }
 
 /** Problems of the poweroff command and its fallback; empty commands (run nothing) are not checked. */
-export function poweroffCommandChecks(config: DaemonConfig, explicit: ReadonlySet<ConfigKey>, path?: string): CommandCheck[] {
+export function poweroffCommandChecks(
+  config: DaemonConfig,
+  explicit: ReadonlySet<ConfigKey>,
+  path?: string,
+): CommandCheck[] {
   const out: CommandCheck[] = [];
-  for (const [key, name] of [['poweroff', 'Poweroff command'], ['poweroff-fallback', 'Poweroff fallback']] as const) {
+  for (const [key, name] of [
+    ['poweroff', 'Poweroff command'],
+    ['poweroff-fallback', 'Poweroff fallback'],
+  ] as const) {
     const command = config[key];
     if (command.trim() === '') continue;
     const problem = commandProblem(command, path);

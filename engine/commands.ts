@@ -150,7 +150,12 @@ async function poweroffWithFallback(
     return;
   }
   r.logger.warn(`Executing poweroff fallback: ${fallback}`);
-  const second = await runCarefully(r, { name: 'Poweroff fallback', tag: 'poweroff-fallback', command: fallback, timeoutMs });
+  const second = await runCarefully(r, {
+    name: 'Poweroff fallback',
+    tag: 'poweroff-fallback',
+    command: fallback,
+    timeoutMs,
+  });
   if (!second.ok) failed(`fallback ${second.reason}`);
 }
 
@@ -166,7 +171,10 @@ const outOfFds = (err: unknown): boolean => {
  * exists; when the process is out of descriptors the reserve is given up and the spawn retried
  * at once with every stdio ignored, which needs the fewest.
  */
-function runCarefully(r: Runner, job: { name: string; tag: string; command: string; timeoutMs: number }): Promise<Outcome> {
+function runCarefully(
+  r: Runner,
+  job: { name: string; tag: string; command: string; timeoutMs: number },
+): Promise<Outcome> {
   const { logger } = r;
   return new Promise((resolve) => {
     let settled = false;
@@ -180,7 +188,10 @@ function runCarefully(r: Runner, job: { name: string; tag: string; command: stri
       resolve(outcome);
     };
     const cannotStart = (err: Error): void =>
-      finish({ ok: false, reason: `cannot start: ${err.message}` }, `Failed to execute ${job.name.toLowerCase()}: ${err.message}`);
+      finish(
+        { ok: false, reason: `cannot start: ${err.message}` },
+        `Failed to execute ${job.name.toLowerCase()}: ${err.message}`,
+      );
     const lines = (chunk: Buffer): void => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logger.info(`${job.tag}: ${line}`);
     };
@@ -222,19 +233,28 @@ function runCarefully(r: Runner, job: { name: string; tag: string; command: stri
           logger.info(`${job.name} exited with code 0`);
           finish({ ok: true });
         } else if (signal) finish({ ok: false, reason: `killed by ${signal}` }, `${job.name} was killed by ${signal}`);
-        else finish({ ok: false, reason: `exited with code ${code}` }, `${job.name} exited with code ${code}${code === 127 ? ' (command not found)' : ''}`);
+        else
+          finish(
+            { ok: false, reason: `exited with code ${code}` },
+            `${job.name} exited with code ${code}${code === 127 ? ' (command not found)' : ''}`,
+          );
       });
     };
 
     const retry = (err: Error): void => {
       const freed = r.reserve.release();
-      logger.error(`${job.name} could not start (${err.message}); retrying with ${freed} reserved file descriptor${freed === 1 ? '' : 's'} freed`);
+      logger.error(
+        `${job.name} could not start (${err.message}); retrying with ${freed} reserved file descriptor${freed === 1 ? '' : 's'} freed`,
+      );
       attempt(true);
       r.reserve.fill(); // the spawn has returned: its descriptors are free again
     };
 
     timer = r.clock.setTimeout(() => {
-      finish({ ok: false, reason: `did not finish within ${job.timeoutMs / 1000} s` }, `${job.name} did not finish within ${job.timeoutMs / 1000} s`);
+      finish(
+        { ok: false, reason: `did not finish within ${job.timeoutMs / 1000} s` },
+        `${job.name} did not finish within ${job.timeoutMs / 1000} s`,
+      );
     }, job.timeoutMs);
     attempt(false);
   });

@@ -16,7 +16,10 @@ export interface ConfigRange {
 }
 
 const range = (min: number, max: number, unit: string, extra: Partial<ConfigRange> = {}): ConfigRange => ({
-  min, max, unit, ...extra,
+  min,
+  max,
+  unit,
+  ...extra,
   rule: extra.rule ?? `${extra.integer ? 'an integer' : 'a number'} from ${min} to ${max}${unit ? ` ${unit}` : ''}`,
 });
 

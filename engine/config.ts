@@ -16,48 +16,78 @@ const opts = (expected: string, reload: 'live' | 'restart' = 'live') => ({ expec
 
 export const DaemonConfigSchema = Type.Object({
   'i2c-bus': Type.Integer({ minimum: 0, maximum: 255, default: 1, ...opts('an integer from 0 to 255', 'restart') }),
-  'i2c-addr': Type.Integer({ minimum: 0x03, maximum: 0x77, default: 0x6d, ...opts('an integer from 0x03 to 0x77', 'restart') }),
-  'blackout-time-limit': Type.Number({
-    exclusiveMinimum: 0, maximum: 3600, default: 5.0, ...opts('a number greater than 0 and at most 3600'),
+  'i2c-addr': Type.Integer({
+    minimum: 0x03,
+    maximum: 0x77,
+    default: 0x6d,
+    ...opts('an integer from 0x03 to 0x77', 'restart'),
   }),
-  'blackout-voltage-limit': Type.Number({ minimum: 5, maximum: 15, default: 9.0, ...opts('a number from 5.0 to 15.0') }),
+  'blackout-time-limit': Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 3600,
+    default: 5.0,
+    ...opts('a number greater than 0 and at most 3600'),
+  }),
+  'blackout-voltage-limit': Type.Number({
+    minimum: 5,
+    maximum: 15,
+    default: 9.0,
+    ...opts('a number from 5.0 to 15.0'),
+  }),
   socket: Type.String({ pattern: '^/', default: '/run/halpid/halpid.sock', ...opts('an absolute path') }),
   'socket-group': Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
-    default: 'adm', ...opts('a group name or a numeric gid'),
+    default: 'adm',
+    ...opts('a group name or a numeric gid'),
   }),
   poweroff: Type.String({ default: '/sbin/poweroff', ...opts('a command line (a string; empty runs nothing)') }),
   'poweroff-timeout': Type.Number({
-    exclusiveMinimum: 0, maximum: 600, default: 15, ...opts('a number of seconds greater than 0 and at most 600'),
+    exclusiveMinimum: 0,
+    maximum: 600,
+    default: 15,
+    ...opts('a number of seconds greater than 0 and at most 600'),
   }),
   'poweroff-fallback': Type.String({
-    default: 'systemctl poweroff --force', ...opts('a command line (a string; empty runs nothing)'),
+    default: 'systemctl poweroff --force',
+    ...opts('a command line (a string; empty runs nothing)'),
   }),
   rtcwake: Type.String({ minLength: 1, default: 'rtcwake', ...opts('a non-empty string') }),
   'dry-run': Type.Boolean({ default: false, ...opts('true or false') }),
   backend: Type.Union([Type.Literal('auto'), Type.Literal('i2c'), Type.Literal('simulator')], {
-    default: 'auto', ...opts('one of auto, i2c, simulator', 'restart'),
+    default: 'auto',
+    ...opts('one of auto, i2c, simulator', 'restart'),
   }),
   'api-compat': Type.Union([Type.Literal(5), Type.Literal(4)], { default: 5, ...opts('5 or 4') }),
   'sim-state-file': Type.String({ default: '', ...opts('a path, or empty for memory only', 'restart') }),
   'sim-execute-commands': Type.Boolean({ default: false, ...opts('true or false') }),
   web: Type.String({
-    default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port, or empty for off'),
+    default: '',
+    pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$',
+    ...opts('host:port, a port, or empty for off'),
   }),
   'web-token': Type.String({ default: '', ...opts('a string') }),
   'web-token-file': Type.String({ default: '', pattern: '^(|/.*)$', ...opts('an absolute path, or empty') }),
   'nut-listen': Type.String({
-    default: '', pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$', ...opts('host:port, a port (on 127.0.0.1), or empty for off', 'restart'),
+    default: '',
+    pattern: '^(|[0-9]{1,5}|[^\\s/]+:[0-9]{1,5})$',
+    ...opts('host:port, a port (on 127.0.0.1), or empty for off', 'restart'),
   }),
   'nut-user': Type.String({ default: '', ...opts('a user name for NUT clients (empty: no logins)', 'restart') }),
   'nut-password': Type.String({ default: '', ...opts('a string', 'restart') }),
-  'nut-password-file': Type.String({ default: '', pattern: '^(|/.*)$', ...opts('an absolute path, or empty', 'restart') }),
+  'nut-password-file': Type.String({
+    default: '',
+    pattern: '^(|/.*)$',
+    ...opts('an absolute path, or empty', 'restart'),
+  }),
   'nut-primary': Type.Boolean({ default: false, ...opts('true or false', 'restart') }),
 });
 
 export type DaemonConfig = Static<typeof DaemonConfigSchema>;
 export type ConfigKey = keyof DaemonConfig;
 
-const PROPS = DaemonConfigSchema.properties as unknown as Record<ConfigKey, TSchema & { expected: string; reload: 'live' | 'restart' }>;
+const PROPS = DaemonConfigSchema.properties as unknown as Record<
+  ConfigKey,
+  TSchema & { expected: string; reload: 'live' | 'restart' }
+>;
 export const CONFIG_KEYS = Object.keys(PROPS) as ConfigKey[];
 
 export function defaultConfig(): DaemonConfig {
@@ -133,7 +163,7 @@ export function parseConfigText(text: string, file: string): FileResult {
   for (const pair of doc.contents.items as Pair[]) {
     const keyNode = pair.key;
     const spelled = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
-    const line = lines.linePos((isScalar(keyNode) && keyNode.range ? keyNode.range[0] : 0)).line;
+    const line = lines.linePos(isScalar(keyNode) && keyNode.range ? keyNode.range[0] : 0).line;
     const key = canonicalKey(spelled);
     const first = seen.get(key);
     if (first) {
@@ -147,7 +177,9 @@ export function parseConfigText(text: string, file: string): FileResult {
     }
     const valueNode = pair.value;
     if (valueNode !== null && !isScalar(valueNode)) {
-      out.errors.push(`halpid: ${file}:${line}: ${spelled}: expected ${PROPS[key as ConfigKey].expected}, got a ${isMap(valueNode) ? 'mapping' : 'list'}`);
+      out.errors.push(
+        `halpid: ${file}:${line}: ${spelled}: expected ${PROPS[key as ConfigKey].expected}, got a ${isMap(valueNode) ? 'mapping' : 'list'}`,
+      );
       continue;
     }
     const raw = valueNode === null ? null : valueNode.value;
@@ -156,8 +188,7 @@ export function parseConfigText(text: string, file: string): FileResult {
     if (result.ok) {
       (out.values as Record<string, unknown>)[key] = result.value;
       (out.lines ??= {})[key as ConfigKey] = line;
-    }
-    else out.errors.push(`halpid: ${file}:${line}: ${spelled}: expected ${result.expected}, got ${got(raw)}`);
+    } else out.errors.push(`halpid: ${file}:${line}: ${spelled}: expected ${result.expected}, got ${got(raw)}`);
   }
   return out;
 }
@@ -173,11 +204,13 @@ export function parseFlagValue<K extends ConfigKey>(key: K, raw: string): Daemon
   const schema = PROPS[key];
   let value: unknown = raw;
   if (schema.type === 'integer' && key !== 'i2c-addr') value = /^[0-9]+$/.test(raw.trim()) ? Number(raw) : raw;
-  else if (schema.type === 'number') value = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(raw.trim()) ? Number(raw) : raw;
+  else if (schema.type === 'number')
+    value = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(raw.trim()) ? Number(raw) : raw;
   else if (key === 'socket-group') value = /^[0-9]+$/.test(raw) ? Number(raw) : raw;
   else if ((key === 'socket' || key === 'sim-state-file') && raw !== '') value = resolve(raw); // a user typing a relative path means it
   const result = check(key, value);
-  if (!result.ok) throw new UsageError(`halpid: option --${key}: expected ${result.expected}, got ${JSON.stringify(raw)}`);
+  if (!result.ok)
+    throw new UsageError(`halpid: option --${key}: expected ${result.expected}, got ${JSON.stringify(raw)}`);
   return result.value as DaemonConfig[K];
 }
 
@@ -242,7 +275,9 @@ export function loadConfig(opts: {
   if (result.errors.length === 0) readSecrets(result, read);
   // As upsd refuses a user without a password: a NUT login anyone could pass is no login.
   if (result.config['nut-user'] !== '' && result.config['nut-password'] === '') {
-    result.errors.push(`halpid: ${origin.get('nut-user') ?? 'nut-user'}: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`);
+    result.errors.push(
+      `halpid: ${origin.get('nut-user') ?? 'nut-user'}: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`,
+    );
   }
   debug('flags: %o', redacted(opts.flags ?? {}));
   if (result.errors.length === 0) debug('effective configuration: %o', redacted(result.config));
@@ -255,7 +290,10 @@ export function loadConfig(opts: {
  * file may be world-readable): `web-token-file`, `nut-password-file`. One trailing newline is not
  * part of the secret.
  */
-const SECRET_FILES = [['web-token-file', 'web-token'], ['nut-password-file', 'nut-password']] as const;
+const SECRET_FILES = [
+  ['web-token-file', 'web-token'],
+  ['nut-password-file', 'nut-password'],
+] as const;
 
 function readSecrets(result: LoadedConfig, read: (path: string) => string): void {
   for (const [fileKey, key] of SECRET_FILES) {

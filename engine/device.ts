@@ -7,9 +7,26 @@ import { BusError, type Bus } from './bus.js';
 import type { Clock } from './clock.js';
 import { ControllerError } from './errors.js';
 import {
-  DecodeError, decodeIin, decodeMillis, decodeTemperature, decodeThreshold, decodeVcap, decodeVin,
-  decodeWatchdogElapsed, dfuStateName, encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold, formatDeviceId,
-  formatVersion, hex2, powerStateName, Reg, type DfuState, type PowerState,
+  DecodeError,
+  decodeIin,
+  decodeMillis,
+  decodeTemperature,
+  decodeThreshold,
+  decodeVcap,
+  decodeVin,
+  decodeWatchdogElapsed,
+  dfuStateName,
+  encodeBrightness,
+  encodeMillis16,
+  encodeMillis32,
+  encodeThreshold,
+  formatDeviceId,
+  formatVersion,
+  hex2,
+  powerStateName,
+  Reg,
+  type DfuState,
+  type PowerState,
 } from './registers.js';
 
 // Stryker disable next-line all: debug output only
@@ -46,7 +63,11 @@ export interface Measurements {
 }
 
 export const CONFIG_KEYS = [
-  'watchdog_timeout', 'power_on_threshold', 'solo_power_off_threshold', 'led_brightness', 'auto_restart',
+  'watchdog_timeout',
+  'power_on_threshold',
+  'solo_power_off_threshold',
+  'led_brightness',
+  'auto_restart',
   'solo_depleting_timeout',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -162,7 +183,8 @@ export class Device {
         debug('%s %s failed (attempt %d): %s', op, hex2(reg), attempt + 1, (err as Error).message);
         if (!(err instanceof BusError) || attempt >= retries) {
           c.failures++;
-          const text = op === 'read' ? `Failed to read from register ${hex2(reg)}` : `Failed to write to register ${hex2(reg)}`;
+          const text =
+            op === 'read' ? `Failed to read from register ${hex2(reg)}` : `Failed to write to register ${hex2(reg)}`;
           throw new ControllerError(text, reg, op, err);
         }
       }

@@ -7,7 +7,14 @@ import type { Bus } from './bus.js';
 import { RealClock, type Clock, type TimerHandle } from './clock.js';
 import { DFU_BLOCK_SIZE, uploadFirmware, type FlashProgress, type DfuTimings } from './dfu.js';
 import {
-  CONFIG_KEYS, decodeConfig, Device, type ConfigKey, type ControllerConfig, type DeviceOptions, type I2cCounters, type Measurements,
+  CONFIG_KEYS,
+  decodeConfig,
+  Device,
+  type ConfigKey,
+  type ControllerConfig,
+  type DeviceOptions,
+  type I2cCounters,
+  type Measurements,
 } from './device.js';
 import { ControllerError, DfuError } from './errors.js';
 import { checkFirmwareImage } from './firmware-image.js';
@@ -19,7 +26,13 @@ import { Reachability, UNREACHABLE_AFTER_MS, type ReachabilityEvent } from './re
 import { Reg, type PowerState } from './registers.js';
 import type { SimulatedController } from './simulator/controller.js';
 import {
-  Supervisor, TICK_MS, WATCHDOG_MS, type BlackoutEvent, type BlackoutReading, type DaemonState, type SupervisorSettings,
+  Supervisor,
+  TICK_MS,
+  WATCHDOG_MS,
+  type BlackoutEvent,
+  type BlackoutReading,
+  type DaemonState,
+  type SupervisorSettings,
 } from './supervisor.js';
 
 const stateDebug = createDebug('halpid:state');
@@ -166,7 +179,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.idleBlockIntervalMs = opts.idleBlockIntervalMs ?? 5000;
     this.dfuTimings = opts.dfuTimings;
     this.history = opts.history ?? new History();
-    this.reachability = new Reachability(this.clock, (ev) => this.reachabilityChanged(ev), () => this.forgetIdentity());
+    this.reachability = new Reachability(
+      this.clock,
+      (ev) => this.reachabilityChanged(ev),
+      () => this.forgetIdentity(),
+    );
     this.device = new Device(this.reachability.wrap(opts.bus), this.clock, opts.device);
     this.startedAtWall = this.clock.wallNow();
     this.supervisor = new Supervisor(this.supervisorPort(), { ...opts.settings });
@@ -219,8 +236,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
               : (state === 'PoweredDownManual' || state === 'ManualShutdown') && sim.snapshot().controller.auto_restart
                 ? 'auto-restart boots it again in about 5 s'
                 : 'wake it with the power button: POST /sim/button {"action":"click"}';
-          this.logger.warn(`Simulated host powered off (controller state ${sim.state}); ${advice}. ` +
-            'Until it boots, the controller cannot be reached, as on real hardware: reads answer 500');
+          this.logger.warn(
+            `Simulated host powered off (controller state ${sim.state}); ${advice}. ` +
+              'Until it boots, the controller cannot be reached, as on real hardware: reads answer 500',
+          );
         }
       });
       this.unsubscribeHost = () => {
@@ -329,11 +348,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.logger.info(`Controller answering again after ${ev.silence_s.toFixed(1)}s without an answer`);
     } else {
       const silent = ev.silence_s.toFixed(1);
-      const consequence = ev.power_cycle_at !== null
-        ? `its watchdog will power-cycle this computer in about ${Math.max(0, Math.round((ev.power_cycle_at - this.clock.wallNow()) / 1000))}s unless it answers again`
-        : this.supervisor.state === 'BLACKOUT'
-          ? 'the blackout\'s shutdown goes ahead on time without it'
-          : 'its watchdog is not armed: nothing will power-cycle this computer';
+      const consequence =
+        ev.power_cycle_at !== null
+          ? `its watchdog will power-cycle this computer in about ${Math.max(0, Math.round((ev.power_cycle_at - this.clock.wallNow()) / 1000))}s unless it answers again`
+          : this.supervisor.state === 'BLACKOUT'
+            ? "the blackout's shutdown goes ahead on time without it"
+            : 'its watchdog is not armed: nothing will power-cycle this computer';
       this.logger.error(`Controller not answering for ${silent}s (${ev.error}): ${consequence}`);
     }
     this.emit('controller', ev);
@@ -348,16 +368,19 @@ export class Engine extends TypedEmitter<EngineEvents> {
         const handle = this.clock.setTimeout(fn, ms);
         return () => this.clock.clearTimeout(handle);
       },
-      armWatchdog: (ms: number) => this.exclusive(async (d) => {
-        await d.setWatchdogMs(ms);
-        this.status.watchdogMs = ms;
-      }),
+      armWatchdog: (ms: number) =>
+        this.exclusive(async (d) => {
+          await d.setWatchdogMs(ms);
+          this.status.watchdogMs = ms;
+        }),
       readVin: () => this.tickVin(),
       readBlackout: () => this.blackoutReading(),
       readControllerState: () => this.exclusive((d) => d.readState()).catch(() => null),
       requestShutdown: () => this.exclusive((d) => d.requestShutdown()),
       poweroff: (command: string) => this.actions.poweroff(command),
-      get logger() { return engine.logger; },
+      get logger() {
+        return engine.logger;
+      },
       transition: () => {
         this.history.noteState(this.clock.now(), this.clock.wallNow(), this.supervisor.state);
         this.publishState();
@@ -368,9 +391,13 @@ export class Engine extends TypedEmitter<EngineEvents> {
         else this.history.blackoutEnded(now, ev.phase === 'end' ? 'power_returned' : 'shutdown', ev.duration);
         this.emit('blackout', ev);
       },
-      shutdown: () => this.emit('shutdown', {
-        command: this.settings.poweroffCommand, kind: 'shutdown', source: 'blackout', wakeup: null,
-      }),
+      shutdown: () =>
+        this.emit('shutdown', {
+          command: this.settings.poweroffCommand,
+          kind: 'shutdown',
+          source: 'blackout',
+          wakeup: null,
+        }),
       tickFailed: (error: Error) => {
         const now = this.clock.now();
         if (now - this.lastErrorEventAt >= 1000) {
@@ -515,7 +542,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       const F = STATUS_FALLBACK;
       // Read in halpid 5.0.2's order: 0x03, 0x04, 0x25, 0x10, 0x12. The identity never changes
       // while the controller runs: it is read again only after a flash, a restart or a bus error.
-      const id = this.identity ?? await this.readIdentity(d);
+      const id = this.identity ?? (await this.readIdentity(d));
       const fresh: StatusCache = {
         ...id,
         output5v: await d.read5vOutput().catch(() => F.output5v),
@@ -529,13 +556,17 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   /** Hardware version, firmware version and device id; kept when all three were read. */
-  private async readIdentity(d: Device): Promise<Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'>> {
+  private async readIdentity(
+    d: Device,
+  ): Promise<Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'>> {
     const F = STATUS_FALLBACK;
     let ok = true;
-    const fail = <T>(v: T) => (): T => {
-      ok = false;
-      return v;
-    };
+    const fail =
+      <T>(v: T) =>
+      (): T => {
+        ok = false;
+        return v;
+      };
     const id = {
       hardwareVersion: await d.readHardwareVersion().catch(fail(F.hardwareVersion)),
       firmwareVersion: await d.readFirmwareVersion().catch(fail(F.firmwareVersion)),
@@ -588,8 +619,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async readConfig(): Promise<ControllerConfig> {
     return this.exclusive(async (d) => {
       const fallback: ControllerConfig = {
-        watchdog_timeout: 0, power_on_threshold: 0, solo_power_off_threshold: 0, led_brightness: 0,
-        auto_restart: false, solo_depleting_timeout: 0,
+        watchdog_timeout: 0,
+        power_on_threshold: 0,
+        solo_power_off_threshold: 0,
+        led_brightness: 0,
+        auto_restart: false,
+        solo_depleting_timeout: 0,
       };
       const out = { ...fallback } as Record<ConfigKey, number | boolean>;
       for (const key of CONFIG_KEYS) out[key] = await d.readConfig(key).catch(() => fallback[key]);
@@ -612,7 +647,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
       return before;
     });
     const now = decodeConfig(key, raw);
-    this.logger.info(`Setting ${key} changed by ${who}: ${old === undefined ? '(unread)' : String(old)} → ${String(now)}`);
+    this.logger.info(
+      `Setting ${key} changed by ${who}: ${old === undefined ? '(unread)' : String(old)} → ${String(now)}`,
+    );
     if (key === 'watchdog_timeout') this.status.watchdogMs = raw;
     if (this.listenerCount('config') > 0) this.emit('config', await this.readConfig());
   }
@@ -703,7 +740,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.logger.warn(`Firmware image refused: ${(err as Error).message}`);
       return Promise.reject(err);
     }
-    const tagged = (p: FlashProgress): FlashProgress & { upload?: string } => (opts.tag ? { ...p, upload: opts.tag } : p);
+    const tagged = (p: FlashProgress): FlashProgress & { upload?: string } =>
+      opts.tag ? { ...p, upload: opts.tag } : p;
     const run = async (): Promise<void> => {
       if (this.stopped) throw new DfuError('Firmware update aborted');
       const abort = new AbortController();

@@ -31,6 +31,7 @@ export class DfuError extends Error {
  * the log and the event stream keep the clearer message.
  */
 export function apiErrorText(err: unknown): string {
-  if (err instanceof ControllerError && err.op === 'implausible') return `Failed to read from register ${hex2(err.register)}`;
+  if (err instanceof ControllerError && err.op === 'implausible')
+    return `Failed to read from register ${hex2(err.register)}`;
   return err instanceof Error ? err.message : String(err);
 }

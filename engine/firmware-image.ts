@@ -32,7 +32,11 @@ export const imageTooLarge = (bytes: number): string =>
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** Vectors that must name a handler (reset, NMI, HardFault); the others may be 0 (reserved, unused). */
-const REQUIRED = new Map([[1, 'reset'], [2, 'NMI'], [3, 'HardFault']]);
+const REQUIRED = new Map([
+  [1, 'reset'],
+  [2, 'NMI'],
+  [3, 'HardFault'],
+]);
 const vectorName = (i: number): string => REQUIRED.get(i) ?? (i < 16 ? `exception ${i}` : `IRQ ${i - 16}`);
 
 /** Only printable ASCII and line breaks: a text file sent by mistake (/etc/hostname, a hex dump). */
@@ -58,12 +62,16 @@ export function checkFirmwareImage(image: Uint8Array): FirmwareImageInfo {
   }
   if (looksLikeText(image.subarray(0, MIN_IMAGE_BYTES))) throw new FirmwareImageError(`${NOT}: this is a text file`);
   if (n < MIN_IMAGE_BYTES) {
-    throw new FirmwareImageError(`Firmware image is truncated: ${n} bytes cannot hold the RP2040 vector table (${MIN_IMAGE_BYTES} bytes)`);
+    throw new FirmwareImageError(
+      `Firmware image is truncated: ${n} bytes cannot hold the RP2040 vector table (${MIN_IMAGE_BYTES} bytes)`,
+    );
   }
 
   const sp = word(0);
   if (sp <= SRAM_START || sp > SRAM_END || sp % 4 !== 0) {
-    throw new FirmwareImageError(`${NOT}: its initial stack pointer ${hex(sp)} is not in the RP2040's SRAM (${hex(SRAM_START)}–${hex(SRAM_END)})`);
+    throw new FirmwareImageError(
+      `${NOT}: its initial stack pointer ${hex(sp)} is not in the RP2040's SRAM (${hex(SRAM_START)}–${hex(SRAM_END)})`,
+    );
   }
   const codeStart = APP_BASE + MIN_IMAGE_BYTES;
   const end = APP_BASE + n;
@@ -79,11 +87,14 @@ export function checkFirmwareImage(image: Uint8Array): FirmwareImageInfo {
       );
     }
     if (addr >= end) {
-      throw new FirmwareImageError(`Firmware image is truncated: ${what} points past its end (${n} bytes, up to ${hex(end)})`);
+      throw new FirmwareImageError(
+        `Firmware image is truncated: ${what} points past its end (${n} bytes, up to ${hex(end)})`,
+      );
     }
   }
   // The linker pads every section of the flat image to a word; a partial word was cut off.
-  if (n % 4 !== 0) throw new FirmwareImageError(`Firmware image is truncated: ${n} bytes is not a whole number of 32-bit words`);
+  if (n % 4 !== 0)
+    throw new FirmwareImageError(`Firmware image is truncated: ${n} bytes is not a whole number of 32-bit words`);
   return { bytes: n, stackPointer: sp, resetVector: word(1) };
 }
 

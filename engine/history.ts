@@ -57,7 +57,10 @@ export class HistoryRing {
   /** The newest bucket number written (-1: none). */
   newest = -1;
 
-  constructor(readonly bucketMs: number, readonly slots: number) {
+  constructor(
+    readonly bucketMs: number,
+    readonly slots: number,
+  ) {
     this.key = new Float64Array(slots).fill(-1);
     this.wall = new Float64Array(slots);
     const f32 = () => new Float32Array(slots);
@@ -81,8 +84,26 @@ export class HistoryRing {
   /** Bytes of typed storage: what the ring costs, whatever it holds. */
   get bytes(): number {
     let n = 0;
-    for (const a of [this.key, this.wall, this.vinMin, this.vinMax, this.vinSum, this.vcapMin, this.vcapMax, this.vcapSum,
-      this.iinMax, this.iinSum, this.tMcuSum, this.tPcbSum, this.vinN, this.auxN, this.tN, this.states, this.last]) n += a.byteLength;
+    for (const a of [
+      this.key,
+      this.wall,
+      this.vinMin,
+      this.vinMax,
+      this.vinSum,
+      this.vcapMin,
+      this.vcapMax,
+      this.vcapSum,
+      this.iinMax,
+      this.iinSum,
+      this.tMcuSum,
+      this.tPcbSum,
+      this.vinN,
+      this.auxN,
+      this.tN,
+      this.states,
+      this.last,
+    ])
+      n += a.byteLength;
     return n;
   }
 
@@ -200,7 +221,8 @@ export class History {
     this.fine.aux(mono, wall, vcap, iin, tMcu, tPcb, this.stateIx);
     this.coarse.aux(mono, wall, vcap, iin, tMcu, tPcb, this.stateIx);
     const open = this.openRecord;
-    if (open && Number.isFinite(vcap) && (open.min_V_cap === null || vcap < open.min_V_cap)) open.min_V_cap = round(vcap, 3);
+    if (open && Number.isFinite(vcap) && (open.min_V_cap === null || vcap < open.min_V_cap))
+      open.min_V_cap = round(vcap, 3);
   }
 
   /** The daemon's state changed: marked in the buckets of this moment. */
@@ -239,9 +261,11 @@ export class History {
 
   /** Past blackouts, oldest first; an ongoing one last, its duration so far as of `mono`. */
   blackouts(mono = this.lastMono): BlackoutRecord[] {
-    return this.list.map((b) => (b === this.openRecord && this.openAt !== null
-      ? { ...b, duration: round(Math.max(0, mono - this.openAt) / 1000, 3) }
-      : { ...b }));
+    return this.list.map((b) =>
+      b === this.openRecord && this.openAt !== null
+        ? { ...b, duration: round(Math.max(0, mono - this.openAt) / 1000, 3) }
+        : { ...b },
+    );
   }
 
   /**
@@ -251,12 +275,25 @@ export class History {
   columns(sinceWall = -Infinity, stepS?: 1 | 5): HistoryColumns {
     const fineOldest = this.oldestWall(this.fine);
     // The fine ring when it reaches back far enough, or when the coarse one holds nothing older.
-    const fineEnough = fineOldest !== null &&
+    const fineEnough =
+      fineOldest !== null &&
       (sinceWall >= fineOldest - FINE_BUCKET_MS || this.oldestWall(this.coarse)! >= fineOldest - COARSE_BUCKET_MS);
     const ring = stepS === 1 ? this.fine : stepS === 5 ? this.coarse : fineEnough ? this.fine : this.coarse;
     const out: HistoryColumns = {
-      step: ring.bucketMs / 1000, t: [], V_in: [], V_in_min: [], V_in_max: [], V_cap: [], V_cap_min: [], V_cap_max: [],
-      I_in: [], I_in_max: [], T_mcu: [], T_pcb: [], daemon_state: [], blackout: [],
+      step: ring.bucketMs / 1000,
+      t: [],
+      V_in: [],
+      V_in_min: [],
+      V_in_max: [],
+      V_cap: [],
+      V_cap_min: [],
+      V_cap_max: [],
+      I_in: [],
+      I_in_max: [],
+      T_mcu: [],
+      T_pcb: [],
+      daemon_state: [],
+      blackout: [],
     };
     if (ring.newest < 0) return out;
     const first = Math.max(0, ring.newest - ring.slots + 1);

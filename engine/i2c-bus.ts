@@ -10,7 +10,12 @@ import { hex2 } from './registers.js';
 
 /** The part of the `i2c-bus` promise API we use. */
 export interface PromisifiedI2c {
-  readI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<{ bytesRead: number; buffer: Buffer }>;
+  readI2cBlock(
+    addr: number,
+    cmd: number,
+    length: number,
+    buffer: Buffer,
+  ): Promise<{ bytesRead: number; buffer: Buffer }>;
   i2cWrite(addr: number, length: number, buffer: Buffer): Promise<{ bytesWritten: number; buffer: Buffer }>;
   i2cFuncs(): Promise<{ i2c: boolean; smbusReadI2cBlock: boolean }>;
   close(): Promise<void>;
@@ -70,7 +75,8 @@ function messageOf(err: NodeJS.ErrnoException): string {
   return `${err.syscall ?? 'i2c'}: ${m[2]}${code ? ` (${code})` : ''}`;
 }
 
-const busError = (err: unknown): BusError => new BusError(messageOf(err as NodeJS.ErrnoException), kindOf(err as NodeJS.ErrnoException));
+const busError = (err: unknown): BusError =>
+  new BusError(messageOf(err as NodeJS.ErrnoException), kindOf(err as NodeJS.ErrnoException));
 
 export class LinuxI2cBus implements Bus {
   readonly description: string;
@@ -108,7 +114,8 @@ export class LinuxI2cBus implements Bus {
     // A device node without a working adapter answers nothing useful (scan() would return [] silently).
     try {
       const funcs = await handle.i2cFuncs();
-      if (!funcs.i2c && !funcs.smbusReadI2cBlock) throw new Error('the adapter supports neither plain I2C nor I2C block reads');
+      if (!funcs.i2c && !funcs.smbusReadI2cBlock)
+        throw new Error('the adapter supports neither plain I2C nor I2C block reads');
     } catch (err) {
       await handle.close().catch(() => {});
       throw new I2cOpenError(`Failed to open I2C device at ${where}: ${messageOf(err as NodeJS.ErrnoException)}`);
@@ -121,7 +128,8 @@ export class LinuxI2cBus implements Bus {
     try {
       // SMBus "read I2C block data": [reg] without STOP, repeated START, read n — the shape of T1.
       const { bytesRead } = await this.handle.readI2cBlock(this.address, data[0]!, length, buffer);
-      if (bytesRead !== length) throw Object.assign(new Error(`short read (${bytesRead} of ${length} bytes)`), { code: 'EIO' });
+      if (bytesRead !== length)
+        throw Object.assign(new Error(`short read (${bytesRead} of ${length} bytes)`), { code: 'EIO' });
       return new Uint8Array(buffer);
     } catch (err) {
       throw busError(err);
@@ -133,7 +141,8 @@ export class LinuxI2cBus implements Bus {
     try {
       // A plain write(): one message of up to 8192 bytes (a DFU block is 4105).
       const { bytesWritten } = await this.handle.i2cWrite(this.address, buffer.length, buffer);
-      if (bytesWritten !== buffer.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${buffer.length} bytes)`), { code: 'EIO' });
+      if (bytesWritten !== buffer.length)
+        throw Object.assign(new Error(`short write (${bytesWritten} of ${buffer.length} bytes)`), { code: 'EIO' });
     } catch (err) {
       throw busError(err);
     }

@@ -53,8 +53,10 @@ export function loadI2cBus(opts: LoadOptions = {}): I2cModule {
   }
   const prebuilt = prebuiltAddon(opts);
   if (!prebuilt.found) {
-    throw new Error(`i2c-bus has no usable native addon (${firstLine(built)}) and there is none prebuilt for linux-${opts.arch ?? process.arch}, ` +
-      `Node ${process.versions.node}: build it with \`npm rebuild i2c-bus\``);
+    throw new Error(
+      `i2c-bus has no usable native addon (${firstLine(built)}) and there is none prebuilt for linux-${opts.arch ?? process.arch}, ` +
+        `Node ${process.versions.node}: build it with \`npm rebuild i2c-bus\``,
+    );
   }
   // i2c-bus.js loads its addon with `require('bindings')('i2c.node')`: for the time of this one
   // synchronous require, the cached `bindings` answers with the prebuilt file instead.

@@ -79,7 +79,9 @@ export class Reachability {
       );
     };
     const wrapped: Bus = {
-      get description() { return bus.description; },
+      get description() {
+        return bus.description;
+      },
       writeRead: (data, length) => track(() => bus.writeRead(data, length)),
       write: (data) => track(() => bus.write(data)),
       close: () => bus.close(),
@@ -105,7 +107,12 @@ export class Reachability {
       const silence = (this.lastOkAt - this.announcedAt) / 1000;
       this.announcedAt = null;
       this.current = null;
-      const ev: ReachabilityEvent = { reachable: true, last_answer: this.wall(this.lastOkAt), power_cycle_at: null, silence_s: silence };
+      const ev: ReachabilityEvent = {
+        reachable: true,
+        last_answer: this.wall(this.lastOkAt),
+        power_cycle_at: null,
+        silence_s: silence,
+      };
       this.changed(ev);
       return ev;
     }
@@ -117,7 +124,10 @@ export class Reachability {
       last_answer: this.wall(this.lastOkAt),
       power_cycle_at: watchdogMs ? this.wall(this.lastOkAt + watchdogMs + UNRESPONSIVE_GRACE_MS) : null,
       silence_s: (now - this.lastOkAt) / 1000,
-      error: this.lastFailAt > this.lastOkAt ? this.lastError : `no answer for ${((now - this.lastOkAt) / 1000).toFixed(1)}s`,
+      error:
+        this.lastFailAt > this.lastOkAt
+          ? this.lastError
+          : `no answer for ${((now - this.lastOkAt) / 1000).toFixed(1)}s`,
     };
     this.current = ev;
     this.changed(ev);

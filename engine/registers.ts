@@ -41,16 +41,34 @@ export const Reg = {
 
 /** Power-state names by register 0x15 value (docs/api.md). */
 export const POWER_STATES = [
-  'PowerOff', 'OffCharging', 'SystemStartup', 'OperationalSolo', 'OperationalCoOp',
-  'BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'ManualShutdown', 'PoweredDownBlackout',
-  'PoweredDownManual', 'HostUnresponsive', 'EnteringStandby', 'Standby',
+  'PowerOff',
+  'OffCharging',
+  'SystemStartup',
+  'OperationalSolo',
+  'OperationalCoOp',
+  'BlackoutSolo',
+  'BlackoutCoOp',
+  'BlackoutShutdown',
+  'ManualShutdown',
+  'PoweredDownBlackout',
+  'PoweredDownManual',
+  'HostUnresponsive',
+  'EnteringStandby',
+  'Standby',
 ] as const;
 export type PowerState = (typeof POWER_STATES)[number];
 
 /** DFU status names by register 0x41 value (docs/controller.md). */
 export const DFU_STATES = [
-  'Idle', 'Preparing', 'Updating', 'QueueFull', 'ReadyToCommit',
-  'CrcError', 'DataLengthError', 'WriteError', 'ProtocolError',
+  'Idle',
+  'Preparing',
+  'Updating',
+  'QueueFull',
+  'ReadyToCommit',
+  'CrcError',
+  'DataLengthError',
+  'WriteError',
+  'ProtocolError',
 ] as const;
 export type DfuState = (typeof DFU_STATES)[number];
 

@@ -69,7 +69,10 @@ const VCAP_FULL_SCALE_V = decodeVcap(0xffff);
 
 /** Controller states in which the Pi runs on the supercap (or is being cut): power has not resumed. */
 const CONTROLLER_BLACKOUT_STATES: ReadonlySet<PowerState | null> = new Set<PowerState | null>([
-  'BlackoutSolo', 'BlackoutCoOp', 'BlackoutShutdown', 'PoweredDownBlackout',
+  'BlackoutSolo',
+  'BlackoutCoOp',
+  'BlackoutShutdown',
+  'PoweredDownBlackout',
 ]);
 
 /** A V_in reading that cannot be a measurement. */
@@ -188,7 +191,8 @@ export class Supervisor {
   get supercapPowerW(): number | null {
     const samples = this.vcapSamples;
     // Measured in this blackout (its samples span the rate window), not kept from the last one.
-    if (this.state !== 'BLACKOUT' || samples.length < 2 || samples.at(-1)!.t - samples[0]!.t < RATE_WINDOW_MS) return null;
+    if (this.state !== 'BLACKOUT' || samples.length < 2 || samples.at(-1)!.t - samples[0]!.t < RATE_WINDOW_MS)
+      return null;
     return this.dischargeRate === null ? null : (SUPERCAP_F * this.dischargeRate) / 2;
   }
 
@@ -274,7 +278,12 @@ export class Supervisor {
           p.logger.warn(`Detected blackout (V_in = ${fixedHalfEven(vin, 2)}V < ${fixedHalfEven(limit, 2)}V)`);
           this.go('BLACKOUT');
           this.armDeadline(life);
-          p.blackout({ phase: 'start', V_in: vin, time_limit: s.blackoutTimeLimitS, voltage_limit: s.blackoutVoltageLimitV });
+          p.blackout({
+            phase: 'start',
+            V_in: vin,
+            time_limit: s.blackoutTimeLimitS,
+            voltage_limit: s.blackoutVoltageLimitV,
+          });
         }
         return;
       }
@@ -330,7 +339,9 @@ export class Supervisor {
     }
     const elapsed = this.port.now() - this.blackoutStart;
     const why = confirming ? 'the return of the power was not confirmed in time' : 'the bus has not answered';
-    this.port.logger.error(`Blacked out for ${fixedHalfEven(elapsed / 1000, 1)}s and ${why}: initiating shutdown without waiting for the bus`);
+    this.port.logger.error(
+      `Blacked out for ${fixedHalfEven(elapsed / 1000, 1)}s and ${why}: initiating shutdown without waiting for the bus`,
+    );
     this.beginShutdown(elapsed);
   }
 
@@ -387,8 +398,10 @@ export class Supervisor {
       const left = this.secondsLeft(vcap);
       if (settled && left <= (this.settings.haltReserveS ?? HALT_RESERVE_S)) {
         const watts = (this.rate() * SUPERCAP_F) / 2;
-        p.logger.warn(`Supercap at ${fixedHalfEven(vcap, 2)}V carries the computer for about ${fixedHalfEven(Math.max(0, left), 1)}s ` +
-          `more (${fixedHalfEven(SUPERCAP_CUTOFF_V, 2)}V cut-off, ${fixedHalfEven(watts, 1)}W), initiating shutdown`);
+        p.logger.warn(
+          `Supercap at ${fixedHalfEven(vcap, 2)}V carries the computer for about ${fixedHalfEven(Math.max(0, left), 1)}s ` +
+            `more (${fixedHalfEven(SUPERCAP_CUTOFF_V, 2)}V cut-off, ${fixedHalfEven(watts, 1)}W), initiating shutdown`,
+        );
         this.beginShutdown(elapsed);
         return readError === null;
       }
@@ -459,16 +472,24 @@ export class Supervisor {
     let overdue = false;
     const cancel = p.timer(SHUTDOWN_REQUEST_BOUND_MS, () => {
       overdue = true;
-      p.logger.error(`The controller has not taken the shutdown request within ${SHUTDOWN_REQUEST_BOUND_MS / 1000}s; the poweroff goes on without it`);
+      p.logger.error(
+        `The controller has not taken the shutdown request within ${SHUTDOWN_REQUEST_BOUND_MS / 1000}s; the poweroff goes on without it`,
+      );
     });
     try {
       for (;;) {
         try {
           await p.requestShutdown();
-          if (failures > 0 && !overdue) p.logger.info(`The controller took the shutdown request after ${failures} failed attempt${failures === 1 ? '' : 's'}`);
+          if (failures > 0 && !overdue)
+            p.logger.info(
+              `The controller took the shutdown request after ${failures} failed attempt${failures === 1 ? '' : 's'}`,
+            );
           return;
         } catch (err) {
-          if (++failures === 1) p.logger.error(`Cannot request the shutdown from the controller (${(err as Error).message}); the poweroff goes on without it`);
+          if (++failures === 1)
+            p.logger.error(
+              `Cannot request the shutdown from the controller (${(err as Error).message}); the poweroff goes on without it`,
+            );
           if (overdue || life !== this.life || p.now() >= until) return;
           await new Promise<void>((resolve) => p.timer(TICK_MS, resolve));
           if (overdue || life !== this.life) return;

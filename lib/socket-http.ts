@@ -24,7 +24,10 @@ export interface SocketRequestOptions {
 /** No complete answer within the time limit. */
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
-  constructor(readonly timeoutMs: number, message = `No answer within ${timeoutMs / 1000} s`) {
+  constructor(
+    readonly timeoutMs: number,
+    message = `No answer within ${timeoutMs / 1000} s`,
+  ) {
     super(message);
   }
 }
@@ -36,7 +39,10 @@ export class TimeoutError extends Error {
 export class SocketRequestError extends Error {
   override name = 'SocketRequestError';
   readonly code: string | undefined;
-  constructor(readonly connected: boolean, cause: NodeJS.ErrnoException) {
+  constructor(
+    readonly connected: boolean,
+    cause: NodeJS.ErrnoException,
+  ) {
     super(cause.message);
     this.code = cause.code;
   }
@@ -45,7 +51,12 @@ export class SocketRequestError extends Error {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** One request; resolves with any status, rejects with TimeoutError or SocketRequestError. */
-export function socketRequest(socketPath: string, method: string, path: string, opts: SocketRequestOptions = {}): Promise<Reply> {
+export function socketRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  opts: SocketRequestOptions = {},
+): Promise<Reply> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { Host: 'localhost', ...opts.headers };
@@ -65,16 +76,27 @@ export function socketRequest(socketPath: string, method: string, path: string, 
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          type: String(res.headers['content-type'] ?? ''),
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
       });
       res.on('error', fail);
       res.on('aborted', () => fail(new Error('the daemon closed the connection before answering')));
     });
-    req.on('socket', (s) => s.once('connect', () => { connected = true; }));
-    const timer = timeoutMs > 0 ? setTimeout(() => {
-      fail(new TimeoutError(timeoutMs));
-      req.destroy();
-    }, timeoutMs) : undefined;
+    req.on('socket', (s) =>
+      s.once('connect', () => {
+        connected = true;
+      }),
+    );
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            fail(new TimeoutError(timeoutMs));
+            req.destroy();
+          }, timeoutMs)
+        : undefined;
     req.on('error', fail);
     if (opts.body === undefined) req.end();
     else writeBody(req, Buffer.from(opts.body), opts.onSent);
@@ -105,7 +127,13 @@ function writeBody(req: ClientRequest, body: Buffer, onSent?: (sent: number, tot
 
 /** A GET whose answer is a stream (/events): the caller reads the response and destroys the request. */
 export function socketStream(socketPath: string, path: string): ClientRequest {
-  const req = request({ socketPath, method: 'GET', path, headers: { Host: 'localhost', Accept: 'text/event-stream' }, agent: false });
+  const req = request({
+    socketPath,
+    method: 'GET',
+    path,
+    headers: { Host: 'localhost', Accept: 'text/event-stream' },
+    agent: false,
+  });
   req.end();
   return req;
 }

@@ -29,10 +29,7 @@ export function adminSchema(): Json {
   nut.properties = { enabled };
   nut.dependencies = {
     enabled: {
-      oneOf: [
-        { properties: { enabled: { const: false } } },
-        { properties: { enabled: { const: true }, ...settings } },
-      ],
+      oneOf: [{ properties: { enabled: { const: false } } }, { properties: { enabled: { const: true }, ...settings } }],
     },
   };
   return s;
@@ -42,7 +39,17 @@ const group = { 'ui:field': 'collapsible', collapse: { field: 'ObjectField', wra
 
 /** The Admin UI layout: groups collapsed, fields in the documented order. */
 export const uiSchema = {
-  'ui:order': ['mode', 'socketPath', 'pollInterval', 'pathPrefix', 'staleTimeout', 'engine', 'notifications', 'control', 'nut'],
+  'ui:order': [
+    'mode',
+    'socketPath',
+    'pollInterval',
+    'pathPrefix',
+    'staleTimeout',
+    'engine',
+    'notifications',
+    'control',
+    'nut',
+  ],
   mode: { 'ui:widget': 'select', 'ui:enumNames': Object.values(MODES) },
   engine: group,
   notifications: group,

@@ -19,13 +19,21 @@ export type { Reply };
 export { TimeoutError };
 
 /** One request to halpid: rejects on a connection error or after `timeoutMs` without an answer. */
-export async function halpidRequest(socketPath: string, method: string, path: string, body?: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Reply> {
+export async function halpidRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: string,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<Reply> {
   try {
     return await socketRequest(socketPath, method, path, {
-      timeoutMs, ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } }),
+      timeoutMs,
+      ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } }),
     });
   } catch (err) {
-    if (err instanceof TimeoutError) throw new TimeoutError(timeoutMs, `No answer from halpid within ${timeoutMs / 1000} s`);
+    if (err instanceof TimeoutError)
+      throw new TimeoutError(timeoutMs, `No answer from halpid within ${timeoutMs / 1000} s`);
     throw err;
   }
 }
@@ -47,10 +55,19 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 /** A /values object of either dialect → the model. */
 export function modelFromValues(v: Json): Model {
   const m: Model = {
-    V_in: num(v.V_in), V_cap: num(v.V_cap) ?? num(v.V_supercap), I_in: num(v.I_in), T_mcu: num(v.T_mcu), T_pcb: num(v.T_pcb),
-    state: str(v.state), watchdog_elapsed: num(v.watchdog_elapsed), watchdog_timeout: num(v.watchdog_timeout),
-    watchdog_enabled: bool(v.watchdog_enabled), '5v_output_enabled': bool(v['5v_output_enabled']),
-    daemon_version: str(v.daemon_version), hardware_version: str(v.hardware_version), firmware_version: str(v.firmware_version),
+    V_in: num(v.V_in),
+    V_cap: num(v.V_cap) ?? num(v.V_supercap),
+    I_in: num(v.I_in),
+    T_mcu: num(v.T_mcu),
+    T_pcb: num(v.T_pcb),
+    state: str(v.state),
+    watchdog_elapsed: num(v.watchdog_elapsed),
+    watchdog_timeout: num(v.watchdog_timeout),
+    watchdog_enabled: bool(v.watchdog_enabled),
+    '5v_output_enabled': bool(v['5v_output_enabled']),
+    daemon_version: str(v.daemon_version),
+    hardware_version: str(v.hardware_version),
+    firmware_version: str(v.firmware_version),
     device_id: str(v.device_id),
   };
   const bits = num(v.usb_port_state);
@@ -58,7 +75,12 @@ export function modelFromValues(v: Json): Model {
   return m;
 }
 
-const usbFromBits = (bits: number) => ({ usb0: (bits & 1) !== 0, usb1: (bits & 2) !== 0, usb2: (bits & 4) !== 0, usb3: (bits & 8) !== 0 });
+const usbFromBits = (bits: number) => ({
+  usb0: (bits & 1) !== 0,
+  usb1: (bits & 2) !== 0,
+  usb2: (bits & 4) !== 0,
+  usb3: (bits & 8) !== 0,
+});
 
 export function usbFrom(v: unknown): Model['usb'] | undefined {
   if (!isObject(v)) return undefined;
@@ -70,9 +92,12 @@ export function usbFrom(v: unknown): Model['usb'] | undefined {
 export function configFrom(v: unknown): Model['config'] | undefined {
   if (!isObject(v)) return undefined;
   const c = {
-    watchdog_timeout: num(v.watchdog_timeout), power_on_threshold: num(v.power_on_threshold),
-    solo_power_off_threshold: num(v.solo_power_off_threshold), led_brightness: num(v.led_brightness),
-    auto_restart: bool(v.auto_restart), solo_depleting_timeout: num(v.solo_depleting_timeout),
+    watchdog_timeout: num(v.watchdog_timeout),
+    power_on_threshold: num(v.power_on_threshold),
+    solo_power_off_threshold: num(v.solo_power_off_threshold),
+    led_brightness: num(v.led_brightness),
+    auto_restart: bool(v.auto_restart),
+    solo_depleting_timeout: num(v.solo_depleting_timeout),
   };
   return Object.values(c).every((x) => x !== undefined) ? (c as Model['config']) : undefined;
 }
@@ -88,7 +113,7 @@ const reasonOf = (err: unknown): string => {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT') return 'no socket there (is halpid running?)';
   if (e.code === 'ECONNREFUSED') return 'connection refused (is halpid running?)';
-  if (e.code === 'EACCES') return 'permission denied (add the Signal K server\'s user to the socket\'s group)';
+  if (e.code === 'EACCES') return "permission denied (add the Signal K server's user to the socket's group)";
   return e.message;
 };
 
@@ -256,7 +281,14 @@ export class ClientSource implements Source {
       }
       case 'supply': {
         const n = (v: unknown): number | null => (typeof v === 'number' ? v : null);
-        sink.supply({ charge: n(d.charge), runtime: n(d.runtime), shutdown_in: n(d.shutdown_in), shutting_down: d.shutting_down === true, power: n(d.power), current: n(d.current) });
+        sink.supply({
+          charge: n(d.charge),
+          runtime: n(d.runtime),
+          shutdown_in: n(d.shutdown_in),
+          shutting_down: d.shutting_down === true,
+          power: n(d.power),
+          current: n(d.current),
+        });
         return;
       }
       case 'usb': {
@@ -282,7 +314,8 @@ export class ClientSource implements Source {
       case 'controller':
         if (typeof d.reachable === 'boolean') {
           sink.controller({
-            reachable: d.reachable, powerCycleAt: typeof d.power_cycle_at === 'number' ? d.power_cycle_at : null,
+            reachable: d.reachable,
+            powerCycleAt: typeof d.power_cycle_at === 'number' ? d.power_cycle_at : null,
             ...(typeof d.error === 'string' ? { error: d.error } : {}),
           });
         }

@@ -101,17 +101,24 @@ export class EngineSource implements Source {
     const e = this.engine;
     this.releaseDemand = e.demand(this.options.pollInterval);
     this.off.push(
-      e.on('state', (s) => sink.change({ daemon_state: s.daemon_state, ...(s.controller_state ? { state: s.controller_state } : {}) })),
+      e.on('state', (s) =>
+        sink.change({ daemon_state: s.daemon_state, ...(s.controller_state ? { state: s.controller_state } : {}) }),
+      ),
       e.on('usb', (u) => sink.change({ usb: u })),
       e.on('config', (c) => sink.change({ config: c })),
-      e.on('blackout', (b) => sink.blackout(b.phase === 'start' ? { phase: 'start', time_limit: b.time_limit } : { phase: b.phase })),
-      e.on('controller', (c) => sink.controller({ reachable: c.reachable, powerCycleAt: c.power_cycle_at, error: c.error })),
+      e.on('blackout', (b) =>
+        sink.blackout(b.phase === 'start' ? { phase: 'start', time_limit: b.time_limit } : { phase: b.phase }),
+      ),
+      e.on('controller', (c) =>
+        sink.controller({ reachable: c.reachable, powerCycleAt: c.power_cycle_at, error: c.error }),
+      ),
     );
     // Last resort: a server that exits without stopping the plugin leaves no watchdog armed.
     process.once('exit', this.onExit);
     e.start();
     this.schedule(0);
-    if (this.options.nut.enabled) this.nutReady = this.startNut().catch((err: Error) => sink.failure(`NUT server: ${err.message}`));
+    if (this.options.nut.enabled)
+      this.nutReady = this.startNut().catch((err: Error) => sink.failure(`NUT server: ${err.message}`));
   }
 
   private nut: { close(): Promise<void>; server: import('node:net').Server } | null = null;
@@ -122,7 +129,11 @@ export class EngineSource implements Source {
     const { startNutServer } = await import('../engine/nut/server.js');
     const n = this.options.nut;
     const nut = await startNutServer({
-      engine: this.engine, listen: n.listen, user: n.user, password: n.password, primary: false,
+      engine: this.engine,
+      listen: n.listen,
+      user: n.user,
+      password: n.password,
+      primary: false,
       staleMs: Math.max(5000, 3 * this.options.pollInterval),
     });
     this.nut = nut;
@@ -168,10 +179,21 @@ export class EngineSource implements Source {
       const v = valuesSnapshot(m, e.status);
       const usb = e.lastUsb;
       this.sink?.snapshot({
-        V_in: v.V_in, V_cap: v.V_cap, I_in: v.I_in, T_mcu: v.T_mcu, T_pcb: v.T_pcb, state: v.state,
-        watchdog_elapsed: v.watchdog_elapsed, watchdog_timeout: v.watchdog_timeout, watchdog_enabled: v.watchdog_enabled,
-        '5v_output_enabled': v['5v_output_enabled'], hardware_version: v.hardware_version, firmware_version: v.firmware_version,
-        device_id: v.device_id, daemon_version: VERSION, daemon_state: e.state,
+        V_in: v.V_in,
+        V_cap: v.V_cap,
+        I_in: v.I_in,
+        T_mcu: v.T_mcu,
+        T_pcb: v.T_pcb,
+        state: v.state,
+        watchdog_elapsed: v.watchdog_elapsed,
+        watchdog_timeout: v.watchdog_timeout,
+        watchdog_enabled: v.watchdog_enabled,
+        '5v_output_enabled': v['5v_output_enabled'],
+        hardware_version: v.hardware_version,
+        firmware_version: v.firmware_version,
+        device_id: v.device_id,
+        daemon_version: VERSION,
+        daemon_state: e.state,
         ...(usb !== null ? { usb: usbObject(usb) } : {}),
         ...(config ? { config } : {}),
         supply: supplyNow(e, this.cutoff),
@@ -199,7 +221,8 @@ export class EngineSource implements Source {
       await this.nutReady;
       await this.nut?.close();
       const result = await this.engine.stop({ disarmWatchdog: !opts.handover });
-      if (!result.watchdogDisabled && !opts.handover) this.engine.logger.warn(`Failed to disable the watchdog: ${result.error}`);
+      if (!result.watchdogDisabled && !opts.handover)
+        this.engine.logger.warn(`Failed to disable the watchdog: ${result.error}`);
       await this.bus.close().catch(() => {});
       this.actions.close(); // the descriptors kept for the poweroff: a restarted plugin takes its own
     })();

@@ -45,7 +45,11 @@ export function historyFeed(sink: SourceSink, history: History, clock: Clock): S
 }
 
 const send = (res: ServerResponse, status: number, body: string): void => {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+  });
   res.end(body);
 };
 

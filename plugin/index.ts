@@ -14,7 +14,12 @@ export default function halpi2(app: ServerAPI): Plugin {
     setPluginStatus: (t) => app.setPluginStatus(t),
     setPluginError: (t) => app.setPluginError(t),
     registerPutHandler: (context, path, handler, source) =>
-      app.registerPutHandler(context, path, handler as unknown as Parameters<ServerAPI['registerPutHandler']>[2], source),
+      app.registerPutHandler(
+        context,
+        path,
+        handler as unknown as Parameters<ServerAPI['registerPutHandler']>[2],
+        source,
+      ),
     debug: (...args) => app.debug(args.map(String).join(' ')),
     error: (...args) => app.error(args.map(String).join(' ')),
     getSelfPath: (path) => app.getSelfPath(path),
@@ -27,7 +32,10 @@ export default function halpi2(app: ServerAPI): Plugin {
     narrow.pluginEnabled = (id) => {
       if (!existsSync(join(dir, 'node_modules', id, 'package.json'))) return false;
       try {
-        return (JSON.parse(readFileSync(join(dir, 'plugin-config-data', `${id}.json`), 'utf8')) as { enabled?: unknown }).enabled === true;
+        return (
+          (JSON.parse(readFileSync(join(dir, 'plugin-config-data', `${id}.json`), 'utf8')) as { enabled?: unknown })
+            .enabled === true
+        );
       } catch {
         return false; // no settings: never enabled
       }
@@ -35,7 +43,8 @@ export default function halpi2(app: ServerAPI): Plugin {
   }
   // Newer servers' helpers are used only where they exist (2.23.0 has neither).
   const newer = app as ServerAPI & { setDefaultMetadata?: (path: string, value: unknown) => Promise<unknown> };
-  if (typeof newer.setDefaultMetadata === 'function') narrow.setDefaultMetadata = (path, value) => newer.setDefaultMetadata!(path, value);
+  if (typeof newer.setDefaultMetadata === 'function')
+    narrow.setDefaultMetadata = (path, value) => newer.setDefaultMetadata!(path, value);
   const plugin = createPlugin(narrow);
   return plugin as unknown as Plugin;
 }

@@ -42,7 +42,8 @@ export async function probeHalpid(socketPath: string, deps: ModeDeps = {}): Prom
   }
 }
 
-export type DeviceProbe = { ok: true; bus: Bus; firmware: string } | { ok: false; reason: string; permission?: boolean; noModule?: boolean };
+export type DeviceProbe =
+  { ok: true; bus: Bus; firmware: string } | { ok: false; reason: string; permission?: boolean; noModule?: boolean };
 
 /**
  * The one-line status when the native i2c-bus module does not load. The App Store installs with
@@ -53,8 +54,10 @@ export function noI2cModule(message: string, bus: number): string {
   const fix = /bindings file|NODE_MODULE_VERSION|invalid ELF|wrong ELF/i.test(message)
     ? 'cd ~/.signalk && npm rebuild i2c-bus' // installed, not built (or built for another Node.js)
     : 'cd ~/.signalk && npm install i2c-bus@5.2.3'; // not installed at all
-  return `Cannot drive the controller on /dev/i2c-${bus}: the i2c-bus module is not built (the App Store installs plugins without build scripts). ` +
-    `Install halpid and use mode "client", or build it with "${fix}" (needs python3, make and g++) and restart Signal K.`;
+  return (
+    `Cannot drive the controller on /dev/i2c-${bus}: the i2c-bus module is not built (the App Store installs plugins without build scripts). ` +
+    `Install halpid and use mode "client", or build it with "${fix}" (needs python3, make and g++) and restart Signal K.`
+  );
 }
 
 /** Open `/dev/i2c-<bus>` and read the firmware version (register 0x04); the bus stays open on success. */
@@ -66,7 +69,11 @@ export async function probeDevice(busNumber: number, address: number, deps: Mode
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EACCES' || e.code === 'EPERM') {
-      return { ok: false, permission: true, reason: `Permission denied on ${path}: add the Signal K server's user to the 'i2c' group` };
+      return {
+        ok: false,
+        permission: true,
+        reason: `Permission denied on ${path}: add the Signal K server's user to the 'i2c' group`,
+      };
     }
     return { ok: false, reason: e.message };
   }
@@ -74,7 +81,8 @@ export async function probeDevice(busNumber: number, address: number, deps: Mode
   try {
     bus = await (deps.openI2c ?? ((b, a) => LinuxI2cBus.open(b, a)))(busNumber, address);
   } catch (err) {
-    if (err instanceof I2cUnavailableError) return { ok: false, noModule: true, reason: noI2cModule(err.message, busNumber) };
+    if (err instanceof I2cUnavailableError)
+      return { ok: false, noModule: true, reason: noI2cModule(err.message, busNumber) };
     return { ok: false, reason: (err as Error).message };
   }
   try {

@@ -22,15 +22,26 @@ export interface BlackoutInputs {
 }
 
 export function blackoutNotification(i: BlackoutInputs): Notification | null {
-  if (i.powerState === 'BlackoutShutdown' || (i.shutdownAfterBlackout && (i.daemonState === 'SHUTDOWN' || i.daemonState === 'DEAD'))) {
-    return { state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss' };
+  if (
+    i.powerState === 'BlackoutShutdown' ||
+    (i.shutdownAfterBlackout && (i.daemonState === 'SHUTDOWN' || i.daemonState === 'DEAD'))
+  ) {
+    return {
+      state: 'emergency',
+      method: ['visual', 'sound'],
+      message: 'HALPI2 is shutting down after input power loss',
+    };
   }
   if (i.powerState === 'BlackoutSolo' || i.powerState === 'BlackoutCoOp' || i.daemonState === 'BLACKOUT') {
     const parts: string[] = [];
     if (i.vCap !== undefined) parts.push(`V_cap ${i.vCap.toFixed(2)} V`);
     if (i.secondsLeft !== undefined) parts.push(`shutdown in ${Math.max(0, Math.ceil(i.secondsLeft))} s`);
     const detail = parts.length ? ` (${parts.join(', ')})` : '';
-    return { state: 'alarm', method: ['visual', 'sound'], message: `HALPI2 input power lost, running on supercap${detail}` };
+    return {
+      state: 'alarm',
+      method: ['visual', 'sound'],
+      message: `HALPI2 input power lost, running on supercap${detail}`,
+    };
   }
   if (i.powerState === undefined && i.daemonState === undefined) return null; // nothing known yet
   return normal('HALPI2 input power OK');
@@ -39,12 +50,15 @@ export function blackoutNotification(i: BlackoutInputs): Notification | null {
 export function shutdownNotification(i: { powerState?: string; poweroffFailure?: string }): Notification {
   if (i.poweroffFailure !== undefined) {
     return {
-      state: 'emergency', method: ['visual', 'sound'],
+      state: 'emergency',
+      method: ['visual', 'sound'],
       message: `HALPI2 poweroff command failed: ${i.poweroffFailure}; power will be cut within 60 s`,
     };
   }
-  if (i.powerState === 'ManualShutdown') return { state: 'alert', method: ['visual'], message: 'HALPI2 shutdown requested' };
-  if (i.powerState === 'EnteringStandby') return { state: 'alert', method: ['visual'], message: 'HALPI2 entering standby' };
+  if (i.powerState === 'ManualShutdown')
+    return { state: 'alert', method: ['visual'], message: 'HALPI2 shutdown requested' };
+  if (i.powerState === 'EnteringStandby')
+    return { state: 'alert', method: ['visual'], message: 'HALPI2 entering standby' };
   return normal('No HALPI2 shutdown in progress');
 }
 
@@ -57,9 +71,10 @@ export function connectionNotification(i: {
   const down = i.controllerDown;
   if (down) {
     const why = down.error ? ` (${down.error})` : '';
-    const next = down.powerCycleInS !== null
-      ? `its watchdog will power-cycle the computer in about ${Math.max(0, Math.round(down.powerCycleInS))} s`
-      : 'nothing will power-cycle the computer';
+    const next =
+      down.powerCycleInS !== null
+        ? `its watchdog will power-cycle the computer in about ${Math.max(0, Math.round(down.powerCycleInS))} s`
+        : 'nothing will power-cycle the computer';
     return { state: 'alarm', method: ['visual', 'sound'], message: `HALPI2 controller not answering${why}: ${next}` };
   }
   if (i.stale !== null) return { state: 'alert', method: ['visual'], message: i.stale };

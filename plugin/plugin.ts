@@ -31,7 +31,12 @@ export interface ServerApp {
   handleMessage(id: string, delta: Delta): void;
   setPluginStatus(text: string): void;
   setPluginError(text: string): void;
-  registerPutHandler(context: string, path: string, handler: (context: string, path: string, value: unknown, cb: (r: unknown) => void) => unknown, source?: string): void;
+  registerPutHandler(
+    context: string,
+    path: string,
+    handler: (context: string, path: string, value: unknown, cb: (r: unknown) => void) => unknown,
+    source?: string,
+  ): void;
   debug(...args: unknown[]): void;
   error(...args: unknown[]): void;
   getSelfPath?(path: string): unknown;
@@ -84,7 +89,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
           ? { setDefaultMetadata: (p: string, v: Record<string, unknown>) => app.setDefaultMetadata!(p, v) }
           : {}),
       },
-      r.options, clock, source,
+      r.options,
+      clock,
+      source,
     );
     r.publisher = publisher;
     publisher.begin();
@@ -104,7 +111,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
 
   const engineSource = (r: Run, mode: 'engine' | 'simulator', bus?: import('../engine/bus.js').Bus): EngineSource => {
     if (mode === 'simulator') {
-      const sim = deps.simulator?.() ?? new SimulatedController({ clock, start: 'host-running', hostGated: true, warn: (m) => logger.warn(m) });
+      const sim =
+        deps.simulator?.() ??
+        new SimulatedController({ clock, start: 'host-running', hostGated: true, warn: (m) => logger.warn(m) });
       return new EngineSource({ mode, bus: sim, simulator: sim, options: r.options, logger, clock, history });
     }
     return new EngineSource({ mode, bus: bus!, options: r.options, logger, clock, history });
@@ -128,8 +137,17 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       return;
     }
     if (device.ok) return attach(r, engineSource(r, 'engine', device.bus));
-    if (device.noModule) app.setPluginError((o.mode === 'engine' ? device.reason : `No halpid answered at ${o.socketPath} (${halpid.reason}). ${device.reason}`) + r.note);
-    else if (o.mode === 'engine') app.setPluginError((device.permission ? device.reason : `No HALPI2 controller on /dev/i2c-${o.engine.i2cBus}: ${device.reason}`) + r.note);
+    if (device.noModule)
+      app.setPluginError(
+        (o.mode === 'engine'
+          ? device.reason
+          : `No halpid answered at ${o.socketPath} (${halpid.reason}). ${device.reason}`) + r.note,
+      );
+    else if (o.mode === 'engine')
+      app.setPluginError(
+        (device.permission ? device.reason : `No HALPI2 controller on /dev/i2c-${o.engine.i2cBus}: ${device.reason}`) +
+          r.note,
+      );
     else app.setPluginError(nothingFound(o.socketPath, halpid.reason, o.engine.i2cBus, device.reason) + r.note);
   };
 
@@ -175,16 +193,20 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     r.timer = clock.setTimeout(() => {
       r.timer = null;
       if (r.stopped) return;
-      r.busy = r.busy.then(() => reprobe(r)).catch((err: Error) => app.setPluginError(err.message + r.note)).finally(() => {
-        if (!r.stopped) scheduleReprobe(r);
-      });
+      r.busy = r.busy
+        .then(() => reprobe(r))
+        .catch((err: Error) => app.setPluginError(err.message + r.note))
+        .finally(() => {
+          if (!r.stopped) scheduleReprobe(r);
+        });
     }, REPROBE_MS);
   };
 
   const plugin = {
     id: PLUGIN_ID,
     name: PLUGIN_NAME,
-    description: 'HALPI2 power: input and supercap voltages, blackout alarms, USB ports and controller settings; runs the blackout shutdown itself or reads a running halpid',
+    description:
+      'HALPI2 power: input and supercap voltages, blackout alarms, USB ports and controller settings; runs the blackout shutdown itself or reads a running halpid',
     schema: () => adminSchema(),
     uiSchema: () => uiSchema,
 
@@ -195,22 +217,39 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
       let note = problems.length ? ` (invalid settings replaced by defaults: ${problems.join('; ')})` : '';
       if (otherPluginEnabled(app)) note += `. ${SIDE_BY_SIDE}`;
       app.setPluginStatus(`Starting…${note}`);
-      const r: Run = { options, source: null, publisher: null, stopped: false, timer: null, busy: Promise.resolve(), note };
+      const r: Run = {
+        options,
+        source: null,
+        publisher: null,
+        stopped: false,
+        timer: null,
+        busy: Promise.resolve(),
+        note,
+      };
       run = r;
       stopping = null;
       clientLostAt = null;
-      const handlers: Array<{ path: string; handler: PutHandler }> = putHandlers(options, () => r.source, async () => {
-        await r.source?.refresh();
-      });
+      const handlers: Array<{ path: string; handler: PutHandler }> = putHandlers(
+        options,
+        () => r.source,
+        async () => {
+          await r.source?.refresh();
+        },
+      );
       for (const { path, handler } of handlers) {
         app.registerPutHandler('vessels.self', path, (context, p, value) => handler(context, p, value));
       }
       const refused = refusedPutPaths(options);
-      if (refused.length) app.handleMessage(PLUGIN_ID, { updates: [{ meta: refused.map((path) => ({ path, value: { supportsPut: false } })) }] });
+      if (refused.length)
+        app.handleMessage(PLUGIN_ID, {
+          updates: [{ meta: refused.map((path) => ({ path, value: { supportsPut: false } })) }],
+        });
       warnAboutOldPlugin(app, options.pathPrefix);
-      r.busy = resolve(r).catch((err: Error) => app.setPluginError(err.message + r.note)).finally(() => {
-        if (!r.stopped) scheduleReprobe(r);
-      });
+      r.busy = resolve(r)
+        .catch((err: Error) => app.setPluginError(err.message + r.note))
+        .finally(() => {
+          if (!r.stopped) scheduleReprobe(r);
+        });
     },
 
     stop(): Promise<void> {
@@ -223,7 +262,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
         await r.busy.catch(() => {});
         await detach(r);
       })();
-      stopping = Promise.race([settle, new Promise<void>((res) => setTimeout(res, STOP_LIMIT_MS).unref())]).catch(() => {});
+      stopping = Promise.race([settle, new Promise<void>((res) => setTimeout(res, STOP_LIMIT_MS).unref())]).catch(
+        () => {},
+      );
       return stopping;
     },
 
@@ -246,7 +287,8 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
 
 /** Hat Labs' plugin, which publishes the same paths (docs/signalk.md, "Moving from signalk-halpi"). */
 export const VENDOR_PLUGIN_ID = 'signalk-halpi';
-export const SIDE_BY_SIDE = 'The signalk-halpi plugin is enabled too and publishes the same paths, so each value flips between two sources: ' +
+export const SIDE_BY_SIDE =
+  'The signalk-halpi plugin is enabled too and publishes the same paths, so each value flips between two sources: ' +
   'disable signalk-halpi under Server → Plugin Config (this plugin replaces it; the settings socketPath, pollInterval and pathPrefix carry over)';
 
 function otherPluginEnabled(app: ServerApp): boolean {
@@ -262,7 +304,9 @@ function warnAboutOldPlugin(app: ServerApp, prefix: string): void {
   try {
     const node = app.getSelfPath?.(`${prefix}.dcInputVoltage`) as { $source?: string } | undefined;
     if (node?.$source && !node.$source.startsWith(PLUGIN_ID)) {
-      app.error(`${prefix} values from another source (${node.$source}) are in the data tree; disable the signalk-halpi plugin so that each path has one source`);
+      app.error(
+        `${prefix} values from another source (${node.$source}) are in the data tree; disable the signalk-halpi plugin so that each path has one source`,
+      );
     }
   } catch {
     // only a warning

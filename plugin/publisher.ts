@@ -4,11 +4,25 @@
 
 import type { Clock, TimerHandle } from '../engine/clock.js';
 import {
-  blackoutNotification, connectionNotification, sameNotification, shutdownNotification, STOPPED, type Notification,
+  blackoutNotification,
+  connectionNotification,
+  sameNotification,
+  shutdownNotification,
+  STOPPED,
+  type Notification,
 } from './notifications.js';
 import type { PluginOptions } from './options.js';
 import { staleTimeoutMs } from './options.js';
-import { DEFAULT_ZONE_INPUTS, metaFor, nullsOf, valuesOf, type Group, type Model, type SupplyModel, type ZoneInputs } from './paths.js';
+import {
+  DEFAULT_ZONE_INPUTS,
+  metaFor,
+  nullsOf,
+  valuesOf,
+  type Group,
+  type Model,
+  type SupplyModel,
+  type ZoneInputs,
+} from './paths.js';
 import type { BlackoutNote, ControllerNote, Source, SourceSink } from './source.js';
 
 export const DISCRETE_RESEND_MS = 60_000;
@@ -80,7 +94,8 @@ export class Publisher implements SourceSink {
     const meta = metaFor(this.options, this.zoneInputs, staleTimeoutMs(this.options) / 1000);
     const setDefault = this.out.setDefaultMetadata;
     if (setDefault) {
-      for (const m of meta) void setDefault(m.path, m.value).catch(() => this.out.handleMessage({ updates: [{ meta: [m] }] }));
+      for (const m of meta)
+        void setDefault(m.path, m.value).catch(() => this.out.handleMessage({ updates: [{ meta: [m] }] }));
       return;
     }
     // Servers before 2.30: a meta delta, which overwrites the user's edits at every start.
@@ -161,8 +176,12 @@ export class Publisher implements SourceSink {
   private connectionNow(): Notification {
     const down = this.controllerDown;
     return connectionNotification({
-      stale: this.stale, connected: this.source.connectedText(),
-      controllerDown: down && { powerCycleInS: down.powerCycleAt === null ? null : (down.powerCycleAt - this.clock.wallNow()) / 1000, error: down.error },
+      stale: this.stale,
+      connected: this.source.connectedText(),
+      controllerDown: down && {
+        powerCycleInS: down.powerCycleAt === null ? null : (down.powerCycleAt - this.clock.wallNow()) / 1000,
+        error: down.error,
+      },
     });
   }
 
@@ -208,8 +227,15 @@ export class Publisher implements SourceSink {
     for (const [k, v] of Object.entries(values)) if (v !== undefined) (this.model as Record<string, unknown>)[k] = v;
     const c = this.model.config;
     if (c) {
-      const z = { ...this.zoneInputs, soloPowerOffThreshold: c.solo_power_off_threshold, powerOnThreshold: c.power_on_threshold };
-      if (z.soloPowerOffThreshold !== this.zoneInputs.soloPowerOffThreshold || z.powerOnThreshold !== this.zoneInputs.powerOnThreshold) {
+      const z = {
+        ...this.zoneInputs,
+        soloPowerOffThreshold: c.solo_power_off_threshold,
+        powerOnThreshold: c.power_on_threshold,
+      };
+      if (
+        z.soloPowerOffThreshold !== this.zoneInputs.soloPowerOffThreshold ||
+        z.powerOnThreshold !== this.zoneInputs.powerOnThreshold
+      ) {
         this.zoneInputs = z;
         this.publishMeta();
       }
@@ -246,8 +272,11 @@ export class Publisher implements SourceSink {
 
   private notifications(force: boolean): PathValue[] {
     const b = blackoutNotification({
-      powerState: this.model.state, daemonState: this.model.daemon_state, shutdownAfterBlackout: this.shutdownAfterBlackout,
-      vCap: this.model.V_cap, secondsLeft: this.secondsLeft(),
+      powerState: this.model.state,
+      daemonState: this.model.daemon_state,
+      shutdownAfterBlackout: this.shutdownAfterBlackout,
+      vCap: this.model.V_cap,
+      secondsLeft: this.secondsLeft(),
     });
     const s = shutdownNotification({ powerState: this.model.state, poweroffFailure: this.poweroffFailure });
     return [...(b ? this.notification('blackout', b, force) : []), ...this.notification('shutdown', s, force)];
@@ -261,8 +290,14 @@ export class Publisher implements SourceSink {
     if (!force && last && sameNotification(last.n, n)) return [];
     // A countdown (only its numbers change) is refreshed at most once a second.
     const numbersOnly = (m: string): string => m.replace(/[0-9]+(\.[0-9]+)?/g, '#');
-    if (!force && last && last.n.state === n.state && numbersOnly(last.n.message) === numbersOnly(n.message) &&
-      now - last.at < COUNTDOWN_REFRESH_MS) return [];
+    if (
+      !force &&
+      last &&
+      last.n.state === n.state &&
+      numbersOnly(last.n.message) === numbersOnly(n.message) &&
+      now - last.at < COUNTDOWN_REFRESH_MS
+    )
+      return [];
     this.notified.set(name, { n, at: now });
     return [{ path: this.notificationPath(name), value: n }];
   }

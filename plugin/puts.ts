@@ -27,7 +27,14 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function numberIn(key: ConfigKey, min: number, max: number, unit: string, extra?: (v: number) => boolean, rule?: string) {
+function numberIn(
+  key: ConfigKey,
+  min: number,
+  max: number,
+  unit: string,
+  extra?: (v: number) => boolean,
+  rule?: string,
+) {
   return (value: unknown) => {
     if (isNum(value) && ((value >= min && value <= max) || extra?.(value))) {
       return { ok: true as const, apply: (s: Source) => s.setConfig(key, value) };
@@ -42,21 +49,40 @@ export const PUTS: readonly PutSpec[] = [
     group: 'usb',
     check: (v) => (isBool(v) ? { ok: true, apply: (s) => s.setUsb(n, v) } : { ok: false, rule: 'true or false' }),
   })),
-  { leaf: 'watchdog.timeout', group: 'config',
-    check: numberIn('watchdog_timeout', 10, 65.535, ' s', (v) => v === 0, '0 (off) or a number from 10 to 65.535 s') },
+  {
+    leaf: 'watchdog.timeout',
+    group: 'config',
+    check: numberIn('watchdog_timeout', 10, 65.535, ' s', (v) => v === 0, '0 (off) or a number from 10 to 65.535 s'),
+  },
   { leaf: 'config.powerOnThreshold', group: 'config', check: numberIn('power_on_threshold', 5.0, 10.0, ' V') },
-  { leaf: 'config.soloPowerOffThreshold', group: 'config', check: numberIn('solo_power_off_threshold', 4.5, 10.0, ' V') },
-  { leaf: 'config.ledBrightness', group: 'config',
-    check: (v) => (isNum(v) && v >= 0 && v <= 1
-      ? { ok: true, apply: (s) => s.setConfig('led_brightness', Math.round(v * 255)) }
-      : { ok: false, rule: 'a ratio from 0 to 1' }) },
-  { leaf: 'config.autoRestart', group: 'config',
-    check: (v) => (isBool(v) ? { ok: true, apply: (s) => s.setConfig('auto_restart', v) } : { ok: false, rule: 'true or false' }) },
+  {
+    leaf: 'config.soloPowerOffThreshold',
+    group: 'config',
+    check: numberIn('solo_power_off_threshold', 4.5, 10.0, ' V'),
+  },
+  {
+    leaf: 'config.ledBrightness',
+    group: 'config',
+    check: (v) =>
+      isNum(v) && v >= 0 && v <= 1
+        ? { ok: true, apply: (s) => s.setConfig('led_brightness', Math.round(v * 255)) }
+        : { ok: false, rule: 'a ratio from 0 to 1' },
+  },
+  {
+    leaf: 'config.autoRestart',
+    group: 'config',
+    check: (v) =>
+      isBool(v) ? { ok: true, apply: (s) => s.setConfig('auto_restart', v) } : { ok: false, rule: 'true or false' },
+  },
   { leaf: 'config.soloDepletingTimeout', group: 'config', check: numberIn('solo_depleting_timeout', 0, 60, ' s') },
-  { leaf: 'commands.shutdown', group: 'power',
-    check: (v) => (isObj(v) && v.confirm === 'shutdown' && Object.keys(v).length === 1
-      ? { ok: true, apply: (s) => s.shutdown() }
-      : { ok: false, rule: '{"confirm":"shutdown"}' }) },
+  {
+    leaf: 'commands.shutdown',
+    group: 'power',
+    check: (v) =>
+      isObj(v) && v.confirm === 'shutdown' && Object.keys(v).length === 1
+        ? { ok: true, apply: (s) => s.shutdown() }
+        : { ok: false, rule: '{"confirm":"shutdown"}' },
+  },
   { leaf: 'commands.standby', group: 'power', check: checkStandby },
 ];
 
@@ -66,14 +92,20 @@ function checkStandby(v: unknown): ReturnType<PutSpec['check']> {
   if (!isObj(v) || v.confirm !== 'standby') return { ok: false, rule: STANDBY_RULE };
   const keys = Object.keys(v).filter((k) => k !== 'confirm');
   let request: StandbyRequest;
-  if (keys.length === 1 && keys[0] === 'delay' && Number.isInteger(v.delay) && (v.delay as number) >= 0) request = { delay: v.delay as number };
-  else if (keys.length === 1 && keys[0] === 'datetime' && typeof v.datetime === 'string') request = { datetime: v.datetime };
+  if (keys.length === 1 && keys[0] === 'delay' && Number.isInteger(v.delay) && (v.delay as number) >= 0)
+    request = { delay: v.delay as number };
+  else if (keys.length === 1 && keys[0] === 'datetime' && typeof v.datetime === 'string')
+    request = { datetime: v.datetime };
   else return { ok: false, rule: STANDBY_RULE };
   // The daemon's own rules for the time (past, unparsable, not a local time), checked here too.
   const parsed = parseStandby(parseJson(JSON.stringify(request)), Date.now());
   if (!parsed.ok) {
-    if (/in the future/.test(parsed.message)) return { ok: false, rule: `a time in the future (got ${JSON.stringify(v.datetime)})` };
-    return { ok: false, rule: `a date and time such as "2025-11-08T12:00:00Z" or "2025-11-08 12:00:00", or in the forms of halpi standby (got ${JSON.stringify(v.datetime)})` };
+    if (/in the future/.test(parsed.message))
+      return { ok: false, rule: `a time in the future (got ${JSON.stringify(v.datetime)})` };
+    return {
+      ok: false,
+      rule: `a date and time such as "2025-11-08T12:00:00Z" or "2025-11-08 12:00:00", or in the forms of halpi standby (got ${JSON.stringify(v.datetime)})`,
+    };
   }
   return { ok: true, apply: (s) => s.standby(request) };
 }

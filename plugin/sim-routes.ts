@@ -9,7 +9,11 @@ import { createApi, type Api } from '../engine/api/router.js';
 import type { Engine } from '../engine/engine.js';
 import { VERSION } from '../engine/version.js';
 
-type Handler = (req: IncomingMessage & { body?: unknown; _body?: boolean }, res: ServerResponse, next: () => void) => void;
+type Handler = (
+  req: IncomingMessage & { body?: unknown; _body?: boolean },
+  res: ServerResponse,
+  next: () => void,
+) => void;
 
 export interface RouterLike {
   use(handler: Handler): unknown;
@@ -49,7 +53,10 @@ export function simRouter(router: RouterLike, state: () => SimState): void {
     if (!s.engine) return json(res, 404, { error: 'Not in simulator mode' });
     if (api?.engine !== s.engine) {
       api?.api.close();
-      api = { engine: s.engine, api: createApi({ engine: s.engine, version: VERSION, dialect: () => 5, flash: false }) };
+      api = {
+        engine: s.engine,
+        api: createApi({ engine: s.engine, version: VERSION, dialect: () => 5, flash: false }),
+      };
     }
     api.api.handle(withBody(req), res);
   });

@@ -7,10 +7,7 @@ import type { Model, SupplyModel } from './paths.js';
 
 export type Mode = 'client' | 'engine' | 'simulator';
 
-export type BlackoutNote =
-  | { phase: 'start'; time_limit?: number }
-  | { phase: 'end' }
-  | { phase: 'shutdown' };
+export type BlackoutNote = { phase: 'start'; time_limit?: number } | { phase: 'end' } | { phase: 'shutdown' };
 
 export interface SourceSink {
   /** A successful poll; `Model` fields not given keep their last value. */

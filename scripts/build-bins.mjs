@@ -17,6 +17,8 @@ await build({
   target: 'node20',
   external: ['i2c-bus'],
   // CommonJS dependencies (express, …) call require(): give each ES module one.
-  banner: { js: "import { createRequire as __halpiCreateRequire } from 'node:module'; const require = __halpiCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __halpiCreateRequire } from 'node:module'; const require = __halpiCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

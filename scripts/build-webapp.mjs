@@ -20,7 +20,10 @@ await build({
   logLevel: 'warning',
   legalComments: 'eof',
 });
-writeFileSync(join(out, 'style.css'), readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webapp/style.css', 'utf8'));
+writeFileSync(
+  join(out, 'style.css'),
+  readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webapp/style.css', 'utf8'),
+);
 copyFileSync('webapp/index.html', join(out, 'index.html'));
 copyFileSync('webapp/icon.png', join(out, 'icon.png'));
 // The manifest (so the panel can sit on a tablet's home screen) and its icons, from icon.png.

@@ -8,7 +8,9 @@ const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 export function decodePng(buf) {
   if (!buf.subarray(0, 8).equals(SIGNATURE)) throw new Error('not a PNG');
   let off = 8;
-  let width = 0, height = 0, type = 0;
+  let width = 0,
+    height = 0,
+    type = 0;
   const idat = [];
   while (off < buf.length) {
     const len = buf.readUInt32BE(off);
@@ -18,7 +20,8 @@ export function decodePng(buf) {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       type = data[9];
-      if (data[8] !== 8 || data[12] !== 0 || (type !== 6 && type !== 2)) throw new Error('only 8-bit RGB(A), non-interlaced PNGs');
+      if (data[8] !== 8 || data[12] !== 0 || (type !== 6 && type !== 2))
+        throw new Error('only 8-bit RGB(A), non-interlaced PNGs');
     } else if (name === 'IDAT') idat.push(data);
     off += 12 + len;
   }
@@ -40,7 +43,10 @@ export function decodePng(buf) {
       else if (filter === 2) v += b;
       else if (filter === 3) v += (a + b) >> 1;
       else if (filter === 4) {
-        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const p = a + b - c,
+          pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       line[i] = v & 0xff;
@@ -80,7 +86,12 @@ export function encodePng({ width, height, px }) {
   ihdr[9] = 6;
   const raw = Buffer.alloc(height * (width * 4 + 1));
   for (let y = 0; y < height; y++) px.copy(raw, y * (width * 4 + 1) + 1, y * width * 4, (y + 1) * width * 4);
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Bilinear scaling on premultiplied alpha (transparent edges do not darken). */
@@ -93,12 +104,19 @@ export function scale(img, size) {
   };
   for (let y = 0; y < size; y++) {
     const sy = ((y + 0.5) * height) / size - 0.5;
-    const y0 = Math.floor(sy), fy = sy - y0;
+    const y0 = Math.floor(sy),
+      fy = sy - y0;
     for (let x = 0; x < size; x++) {
       const sx = ((x + 0.5) * width) / size - 0.5;
-      const x0 = Math.floor(sx), fx = sx - x0;
-      const v = [0, 1, 2, 3].map((k) => at(x0, y0, k) * (1 - fx) * (1 - fy) + at(x0 + 1, y0, k) * fx * (1 - fy) +
-        at(x0, y0 + 1, k) * (1 - fx) * fy + at(x0 + 1, y0 + 1, k) * fx * fy);
+      const x0 = Math.floor(sx),
+        fx = sx - x0;
+      const v = [0, 1, 2, 3].map(
+        (k) =>
+          at(x0, y0, k) * (1 - fx) * (1 - fy) +
+          at(x0 + 1, y0, k) * fx * (1 - fy) +
+          at(x0, y0 + 1, k) * (1 - fx) * fy +
+          at(x0 + 1, y0 + 1, k) * fx * fy,
+      );
       const o = (y * size + x) * 4;
       const a = v[3];
       for (let k = 0; k < 3; k++) out[o + k] = a > 0 ? Math.round(Math.min(255, (v[k] * 255) / a)) : 0;

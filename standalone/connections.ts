@@ -60,7 +60,12 @@ export interface HttpLimits {
   keepAliveMs: number;
 }
 
-export const HTTP_LIMITS: HttpLimits = { maxConnections: 256, idleMs: 30_000, headersTimeoutMs: 10_000, keepAliveMs: 5_000 };
+export const HTTP_LIMITS: HttpLimits = {
+  maxConnections: 256,
+  idleMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveMs: 5_000,
+};
 /** Request heads: at most this many bytes (431 beyond) and header lines. */
 export const MAX_HEADER_BYTES = 8 * 1024;
 export const MAX_HEADERS = 64;
@@ -119,7 +124,10 @@ export class HttpConnections extends Connections {
       }
     }
     // Logged once; the count is in /metrics.
-    if (this.dropped++ === 0) this.logger.warn(`${this.name}: ${this.limits.maxConnections} connections open; dropping the oldest idle ones for new ones`);
+    if (this.dropped++ === 0)
+      this.logger.warn(
+        `${this.name}: ${this.limits.maxConnections} connections open; dropping the oldest idle ones for new ones`,
+      );
     victim.destroy();
     this.open.delete(victim);
   }

@@ -84,8 +84,13 @@ export const STOP_DEADLINE_MS = 2000;
 const within = (p: Promise<unknown>, ms: number): Promise<void> => {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
-    p.then(() => {}, () => {}),
-    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }),
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 };
 
@@ -137,8 +142,12 @@ export class Daemon {
     let backend;
     try {
       backend = await openBackend({
-        backend: config.backend, i2cBus: config['i2c-bus'], i2cAddr: config['i2c-addr'],
-        simStateFile: config['sim-state-file'], clock, logger,
+        backend: config.backend,
+        i2cBus: config['i2c-bus'],
+        i2cAddr: config['i2c-addr'],
+        simStateFile: config['sim-state-file'],
+        clock,
+        logger,
       });
     } catch (err) {
       if (err instanceof BackendError) {
@@ -150,7 +159,8 @@ export class Daemon {
     if (backend.simulator && !loaded.explicit.has('socket')) config.socket = simulatorSocketPath();
     // A poweroff command that cannot run is found now, not in the next blackout (docs/configuration.md).
     if (!backend.simulator || config['sim-execute-commands']) {
-      for (const c of poweroffCommandChecks(config, loaded.explicit)) logger.error(`${c.subject} cannot run: ${c.problem}`);
+      for (const c of poweroffCommandChecks(config, loaded.explicit))
+        logger.error(`${c.subject} cannot run: ${c.problem}`);
     }
 
     // The command settings and the dialect are read per use: a reload changes them at once.
@@ -173,14 +183,20 @@ export class Daemon {
       const fw = await engine.exclusive((d) => d.readFirmwareVersion());
       logger.info(`Controller firmware ${fw}`);
     } catch (err) {
-      logger.warn(`HALPI2 controller not responding at bus ${config['i2c-bus']}, address ${hex2(config['i2c-addr'])}: ${(err as Error).message}`);
+      logger.warn(
+        `HALPI2 controller not responding at bus ${config['i2c-bus']}, address ${hex2(config['i2c-addr'])}: ${(err as Error).message}`,
+      );
     }
 
     // The faces' status for /metrics; filled in once the daemon exists.
     let faces = (): FaceStatus[] => [];
     let connections = (): ListenerConnections[] => [];
     const api = createApi({
-      engine, version: VERSION, dialect: () => live.config['api-compat'], faces: () => faces(), connections: () => connections(),
+      engine,
+      version: VERSION,
+      dialect: () => live.config['api-compat'],
+      faces: () => faces(),
+      connections: () => connections(),
       origin: 'a client on the socket',
     });
     let listener: Listener;
@@ -189,7 +205,10 @@ export class Daemon {
     } catch (err) {
       await engine.stop().catch(() => {});
       // One clear line for every way the socket can fail, never an uncaught exception.
-      const line = err instanceof SocketError ? err.startupMessage : `Cannot listen on ${config.socket}: ${(err as Error).message}`;
+      const line =
+        err instanceof SocketError
+          ? err.startupMessage
+          : `Cannot listen on ${config.socket}: ${(err as Error).message}`;
       logger.error(line);
       throw new StartupError(line, 1);
     }
@@ -216,12 +235,19 @@ export class Daemon {
 
   private connectionStatus(): ListenerConnections[] {
     const all = [this.listener.connections, this.web?.running?.connections, this.nut?.running?.connections];
-    return all.filter((c): c is Connections => c !== undefined)
+    return all
+      .filter((c): c is Connections => c !== undefined)
       .map((c) => ({ listener: c.name, open: c.size, dropped: c instanceof HttpConnections ? c.dropped : 0 }));
   }
 
   private webFace(address: string) {
-    return new Face('web', 'the web listener', address, () => this.startWebListener({ ...this.config, web: address }), this.opts.logger);
+    return new Face(
+      'web',
+      'the web listener',
+      address,
+      () => this.startWebListener({ ...this.config, web: address }),
+      this.opts.logger,
+    );
   }
 
   /** The Network UPS Tools server (docs/nut.md): loaded only when configured. */
@@ -232,8 +258,13 @@ export class Daemon {
     this.releaseNutDemand ??= this.engine.demand(1000);
     await this.engine.readMeasurements().catch(() => {});
     const nut = await startNutServer({
-      engine: this.engine, listen: config['nut-listen'], user: config['nut-user'], password: config['nut-password'],
-      primary: config['nut-primary'], staleMs: 5000, refreshStatus: true,
+      engine: this.engine,
+      listen: config['nut-listen'],
+      user: config['nut-user'],
+      password: config['nut-password'],
+      primary: config['nut-primary'],
+      staleMs: 5000,
+      refreshStatus: true,
       onFsd: () => this.opts.logger.warn('Forced shutdown (FSD) set by a NUT primary'),
     });
     this.opts.logger.info(`NUT server listening on ${nut.host}:${nut.port} (UPS halpi2)`);
@@ -253,12 +284,23 @@ export class Daemon {
     // express and the panel's server load only when a web listener is configured.
     const { startWeb } = await import('./web.js');
     const webApi = createApi({
-      engine: this.engine, version: VERSION, dialect: () => this.config['api-compat'], flash: false,
-      counters: this.api.counters, events: this.api.events, faces: () => this.faceStatus(), bodyLimit: WEB_BODY_LIMIT,
-      connections: () => this.connectionStatus(), origin: 'the web listener',
+      engine: this.engine,
+      version: VERSION,
+      dialect: () => this.config['api-compat'],
+      flash: false,
+      counters: this.api.counters,
+      events: this.api.events,
+      faces: () => this.faceStatus(),
+      bodyLimit: WEB_BODY_LIMIT,
+      connections: () => this.connectionStatus(),
+      origin: 'the web listener',
     });
     const web = await startWeb({
-      address: config.web, api: webApi, token: () => this.config['web-token'] || this.oneTimeToken, logger: this.opts.logger, panelDir: this.opts.panelDir,
+      address: config.web,
+      api: webApi,
+      token: () => this.config['web-token'] || this.oneTimeToken,
+      logger: this.opts.logger,
+      panelDir: this.opts.panelDir,
     });
     // A configured token is never logged; the one-time one is how the panel gets to write.
     if (!this.config['web-token']) this.opts.logger.info(`Open the panel with ${web.url}#token=${this.oneTimeToken}`);
@@ -295,7 +337,8 @@ export class Daemon {
         const fresh = await Daemon.listen(this.api, applied, logger);
         const previous = this.listener;
         this.listener = fresh;
-        if (closeSocketServer(previous.server, previous.path, previous.id)) logger.info(`Removed socket file ${previous.path}`);
+        if (closeSocketServer(previous.server, previous.path, previous.id))
+          logger.info(`Removed socket file ${previous.path}`);
         previous.connections.destroyAll();
       } catch (err) {
         logger.error(`Cannot move the socket to ${applied.socket}: ${(err as Error).message}; keeping ${old.socket}`);
@@ -318,7 +361,9 @@ export class Daemon {
         await this.closeFace(previous);
       } catch (err) {
         if (previous?.running) {
-          logger.error(`Cannot start the web listener on ${applied.web}: ${(err as Error).message}; keeping the previous one`);
+          logger.error(
+            `Cannot start the web listener on ${applied.web}: ${(err as Error).message}; keeping the previous one`,
+          );
           applied.web = old.web;
         } else {
           // Nothing to keep: retry the new address, as at start-up.
@@ -373,21 +418,29 @@ export class Daemon {
     if (e.state !== 'BLACKOUT') return;
     const elapsed = e.supervisor.blackoutElapsedS ?? 0;
     const limit = e.settings.blackoutTimeLimitS;
-    logger.error(`Received ${signal} during a blackout (${elapsed.toFixed(1)}s of ${limit}s, ${Math.max(0, limit - elapsed).toFixed(1)}s left): ` +
-      `halpid stays until the power returns or its shutdown has started; send ${signal} again to exit now, ` +
-      'leaving the computer to run until the supercap is empty');
+    logger.error(
+      `Received ${signal} during a blackout (${elapsed.toFixed(1)}s of ${limit}s, ${Math.max(0, limit - elapsed).toFixed(1)}s left): ` +
+        `halpid stays until the power returns or its shutdown has started; send ${signal} again to exit now, ` +
+        'leaving the computer to run until the supercap is empty',
+    );
     await new Promise<void>((resolve) => {
       const off = e.on('state', (s) => {
         if (s.daemon_state === 'BLACKOUT') return;
         off();
         this.abandonBlackout = null;
-        logger.info(s.daemon_state === 'OK' ? 'Power resumed: going on with the stop' : 'The blackout shutdown has started: going on with the stop');
+        logger.info(
+          s.daemon_state === 'OK'
+            ? 'Power resumed: going on with the stop'
+            : 'The blackout shutdown has started: going on with the stop',
+        );
         resolve();
       });
       this.abandonBlackout = (again) => {
         off();
         this.abandonBlackout = null;
-        logger.error(`Received ${again} again: exiting during a blackout; nothing will shut this computer down cleanly before the supercap runs out`);
+        logger.error(
+          `Received ${again} again: exiting during a blackout; nothing will shut this computer down cleanly before the supercap runs out`,
+        );
         resolve();
       };
     });
@@ -412,7 +465,9 @@ export class Daemon {
       if (removed) logger.info('Removed socket file');
     };
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), STOP_DEADLINE_MS); });
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_DEADLINE_MS);
+    });
     const outcome = await Promise.race([cleanup().then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {

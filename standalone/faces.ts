@@ -64,7 +64,8 @@ export class Face<T extends { close(): Promise<void> }> {
       const message = (err as Error).message;
       const delay = BACKOFF_S[Math.min(this.attempts, BACKOFF_S.length - 1)]!;
       // Once per distinct reason: a port taken for hours is one line, not one every 30 s.
-      if (message !== this.error) this.logger.error(`Cannot start ${this.title} on ${this.address}: ${message}; retrying (next in ${delay} s)`);
+      if (message !== this.error)
+        this.logger.error(`Cannot start ${this.title} on ${this.address}: ${message}; retrying (next in ${delay} s)`);
       this.error = message;
       this.attempts++;
       this.timer = this.timers.setTimeout(() => {

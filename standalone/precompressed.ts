@@ -64,10 +64,14 @@ export function precompressed(dir: string, index = 'index.html') {
     res.setHeader('Vary', 'Accept-Encoding');
     const coding = pickEncoding(req.headers['accept-encoding'], codings);
     if (!coding) return next();
-    void Promise.all([readFile(join(dir, name + SUFFIX[coding])), stat(join(dir, name))]).then(([body, plain]) => {
-      if (!plain.isFile()) return next();
-      send(req, res, name, coding, body);
-    }, () => next()) // removed since the start: the plain file, or a 404, as without a variant
+    void Promise.all([readFile(join(dir, name + SUFFIX[coding])), stat(join(dir, name))])
+      .then(
+        ([body, plain]) => {
+          if (!plain.isFile()) return next();
+          send(req, res, name, coding, body);
+        },
+        () => next(),
+      ) // removed since the start: the plain file, or a 404, as without a variant
       .catch((err: unknown) => next(err));
   };
 }

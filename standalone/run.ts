@@ -27,16 +27,33 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .description('HALPI2 power monitor and watchdog daemon')
     .helpOption('-h, --help', 'show this help')
     .version(`halpid ${VERSION}`, '-V, --version', 'print the version')
-    .option('-c, --conf <file>', 'configuration file (repeatable; later files override earlier ones)', (f: string, acc: string[]) => [...acc, f], [] as string[])
+    .option(
+      '-c, --conf <file>',
+      'configuration file (repeatable; later files override earlier ones)',
+      (f: string, acc: string[]) => [...acc, f],
+      [] as string[],
+    )
     .option('--i2c-bus <n>', 'I2C bus number', value('i2c-bus'))
     .option('--i2c-addr <n>', 'controller address, decimal or 0x hex', value('i2c-addr'))
     .option('--blackout-time-limit <s>', 'seconds of blackout before shutting down', value('blackout-time-limit'))
-    .option('--blackout-voltage-limit <v>', 'input voltage below which power counts as lost', value('blackout-voltage-limit'))
+    .option(
+      '--blackout-voltage-limit <v>',
+      'input voltage below which power counts as lost',
+      value('blackout-voltage-limit'),
+    )
     .option('-s, --socket <path>', 'Unix socket of the HTTP API', value('socket'))
     .option('-g, --socket-group <group>', 'group owning the socket (name or gid)', value('socket-group'))
     .option('--poweroff <command>', 'shell command that powers the machine off ("" = none)', value('poweroff'))
-    .option('--poweroff-timeout <s>', 'seconds before a poweroff command that has not exited counts as hung', value('poweroff-timeout'))
-    .option('--poweroff-fallback <command>', 'shell command run when the poweroff command fails or hangs ("" = none)', value('poweroff-fallback'))
+    .option(
+      '--poweroff-timeout <s>',
+      'seconds before a poweroff command that has not exited counts as hung',
+      value('poweroff-timeout'),
+    )
+    .option(
+      '--poweroff-fallback <command>',
+      'shell command run when the poweroff command fails or hangs ("" = none)',
+      value('poweroff-fallback'),
+    )
     .option('--rtcwake <command>', 'rtcwake program', value('rtcwake'))
     .option('-n, --dry-run', 'log instead of shutting down')
     .option('--no-dry-run', 'shut down for real')
@@ -47,8 +64,15 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .option('--sim-execute-commands', 'run poweroff and rtcwake even on the simulator')
     .option('--no-sim-execute-commands', 'do not run poweroff and rtcwake on the simulator')
     .option('--web <host:port>', 'serve the web panel and the API under /api on this address', value('web'))
-    .option('--nut <[host:]port>', 'serve the Network UPS Tools protocol (UPS halpi2) on this address', value('nut-listen'))
-    .option('--config-check', 'check the configuration files and flags, print the settings halpid would run with and every warning, and exit (1 on errors)')
+    .option(
+      '--nut <[host:]port>',
+      'serve the Network UPS Tools protocol (UPS halpi2) on this address',
+      value('nut-listen'),
+    )
+    .option(
+      '--config-check',
+      'check the configuration files and flags, print the settings halpid would run with and every warning, and exit (1 on errors)',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv);
@@ -85,11 +109,15 @@ async function configCheck(files: string[], flags: Partial<DaemonConfig>): Promi
   }
   for (const line of [...loaded.warnings, ...loaded.errors]) process.stderr.write(`${line}\n`);
   if (loaded.errors.length > 0) {
-    process.stderr.write(`halpid: configuration refused (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`);
+    process.stderr.write(
+      `halpid: configuration refused (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`,
+    );
     return 1;
   }
   const from = loaded.files.length ? loaded.files.join(', ') : 'no file (defaults)';
-  process.stdout.write(`# halpid ${VERSION} would run with these settings (from ${from}${Object.keys(flags).length ? ' and the flags' : ''}):\n`);
+  process.stdout.write(
+    `# halpid ${VERSION} would run with these settings (from ${from}${Object.keys(flags).length ? ' and the flags' : ''}):\n`,
+  );
   process.stdout.write(configYaml(loaded.config));
   return 0;
 }
@@ -133,7 +161,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void exit('SIGINT'));
   process.on('SIGTERM', () => void exit('SIGTERM'));
   process.on('SIGHUP', () => {
-    if (daemon && !exiting) daemon.reload().catch((err: Error) => logger.error(`Configuration reload failed: ${err.message}`));
+    if (daemon && !exiting)
+      daemon.reload().catch((err: Error) => logger.error(`Configuration reload failed: ${err.message}`));
   });
   const crash = (err: unknown): void => {
     logger.error(`Uncaught exception: ${(err as Error)?.stack ?? String(err)}`);
@@ -158,4 +187,3 @@ async function main(): Promise<void> {
 }
 
 void main();
-

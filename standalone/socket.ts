@@ -3,7 +3,16 @@
 
 import { execFileSync } from 'node:child_process';
 import {
-  chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, type Stats,
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  type Stats,
 } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
@@ -56,7 +65,8 @@ export function ensureDirectory(dir: string, mkdir: (path: string, opts: { mode:
     d = dirname(d);
     st = statOrNull(d);
   }
-  if (!st.isDirectory()) throw new SocketError(`Cannot create the socket directory ${dir}: ${d} is not a directory`, true);
+  if (!st.isDirectory())
+    throw new SocketError(`Cannot create the socket directory ${dir}: ${d} is not a directory`, true);
   for (const m of missing) {
     try {
       mkdir(m, { mode: 0o755 });
@@ -112,7 +122,8 @@ function inUse(path: string): Promise<boolean> {
 export async function prepareSocketPath(path: string, logger: Logger, me = myUid()): Promise<void> {
   // Node 20 binds a longer path cut short, elsewhere, without an error: refuse it first.
   const bytes = Buffer.byteLength(path);
-  if (bytes > MAX_SOCKET_PATH) throw new SocketError(`${path} is too long for a Unix socket (${bytes} bytes, at most ${MAX_SOCKET_PATH})`, true);
+  if (bytes > MAX_SOCKET_PATH)
+    throw new SocketError(`${path} is too long for a Unix socket (${bytes} bytes, at most ${MAX_SOCKET_PATH})`, true);
   ensureDirectory(dirname(path));
   let st;
   try {
@@ -159,7 +170,13 @@ export async function listenOnSocket(
 }
 
 /** As root a failed chown is fatal (the group is how users get access); otherwise a warning. */
-export function applyGroup(path: string, group: string | number, gid: number, logger: Logger, root = myUid() === 0): void {
+export function applyGroup(
+  path: string,
+  group: string | number,
+  gid: number,
+  logger: Logger,
+  root = myUid() === 0,
+): void {
   try {
     chownSync(path, -1, gid);
   } catch (err) {

@@ -37,7 +37,8 @@ function hostOf(header = ''): string {
   return m ? m[1]!.toLowerCase() : '';
 }
 
-const FORBIDDEN = '{"error":"Read-only: writes over the web listener need the web token (Authorization: Bearer <token>)"}';
+const FORBIDDEN =
+  '{"error":"Read-only: writes over the web listener need the web token (Authorization: Bearer <token>)"}';
 const CROSS_ORIGIN = '{"error":"Cross-origin write refused"}';
 const SIMPLE = '{"error":"Writes need Content-Type: application/json or X-Halpi-Request: 1"}';
 
@@ -67,7 +68,11 @@ export function isCrossOrigin(req: IncomingMessage): boolean {
  */
 export function isNonSimple(req: IncomingMessage): boolean {
   const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  return /^application\/([^\s/]+\+)?json$/.test(type) || header(req, 'x-halpi-request') === '1' || header(req, 'authorization') !== undefined;
+  return (
+    /^application\/([^\s/]+\+)?json$/.test(type) ||
+    header(req, 'x-halpi-request') === '1' ||
+    header(req, 'authorization') !== undefined
+  );
 }
 
 /** Why a write is refused (status and body), or null when it may go ahead. */
@@ -104,7 +109,10 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
     const refused = WRITE_METHODS.has(req.method ?? '') ? writeRefusal(req, opts.token()) : null;
     if (refused) {
       afterDrain(req, () => {
-        res.writeHead(refused.status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(refused.body)) });
+        res.writeHead(refused.status, {
+          'Content-Type': 'application/json',
+          'Content-Length': String(Buffer.byteLength(refused.body)),
+        });
         res.end(refused.body);
       });
       return;
@@ -116,7 +124,11 @@ export function createWebApp(opts: { api: Api; bound: WebAddress; token: () => s
     app.use(express.static(opts.panelDir, { index: 'index.html', etag: false }));
   } else {
     app.get('/', (_req, res) => {
-      res.type('html').send('<!doctype html><meta charset="utf-8"><title>halpid</title><p>halpid is running. The API is under <a href="api/values">/api</a>.</p>\n');
+      res
+        .type('html')
+        .send(
+          '<!doctype html><meta charset="utf-8"><title>halpid</title><p>halpid is running. The API is under <a href="api/values">/api</a>.</p>\n',
+        );
     });
   }
   return app;
@@ -142,7 +154,10 @@ export async function startWeb(opts: {
   panelDir?: string;
 }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const bound = parseWebAddress(opts.address);
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, createWebApp({ api: opts.api, bound, token: opts.token, panelDir: opts.panelDir }));
+  const server = createServer(
+    { maxHeaderSize: MAX_HEADER_BYTES },
+    createWebApp({ api: opts.api, bound, token: opts.token, panelDir: opts.panelDir }),
+  );
   server.requestTimeout = 0; // event streams stay open; the daemon's HttpConnections bounds idle ones
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -158,9 +173,10 @@ export async function startWeb(opts: {
   return {
     server,
     url,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

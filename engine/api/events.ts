@@ -76,7 +76,10 @@ export class EventHub {
     let valuesTimer = clock.setTimeout(() => tickValues(), interval);
     let keepalive = clock.setTimeout(() => ping(), KEEPALIVE_MS);
     const stream: Stream = {
-      ctx, id: 0, ready: false, lastValuesWall: engine.lastMeasurements?.wall ?? 0,
+      ctx,
+      id: 0,
+      ready: false,
+      lastValuesWall: engine.lastMeasurements?.wall ?? 0,
       close: () => {
         if (!this.streams.delete(stream)) return;
         budget.open--;
@@ -112,8 +115,12 @@ export class EventHub {
     // The limits (and a blackout in progress) let a panel draw thresholds and count down at once.
     const elapsed = engine.supervisor.blackoutElapsedS;
     this.send(stream, 'hello', {
-      api: String(this.dialect()), backend: engine.backend, daemon_state: engine.state, daemon_version: this.version,
-      blackout_time_limit: float(engine.settings.blackoutTimeLimitS), blackout_voltage_limit: float(engine.settings.blackoutVoltageLimitV),
+      api: String(this.dialect()),
+      backend: engine.backend,
+      daemon_state: engine.state,
+      daemon_version: this.version,
+      blackout_time_limit: float(engine.settings.blackoutTimeLimitS),
+      blackout_voltage_limit: float(engine.settings.blackoutVoltageLimitV),
       ...(elapsed !== null && engine.state === 'BLACKOUT' ? { blackout_elapsed: float(elapsed) } : {}),
     });
     // The supercap's charge and, in a blackout, the seconds to the shutdown: at once, not a tick later.
@@ -121,12 +128,15 @@ export class EventHub {
     // A client that connects while the controller is silent hears it at once.
     const down = engine.reachability.current;
     if (down) this.send(stream, 'controller', { ...down } as Out);
-    engine.refreshStatus(0).catch(() => {}).finally(() => {
-      if (!this.streams.has(stream)) return;
-      const bits = engine.lastUsb;
-      if (bits !== null) this.send(stream, 'usb', { ...usbObject(bits) });
-      stream.ready = true;
-    });
+    engine
+      .refreshStatus(0)
+      .catch(() => {})
+      .finally(() => {
+        if (!this.streams.has(stream)) return;
+        const bits = engine.lastUsb;
+        if (bits !== null) this.send(stream, 'usb', { ...usbObject(bits) });
+        stream.ready = true;
+      });
   }
 
   /** The dialect-5 /values object from the latest poll and the cached status registers. */
@@ -139,8 +149,12 @@ export class EventHub {
     const s = supplyNow(this.engine, this.cutoff);
     const r = (v: number | null, digits: number): Out => (v === null ? null : float(Number(v.toFixed(digits))));
     return {
-      charge: r(s.charge, 1), runtime: r(s.runtime, 1), shutdown_in: r(s.shutdown_in, 1), shutting_down: s.shutting_down,
-      power: r(s.power, 3), current: r(s.current, 3),
+      charge: r(s.charge, 1),
+      runtime: r(s.runtime, 1),
+      shutdown_in: r(s.shutdown_in, 1),
+      shutting_down: s.shutting_down,
+      power: r(s.power, 3),
+      current: r(s.current, 3),
     };
   }
 
@@ -166,15 +180,30 @@ export class EventHub {
       this.unsubscribe.push(e.on(name, (...a) => this.broadcast(name, map(...a))));
     forward('state', (s) => ({ ...s }));
     forward('blackout', (b): Out => {
-      if (b.phase === 'start') return { V_in: float(b.V_in), phase: b.phase, time_limit: float(b.time_limit), voltage_limit: float(b.voltage_limit) };
+      if (b.phase === 'start')
+        return {
+          V_in: float(b.V_in),
+          phase: b.phase,
+          time_limit: float(b.time_limit),
+          voltage_limit: float(b.voltage_limit),
+        };
       return { duration: float(b.duration), phase: b.phase };
     });
     forward('shutdown', (s) => ({ ...s }));
     forward('usb', (u) => ({ ...u }));
     forward('config', (c) => configObject(c));
-    this.unsubscribe.push(e.on('config', (c) => { this.cutoff = c.solo_power_off_threshold; }));
-    e.readConfigKey('solo_power_off_threshold').then((v) => { this.cutoff = v; }, () => {});
-    forward('flash', (f) => ({ ...f } as Out));
+    this.unsubscribe.push(
+      e.on('config', (c) => {
+        this.cutoff = c.solo_power_off_threshold;
+      }),
+    );
+    e.readConfigKey('solo_power_off_threshold').then(
+      (v) => {
+        this.cutoff = v;
+      },
+      () => {},
+    );
+    forward('flash', (f) => ({ ...f }) as Out);
     forward('error', (m) => ({ ...m }));
     forward('controller', (c) => ({ ...c }) as Out);
   }

@@ -6,8 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterDrain, BODY_LIMIT } from './http.js';
 
 export type FirmwareUpload =
-  | { ok: true; image: Buffer }
-  | { ok: false; status: 400; kind: 'text' | 'json'; message: string };
+  { ok: true; image: Buffer } | { ok: false; status: 400; kind: 'text' | 'json'; message: string };
 
 const MALFORMED = 'Error parsing `multipart/form-data` request';
 
@@ -21,7 +20,12 @@ export function hasBoundary(contentType: string | undefined): boolean {
 export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<FirmwareUpload> {
   if (!hasBoundary(req.headers['content-type'])) {
     req.resume();
-    return Promise.resolve({ ok: false, status: 400, kind: 'text', message: 'Invalid `boundary` for `multipart/form-data` request' });
+    return Promise.resolve({
+      ok: false,
+      status: 400,
+      kind: 'text',
+      message: 'Invalid `boundary` for `multipart/form-data` request',
+    });
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -43,10 +47,13 @@ export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<
     };
     const fail = (where: 'field' | 'data'): void =>
       finish({
-        ok: false, status: 400, kind: 'json',
-        message: where === 'data'
-          ? `Failed to extract firmware: Failed to read firmware data: ${MALFORMED}`
-          : `Failed to extract firmware: Failed to read multipart field: ${MALFORMED}`,
+        ok: false,
+        status: 400,
+        kind: 'json',
+        message:
+          where === 'data'
+            ? `Failed to extract firmware: Failed to read firmware data: ${MALFORMED}`
+            : `Failed to extract firmware: Failed to read multipart field: ${MALFORMED}`,
       });
 
     let bb: busboy.Busboy;
@@ -59,7 +66,12 @@ export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<
       });
     } catch {
       req.resume();
-      resolve({ ok: false, status: 400, kind: 'text', message: 'Invalid `boundary` for `multipart/form-data` request' });
+      resolve({
+        ok: false,
+        status: 400,
+        kind: 'text',
+        message: 'Invalid `boundary` for `multipart/form-data` request',
+      });
       return;
     }
     req.on('data', (chunk: Buffer) => {
@@ -88,7 +100,13 @@ export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<
     });
     bb.on('error', () => fail(inFirmware ? 'data' : 'field'));
     bb.on('close', () => {
-      if (!settled) finish({ ok: false, status: 400, kind: 'json', message: "Failed to extract firmware: No 'firmware' field found in multipart form" });
+      if (!settled)
+        finish({
+          ok: false,
+          status: 400,
+          kind: 'json',
+          message: "Failed to extract firmware: No 'firmware' field found in multipart form",
+        });
     });
     req.on('aborted', () => fail(inFirmware ? 'data' : 'field'));
     req.pipe(bb);

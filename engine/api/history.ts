@@ -15,11 +15,13 @@ export function historyAnswer(history: History, nowWallMs: number, query: URLSea
   const since = query.get('since');
   if (since !== null) {
     const s = since.trim() === '' ? NaN : Number(since);
-    if (!Number.isFinite(s)) return { ok: false, message: `Invalid since: ${since} (Unix seconds, or negative seconds before now)` };
+    if (!Number.isFinite(s))
+      return { ok: false, message: `Invalid since: ${since} (Unix seconds, or negative seconds before now)` };
     sinceMs = s < 0 ? nowWallMs + s * 1000 : s * 1000;
   }
   const stepText = query.get('step');
-  if (stepText !== null && stepText !== '1' && stepText !== '5') return { ok: false, message: `Invalid step: ${stepText} (1 or 5)` };
+  if (stepText !== null && stepText !== '1' && stepText !== '5')
+    return { ok: false, message: `Invalid step: ${stepText} (1 or 5)` };
   const { step, ...buckets } = history.columns(sinceMs, stepText === null ? undefined : (Number(stepText) as 1 | 5));
   const blackouts = history.blackouts().map((b) => ({ ...b, start: b.start / 1000 }));
   return { ok: true, body: JSON.stringify({ step, now: Math.round(nowWallMs) / 1000, buckets, blackouts }) };

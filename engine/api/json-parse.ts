@@ -95,16 +95,24 @@ class Parser {
     const c = this.peek();
     if (c === undefined) throw this.error('EOF while parsing a value');
     switch (c) {
-      case 0x7b: return this.object();
-      case 0x5b: return this.array();
+      case 0x7b:
+        return this.object();
+      case 0x5b:
+        return this.array();
       case 0x22: {
         this.next();
         const v = this.string();
         return { t: 'str', v, end: this.pos };
       }
-      case 0x74: this.ident('true'); return { t: 'bool', v: true, end: this.pos };
-      case 0x66: this.ident('false'); return { t: 'bool', v: false, end: this.pos };
-      case 0x6e: this.ident('null'); return { t: 'null', end: this.pos };
+      case 0x74:
+        this.ident('true');
+        return { t: 'bool', v: true, end: this.pos };
+      case 0x66:
+        this.ident('false');
+        return { t: 'bool', v: false, end: this.pos };
+      case 0x6e:
+        this.ident('null');
+        return { t: 'null', end: this.pos };
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
         throw this.peekError('expected value');
@@ -141,14 +149,16 @@ class Parser {
     if (this.peek() === 0x2e) {
       integral = false;
       this.next();
-      if (!isDigit(this.peek())) throw this.peek() === undefined ? this.error('EOF while parsing a value') : this.peekError('invalid number');
+      if (!isDigit(this.peek()))
+        throw this.peek() === undefined ? this.error('EOF while parsing a value') : this.peekError('invalid number');
       while (isDigit(this.peek())) this.next();
     }
     if (this.peek() === 0x65 || this.peek() === 0x45) {
       integral = false;
       this.next();
       if (this.peek() === 0x2b || this.peek() === 0x2d) this.next();
-      if (!isDigit(this.peek())) throw this.peek() === undefined ? this.error('EOF while parsing a value') : this.peekError('invalid number');
+      if (!isDigit(this.peek()))
+        throw this.peek() === undefined ? this.error('EOF while parsing a value') : this.peekError('invalid number');
       while (isDigit(this.peek())) this.next();
     }
     const text = Buffer.from(this.b.subarray(start, this.i)).toString('latin1');
@@ -177,7 +187,16 @@ class Parser {
       const e = this.peek();
       if (e === undefined) throw this.error('EOF while parsing a string');
       this.next();
-      const simple: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+      const simple: Record<number, number> = {
+        0x22: 0x22,
+        0x5c: 0x5c,
+        0x2f: 0x2f,
+        0x62: 8,
+        0x66: 12,
+        0x6e: 10,
+        0x72: 13,
+        0x74: 9,
+      };
       if (simple[e] !== undefined) {
         parts.push(simple[e]);
         continue;
@@ -210,7 +229,8 @@ class Parser {
       const c = this.peek();
       if (c === undefined) throw this.error('EOF while parsing a string');
       this.next();
-      const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+      const d =
+        c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
       if (d < 0) throw this.error('invalid escape');
       v = v * 16 + d;
     }
@@ -289,13 +309,20 @@ class Parser {
 /** serde's description of a value in "invalid type" messages. */
 export function describe(v: JsonValue): string {
   switch (v.t) {
-    case 'null': return 'null';
-    case 'bool': return `boolean \`${v.v}\``;
-    case 'int': return `integer \`${v.text}\``;
-    case 'float': return `floating point \`${formatSerdeFloat(v.v)}\``;
-    case 'str': return `string ${JSON.stringify(v.v)}`;
-    case 'arr': return 'sequence';
-    case 'obj': return 'map';
+    case 'null':
+      return 'null';
+    case 'bool':
+      return `boolean \`${v.v}\``;
+    case 'int':
+      return `integer \`${v.text}\``;
+    case 'float':
+      return `floating point \`${formatSerdeFloat(v.v)}\``;
+    case 'str':
+      return `string ${JSON.stringify(v.v)}`;
+    case 'arr':
+      return 'sequence';
+    case 'obj':
+      return 'map';
   }
 }
 

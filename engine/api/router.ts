@@ -16,7 +16,17 @@ import { EventHub, MAX_STREAMS } from './events.js';
 import { historyAnswer } from './history.js';
 import { readFirmware } from './flash.js';
 import {
-  decodeParam, discardBody, parseU8, readBoolean, readJson, rejectShape, sendEmpty, sendError, sendJson, sendText, type Ctx,
+  decodeParam,
+  discardBody,
+  parseU8,
+  readBoolean,
+  readJson,
+  rejectShape,
+  sendEmpty,
+  sendError,
+  sendJson,
+  sendText,
+  type Ctx,
 } from './http.js';
 import { type JsonValue } from './json-parse.js';
 import { float, type Dialect } from './json-write.js';
@@ -65,10 +75,39 @@ export interface Api {
   readonly counters: HttpCounters;
 }
 
-const V5_KEYS = new Set(['5v_output_enabled', 'I_in', 'T_mcu', 'T_pcb', 'V_cap', 'V_in', 'daemon_version', 'device_id',
-  'firmware_version', 'hardware_version', 'state', 'watchdog_elapsed', 'watchdog_enabled', 'watchdog_timeout']);
-const V4_KEYS = new Set(['V_in', 'V_supercap', 'I_in', 'T_mcu', 'T_pcb', 'state', '5v_output_enabled', 'usb_port_state',
-  'watchdog_enabled', 'watchdog_timeout', 'watchdog_elapsed', 'hardware_version', 'firmware_version', 'daemon_version', 'device_id']);
+const V5_KEYS = new Set([
+  '5v_output_enabled',
+  'I_in',
+  'T_mcu',
+  'T_pcb',
+  'V_cap',
+  'V_in',
+  'daemon_version',
+  'device_id',
+  'firmware_version',
+  'hardware_version',
+  'state',
+  'watchdog_elapsed',
+  'watchdog_enabled',
+  'watchdog_timeout',
+]);
+const V4_KEYS = new Set([
+  'V_in',
+  'V_supercap',
+  'I_in',
+  'T_mcu',
+  'T_pcb',
+  'state',
+  '5v_output_enabled',
+  'usb_port_state',
+  'watchdog_enabled',
+  'watchdog_timeout',
+  'watchdog_elapsed',
+  'hardware_version',
+  'firmware_version',
+  'daemon_version',
+  'device_id',
+]);
 
 const message = apiErrorText;
 
@@ -93,7 +132,8 @@ export function createApi(opts: ApiOptions): Api {
     { path: '/', methods: ['GET'], handle: (ctx) => sendText(ctx, 200, 'This is halpid!\n') },
     { path: '/version', methods: ['GET'], handle: (ctx) => sendJson(ctx, 200, { daemon_version: version }) },
     {
-      path: '/values', methods: ['GET'],
+      path: '/values',
+      methods: ['GET'],
       handle: async (ctx) => {
         try {
           const v = await engine.readValues({ usb: ctx.dialect === 4 });
@@ -104,7 +144,8 @@ export function createApi(opts: ApiOptions): Api {
       },
     },
     {
-      path: '/values/:key', methods: ['GET'],
+      path: '/values/:key',
+      methods: ['GET'],
       handle: async (ctx) => {
         // V_supercap is also a dialect-5 key: the HALPI2 user guide's curl examples use it
         // (docs/api.md, deliberate differences); /values itself stays byte-exact.
@@ -117,9 +158,14 @@ export function createApi(opts: ApiOptions): Api {
         }
       },
     },
-    { path: '/config', methods: ['GET'], handle: async (ctx) => sendJson(ctx, 200, configObject(await engine.readConfig())) },
     {
-      path: '/config/:key', methods: ['GET', 'PUT'],
+      path: '/config',
+      methods: ['GET'],
+      handle: async (ctx) => sendJson(ctx, 200, configObject(await engine.readConfig())),
+    },
+    {
+      path: '/config/:key',
+      methods: ['GET', 'PUT'],
       handle: async (ctx) => {
         const key = ctx.params.key!;
         const known = (CONFIG_KEYS as readonly string[]).includes(key);
@@ -139,7 +185,11 @@ export function createApi(opts: ApiOptions): Api {
         const raw = ctx.dialect === 4 ? configRaw4(key as ConfigKey, body) : configRaw(key as ConfigKey, body);
         if (raw === null) {
           if (ctx.dialect === 5) return sendError(ctx, 400, 'Invalid value type');
-          return sendError(ctx, 400, key === 'auto_restart' ? 'Value must be a boolean or number' : 'Value must be a number');
+          return sendError(
+            ctx,
+            400,
+            key === 'auto_restart' ? 'Value must be a boolean or number' : 'Value must be a number',
+          );
         }
         try {
           await engine.writeConfigRaw(key as ConfigKey, raw, origin);
@@ -151,7 +201,8 @@ export function createApi(opts: ApiOptions): Api {
       },
     },
     {
-      path: '/usb', methods: ['GET', 'PUT'],
+      path: '/usb',
+      methods: ['GET', 'PUT'],
       handle: async (ctx) => {
         if (ctx.req.method !== 'PUT') {
           try {
@@ -178,12 +229,17 @@ export function createApi(opts: ApiOptions): Api {
           sendEmpty(ctx, 204);
         } catch (err) {
           const read = err instanceof ControllerError && err.op === 'read';
-          sendError(ctx, 500, `${read ? 'Failed to get current USB port states' : 'Failed to set USB port states'}: ${message(err)}`);
+          sendError(
+            ctx,
+            500,
+            `${read ? 'Failed to get current USB port states' : 'Failed to set USB port states'}: ${message(err)}`,
+          );
         }
       },
     },
     {
-      path: '/usb/:port', methods: ['GET', 'PUT'],
+      path: '/usb/:port',
+      methods: ['GET', 'PUT'],
       handle: async (ctx) => {
         const port = Number(ctx.params.port);
         // halpid 4.0.7's words in dialect 4, 5.0.2's otherwise.
@@ -218,12 +274,17 @@ export function createApi(opts: ApiOptions): Api {
           sendEmpty(ctx, 204);
         } catch (err) {
           const read = err instanceof ControllerError && err.op === 'read';
-          sendError(ctx, 500, `${read ? 'Failed to get current USB port state' : 'Failed to set USB port state'}: ${message(err)}`);
+          sendError(
+            ctx,
+            500,
+            `${read ? 'Failed to get current USB port state' : 'Failed to set USB port state'}: ${message(err)}`,
+          );
         }
       },
     },
     {
-      path: '/shutdown', methods: ['POST'],
+      path: '/shutdown',
+      methods: ['POST'],
       handle: async (ctx) => {
         discardBody(ctx.req);
         try {
@@ -235,7 +296,8 @@ export function createApi(opts: ApiOptions): Api {
       },
     },
     {
-      path: '/standby', methods: ['POST'],
+      path: '/standby',
+      methods: ['POST'],
       handle: async (ctx) => {
         const body = await readJson(ctx);
         if (body === null) return;
@@ -257,7 +319,8 @@ export function createApi(opts: ApiOptions): Api {
     },
     { path: '/events', methods: ['GET'], handle: (ctx) => events.serve(ctx, streams) },
     {
-      path: '/history', methods: ['GET'],
+      path: '/history',
+      methods: ['GET'],
       handle: (ctx) => {
         const answer = historyAnswer(engine.history, engine.clock.wallNow(), ctx.query);
         if (!answer.ok) return sendError(ctx, 400, answer.message);
@@ -265,16 +328,23 @@ export function createApi(opts: ApiOptions): Api {
       },
     },
     {
-      path: '/metrics', methods: ['GET'],
+      path: '/metrics',
+      methods: ['GET'],
       handle: (ctx) => {
-        const text = renderMetrics(engine, counters, { version, dialect: ctx.dialect, faces: opts.faces?.(), connections: opts.connections?.() });
+        const text = renderMetrics(engine, counters, {
+          version,
+          dialect: ctx.dialect,
+          faces: opts.faces?.(),
+          connections: opts.connections?.(),
+        });
         sendText(ctx, 200, text, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
       },
     },
   ];
   if (opts.flash !== false) {
     routes.push({
-      path: '/flash', methods: ['POST'],
+      path: '/flash',
+      methods: ['POST'],
       handle: async (ctx) => {
         const upload = await readFirmware(ctx.req);
         if (!upload.ok) {
@@ -298,7 +368,9 @@ export function createApi(opts: ApiOptions): Api {
   const table = routes.map((r) => ({
     ...r,
     segments: r.path === '/' ? [] : r.path.slice(1).split('/'),
-    allow: r.methods.includes('GET') ? ['GET', 'HEAD', ...r.methods.filter((m) => m !== 'GET')].join(',') : r.methods.join(','),
+    allow: r.methods.includes('GET')
+      ? ['GET', 'HEAD', ...r.methods.filter((m) => m !== 'GET')].join(',')
+      : r.methods.join(','),
   }));
 
   function match(path: string): { route: (typeof table)[number]; raw: Record<string, string> } | null {
@@ -329,7 +401,12 @@ export function createApi(opts: ApiOptions): Api {
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
     const ctx: Ctx = {
-      req, res, dialect: opts.dialect(), params: {}, query: new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''), bodyLimit: opts.bodyLimit,
+      req,
+      res,
+      dialect: opts.dialect(),
+      params: {},
+      query: new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''),
+      bodyLimit: opts.bodyLimit,
     };
     const found = match(path);
     const method = req.method ?? 'GET';
@@ -358,7 +435,12 @@ export function createApi(opts: ApiOptions): Api {
       if (name === 'port' && parseU8(decoded) === null) {
         discardBody(req);
         // halpid 4.0.7 took any integer (and refused the rest in its own words).
-        if (ctx.dialect === 4) return sendText(ctx, 400, /^\s*[+-]?[0-9]+\s*$/.test(decoded) ? 'Port must be 0-3' : 'Port must be an integer');
+        if (ctx.dialect === 4)
+          return sendText(
+            ctx,
+            400,
+            /^\s*[+-]?[0-9]+\s*$/.test(decoded) ? 'Port must be 0-3' : 'Port must be an integer',
+          );
         return sendText(ctx, 400, `Invalid URL: Cannot parse \`${decoded}\` to a \`u8\``);
       }
       ctx.params[name] = name === 'port' ? String(parseU8(decoded)) : decoded;
@@ -404,7 +486,8 @@ async function readValueKey(engine: Engine, key: string, version: string, dialec
     case 'usb_port_state':
       return engine.readUsb().catch(() => 0);
     default: {
-      if (!(MEASUREMENT_KEYS as readonly string[]).includes(key) && key !== 'V_supercap') throw new Error(`Unknown key: ${key}`);
+      if (!(MEASUREMENT_KEYS as readonly string[]).includes(key) && key !== 'V_supercap')
+        throw new Error(`Unknown key: ${key}`);
       return measurementField(await engine.readMeasurements(), key, dialect);
     }
   }

@@ -3,8 +3,7 @@
 import type { JsonValue } from './json-parse.js';
 
 export type StandbyParse =
-  | { ok: true; wakeup: number; text: string }
-  | { ok: false; status: 400 | 422; message: string };
+  { ok: true; wakeup: number; text: string } | { ok: false; status: 400 | 422; message: string };
 
 const MAX_U32 = 4294967295n;
 
@@ -43,7 +42,11 @@ export function parseStandby(body: JsonValue, nowMs: number): StandbyParse {
   const d = delayOf(delay);
   if (d !== null) {
     if (d > MAX_STANDBY_S) {
-      return { ok: false, status: 400, message: `Delay must be at most ${MAX_STANDBY_S} seconds (${MAX_STANDBY_DAYS} days): ${d}` };
+      return {
+        ok: false,
+        status: 400,
+        message: `Delay must be at most ${MAX_STANDBY_S} seconds (${MAX_STANDBY_DAYS} days): ${d}`,
+      };
     }
     const wakeup = nowS + d;
     return { ok: true, wakeup, text: localIso(wakeup) };
@@ -53,12 +56,17 @@ export function parseStandby(body: JsonValue, nowMs: number): StandbyParse {
   const instant = parseDateTime(s);
   if (instant === 'unparsable') {
     return {
-      ok: false, status: 400,
+      ok: false,
+      status: 400,
       message: `Invalid datetime format: Could not parse datetime: ${s}. Expected ISO 8601 format (e.g., '2025-11-08T12:00:00Z' or '2025-11-08 12:00:00')`,
     };
   }
   if (instant === 'not-local') {
-    return { ok: false, status: 400, message: `Invalid datetime format: Could not interpret datetime '${s}' as local time` };
+    return {
+      ok: false,
+      status: 400,
+      message: `Invalid datetime format: Could not interpret datetime '${s}' as local time`,
+    };
   }
   const wakeup = Math.floor(instant / 1000);
   if (!(wakeup > nowS)) return { ok: false, status: 400, message: `Wakeup time must be in the future: ${s}` };
@@ -99,7 +107,12 @@ export function parseDateTime(s: string): number | 'unparsable' | 'not-local' {
   if (!validFields(y, mo, d, h, mi, sec)) return 'unparsable';
   const local = new Date(y, mo - 1, d, h, mi, sec);
   const same = (t: Date) =>
-    t.getFullYear() === y && t.getMonth() === mo - 1 && t.getDate() === d && t.getHours() === h && t.getMinutes() === mi && t.getSeconds() === sec;
+    t.getFullYear() === y &&
+    t.getMonth() === mo - 1 &&
+    t.getDate() === d &&
+    t.getHours() === h &&
+    t.getMinutes() === mi &&
+    t.getSeconds() === sec;
   // Does not exist (spring forward) or is ambiguous (fall back: the same fields an hour away).
   if (!same(local)) return 'not-local';
   if (same(new Date(local.getTime() - 3_600_000)) || same(new Date(local.getTime() + 3_600_000))) return 'not-local';

@@ -8,7 +8,14 @@
 
 import { parseFreeTime } from '../free-time.js';
 import type { JsonValue } from './json-parse.js';
-import { localIso, MAX_STANDBY_DAYS, MAX_STANDBY_S, parseDateTime, parseStandby, type StandbyParse } from './standby.js';
+import {
+  localIso,
+  MAX_STANDBY_DAYS,
+  MAX_STANDBY_S,
+  parseDateTime,
+  parseStandby,
+  type StandbyParse,
+} from './standby.js';
 
 /** A time of day followed by `Z` or a UTC offset (`…T06:00:00+02:00`, `06:00 +0200`). */
 const WITH_OFFSET = /\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/;

@@ -18,23 +18,37 @@ export const MEASUREMENT_KEYS = ['V_in', 'V_cap', 'I_in', 'T_mcu', 'T_pcb', 'sta
 export function measurementField(m: Measurements, key: string, dialect: 5 | 4): Out {
   if (dialect === 4) {
     switch (key) {
-      case 'V_in': return float(d4.V_in(m.raw.V_in));
-      case 'V_supercap': return float(d4.V_cap(m.raw.V_cap));
-      case 'I_in': return float(d4.I_in(m.raw.I_in));
-      case 'T_mcu': return float(d4.T(m.raw.T_mcu));
-      case 'T_pcb': return float(d4.T(m.raw.T_pcb));
-      case 'watchdog_elapsed': return float(d4.elapsed(m.raw.watchdog_elapsed));
-      case 'state': return m.state;
+      case 'V_in':
+        return float(d4.V_in(m.raw.V_in));
+      case 'V_supercap':
+        return float(d4.V_cap(m.raw.V_cap));
+      case 'I_in':
+        return float(d4.I_in(m.raw.I_in));
+      case 'T_mcu':
+        return float(d4.T(m.raw.T_mcu));
+      case 'T_pcb':
+        return float(d4.T(m.raw.T_pcb));
+      case 'watchdog_elapsed':
+        return float(d4.elapsed(m.raw.watchdog_elapsed));
+      case 'state':
+        return m.state;
     }
   }
   switch (key) {
-    case 'V_in': return float(m.V_in);
-    case 'V_cap': return float(m.V_cap);
-    case 'I_in': return float(m.I_in);
-    case 'T_mcu': return float(m.T_mcu);
-    case 'T_pcb': return float(m.T_pcb);
-    case 'watchdog_elapsed': return float(m.watchdog_elapsed);
-    default: return m.state;
+    case 'V_in':
+      return float(m.V_in);
+    case 'V_cap':
+      return float(m.V_cap);
+    case 'I_in':
+      return float(m.I_in);
+    case 'T_mcu':
+      return float(m.T_mcu);
+    case 'T_pcb':
+      return float(m.T_pcb);
+    case 'watchdog_elapsed':
+      return float(m.watchdog_elapsed);
+    default:
+      return m.state;
   }
 }
 

@@ -31,9 +31,20 @@ export const NO_DESCRIPTION = 'Description unavailable';
 export const description = (name: string): string => DESCRIPTIONS[name.toLowerCase()] ?? NO_DESCRIPTION;
 
 /** Text, not numbers: GET TYPE says STRING:n for these (n the longest value a client should expect). */
-const STRINGS = new Set(['ups.status', 'ups.mfr', 'ups.model', 'ups.firmware', 'device.mfr', 'device.model',
-  'device.serial', 'device.type', 'driver.name', 'driver.version']);
+const STRINGS = new Set([
+  'ups.status',
+  'ups.mfr',
+  'ups.model',
+  'ups.firmware',
+  'device.mfr',
+  'device.model',
+  'device.serial',
+  'device.type',
+  'driver.name',
+  'driver.version',
+]);
 export const STRING_LENGTH = 64;
 
 /** The <type> words of a TYPE reply: none of halpid's variables is writable (RW), enumerated or ranged. */
-export const typeOf = (name: string): string => (STRINGS.has(name.toLowerCase()) ? `STRING:${STRING_LENGTH}` : 'NUMBER');
+export const typeOf = (name: string): string =>
+  STRINGS.has(name.toLowerCase()) ? `STRING:${STRING_LENGTH}` : 'NUMBER';

@@ -107,7 +107,9 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
     case 'PROTVER': // NUT 2.8's name for NETVER
       return args.length ? err('INVALID-ARGUMENT') : { lines: [NETVER] };
     case 'HELP':
-      return args.length ? err('INVALID-ARGUMENT') : { lines: ['Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS'] };
+      return args.length
+        ? err('INVALID-ARGUMENT')
+        : { lines: ['Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS'] };
     case 'STARTTLS':
       return err('FEATURE-NOT-CONFIGURED');
     case 'LOGOUT':
@@ -170,7 +172,8 @@ export function handle(line: string, s: Session, b: NutBackend): Reply {
   }
 }
 
-const serverInfo = (b: NutBackend): string => `Network UPS Tools upsd ${b.version} (halpid) - https://networkupstools.org/`;
+const serverInfo = (b: NutBackend): string =>
+  `Network UPS Tools upsd ${b.version} (halpid) - https://networkupstools.org/`;
 
 const denied = (): Reply => ({ ...err('ACCESS-DENIED'), authFailed: true });
 
@@ -185,7 +188,8 @@ function user(s: Session, b: NutBackend): NutUser | undefined {
 }
 
 /** Case-insensitive, as upsd's variable tree. */
-const lookup = (vars: Map<string, string>, name: string): string | undefined => vars.get(name) ?? vars.get(name.toLowerCase());
+const lookup = (vars: Map<string, string>, name: string): string | undefined =>
+  vars.get(name) ?? vars.get(name.toLowerCase());
 
 function set(args: string[], s: Session, b: NutBackend): Reply {
   if (args.length < 2) return err('INVALID-ARGUMENT');
@@ -242,7 +246,9 @@ function get(args: string[], s: Session, b: NutBackend): Reply {
       return v === undefined ? err('VAR-NOT-SUPPORTED') : { lines: [`VAR ${name} ${varName} ${quote(v)}`] };
     }
     case 'TYPE':
-      return lookup(vars, varName) === undefined ? err('VAR-NOT-SUPPORTED') : { lines: [`TYPE ${name} ${varName} ${typeOf(varName)}`] };
+      return lookup(vars, varName) === undefined
+        ? err('VAR-NOT-SUPPORTED')
+        : { lines: [`TYPE ${name} ${varName} ${typeOf(varName)}`] };
     case 'DESC': // as upsd, whether or not the variable exists
       return { lines: [`DESC ${name} ${varName} ${quote(description(varName))}`] };
     default: // CMDDESC: the HALPI2 has no instant commands
@@ -272,11 +278,16 @@ function list(args: string[], b: NutBackend): Reply {
   if (what === 'UPS') return { lines: ['BEGIN LIST UPS', `UPS ${UPS_NAME} ${quote(UPS_DESC)}`, 'END LIST UPS'] };
   if (args.length < 2) return err('INVALID-ARGUMENT');
   const name = args[1]!;
-  const block = (header: string, rows: string[]): Reply => ({ lines: [`BEGIN LIST ${header}`, ...rows, `END LIST ${header}`] });
+  const block = (header: string, rows: string[]): Reply => ({
+    lines: [`BEGIN LIST ${header}`, ...rows, `END LIST ${header}`],
+  });
   switch (what) {
     case 'CLIENT':
       if (!isUps(name)) return err('UNKNOWN-UPS');
-      return block(`CLIENT ${name}`, b.clients().map((c) => `CLIENT ${UPS_NAME} ${c}`));
+      return block(
+        `CLIENT ${name}`,
+        b.clients().map((c) => `CLIENT ${UPS_NAME} ${c}`),
+      );
     case 'VAR':
     case 'RW':
     case 'CMD': {

@@ -84,7 +84,9 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
     const key = `${kind} ${code}`;
     if (logged.has(key)) return;
     logged.add(key);
-    logger.warn(`NUT server: ${what}${code ? ` (${code})` : ''}; further ones are only counted (halpi_face_errors_total{face="nut",kind="${kind}"})`);
+    logger.warn(
+      `NUT server: ${what}${code ? ` (${code})` : ''}; further ones are only counted (halpi_face_errors_total{face="nut",kind="${kind}"})`,
+    );
   };
   /** End with a last line, then destroy once flushed or after CLOSE_GRACE_MS: nothing lingers. */
   const closeSoon = (sock: Socket, line?: string) => {
@@ -217,15 +219,18 @@ export function createNutServer(backend: Omit<NutBackend, 'clients'>, opts: NutS
   });
   // Accept failures (EMFILE under an fd flood) land here; without a handler they would be thrown.
   // A listen() failure is its caller's to report (startNutServer rejects).
-  server.on('error', (err) => { if (server.listening) failure('server', 'the listener failed', err); });
+  server.on('error', (err) => {
+    if (server.listening) failure('server', 'the listener failed', err);
+  });
   return {
     server,
     clients,
     peakOutput: () => peakOutput,
-    close: () => new Promise((resolve) => {
-      for (const s of [...conns.keys(), ...refused]) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of [...conns.keys(), ...refused]) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -251,37 +256,55 @@ export async function startNutServer(opts: {
   const { engine } = opts;
   const st = upsState();
   let memo: { key: unknown[]; vars: Map<string, string> } | null = null;
-  engine.readConfigKey('solo_power_off_threshold').then((v) => { st.cutoff = v; }, () => {});
+  engine.readConfigKey('solo_power_off_threshold').then(
+    (v) => {
+      st.cutoff = v;
+    },
+    () => {},
+  );
   // The identity before the first client asks (variables.ts omits what is still unknown).
   await engine.refreshStatus(1000, 0).catch(() => {});
   // FSD lasts as long as the blackout: on line power again, ups.status is OL.
-  const onBlackout = (ev: import('../supervisor.js').BlackoutEvent) => { if (ev.phase === 'end') st.fsd = false; };
+  const onBlackout = (ev: import('../supervisor.js').BlackoutEvent) => {
+    if (ev.phase === 'end') st.fsd = false;
+  };
   const offBlackout = engine.on('blackout', onBlackout);
-  const nut = createNutServer({
-    version: VERSION,
-    users: opts.user ? [{ name: opts.user, password: opts.password, role: opts.primary ? 'primary' : 'secondary' }] : [],
-    variables: () => {
-      // Once per reading: a client pipelining LIST VAR gets the same Map (and protocol.ts its
-      // rendered rows) until the next measurement, the state or FSD changes, or it goes stale.
-      const m = engine.lastMeasurements; // a new wrapper each time: its values object is the reading's
-      const key = [m?.values, m?.wall, engine.state, st.fsd, engine.supervisor.blackoutElapsedS];
-      const fresh = (m?.wall ?? -Infinity) > engine.clock.wallNow() - opts.staleMs;
-      if (memo && fresh && key.every((k, i) => k === memo!.key[i])) return memo.vars;
-      if (opts.refreshStatus) void engine.refreshStatus(1000, 60_000).catch(() => {});
-      const vars = upsVariables(engine, st, opts.staleMs);
-      memo = vars ? { key, vars } : null;
-      return vars;
+  const nut = createNutServer(
+    {
+      version: VERSION,
+      users: opts.user
+        ? [{ name: opts.user, password: opts.password, role: opts.primary ? 'primary' : 'secondary' }]
+        : [],
+      variables: () => {
+        // Once per reading: a client pipelining LIST VAR gets the same Map (and protocol.ts its
+        // rendered rows) until the next measurement, the state or FSD changes, or it goes stale.
+        const m = engine.lastMeasurements; // a new wrapper each time: its values object is the reading's
+        const key = [m?.values, m?.wall, engine.state, st.fsd, engine.supervisor.blackoutElapsedS];
+        const fresh = (m?.wall ?? -Infinity) > engine.clock.wallNow() - opts.staleMs;
+        if (memo && fresh && key.every((k, i) => k === memo!.key[i])) return memo.vars;
+        if (opts.refreshStatus) void engine.refreshStatus(1000, 60_000).catch(() => {});
+        const vars = upsVariables(engine, st, opts.staleMs);
+        memo = vars ? { key, vars } : null;
+        return vars;
+      },
+      forceShutdown: () => {
+        st.fsd = true;
+        opts.onFsd?.();
+      },
     },
-    forceShutdown: () => {
-      st.fsd = true;
-      opts.onFsd?.();
-    },
-  }, { clock: engine.clock, logger: opts.logger ?? engine.logger });
+    { clock: engine.clock, logger: opts.logger ?? engine.logger },
+  );
   const close = nut.close;
-  nut.close = () => { offBlackout(); return close(); };
+  nut.close = () => {
+    offBlackout();
+    return close();
+  };
   const { host, port } = parseListenAddress(opts.listen, 'NUT address');
   await new Promise<void>((resolve, reject) => {
-    const failed = (err: Error) => { offBlackout(); reject(err); };
+    const failed = (err: Error) => {
+      offBlackout();
+      reject(err);
+    };
     nut.server.once('error', failed);
     nut.server.listen(port, host, () => {
       nut.server.off('error', failed);

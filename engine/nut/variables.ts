@@ -93,6 +93,7 @@ export function upsVariables(engine: Engine, st: UpsState, staleMs = 5000): Map<
   ]);
   // The identity only once read: never a placeholder (a failed read leaves the fallback).
   if (s.deviceId !== undefined && s.deviceId !== STATUS_FALLBACK.deviceId) vars.set('device.serial', s.deviceId);
-  if (s.firmwareVersion !== undefined && s.firmwareVersion !== STATUS_FALLBACK.firmwareVersion) vars.set('ups.firmware', s.firmwareVersion);
+  if (s.firmwareVersion !== undefined && s.firmwareVersion !== STATUS_FALLBACK.firmwareVersion)
+    vars.set('ups.firmware', s.firmwareVersion);
   return vars;
 }

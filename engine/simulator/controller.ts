@@ -10,7 +10,12 @@ import { firmwareImageProblem } from '../firmware-image.js';
 import { formatVersion, Reg, type PowerState } from '../registers.js';
 import { DfuWriter } from './dfu-writer.js';
 import {
-  decodeThresholdWrite, encodeIin, encodeTemperature, encodeThresholdRead, encodeVcap, encodeVin,
+  decodeThresholdWrite,
+  encodeIin,
+  encodeTemperature,
+  encodeThresholdRead,
+  encodeVcap,
+  encodeVin,
 } from './encoding.js';
 import { FaultTable, type FaultRule, type FaultRuleInput } from './faults.js';
 import { PowerStateMachine, type Board, TICK_MS } from './firmware.js';
@@ -284,7 +289,9 @@ export class SimulatedController implements Bus {
   /** Called whenever the simulated host's phase changes (booting, running, halting, halted, unpowered). */
   onHostPhase(listener: (phase: HostPhase) => void): () => void {
     this.phaseListeners.push(listener);
-    return () => { this.phaseListeners = this.phaseListeners.filter((l) => l !== listener); };
+    return () => {
+      this.phaseListeners = this.phaseListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Whether the simulated input power is connected (POST /sim/power). */
@@ -295,7 +302,9 @@ export class SimulatedController implements Bus {
   /** Called whenever the simulated host's CM_ON changes (after the model caught up). */
   onHostChange(listener: (cmOn: boolean) => void): () => void {
     this.hostListeners.push(listener);
-    return () => { this.hostListeners = this.hostListeners.filter((l) => l !== listener); };
+    return () => {
+      this.hostListeners = this.hostListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Advance the model to the clock's current time. */
@@ -387,15 +396,31 @@ export class SimulatedController implements Bus {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return {
-      get vin() { return self.physics.measuredVin; },
-      get vcap() { return self.physics.measuredVcap; },
-      get cmOnSample() { return self.cmOnSample; },
-      get pg5v() { return self.pg5v; },
-      get powerOnThreshold() { return self.settings.power_on_threshold; },
-      get soloDepletingMs() { return self.settings.solo_depleting_timeout_ms; },
-      get autoRestart() { return self.settings.auto_restart; },
+      get vin() {
+        return self.physics.measuredVin;
+      },
+      get vcap() {
+        return self.physics.measuredVcap;
+      },
+      get cmOnSample() {
+        return self.cmOnSample;
+      },
+      get pg5v() {
+        return self.pg5v;
+      },
+      get powerOnThreshold() {
+        return self.settings.power_on_threshold;
+      },
+      get soloDepletingMs() {
+        return self.settings.solo_depleting_timeout_ms;
+      },
+      get autoRestart() {
+        return self.settings.auto_restart;
+      },
       setRails: (on) => this.setRails(on),
-      setUsb: (bits) => { this.usb = bits; },
+      setUsb: (bits) => {
+        this.usb = bits;
+      },
       doubleClickHost: () => this.host.halt(this.t + 700), // released/pressed pattern ≈ 0.7 s
       mcuReset: () => this.mcuReset(this.t),
       onTransition: (from, to) => {
@@ -413,7 +438,11 @@ export class SimulatedController implements Bus {
 
   // --- transactions -------------------------------------------------------------------------
 
-  private async applyFault(op: 'read' | 'write', reg: number | undefined, data: Uint8Array): Promise<FaultRule | undefined> {
+  private async applyFault(
+    op: 'read' | 'write',
+    reg: number | undefined,
+    data: Uint8Array,
+  ): Promise<FaultRule | undefined> {
     const rule = this.faults.match(op, reg);
     if (!rule) return undefined;
     this.record('fault', reg, data, `injected ${rule.kind}`);
@@ -457,28 +486,50 @@ export class SimulatedController implements Bus {
   private readRegister(reg: number): Uint8Array | null {
     const p = this.physics;
     switch (reg) {
-      case Reg.LEGACY_HW_VERSION: return Uint8Array.of(0x00);
-      case Reg.LEGACY_FW_VERSION: return Uint8Array.of(0xff);
-      case Reg.HARDWARE_VERSION: return Uint8Array.from(this.hardwareVersion);
-      case Reg.FIRMWARE_VERSION: return Uint8Array.from(this.firmwareVersion);
-      case Reg.POWER_GOOD_5V: return Uint8Array.of(this.pg5v ? 1 : 0);
-      case Reg.WATCHDOG_TIMEOUT: return u16(this.watchdogCopy);
-      case Reg.POWER_ON_THRESHOLD: return u16(encodeThresholdRead(this.settings.power_on_threshold));
-      case Reg.SOLO_POWER_OFF_THRESHOLD: return u16(encodeThresholdRead(this.settings.solo_power_off_threshold));
-      case Reg.POWER_STATE: return Uint8Array.of(this.sm.stateNumber);
-      case Reg.WATCHDOG_ELAPSED: return Uint8Array.of(0);
-      case Reg.LED_BRIGHTNESS: return Uint8Array.of(this.settings.led_brightness);
-      case Reg.AUTO_RESTART: return Uint8Array.of(this.settings.auto_restart ? 1 : 0);
-      case Reg.SOLO_DEPLETING_TIMEOUT: return u32(this.settings.solo_depleting_timeout_ms);
-      case Reg.USB_PORTS: return Uint8Array.of(this.usb);
-      case Reg.V_IN: return u16(encodeVin(p.measuredVin));
-      case Reg.V_CAP: return u16(encodeVcap(p.measuredVcap));
-      case Reg.I_IN: return u16(encodeIin(p.measuredIin));
-      case Reg.T_MCU: return u16(encodeTemperature(p.measuredTmcu));
-      case Reg.T_PCB: return u16(this.pcbRaw);
-      case Reg.DEVICE_ID: return Uint8Array.from(this.deviceId);
-      case Reg.DFU_STATUS: return Uint8Array.of(this.dfu.status);
-      case Reg.DFU_BLOCKS_WRITTEN: return u16(this.dfu.blocksWritten & 0xffff);
+      case Reg.LEGACY_HW_VERSION:
+        return Uint8Array.of(0x00);
+      case Reg.LEGACY_FW_VERSION:
+        return Uint8Array.of(0xff);
+      case Reg.HARDWARE_VERSION:
+        return Uint8Array.from(this.hardwareVersion);
+      case Reg.FIRMWARE_VERSION:
+        return Uint8Array.from(this.firmwareVersion);
+      case Reg.POWER_GOOD_5V:
+        return Uint8Array.of(this.pg5v ? 1 : 0);
+      case Reg.WATCHDOG_TIMEOUT:
+        return u16(this.watchdogCopy);
+      case Reg.POWER_ON_THRESHOLD:
+        return u16(encodeThresholdRead(this.settings.power_on_threshold));
+      case Reg.SOLO_POWER_OFF_THRESHOLD:
+        return u16(encodeThresholdRead(this.settings.solo_power_off_threshold));
+      case Reg.POWER_STATE:
+        return Uint8Array.of(this.sm.stateNumber);
+      case Reg.WATCHDOG_ELAPSED:
+        return Uint8Array.of(0);
+      case Reg.LED_BRIGHTNESS:
+        return Uint8Array.of(this.settings.led_brightness);
+      case Reg.AUTO_RESTART:
+        return Uint8Array.of(this.settings.auto_restart ? 1 : 0);
+      case Reg.SOLO_DEPLETING_TIMEOUT:
+        return u32(this.settings.solo_depleting_timeout_ms);
+      case Reg.USB_PORTS:
+        return Uint8Array.of(this.usb);
+      case Reg.V_IN:
+        return u16(encodeVin(p.measuredVin));
+      case Reg.V_CAP:
+        return u16(encodeVcap(p.measuredVcap));
+      case Reg.I_IN:
+        return u16(encodeIin(p.measuredIin));
+      case Reg.T_MCU:
+        return u16(encodeTemperature(p.measuredTmcu));
+      case Reg.T_PCB:
+        return u16(this.pcbRaw);
+      case Reg.DEVICE_ID:
+        return Uint8Array.from(this.deviceId);
+      case Reg.DFU_STATUS:
+        return Uint8Array.of(this.dfu.status);
+      case Reg.DFU_BLOCKS_WRITTEN:
+        return u16(this.dfu.blocksWritten & 0xffff);
       case Reg.VIN_CORRECTION:
       case Reg.VSCAP_CORRECTION:
       case Reg.IIN_CORRECTION: {
@@ -515,7 +566,9 @@ export class SimulatedController implements Bus {
       case Reg.SOLO_POWER_OFF_THRESHOLD:
         if (n === 3) {
           const volts = decodeThresholdWrite(be(data, 1, 2));
-          this.persist(reg === Reg.POWER_ON_THRESHOLD ? { power_on_threshold: volts } : { solo_power_off_threshold: volts });
+          this.persist(
+            reg === Reg.POWER_ON_THRESHOLD ? { power_on_threshold: volts } : { solo_power_off_threshold: volts },
+          );
         }
         return true;
       case Reg.LED_BRIGHTNESS:
@@ -579,7 +632,7 @@ export class SimulatedController implements Bus {
     if (dfu.latched) return false;
     const body = data.subarray(5);
     const crc = be(data, 1, 4);
-    if ((crc32.buf(body) >>> 0) !== crc) {
+    if (crc32.buf(body) >>> 0 !== crc) {
       dfu.crcLatch = true;
       return false;
     }
@@ -623,7 +676,10 @@ export class SimulatedController implements Bus {
       this.pendingSwap = false;
       this.nextFirmware = null;
       silence = 2 * this.swapMs + BOOTLOADER_WATCHDOG_MS;
-      this.trace('reset', `MCU reset: the staged image does not start (${this.stagedProblem}); reverting to ${formatVersion(this.firmwareVersion)}`);
+      this.trace(
+        'reset',
+        `MCU reset: the staged image does not start (${this.stagedProblem}); reverting to ${formatVersion(this.firmwareVersion)}`,
+      );
       this.stagedProblem = null;
     } else if (this.pendingSwap) {
       this.pendingSwap = false;

@@ -10,9 +10,7 @@ const QUEUE_DEPTH = 4;
 
 type WriterState = 'Idle' | 'Preparing' | 'Updating' | 'ReadyToCommit' | 'WriteError' | 'ProtocolError' | 'Complete';
 type Command =
-  | { kind: 'start'; size: number }
-  | { kind: 'block'; block: number; data: Uint8Array }
-  | { kind: 'commit' };
+  { kind: 'start'; size: number } | { kind: 'block'; block: number; data: Uint8Array } | { kind: 'commit' };
 
 export interface DfuTiming {
   /** Erase time per 4 KiB sector (129 sectors). */
@@ -54,13 +52,19 @@ export class DfuWriter {
     if (this.crcLatch) return DfuStateNum.CrcError;
     if (this.lengthLatch) return DfuStateNum.DataLengthError;
     switch (this.state) {
-      case 'ProtocolError': return DfuStateNum.ProtocolError;
+      case 'ProtocolError':
+        return DfuStateNum.ProtocolError;
       case 'Idle':
-      case 'Complete': return DfuStateNum.Idle;
-      case 'Preparing': return DfuStateNum.Preparing;
-      case 'WriteError': return DfuStateNum.WriteError;
-      case 'Updating': return this.queueFull ? DfuStateNum.QueueFull : DfuStateNum.Updating;
-      case 'ReadyToCommit': return DfuStateNum.ReadyToCommit;
+      case 'Complete':
+        return DfuStateNum.Idle;
+      case 'Preparing':
+        return DfuStateNum.Preparing;
+      case 'WriteError':
+        return DfuStateNum.WriteError;
+      case 'Updating':
+        return this.queueFull ? DfuStateNum.QueueFull : DfuStateNum.Updating;
+      case 'ReadyToCommit':
+        return DfuStateNum.ReadyToCommit;
     }
   }
 
@@ -100,7 +104,8 @@ export class DfuWriter {
   /** The staged image as the bootloader would swap it in: the announced size, missing blocks as 0. */
   image(): Uint8Array {
     const out = new Uint8Array(Math.min(this.size, STAGING_BYTES));
-    for (const [n, page] of this.staged) if (n * BLOCK_SIZE < out.length) out.set(page.subarray(0, out.length - n * BLOCK_SIZE), n * BLOCK_SIZE);
+    for (const [n, page] of this.staged)
+      if (n * BLOCK_SIZE < out.length) out.set(page.subarray(0, out.length - n * BLOCK_SIZE), n * BLOCK_SIZE);
     return out;
   }
 

@@ -35,7 +35,13 @@ export interface Board {
 }
 
 const VIN_THRESHOLD = 9.0;
-const POWERED_ON = new Set<PowerState>(['OperationalSolo', 'OperationalCoOp', 'BlackoutSolo', 'BlackoutCoOp', 'HostUnresponsive']);
+const POWERED_ON = new Set<PowerState>([
+  'OperationalSolo',
+  'OperationalCoOp',
+  'BlackoutSolo',
+  'BlackoutCoOp',
+  'HostUnresponsive',
+]);
 
 export class PowerStateMachine {
   state: PowerState = 'PowerOff';

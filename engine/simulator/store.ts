@@ -78,10 +78,12 @@ export class SettingsStore {
         solo_power_off_threshold: num(data.solo_power_off_threshold, FACTORY_SETTINGS.solo_power_off_threshold),
         led_brightness: num(data.led_brightness, FACTORY_SETTINGS.led_brightness) & 0xff,
         auto_restart: typeof data.auto_restart === 'boolean' ? data.auto_restart : FACTORY_SETTINGS.auto_restart,
-        solo_depleting_timeout_ms: num(data.solo_depleting_timeout_ms, FACTORY_SETTINGS.solo_depleting_timeout_ms) >>> 0,
-        hardware_version: Array.isArray(data.hardware_version) && data.hardware_version.length === 4
-          ? data.hardware_version.map((b) => Number(b) & 0xff)
-          : null,
+        solo_depleting_timeout_ms:
+          num(data.solo_depleting_timeout_ms, FACTORY_SETTINGS.solo_depleting_timeout_ms) >>> 0,
+        hardware_version:
+          Array.isArray(data.hardware_version) && data.hardware_version.length === 4
+            ? data.hardware_version.map((b) => Number(b) & 0xff)
+            : null,
       };
     } catch (err) {
       this.warn(`Cannot parse simulator state file ${this.file}: ${(err as Error).message}; using factory defaults`);

@@ -12,10 +12,14 @@ import { tempDir } from '../helpers/tmp.js';
 const PROBE = join(ROOT, 'test/helpers/load-probe.mjs');
 
 /** Run a bin; return which of the markers appear in the files it loaded (esbuild keeps each module's path as a comment). */
-function loaded(bin: string, args: string[]): { status: number | null; files: string[]; has: (marker: string) => boolean } {
+function loaded(
+  bin: string,
+  args: string[],
+): { status: number | null; files: string[]; has: (marker: string) => boolean } {
   const log = join(tempDir('halpi2-load-'), 'loaded');
   const r = spawnSync(process.execPath, ['--import', PROBE, bin, ...args], {
-    encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', HALPI2_LOAD_LOG: log },
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', HALPI2_LOAD_LOG: log },
   });
   let urls: string[] = [];
   try {
@@ -36,7 +40,10 @@ t.test('halpid --version and --help: no schema, no YAML, no express', async (t) 
   for (const args of [['--version'], ['--help']]) {
     const r = loaded(HALPID, args);
     t.equal(r.status, 0, args.join(' '));
-    t.ok(r.files.some((f) => f.endsWith('halpid.mjs')), 'the probe saw the entry');
+    t.ok(
+      r.files.some((f) => f.endsWith('halpid.mjs')),
+      'the probe saw the entry',
+    );
     t.notOk(r.has(SCHEMA), `${args[0]}: typebox not loaded`);
     t.notOk(r.has(YAML), `${args[0]}: yaml not loaded`);
     t.notOk(r.has(EXPRESS), `${args[0]}: express not loaded`);
@@ -47,7 +54,10 @@ t.test('halpid --version answers from its entry: not even the argument parser is
   for (const flag of ['--version', '-V']) {
     const r = loaded(HALPID, [flag]);
     t.equal(r.status, 0, flag);
-    t.ok(r.files.some((f) => f.endsWith('halpid.mjs')), 'the probe saw the entry');
+    t.ok(
+      r.files.some((f) => f.endsWith('halpid.mjs')),
+      'the probe saw the entry',
+    );
     t.notOk(r.has('node_modules/commander/'), `${flag}: commander not loaded`);
     t.notOk(r.has('standalone/run.ts'), `${flag}: the rest of halpid not loaded`);
   }
@@ -65,7 +75,15 @@ t.test('the probe does see them when they are needed: a flag value to check load
 t.test('halpi loads nothing of the daemon', async (t) => {
   const r = loaded(HALPI, ['--help']);
   t.equal(r.status, 0);
-  for (const marker of [SCHEMA, YAML, EXPRESS, 'engine/supervisor.ts', 'engine/simulator/', 'node_modules/chrono-node/']) t.notOk(r.has(marker), marker);
+  for (const marker of [
+    SCHEMA,
+    YAML,
+    EXPRESS,
+    'engine/supervisor.ts',
+    'engine/simulator/',
+    'node_modules/chrono-node/',
+  ])
+    t.notOk(r.has(marker), marker);
 });
 
 t.test('the bin runs as it ships: by its own first line, with the V8 flags that keep it small', async (t) => {
@@ -75,7 +93,11 @@ t.test('the bin runs as it ships: by its own first line, with the V8 flags that 
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /^halpid \d+\.\d+\.\d+\n$/);
   const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
-  t.match(launcher, /exec \/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.mjs "\$@"/, 'the Debian launcher (and so the unit) uses the same flags');
+  t.match(
+    launcher,
+    /exec \/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.mjs "\$@"/,
+    'the Debian launcher (and so the unit) uses the same flags',
+  );
 });
 
 t.test('plain halpi status answers without the argument parser; any other line goes through it', async (t) => {
@@ -88,4 +110,3 @@ t.test('plain halpi status answers without the argument parser; any other line g
   t.equal(other.status, 2, 'an unknown option is still a usage error');
   t.ok(other.has('node_modules/commander/'), 'commander loaded for it');
 });
-

@@ -7,13 +7,29 @@ import { join } from 'node:path';
 import { HALPI } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const halpi = (args: string[]) => spawnSync(process.execPath, [HALPI, ...args], {
-  encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', HALPI_SOCKET: '/nonexistent/h.sock' },
-});
+const halpi = (args: string[]) =>
+  spawnSync(process.execPath, [HALPI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', HALPI_SOCKET: '/nonexistent/h.sock' },
+  });
 
-t.test('each command\'s --help is its own, exit 0', async (t) => {
-  const commands = ['status', 'version', 'get', 'config', 'config get', 'config set', 'shutdown', 'usb', 'usb get', 'usb enable',
-    'usb disable', 'compare', 'flash', 'completion'];
+t.test("each command's --help is its own, exit 0", async (t) => {
+  const commands = [
+    'status',
+    'version',
+    'get',
+    'config',
+    'config get',
+    'config set',
+    'shutdown',
+    'usb',
+    'usb get',
+    'usb enable',
+    'usb disable',
+    'compare',
+    'flash',
+    'completion',
+  ];
   for (const c of commands) {
     const r = halpi([...c.split(' '), '--help']);
     t.equal(r.status, 0, c);
@@ -42,13 +58,26 @@ t.test('bash completion', { skip: !hasBash && 'no bash' }, async (t) => {
   writeFileSync(script, gen.stdout);
   const complete = (line: string) => {
     const words = line.split(' ');
-    const r = spawnSync('bash', ['-c', `source "$1"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _halpi; echo "\${COMPREPLY[*]}"`, 'x', script], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `source "$1"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _halpi; echo "\${COMPREPLY[*]}"`,
+        'x',
+        script,
+      ],
+      { encoding: 'utf8' },
+    );
     t.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split(' ').filter(Boolean).sort();
   };
   t.same(complete('halpi s'), ['shutdown', 'status']);
   t.same(complete('halpi config s'), ['set']);
-  t.same(complete('halpi -s /tmp/x.sock config get led'), ['led_brightness'], 'the socket flag and its value are skipped');
+  t.same(
+    complete('halpi -s /tmp/x.sock config get led'),
+    ['led_brightness'],
+    'the socket flag and its value are skipped',
+  );
   t.same(complete('halpi usb enable '), ['0', '1', '2', '3', '--help', 'all'].sort());
   t.same(complete('halpi shutdown --st'), ['--standby']);
   t.same(complete('halpi completion '), ['--help', 'bash', 'zsh'].sort());

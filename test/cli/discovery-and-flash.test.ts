@@ -30,17 +30,24 @@ function halpi(args: string[], env: NodeJS.ProcessEnv): Child {
       }
     }
   };
-  p.stdout.on('data', (c: Buffer) => { text.stdout += c.toString(); check(); });
-  p.stderr.on('data', (c: Buffer) => { text.stderr += c.toString(); check(); });
+  p.stdout.on('data', (c: Buffer) => {
+    text.stdout += c.toString();
+    check();
+  });
+  p.stderr.on('data', (c: Buffer) => {
+    text.stderr += c.toString();
+    check();
+  });
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     p.on('close', (code) => resolve({ code, ...text }));
   });
   return {
-    waitFor: (re, stream = 'stderr') => new Promise<void>((resolve, reject) => {
-      waiters.push({ re, stream, resolve });
-      check();
-      void done.then(() => reject(new Error(`halpi ended without ${re}:\n${text.stdout}\n${text.stderr}`)));
-    }),
+    waitFor: (re, stream = 'stderr') =>
+      new Promise<void>((resolve, reject) => {
+        waiters.push({ re, stream, resolve });
+        check();
+        void done.then(() => reject(new Error(`halpi ended without ${re}:\n${text.stdout}\n${text.stderr}`)));
+      }),
     done,
   };
 }
@@ -56,7 +63,12 @@ t.test('a bare halpi finds halpid --simulate on the simulator default socket', a
   const empty = tempDir('halpid-xdg-');
   const none = await halpi(['status'], { XDG_RUNTIME_DIR: empty }).done;
   t.equal(none.code, 1);
-  t.match(none.stderr, new RegExp(`^Error: Failed to connect to daemon: no socket at /run/halpid/halpid\\.sock, /run/halpid\\.sock, ${empty}/halpid/halpid\\.sock \\(is halpid running\\?`));
+  t.match(
+    none.stderr,
+    new RegExp(
+      `^Error: Failed to connect to daemon: no socket at /run/halpid/halpid\\.sock, /run/halpid\\.sock, ${empty}/halpid/halpid\\.sock \\(is halpid running\\?`,
+    ),
+  );
 });
 
 t.test('a second flash waits for the first without showing its progress', async (t) => {
@@ -74,22 +86,38 @@ t.test('a second flash waits for the first without showing its progress', async 
   t.equal(a.code, 0, a.stderr);
   t.equal(b.code, 0, b.stderr);
   // "Sending done" may come first: the body is sent before the daemon reports anything.
-  const lines = b.stderr.trim().split('\n').filter((l) => l !== 'Sending done');
-  t.same(lines, ['Waiting for another firmware update to finish', 'Erasing', 'Writing block 1/3', 'Writing block 2/3', 'Writing block 3/3', 'Verifying'],
-    'the waiting client shows only its own upload');
+  const lines = b.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l !== 'Sending done');
+  t.same(
+    lines,
+    [
+      'Waiting for another firmware update to finish',
+      'Erasing',
+      'Writing block 1/3',
+      'Writing block 2/3',
+      'Writing block 3/3',
+      'Verifying',
+    ],
+    'the waiting client shows only its own upload',
+  );
 });
 
-t.test('the daemon going away mid-flash: halpi says the connection was lost, not that it failed to connect', async (t) => {
-  const d = await startDaemon();
-  t.teardown(() => d.stop());
-  const dir = tempDir('halpi-');
-  const file = join(dir, 'fw.bin');
-  writeFileSync(file, firmwareImage({ bytes: 3 * 4096, seed: 2 }));
-  const c = halpi(['flash', file], { HALPI_SOCKET: d.socket });
-  await c.waitFor(/^Erasing$/m);
-  d.proc.kill('SIGKILL');
-  const r = await c.done;
-  t.equal(r.code, 1);
-  t.match(r.stderr, new RegExp(`Error: Lost the connection to the daemon at ${d.socket}: `));
-  t.notMatch(r.stderr, /Failed to connect/);
-});
+t.test(
+  'the daemon going away mid-flash: halpi says the connection was lost, not that it failed to connect',
+  async (t) => {
+    const d = await startDaemon();
+    t.teardown(() => d.stop());
+    const dir = tempDir('halpi-');
+    const file = join(dir, 'fw.bin');
+    writeFileSync(file, firmwareImage({ bytes: 3 * 4096, seed: 2 }));
+    const c = halpi(['flash', file], { HALPI_SOCKET: d.socket });
+    await c.waitFor(/^Erasing$/m);
+    d.proc.kill('SIGKILL');
+    const r = await c.done;
+    t.equal(r.code, 1);
+    t.match(r.stderr, new RegExp(`Error: Lost the connection to the daemon at ${d.socket}: `));
+    t.notMatch(r.stderr, /Failed to connect/);
+  },
+);

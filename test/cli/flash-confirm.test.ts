@@ -10,21 +10,30 @@ import { HALPI, startDaemon } from '../helpers/daemon.js';
 import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
-t.test('the question is asked only with a terminal on stdin and stderr, without --yes, outside a package script', async (t) => {
-  const tty = { stdin: true, stderr: true };
-  t.equal(askFirst(undefined, {}, tty), true);
-  t.equal(askFirst(true, {}, tty), false, '--yes');
-  t.equal(askFirst(undefined, { DPKG_MAINTSCRIPT_PACKAGE: 'halpi2-firmware' }, tty), false, 'the firmware package\'s postinst');
-  t.equal(askFirst(undefined, {}, { stdin: false, stderr: true }), false, 'input from a pipe');
-  t.equal(askFirst(undefined, {}, { stdin: true, stderr: false }), false, 'stderr to a file');
-});
+t.test(
+  'the question is asked only with a terminal on stdin and stderr, without --yes, outside a package script',
+  async (t) => {
+    const tty = { stdin: true, stderr: true };
+    t.equal(askFirst(undefined, {}, tty), true);
+    t.equal(askFirst(true, {}, tty), false, '--yes');
+    t.equal(
+      askFirst(undefined, { DPKG_MAINTSCRIPT_PACKAGE: 'halpi2-firmware' }, tty),
+      false,
+      "the firmware package's postinst",
+    );
+    t.equal(askFirst(undefined, {}, { stdin: false, stderr: true }), false, 'input from a pipe');
+    t.equal(askFirst(undefined, {}, { stdin: true, stderr: false }), false, 'stderr to a file');
+  },
+);
 
 t.test('only y or yes confirms; the end of input declines', async (t) => {
   const answer = async (typed: string | null): Promise<[boolean, string]> => {
     const input = new PassThrough();
     const output = new PassThrough();
     let shown = '';
-    output.on('data', (c: Buffer) => { shown += c.toString(); });
+    output.on('data', (c: Buffer) => {
+      shown += c.toString();
+    });
     const result = askYesNo('Flash? [y/N] ', input, output);
     if (typed === null) input.end();
     else input.write(typed);
@@ -44,17 +53,21 @@ t.test('in a terminal: no uploads nothing, y uploads, --yes does not ask', async
   const file = join(tempDir('halpi-confirm-'), 'halpi2-firmware.bin');
   writeFileSync(file, firmwareImage({ bytes: 8192 }));
   /** halpi in a pseudo-terminal, `typed` arriving on it; the screen as the user saw it. */
-  const inTerminal = (args: string, typed: string): Promise<{ code: number | null; screen: string }> => new Promise((resolve) => {
-    const p = spawn('script', ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} ${args}`, '/dev/null'], {
-      env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
+  const inTerminal = (args: string, typed: string): Promise<{ code: number | null; screen: string }> =>
+    new Promise((resolve) => {
+      const p = spawn('script', ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} ${args}`, '/dev/null'], {
+        env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let screen = '';
+      p.stdout.on('data', (c: Buffer) => {
+        screen += c.toString();
+      });
+      p.stdin.end(typed);
+      p.on('close', (code) => resolve({ code, screen: screen.replace(/\r/g, '') }));
     });
-    let screen = '';
-    p.stdout.on('data', (c: Buffer) => { screen += c.toString(); });
-    p.stdin.end(typed);
-    p.on('close', (code) => resolve({ code, screen: screen.replace(/\r/g, '') }));
-  });
-  const question = 'Flash halpi2-firmware.bin (8192 bytes) to the HALPI2 controller? It takes effect after the next full power cycle. [y/N] ';
+  const question =
+    'Flash halpi2-firmware.bin (8192 bytes) to the HALPI2 controller? It takes effect after the next full power cycle. [y/N] ';
 
   const no = await inTerminal(`flash ${file}`, 'n\n');
   t.equal(no.code, 1);

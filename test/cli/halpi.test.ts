@@ -11,7 +11,11 @@ import { HALPI, json, physical, startDaemon, type RunningDaemon } from '../helpe
 import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function halpi(args: string[], env: NodeJS.ProcessEnv = {}, socket?: string): Promise<Run> {
   return new Promise((resolve) => {
@@ -21,8 +25,12 @@ function halpi(args: string[], env: NodeJS.ProcessEnv = {}, socket?: string): Pr
     });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    p.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    p.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -30,10 +38,18 @@ function halpi(args: string[], env: NodeJS.ProcessEnv = {}, socket?: string): Pr
 let d: RunningDaemon;
 t.before(async () => {
   d = await startDaemon();
-  await d.req('PUT', '/sim/inputs', json({
-    V_in: physical.V_in(20000), V_cap: physical.V_cap(61000), I_in: physical.I_in(7000),
-    T_mcu: physical.T(35000), T_pcb: physical.T(33000), hold: true,
-  }));
+  await d.req(
+    'PUT',
+    '/sim/inputs',
+    json({
+      V_in: physical.V_in(20000),
+      V_cap: physical.V_cap(61000),
+      I_in: physical.I_in(7000),
+      T_mcu: physical.T(35000),
+      T_pcb: physical.T(33000),
+      hold: true,
+    }),
+  );
 });
 t.teardown(() => d.stop());
 
@@ -44,7 +60,10 @@ t.test('status: the table of docs/cli.md, and --json', async (t) => {
   t.equal(r.stdout, STATUS_EXAMPLE);
   t.notMatch(r.stdout, /\u001b/, 'no escape codes off a TTY');
   const j = await halpi(['status', '--json']);
-  t.match(j.stdout, /^\{"values":\{"5v_output_enabled":true,.*"watchdog_timeout":10\.0\},"usb":\{"usb0":true,"usb1":true,"usb2":false,"usb3":true\}\}\n$/);
+  t.match(
+    j.stdout,
+    /^\{"values":\{"5v_output_enabled":true,.*"watchdog_timeout":10\.0\},"usb":\{"usb0":true,"usb1":true,"usb2":false,"usb3":true\}\}\n$/,
+  );
   t.equal(j.stdout.split('\n').length, 2, 'one line');
   t.equal((await halpi(['usb', 'enable', '2'])).code, 0);
 });
@@ -53,10 +72,18 @@ t.test('version and get', async (t) => {
   t.equal((await halpi(['version'])).stdout, `halpi version ${VERSION}\nhalpid version ${VERSION}\n`);
   const away = await halpi(['version'], {}, '/nonexistent/h.sock');
   t.equal(away.code, 0, 'no daemon is no failure');
-  t.match(away.stdout, new RegExp(`^halpi version ${VERSION.replace(/\./g, '\\.')}\nhalpid version unknown: Failed to connect to daemon: /nonexistent/h.sock does not exist`));
+  t.match(
+    away.stdout,
+    new RegExp(
+      `^halpi version ${VERSION.replace(/\./g, '\\.')}\nhalpid version unknown: Failed to connect to daemon: /nonexistent/h.sock does not exist`,
+    ),
+  );
   t.equal((await halpi(['-V'])).stdout, `halpi ${VERSION}\n`);
   t.equal((await halpi(['version', '--json'])).stdout, `{"cli_version":"${VERSION}","daemon_version":"${VERSION}"}\n`);
-  t.equal((await halpi(['version', '--json'], {}, '/nonexistent/h.sock')).stdout, `{"cli_version":"${VERSION}","daemon_version":null}\n`);
+  t.equal(
+    (await halpi(['version', '--json'], {}, '/nonexistent/h.sock')).stdout,
+    `{"cli_version":"${VERSION}","daemon_version":null}\n`,
+  );
   const fw = await halpi(['get', 'firmware_version']);
   t.same([fw.code, fw.stdout, fw.stderr], [0, '3.3.1\n', ''], 'what the firmware package relies on');
   t.equal((await halpi(['get', 'V_in'])).stdout, '12.20703125\n', 'numbers exactly as the daemon wrote them');
@@ -72,7 +99,9 @@ t.test('version and get', async (t) => {
 
 t.test('config, config get, config set', async (t) => {
   const c = await halpi(['config']);
-  t.equal(c.stdout, `
+  t.equal(
+    c.stdout,
+    `
 watchdog_timeout                            10
 power_on_threshold                           8
 solo_power_off_threshold                   5.5
@@ -80,22 +109,43 @@ led_brightness                              48
 auto_restart                              true
 solo_depleting_timeout                       5
 
-`);
-  t.match((await halpi(['config', '--json'])).stdout, /^\{"auto_restart":true,"led_brightness":48,.*"watchdog_timeout":10\.0\}\n$/);
+`,
+  );
+  t.match(
+    (await halpi(['config', '--json'])).stdout,
+    /^\{"auto_restart":true,"led_brightness":48,.*"watchdog_timeout":10\.0\}\n$/,
+  );
   const set = await halpi(['config', 'set', 'led_brightness', '40']);
   t.same([set.code, set.stdout], [0, "Configuration 'led_brightness' set to: 40\n"]);
   t.equal((await halpi(['config', 'get', 'led_brightness'])).stdout, '40\n');
   t.equal((await halpi(['config', 'get', 'power_on_threshold'])).stdout, '8\n');
   const f = await halpi(['config', 'set', 'led_brightness', '40.0']);
-  t.same([f.code, f.stderr], [1, 'Error: Request failed (400 Bad Request): Invalid value type\n'], '40.0 stays a float');
+  t.same(
+    [f.code, f.stderr],
+    [1, 'Error: Request failed (400 Bad Request): Invalid value type\n'],
+    '40.0 stays a float',
+  );
   t.equal((await halpi(['config', 'set', 'auto_restart', 'FALSE'])).code, 0);
   t.equal((await halpi(['config', 'get', 'auto_restart'])).stdout, 'false\n');
-  t.equal((await halpi(['config', 'set', 'watchdog_timeout', '10.5', '--json'])).stdout, '{"status":"ok","key":"watchdog_timeout","value":10.5}\n');
+  t.equal(
+    (await halpi(['config', 'set', 'watchdog_timeout', '10.5', '--json'])).stdout,
+    '{"status":"ok","key":"watchdog_timeout","value":10.5}\n',
+  );
   t.equal((await halpi(['config', 'get', 'watchdog_timeout', '--json'])).stdout, '10.5\n');
   // What the controller holds is printed, read back after the write: not what was typed.
-  t.equal((await halpi(['config', 'set', 'watchdog_timeout', '10.0009'])).stdout, "Configuration 'watchdog_timeout' set to: 10\n", 'whole milliseconds');
-  t.equal((await halpi(['config', 'set', 'power_on_threshold', '8.3', '--json'])).stdout, '{"status":"ok","key":"power_on_threshold","value":8.299850463867188}\n');
-  t.equal((await halpi(['config', 'set', 'watchdog_timeout', 'off'])).stdout, "Configuration 'watchdog_timeout' set to: 0\n");
+  t.equal(
+    (await halpi(['config', 'set', 'watchdog_timeout', '10.0009'])).stdout,
+    "Configuration 'watchdog_timeout' set to: 10\n",
+    'whole milliseconds',
+  );
+  t.equal(
+    (await halpi(['config', 'set', 'power_on_threshold', '8.3', '--json'])).stdout,
+    '{"status":"ok","key":"power_on_threshold","value":8.299850463867188}\n',
+  );
+  t.equal(
+    (await halpi(['config', 'set', 'watchdog_timeout', 'off'])).stdout,
+    "Configuration 'watchdog_timeout' set to: 0\n",
+  );
   await halpi(['config', 'set', 'watchdog_timeout', '10']);
   await halpi(['config', 'set', 'power_on_threshold', '8']);
   await halpi(['config', 'set', 'auto_restart', 'true']);
@@ -110,30 +160,80 @@ t.test('config set refuses a value out of range before writing anything', async 
     const r = await halpi(['config', 'set', key, value]);
     return [r.code, r.stdout, r.stderr];
   };
-  t.same(await refused('led_brightness', '300'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: 300\n'], 'not 300 mod 256 = 44');
-  t.same(await refused('led_brightness', '-1'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: -1\n']);
-  t.same(await refused('led_brightness', '12.5'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: 12.5\n']);
-  t.same(await refused('watchdog_timeout', '5'), [2, '', 'Error: watchdog_timeout must be 0 (off) or a number from 10 to 65.535 s: 5\n']);
-  t.same(await refused('watchdog_timeout', '65.536'), [2, '', 'Error: watchdog_timeout must be 0 (off) or a number from 10 to 65.535 s: 65.536\n']);
-  t.same(await refused('power_on_threshold', '4.9'), [2, '', 'Error: power_on_threshold must be a number from 5 to 10 V: 4.9\n']);
-  t.same(await refused('power_on_threshold', '10.5'), [2, '', 'Error: power_on_threshold must be a number from 5 to 10 V: 10.5\n']);
-  t.same(await refused('solo_power_off_threshold', '4.4'), [2, '', 'Error: solo_power_off_threshold must be a number from 4.5 to 10 V: 4.4\n']);
-  t.same(await refused('solo_depleting_timeout', '61'), [2, '', 'Error: solo_depleting_timeout must be a number from 0 to 60 s: 61\n']);
+  t.same(
+    await refused('led_brightness', '300'),
+    [2, '', 'Error: led_brightness must be an integer from 0 to 255: 300\n'],
+    'not 300 mod 256 = 44',
+  );
+  t.same(await refused('led_brightness', '-1'), [
+    2,
+    '',
+    'Error: led_brightness must be an integer from 0 to 255: -1\n',
+  ]);
+  t.same(await refused('led_brightness', '12.5'), [
+    2,
+    '',
+    'Error: led_brightness must be an integer from 0 to 255: 12.5\n',
+  ]);
+  t.same(await refused('watchdog_timeout', '5'), [
+    2,
+    '',
+    'Error: watchdog_timeout must be 0 (off) or a number from 10 to 65.535 s: 5\n',
+  ]);
+  t.same(await refused('watchdog_timeout', '65.536'), [
+    2,
+    '',
+    'Error: watchdog_timeout must be 0 (off) or a number from 10 to 65.535 s: 65.536\n',
+  ]);
+  t.same(await refused('power_on_threshold', '4.9'), [
+    2,
+    '',
+    'Error: power_on_threshold must be a number from 5 to 10 V: 4.9\n',
+  ]);
+  t.same(await refused('power_on_threshold', '10.5'), [
+    2,
+    '',
+    'Error: power_on_threshold must be a number from 5 to 10 V: 10.5\n',
+  ]);
+  t.same(await refused('solo_power_off_threshold', '4.4'), [
+    2,
+    '',
+    'Error: solo_power_off_threshold must be a number from 4.5 to 10 V: 4.4\n',
+  ]);
+  t.same(await refused('solo_depleting_timeout', '61'), [
+    2,
+    '',
+    'Error: solo_depleting_timeout must be a number from 0 to 60 s: 61\n',
+  ]);
   t.same(await refused('auto_restart', '1'), [2, '', 'Error: auto_restart must be true or false: 1\n']);
-  t.same(await refused('led_brightness', 'bright'), [2, '', 'Error: led_brightness must be an integer from 0 to 255: bright\n']);
+  t.same(await refused('led_brightness', 'bright'), [
+    2,
+    '',
+    'Error: led_brightness must be an integer from 0 to 255: bright\n',
+  ]);
   t.equal((await halpi(['config', '--json'])).stdout, before, 'the controller holds what it held');
   const edge = await halpi(['config', 'set', 'led_brightness', '255']);
-  t.same([edge.code, edge.stdout], [0, "Configuration 'led_brightness' set to: 255\n"], 'the ends of a range are allowed');
+  t.same(
+    [edge.code, edge.stdout],
+    [0, "Configuration 'led_brightness' set to: 255\n"],
+    'the ends of a range are allowed',
+  );
   await halpi(['config', 'set', 'led_brightness', '48']);
 });
 
 t.test('usb', async (t) => {
   t.equal((await halpi(['usb', 'disable', '2'])).code, 0);
-  t.equal((await halpi(['usb'])).stdout, '\nUSB Port States:\n  Port 0: enabled\n  Port 1: enabled\n  Port 2: disabled\n  Port 3: enabled\n\n');
+  t.equal(
+    (await halpi(['usb'])).stdout,
+    '\nUSB Port States:\n  Port 0: enabled\n  Port 1: enabled\n  Port 2: disabled\n  Port 3: enabled\n\n',
+  );
   t.equal((await halpi(['usb', 'get'])).stdout, (await halpi(['usb'])).stdout);
   t.equal((await halpi(['usb', 'disable', 'all'])).stdout, 'All USB ports disabled\n');
   t.equal((await halpi(['usb', '--json'])).stdout, '{"usb0":false,"usb1":false,"usb2":false,"usb3":false}\n');
-  t.equal((await halpi(['usb', 'enable', 'all', '--json'])).stdout, '{"usb0":true,"usb1":true,"usb2":true,"usb3":true}\n');
+  t.equal(
+    (await halpi(['usb', 'enable', 'all', '--json'])).stdout,
+    '{"usb0":true,"usb1":true,"usb2":true,"usb3":true}\n',
+  );
   const bad = await halpi(['usb', 'enable', '4']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /^Error: Invalid port number: 4\. Must be 0-3 or 'all'\n/);
@@ -145,7 +245,10 @@ t.test('flash: progress and success; a missing file fails before any request', a
   writeFileSync(file, firmwareImage({ bytes: 6000 }));
   const r = await halpi(['flash', file]);
   t.equal(r.code, 0, r.stderr);
-  t.equal(r.stdout, `Reading firmware file: ${file}\nFirmware size: 6000 bytes\nUploading firmware to device...\nFirmware uploaded successfully\nThe new firmware takes effect after the next full power cycle (sudo shutdown -h now).\n`);
+  t.equal(
+    r.stdout,
+    `Reading firmware file: ${file}\nFirmware size: 6000 bytes\nUploading firmware to device...\nFirmware uploaded successfully\nThe new firmware takes effect after the next full power cycle (sudo shutdown -h now).\n`,
+  );
   t.match(r.stderr, /Erasing\n/, 'progress lines off a TTY');
   t.match(r.stderr, /Writing block 1\/2\nWriting block 2\/2\nVerifying\n/);
   t.notMatch(r.stderr, /\u001b/);
@@ -160,16 +263,32 @@ t.test('flash: progress and success; a missing file fails before any request', a
     const r = await halpi(['flash', join(dir, name)], {}, '/nonexistent/h.sock');
     return [r.code, r.stdout, r.stderr];
   };
-  t.same(await refused('hostname', 'pi\n'), [1, '', 'Error: Not a HALPI2 firmware image: this is a text file\n'], 'the 3 bytes of /etc/hostname');
+  t.same(
+    await refused('hostname', 'pi\n'),
+    [1, '', 'Error: Not a HALPI2 firmware image: this is a text file\n'],
+    'the 3 bytes of /etc/hostname',
+  );
   t.same(await refused('empty.bin', ''), [1, '', 'Error: Firmware file is empty\n']);
-  t.same(await refused('cut.bin', firmwareImage({ bytes: 64 * 1024 }).subarray(0, 40_000)),
-    [1, '', 'Error: Firmware image is truncated: its NMI vector 0x10016fe1 points past its end (40000 bytes, up to 0x10010c40)\n']);
-  t.same(await refused('big.bin', Buffer.concat([firmwareImage({ bytes: 512 * 1024 }), Buffer.alloc(4096)])),
-    [1, '', 'Error: Firmware image is too large: 528384 bytes (the controller takes at most 524288)\n']);
+  t.same(await refused('cut.bin', firmwareImage({ bytes: 64 * 1024 }).subarray(0, 40_000)), [
+    1,
+    '',
+    'Error: Firmware image is truncated: its NMI vector 0x10016fe1 points past its end (40000 bytes, up to 0x10010c40)\n',
+  ]);
+  t.same(await refused('big.bin', Buffer.concat([firmwareImage({ bytes: 512 * 1024 }), Buffer.alloc(4096)])), [
+    1,
+    '',
+    'Error: Firmware image is too large: 528384 bytes (the controller takes at most 524288)\n',
+  ]);
   t.equal((await halpi(['flash', dir], {}, '/nonexistent/h.sock')).stderr, `Error: Path is not a file: ${dir}\n`);
   await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x40], count: 0 }));
   const fail = await halpi(['flash', file]);
-  t.same([fail.code, fail.stderr.trim().split('\n').at(-1)], [1, 'Error: Firmware upload failed (500 Internal Server Error): Failed to upload firmware: Failed to write to register 0x40']);
+  t.same(
+    [fail.code, fail.stderr.trim().split('\n').at(-1)],
+    [
+      1,
+      'Error: Firmware upload failed (500 Internal Server Error): Failed to upload firmware: Failed to write to register 0x40',
+    ],
+  );
   await d.req('DELETE', '/sim/faults');
 });
 
@@ -207,23 +326,37 @@ t.test('connection errors: missing socket, nothing listening, permission denied'
     chmodSync(d.dir, 0o755);
     const denied = await new Promise<Run>((resolve) => {
       // env -u: tap's process tracking would otherwise follow the child and fail to write as nobody.
-      const p = spawn('runuser', ['-u', 'nobody', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, HALPI, 'status', '-s', d.socket], {
-        env: { PATH: process.env.PATH, NO_COLOR: '1', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const p = spawn(
+        'runuser',
+        ['-u', 'nobody', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, HALPI, 'status', '-s', d.socket],
+        {
+          env: { PATH: process.env.PATH, NO_COLOR: '1', NODE_OPTIONS: '' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
-      p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      p.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
       p.on('close', (code) => resolve({ code, stdout: '', stderr }));
     });
     const group = execFileSync('stat', ['-c', '%G', d.socket]).toString().trim();
-    t.same([denied.code, denied.stderr], [1, `Error: Permission denied on ${d.socket}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.\n`]);
+    t.same(
+      [denied.code, denied.stderr],
+      [
+        1,
+        `Error: Permission denied on ${d.socket}. Add your user to the '${group}' group (sudo adduser $USER ${group}, then log in again) or use sudo.\n`,
+      ],
+    );
   }
 });
 
 t.test('colours only on a TTY, never with NO_COLOR', async (t) => {
   // `script` gives halpi a terminal.
-  const viaTty = (env: string) => execFileSync('script', ['-qec', `${env} ${process.execPath} ${HALPI} -s ${d.socket} usb`, '/dev/null'], {
-    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
-  }).toString();
+  const viaTty = (env: string) =>
+    execFileSync('script', ['-qec', `${env} ${process.execPath} ${HALPI} -s ${d.socket} usb`, '/dev/null'], {
+      env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
+    }).toString();
   t.match(viaTty(''), /\u001b\[32menabled\u001b\[0m/, 'green on a terminal');
   t.notMatch(viaTty('NO_COLOR=1'), /\u001b\[/, 'none with NO_COLOR');
 });
@@ -237,32 +370,53 @@ t.test('shutdown and standby reach the simulated controller', async (t) => {
   const after = Math.floor(Date.now() / 1000);
   t.same([r.code, r.stdout], [0, 'Standby requested with wakeup in 600 seconds\n']);
   const sim = JSON.parse((await s.req('GET', '/sim')).text);
-  t.ok(sim.host.rtc_alarm >= before + 600 && sim.host.rtc_alarm <= after + 600,
-    `RTC alarm ${sim.host.rtc_alarm}: 600 s after the request (sent at ${before}, answered at ${after})`);
+  t.ok(
+    sim.host.rtc_alarm >= before + 600 && sim.host.rtc_alarm <= after + 600,
+    `RTC alarm ${sim.host.rtc_alarm}: 600 s after the request (sent at ${before}, answered at ${after})`,
+  );
   t.match(s.logs(), /Simulator: not executing rtcwake -m no -t \d+/);
   const dry = await startDaemon(['--dry-run']);
   t.teardown(() => dry.stop());
   t.equal((await halpi(['shutdown'], {}, dry.socket)).stdout, 'Shutdown requested\n');
   t.equal((await halpi(['shutdown', '--json'], {}, dry.socket)).stdout, '{"status":"ok","action":"shutdown"}\n');
   // The next 13 August: within the 366 days a standby may last.
-  const year = new Date(new Date().getFullYear(), 7, 13).getTime() > Date.now() + 86_400_000 ? new Date().getFullYear() : new Date().getFullYear() + 1;
-  t.equal((await halpi(['shutdown', '--standby', '--time', `${year}-08-13 06:00:00`], {}, dry.socket)).stdout, `Standby requested with wakeup at ${year}-08-13 06:00:00\n`);
-  t.equal((await halpi(['shutdown', '--standby', '--time', '60', '--json'], {}, dry.socket)).stdout, '{"status":"ok","action":"standby","delay":60}\n');
+  const year =
+    new Date(new Date().getFullYear(), 7, 13).getTime() > Date.now() + 86_400_000
+      ? new Date().getFullYear()
+      : new Date().getFullYear() + 1;
+  t.equal(
+    (await halpi(['shutdown', '--standby', '--time', `${year}-08-13 06:00:00`], {}, dry.socket)).stdout,
+    `Standby requested with wakeup at ${year}-08-13 06:00:00\n`,
+  );
+  t.equal(
+    (await halpi(['shutdown', '--standby', '--time', '60', '--json'], {}, dry.socket)).stdout,
+    '{"status":"ok","action":"standby","delay":60}\n',
+  );
   const past = await halpi(['shutdown', '--standby', '--time', '2020-01-01T00:00:00Z'], {}, dry.socket);
-  t.same([past.code, past.stderr], [1, 'Error: Request failed (400 Bad Request): Wakeup time must be in the future: 2020-01-01T00:00:00Z\n']);
+  t.same(
+    [past.code, past.stderr],
+    [1, 'Error: Request failed (400 Bad Request): Wakeup time must be in the future: 2020-01-01T00:00:00Z\n'],
+  );
 });
 
 t.test('flash on a terminal: a progress bar redrawn in place; Ctrl-C exits 130', async (t) => {
   const dir = tempDir('halpi-');
   const file = join(dir, 'fw.bin');
   writeFileSync(file, firmwareImage({ bytes: 3 * 4096 }));
-  const screen = execFileSync('script', ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} flash --yes ${file}`, '/dev/null'], {
-    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
-  }).toString();
+  const screen = execFileSync(
+    'script',
+    ['-qec', `${process.execPath} ${HALPI} -s ${d.socket} flash --yes ${file}`, '/dev/null'],
+    {
+      env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '' },
+    },
+  ).toString();
   t.match(screen, /\r\u001b\[KWriting {4}\[█{10}░{20}\] {2}33% {2}1\/3 blocks/, 'bar: 30 cells, percent, blocks');
   t.match(screen, /\r\u001b\[KVerifying/);
   t.match(screen, /Firmware uploaded successfully/);
-  const p = spawn(process.execPath, [HALPI, '-s', d.socket, 'flash', file], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [HALPI, '-s', d.socket, 'flash', file], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   // The SIGINT handler is installed before the upload starts: once the daemon reports the erase
   // (progress lines off a TTY), the handler is in place and the flash has seconds left to run.

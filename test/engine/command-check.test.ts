@@ -32,17 +32,40 @@ t.test('a bare name is searched in PATH', async (t) => {
 });
 
 t.test('builtins, quoting and expansions are left to the shell', async (t) => {
-  for (const c of ['true', 'echo off >> /tmp/x', 'exit 3', 'FOO=1 poweroff', '"/opt/my poweroff"', '$POWEROFF', '', '  ']) {
+  for (const c of [
+    'true',
+    'echo off >> /tmp/x',
+    'exit 3',
+    'FOO=1 poweroff',
+    '"/opt/my poweroff"',
+    '$POWEROFF',
+    '',
+    '  ',
+  ]) {
     t.equal(commandProblem(c, bin), null, JSON.stringify(c));
   }
 });
 
 t.test('the configured commands: empty ones are not checked; explicit ones are marked', async (t) => {
-  const config = { ...defaultConfig(), poweroff: '/nonexistent/poweroff', 'poweroff-fallback': 'halpid-no-such-program --force' };
+  const config = {
+    ...defaultConfig(),
+    poweroff: '/nonexistent/poweroff',
+    'poweroff-fallback': 'halpid-no-such-program --force',
+  };
   const checks = poweroffCommandChecks(config, new Set<ConfigKey>(['poweroff']), bin);
   t.same(checks, [
-    { key: 'poweroff', subject: 'Poweroff command /nonexistent/poweroff', problem: '/nonexistent/poweroff does not exist', explicit: true },
-    { key: 'poweroff-fallback', subject: 'Poweroff fallback halpid-no-such-program --force', problem: `halpid-no-such-program is not found in PATH (${bin})`, explicit: false },
+    {
+      key: 'poweroff',
+      subject: 'Poweroff command /nonexistent/poweroff',
+      problem: '/nonexistent/poweroff does not exist',
+      explicit: true,
+    },
+    {
+      key: 'poweroff-fallback',
+      subject: 'Poweroff fallback halpid-no-such-program --force',
+      problem: `halpid-no-such-program is not found in PATH (${bin})`,
+      explicit: false,
+    },
   ]);
   t.same(poweroffCommandChecks({ ...config, poweroff: runnable, 'poweroff-fallback': '' }, new Set(), bin), []);
 });
@@ -52,6 +75,14 @@ t.test('commands are checked only where halpid would run them', async (t) => {
   t.equal(commandsWouldRun({ ...c, backend: 'i2c' }), true);
   t.equal(commandsWouldRun({ ...c, backend: 'simulator' }), false);
   t.equal(commandsWouldRun({ ...c, backend: 'simulator', 'sim-execute-commands': true }), true);
-  t.equal(commandsWouldRun({ ...c, backend: 'auto' }, () => true), true, 'auto with /dev/i2c-1');
-  t.equal(commandsWouldRun({ ...c, backend: 'auto' }, () => false), false, 'auto without it: the simulator');
+  t.equal(
+    commandsWouldRun({ ...c, backend: 'auto' }, () => true),
+    true,
+    'auto with /dev/i2c-1',
+  );
+  t.equal(
+    commandsWouldRun({ ...c, backend: 'auto' }, () => false),
+    false,
+    'auto without it: the simulator',
+  );
 });

@@ -34,7 +34,11 @@ const rig = (t: Test, o: RigOptions = {}) => {
       }
     }
   };
-  const logger: Logger = { info: (m) => push(`info ${m}`), warn: (m) => push(`warn ${m}`), error: (m) => push(`error ${m}`) };
+  const logger: Logger = {
+    info: (m) => push(`info ${m}`),
+    warn: (m) => push(`warn ${m}`),
+    error: (m) => push(`error ${m}`),
+  };
   /** Resolves with the first line (past or future) matching `re`. */
   const waitLine = (re: RegExp): Promise<string> => {
     const seen = lines.find((l) => re.test(l));
@@ -45,11 +49,22 @@ const rig = (t: Test, o: RigOptions = {}) => {
   let failureSeen: () => void = () => {};
   /** Resolves once the plugin has been told `n` failures. */
   const waitFailures = async (n: number): Promise<void> => {
-    while (failures.length < n) await new Promise<void>((r) => { failureSeen = r; });
+    while (failures.length < n)
+      await new Promise<void>((r) => {
+        failureSeen = r;
+      });
   };
   const opts: CommandOptions = {
-    logger, simulator: o.simulator, clock: o.clock, spawn: o.spawn,
-    settings: () => ({ rtcwake: 'rtcwake', simExecuteCommands: false, poweroffTimeoutS: o.timeoutS ?? 15, poweroffFallback: o.fallback ?? '' }),
+    logger,
+    simulator: o.simulator,
+    clock: o.clock,
+    spawn: o.spawn,
+    settings: () => ({
+      rtcwake: 'rtcwake',
+      simExecuteCommands: false,
+      poweroffTimeoutS: o.timeoutS ?? 15,
+      poweroffFallback: o.fallback ?? '',
+    }),
     onPoweroffFailure: (reason) => {
       failures.push(reason);
       failureSeen();
@@ -123,7 +138,10 @@ t.test('a hanging poweroff command: after the timeout an error line and the fall
     }
   });
   await clock.advance(14_900);
-  t.notOk(lines.some((l) => /fallback/.test(l)), 'no fallback before the timeout');
+  t.notOk(
+    lines.some((l) => /fallback/.test(l)),
+    'no fallback before the timeout',
+  );
   await clock.advance(100);
   await waitLine(/Poweroff fallback exited with code 0/);
   t.ok(lines.includes('error Poweroff command did not finish within 15 s'), lines.join('\n'));
@@ -134,7 +152,11 @@ t.test('a hanging poweroff command: after the timeout an error line and the fall
 
 t.test('a hanging fallback is logged too, and the plugin hears of both failures', async (t) => {
   const clock = new FakeClock();
-  const { actions, failures, lines, waitLine, waitFailures } = rig(t, { clock, timeoutS: 2, fallback: 'echo $$; exec sleep 1000' });
+  const { actions, failures, lines, waitLine, waitFailures } = rig(t, {
+    clock,
+    timeoutS: 2,
+    fallback: 'echo $$; exec sleep 1000',
+  });
   actions.poweroff('exit 1');
   const pid = Number((await waitLine(/^info poweroff-fallback: \d+$/)).split(' ').at(-1));
   t.teardown(() => {
@@ -153,14 +175,21 @@ t.test('a hanging fallback is logged too, and the plugin hears of both failures'
 t.test('without a fallback, a failed poweroff says so at error level', async (t) => {
   const { actions, failures, waitLine } = rig(t, { fallback: '' });
   actions.poweroff('exit 2');
-  t.equal(await waitLine(/poweroff-fallback/), 'error No poweroff-fallback is configured: the host stays up until the controller cuts the power');
+  t.equal(
+    await waitLine(/poweroff-fallback/),
+    'error No poweroff-fallback is configured: the host stays up until the controller cuts the power',
+  );
   t.same(failures, ['exited with code 2']);
 });
 
 /** A child as spawn returns it when the process has no descriptors left: no stdio, an async EMFILE. */
 function exhaustedChild(): ChildProcess {
   const child = new EventEmitter() as ChildProcess;
-  const err = Object.assign(new Error('spawn /bin/sh EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'spawn /bin/sh' });
+  const err = Object.assign(new Error('spawn /bin/sh EMFILE'), {
+    code: 'EMFILE',
+    errno: -24,
+    syscall: 'spawn /bin/sh',
+  });
   // As Node does: 'error', then 'close' with the errno as the exit code.
   process.nextTick(() => {
     child.emit('error', err);
@@ -169,21 +198,32 @@ function exhaustedChild(): ChildProcess {
   return child;
 }
 
-t.test('out of file descriptors (async EMFILE, no stdio): the spawn is retried at once with stdio ignored', async (t) => {
-  const file = marker();
-  const calls: SpawnOptions[] = [];
-  const spawn: SpawnFn = (cmd, args, options) => {
-    calls.push(options);
-    return calls.length === 1 ? exhaustedChild() : realSpawn(cmd, args, options);
-  };
-  const { actions, failures, lines, waitLine } = rig(t, { spawn, fallback: 'exit 9' });
-  actions.poweroff(`touch ${file}`);
-  await waitLine(/Poweroff command exited with code 0/);
-  t.ok(existsSync(file), 'the poweroff command ran');
-  t.same(calls.map((c) => c.stdio), [['ignore', 'pipe', 'pipe'], 'ignore']);
-  t.ok(lines.includes('error Poweroff command could not start (spawn /bin/sh EMFILE); retrying with 6 reserved file descriptors freed'), lines.join('\n'));
-  t.same(failures, []);
-});
+t.test(
+  'out of file descriptors (async EMFILE, no stdio): the spawn is retried at once with stdio ignored',
+  async (t) => {
+    const file = marker();
+    const calls: SpawnOptions[] = [];
+    const spawn: SpawnFn = (cmd, args, options) => {
+      calls.push(options);
+      return calls.length === 1 ? exhaustedChild() : realSpawn(cmd, args, options);
+    };
+    const { actions, failures, lines, waitLine } = rig(t, { spawn, fallback: 'exit 9' });
+    actions.poweroff(`touch ${file}`);
+    await waitLine(/Poweroff command exited with code 0/);
+    t.ok(existsSync(file), 'the poweroff command ran');
+    t.same(
+      calls.map((c) => c.stdio),
+      [['ignore', 'pipe', 'pipe'], 'ignore'],
+    );
+    t.ok(
+      lines.includes(
+        'error Poweroff command could not start (spawn /bin/sh EMFILE); retrying with 6 reserved file descriptors freed',
+      ),
+      lines.join('\n'),
+    );
+    t.same(failures, []);
+  },
+);
 
 t.test('out of file descriptors (spawn throws ENFILE): retried the same way', async (t) => {
   const file = marker();
@@ -217,11 +257,19 @@ t.test('a spawn that keeps failing: errors logged, the fallback tried, the plugi
 function withoutFds(reserve: number): Promise<{ code: number | null; out: string; ran: boolean }> {
   const file = marker();
   const script = join(ROOT, 'test/helpers/poweroff-without-fds.mjs');
-  const child = realSpawn('/bin/sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, script, ROOT, String(reserve), file], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000,
-  });
+  const child = realSpawn(
+    '/bin/sh',
+    ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, script, ROOT, String(reserve), file],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+      timeout: 60_000,
+    },
+  );
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, ran: existsSync(file) })));
 }
 
@@ -230,23 +278,29 @@ t.test('a real process out of file descriptors still runs the poweroff command, 
   t.equal(r.code, 0, r.out);
   t.ok(r.ran, 'the poweroff command ran');
   t.match(r.out, /then EMFILE\n/, 'every descriptor was taken');
-  t.match(r.out, /error Poweroff command could not start \(spawn \/bin\/sh EMFILE\); retrying with 6 reserved file descriptors freed\n/);
+  t.match(
+    r.out,
+    /error Poweroff command could not start \(spawn \/bin\/sh EMFILE\); retrying with 6 reserved file descriptors freed\n/,
+  );
   const none = await withoutFds(0);
   t.equal(none.code, 3, `without a reserve it cannot start, and says so without crashing: ${none.out}`);
   t.notOk(none.ran);
   t.match(none.out, /error Failed to execute poweroff command: spawn \/bin\/sh EMFILE\n/);
 });
 
-t.test('the reserve: six descriptors held from the start, all given back by close, and not taken again after', async (t) => {
-  const open = (): number => readdirSync('/proc/self/fd').length;
-  const before = open();
-  const { actions, waitLine } = rig(t);
-  t.equal(open(), before + 6);
-  actions.poweroff('true');
-  actions.close(); // a plugin stopping while a poweroff runs
-  await waitLine(/Poweroff command exited with code 0/);
-  t.equal(open(), before, 'nothing left open, nothing re-taken when the command ended');
-});
+t.test(
+  'the reserve: six descriptors held from the start, all given back by close, and not taken again after',
+  async (t) => {
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    const { actions, waitLine } = rig(t);
+    t.equal(open(), before + 6);
+    actions.poweroff('true');
+    actions.close(); // a plugin stopping while a poweroff runs
+    await waitLine(/Poweroff command exited with code 0/);
+    t.equal(open(), before, 'nothing left open, nothing re-taken when the command ended');
+  },
+);
 
 t.test('on the simulator, poweroff halts the simulated host and runs nothing', async (t) => {
   const clock = new FakeClock();

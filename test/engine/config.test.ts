@@ -3,17 +3,40 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  changedKeys, configYaml, defaultConfig, loadConfig, parseConfigText, parseFlagValue, reloadKind,
+  changedKeys,
+  configYaml,
+  defaultConfig,
+  loadConfig,
+  parseConfigText,
+  parseFlagValue,
+  reloadKind,
 } from '../../engine/config.js';
 import { tempDir } from '../helpers/tmp.js';
 
 t.test('defaults come from the schema', async (t) => {
   t.same(defaultConfig(), {
-    'i2c-bus': 1, 'i2c-addr': 0x6d, 'blackout-time-limit': 5, 'blackout-voltage-limit': 9,
-    socket: '/run/halpid/halpid.sock', 'socket-group': 'adm', poweroff: '/sbin/poweroff',
-    'poweroff-timeout': 15, 'poweroff-fallback': 'systemctl poweroff --force', rtcwake: 'rtcwake',
-    'dry-run': false, backend: 'auto', 'api-compat': 5, 'sim-state-file': '', 'sim-execute-commands': false,
-    web: '', 'web-token': '', 'web-token-file': '', 'nut-listen': '', 'nut-user': '', 'nut-password': '', 'nut-password-file': '',
+    'i2c-bus': 1,
+    'i2c-addr': 0x6d,
+    'blackout-time-limit': 5,
+    'blackout-voltage-limit': 9,
+    socket: '/run/halpid/halpid.sock',
+    'socket-group': 'adm',
+    poweroff: '/sbin/poweroff',
+    'poweroff-timeout': 15,
+    'poweroff-fallback': 'systemctl poweroff --force',
+    rtcwake: 'rtcwake',
+    'dry-run': false,
+    backend: 'auto',
+    'api-compat': 5,
+    'sim-state-file': '',
+    'sim-execute-commands': false,
+    web: '',
+    'web-token': '',
+    'web-token-file': '',
+    'nut-listen': '',
+    'nut-user': '',
+    'nut-password': '',
+    'nut-password-file': '',
     'nut-primary': false,
   });
   t.equal(reloadKind('i2c-bus'), 'restart');
@@ -35,12 +58,28 @@ backend: i2c
   t.same(r.errors, []);
   t.same(r.warnings, []);
   t.same(r.values, {
-    'i2c-bus': 1, 'i2c-addr': 109, socket: '/run/halpid/halpid.sock', 'socket-group': 'halpid',
-    'blackout-time-limit': 5, 'blackout-voltage-limit': 9, poweroff: '/sbin/poweroff', backend: 'i2c',
+    'i2c-bus': 1,
+    'i2c-addr': 109,
+    socket: '/run/halpid/halpid.sock',
+    'socket-group': 'halpid',
+    'blackout-time-limit': 5,
+    'blackout-voltage-limit': 9,
+    poweroff: '/sbin/poweroff',
+    backend: 'i2c',
   });
-  const u = parseConfigText('i2c_bus: 3\ndry_run: true\napi_compat: "4"\ni2c_addr: "0x20"\nsocket_group: 960\nweb: 8080\n', 'f');
+  const u = parseConfigText(
+    'i2c_bus: 3\ndry_run: true\napi_compat: "4"\ni2c_addr: "0x20"\nsocket_group: 960\nweb: 8080\n',
+    'f',
+  );
   t.same(u.errors, []);
-  t.same(u.values, { 'i2c-bus': 3, 'dry-run': true, 'api-compat': 4, 'i2c-addr': 0x20, 'socket-group': 960, web: '8080' });
+  t.same(u.values, {
+    'i2c-bus': 3,
+    'dry-run': true,
+    'api-compat': 4,
+    'i2c-addr': 0x20,
+    'socket-group': 960,
+    web: '8080',
+  });
 });
 
 t.test('an empty file, comments only, or an empty value set nothing', async (t) => {
@@ -98,7 +137,11 @@ t.test('precedence: defaults < files in order < flags; the default file only wit
     'b.conf': 'blackout-time-limit: 20\n',
     'default.conf': 'socket-group: fromdefault\n',
   });
-  const r = loadConfig({ files: [join(dir, 'a.conf'), join(dir, 'b.conf')], flags: { poweroff: '/bin/flag' }, defaultFile: join(dir, 'default.conf') });
+  const r = loadConfig({
+    files: [join(dir, 'a.conf'), join(dir, 'b.conf')],
+    flags: { poweroff: '/bin/flag' },
+    defaultFile: join(dir, 'default.conf'),
+  });
   t.same(r.errors, []);
   t.equal(r.config['blackout-time-limit'], 20, 'later file wins');
   t.equal(r.config.poweroff, '/bin/flag', 'flag wins');
@@ -117,14 +160,21 @@ t.test('flag values are validated with the same rules', async (t) => {
   t.equal(parseFlagValue('i2c-addr', '0x6D'), 0x6d);
   t.equal(parseFlagValue('i2c-addr', '109'), 109);
   t.throws(() => parseFlagValue('i2c-addr', '0x90'), {
-    name: 'UsageError', message: 'halpid: option --i2c-addr: expected an integer from 0x03 to 0x77, got "0x90"',
+    name: 'UsageError',
+    message: 'halpid: option --i2c-addr: expected an integer from 0x03 to 0x77, got "0x90"',
   });
   t.equal(parseFlagValue('blackout-time-limit', '2.5'), 2.5);
-  t.throws(() => parseFlagValue('blackout-time-limit', 'soon'), { message: /^halpid: option --blackout-time-limit: expected a number/ });
+  t.throws(() => parseFlagValue('blackout-time-limit', 'soon'), {
+    message: /^halpid: option --blackout-time-limit: expected a number/,
+  });
   t.throws(() => parseFlagValue('i2c-bus', '1.5'), { message: /expected an integer from 0 to 255, got "1.5"/ });
   t.equal(parseFlagValue('socket-group', '960'), 960);
   t.equal(parseFlagValue('socket-group', 'halpid'), 'halpid');
-  t.equal(parseFlagValue('socket', 'run/h.sock'), join(process.cwd(), 'run/h.sock'), 'relative flag paths are resolved');
+  t.equal(
+    parseFlagValue('socket', 'run/h.sock'),
+    join(process.cwd(), 'run/h.sock'),
+    'relative flag paths are resolved',
+  );
   t.equal(parseFlagValue('web', '127.0.0.1:8080'), '127.0.0.1:8080');
   t.throws(() => parseFlagValue('web', '127.0.0.1:99999'));
   t.equal(parseFlagValue('api-compat', '4'), 4);
@@ -143,11 +193,14 @@ t.test('changed keys between two configurations', async (t) => {
 });
 
 t.test('a blackout time limit of 0 is refused, in a file and as a flag', async (t) => {
-  t.same(parseConfigText('blackout-time-limit: 0\n', 'f.conf').errors,
-    ['halpid: f.conf:1: blackout-time-limit: expected a number greater than 0 and at most 3600, got 0']);
+  t.same(parseConfigText('blackout-time-limit: 0\n', 'f.conf').errors, [
+    'halpid: f.conf:1: blackout-time-limit: expected a number greater than 0 and at most 3600, got 0',
+  ]);
   t.same(parseConfigText('blackout-time-limit: 0.0\n', 'f.conf').errors.length, 1, '0.0 too');
-  t.throws(() => parseFlagValue('blackout-time-limit', '0'),
-    { name: 'UsageError', message: 'halpid: option --blackout-time-limit: expected a number greater than 0 and at most 3600, got "0"' });
+  t.throws(() => parseFlagValue('blackout-time-limit', '0'), {
+    name: 'UsageError',
+    message: 'halpid: option --blackout-time-limit: expected a number greater than 0 and at most 3600, got "0"',
+  });
   t.equal(parseFlagValue('blackout-time-limit', '0.1'), 0.1, 'just above 0 is fine');
 });
 
@@ -157,9 +210,18 @@ t.test('nut-user without nut-password is refused, naming file, line and key (as 
     'pw.conf': 'nut-password: s3cret\n',
   });
   const r = loadConfig({ files: [join(dir, 'nopw.conf')] });
-  t.same(r.errors, [`halpid: ${join(dir, 'nopw.conf')}:2: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`]);
-  t.same(loadConfig({ files: [join(dir, 'nopw.conf'), join(dir, 'pw.conf')] }).errors, [], 'a password from another file will do');
-  t.match(loadConfig({ files: [], flags: { 'nut-user': 'x' }, defaultFile: join(dir, 'absent') }).errors[0], /^halpid: option --nut-user: nut-user: needs a nut-password/);
+  t.same(r.errors, [
+    `halpid: ${join(dir, 'nopw.conf')}:2: nut-user: needs a nut-password (a NUT user without a password is refused, as by upsd)`,
+  ]);
+  t.same(
+    loadConfig({ files: [join(dir, 'nopw.conf'), join(dir, 'pw.conf')] }).errors,
+    [],
+    'a password from another file will do',
+  );
+  t.match(
+    loadConfig({ files: [], flags: { 'nut-user': 'x' }, defaultFile: join(dir, 'absent') }).errors[0],
+    /^halpid: option --nut-user: nut-user: needs a nut-password/,
+  );
   t.same(loadConfig({ files: [], defaultFile: join(dir, 'absent') }).errors, [], 'no user, no password: fine');
 });
 
@@ -176,9 +238,16 @@ t.test('web-token-file and nut-password-file: the secrets from their own files',
   t.same(ok.errors, []);
   t.equal(ok.config['web-token'], 's3cret-from-file', 'one trailing newline dropped');
   t.equal(ok.config['nut-password'], 'pass word');
-  t.same(conf(`web-token: x\nweb-token-file: ${join(dir, 'token')}\n`).errors, ['halpid: web-token and web-token-file are both set; keep one']);
-  t.match(conf(`nut-password-file: ${join(dir, 'absent')}\n`).errors[0], `halpid: nut-password-file: cannot read ${join(dir, 'absent')}: ENOENT`);
-  t.same(conf(`web-token-file: ${join(dir, 'empty')}\n`).errors, [`halpid: web-token-file: ${join(dir, 'empty')} is empty`]);
+  t.same(conf(`web-token: x\nweb-token-file: ${join(dir, 'token')}\n`).errors, [
+    'halpid: web-token and web-token-file are both set; keep one',
+  ]);
+  t.match(
+    conf(`nut-password-file: ${join(dir, 'absent')}\n`).errors[0],
+    `halpid: nut-password-file: cannot read ${join(dir, 'absent')}: ENOENT`,
+  );
+  t.same(conf(`web-token-file: ${join(dir, 'empty')}\n`).errors, [
+    `halpid: web-token-file: ${join(dir, 'empty')} is empty`,
+  ]);
   t.match(conf('web-token-file: relative/path\n').errors[0], /expected an absolute path, or empty/);
   t.notMatch(configYaml(ok.config), /s3cret-from-file/, '--config-check masks it');
 });

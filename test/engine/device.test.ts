@@ -43,10 +43,21 @@ t.test('a full-scale measurement (a corrupted transfer) is a failed read, never 
     const dev = new Device(sim, clock);
     sim.addFault({ kind: 'corrupt', registers: [register] });
     const hex = `0x${register.toString(16).toUpperCase()}`;
-    await t.rejects(dev.readMeasurements(), {
-      name: 'ControllerError', op: 'implausible', register, message: `Implausible reading from register ${hex} (full scale)`,
-    }, hex);
-    t.same(dev.counters.read, { transactions: register - 0x1f, errors: 1, retries: 0, failures: 1 }, `${hex}: counted as a failed read`);
+    await t.rejects(
+      dev.readMeasurements(),
+      {
+        name: 'ControllerError',
+        op: 'implausible',
+        register,
+        message: `Implausible reading from register ${hex} (full scale)`,
+      },
+      hex,
+    );
+    t.same(
+      dev.counters.read,
+      { transactions: register - 0x1f, errors: 1, retries: 0, failures: 1 },
+      `${hex}: counted as a failed read`,
+    );
     t.ok((await dev.readMeasurements()).V_in < 13, 'the next block reads fine');
   }
   const { clock, sim } = rig();
@@ -55,27 +66,39 @@ t.test('a full-scale measurement (a corrupted transfer) is a failed read, never 
   await t.rejects(dev.readVin(), { op: 'implausible', message: 'Implausible reading from register 0x20 (full scale)' });
 });
 
-t.test('T_pcb full scale is also a board below 0 °C (the firmware reads its sensor as unsigned): a reading then', async (t) => {
-  const { clock, sim } = rig();
-  const dev = new Device(sim, clock);
-  sim.setInputs({ T_pcb: 276.15 }); // 3 °C
-  t.ok(Math.abs((await dev.readMeasurements()).T_pcb - 276.15) < 0.01, '3 °C');
-  sim.setInputs({ T_pcb: 260 });
-  t.equal((await dev.readMeasurements()).raw.T_pcb, 0xffff, 'cooling through 0 °C: published as halpid 5.0.2 does');
-  t.equal(dev.counters.read.failures, 0);
+t.test(
+  'T_pcb full scale is also a board below 0 °C (the firmware reads its sensor as unsigned): a reading then',
+  async (t) => {
+    const { clock, sim } = rig();
+    const dev = new Device(sim, clock);
+    sim.setInputs({ T_pcb: 276.15 }); // 3 °C
+    t.ok(Math.abs((await dev.readMeasurements()).T_pcb - 276.15) < 0.01, '3 °C');
+    sim.setInputs({ T_pcb: 260 });
+    t.equal((await dev.readMeasurements()).raw.T_pcb, 0xffff, 'cooling through 0 °C: published as halpid 5.0.2 does');
+    t.equal(dev.counters.read.failures, 0);
 
-  const cold = rig();
-  cold.sim.setInputs({ T_pcb: 260 });
-  const started = new Device(cold.sim, cold.clock);
-  await t.rejects(started.readMeasurements(), { name: 'ControllerError', op: 'implausible' }, 'a start in the cold: one full-scale reading proves nothing');
-  t.equal((await started.readMeasurements()).raw.T_pcb, 0xffff, 'twice in a row: the board is below 0 °C');
+    const cold = rig();
+    cold.sim.setInputs({ T_pcb: 260 });
+    const started = new Device(cold.sim, cold.clock);
+    await t.rejects(
+      started.readMeasurements(),
+      { name: 'ControllerError', op: 'implausible' },
+      'a start in the cold: one full-scale reading proves nothing',
+    );
+    t.equal((await started.readMeasurements()).raw.T_pcb, 0xffff, 'twice in a row: the board is below 0 °C');
 
-  const warm = rig();
-  const dev2 = new Device(warm.sim, warm.clock);
-  await dev2.readMeasurements(); // 30 °C
-  warm.sim.addFault({ kind: 'corrupt', registers: [0x24], count: 3 });
-  for (let i = 0; i < 3; i++) await t.rejects(dev2.readMeasurements(), { name: 'ControllerError', op: 'implausible' }, `a warm board's full scale stays an error (${i + 1})`);
-});
+    const warm = rig();
+    const dev2 = new Device(warm.sim, warm.clock);
+    await dev2.readMeasurements(); // 30 °C
+    warm.sim.addFault({ kind: 'corrupt', registers: [0x24], count: 3 });
+    for (let i = 0; i < 3; i++)
+      await t.rejects(
+        dev2.readMeasurements(),
+        { name: 'ControllerError', op: 'implausible' },
+        `a warm board's full scale stays an error (${i + 1})`,
+      );
+  },
+);
 
 t.test('DFU blocks and commits are never retried blindly', async (t) => {
   const { clock, sim } = rig();
@@ -115,8 +138,14 @@ t.test('an error that is not a bus error is not retried: one attempt', async (t)
   let calls = 0;
   const broken = {
     description: 'broken',
-    writeRead: async () => { calls++; throw new TypeError('adapter bug'); },
-    write: async () => { calls++; throw new TypeError('adapter bug'); },
+    writeRead: async () => {
+      calls++;
+      throw new TypeError('adapter bug');
+    },
+    write: async () => {
+      calls++;
+      throw new TypeError('adapter bug');
+    },
     close: async () => {},
   };
   const dev = new Device(broken, clock);

@@ -77,17 +77,32 @@ t.test('/values set: block errors propagate, identity and status fall back', asy
   await clock.advance(200);
   const v = await engine.readValues();
   t.match(v, {
-    V_in: 11.99951171875, state: 'OperationalCoOp', watchdog_enabled: true, watchdog_timeout: 10,
-    firmware_version: '3.3.1', hardware_version: 'N/A', device_id: '0123456789abcdef', '5v_output_enabled': true,
+    V_in: 11.99951171875,
+    state: 'OperationalCoOp',
+    watchdog_enabled: true,
+    watchdog_timeout: 10,
+    firmware_version: '3.3.1',
+    hardware_version: 'N/A',
+    device_id: '0123456789abcdef',
+    '5v_output_enabled': true,
   });
   for (const reg of [0x03, 0x04, 0x25, 0x10, 0x12]) sim.addFault({ kind: 'nack', registers: [reg], count: 0 });
   await clock.advance(100);
   const p = engine.readValues({ usb: true });
   await clock.advance(500);
-  t.match(await p, {
-    firmware_version: '3.3.1', hardware_version: 'N/A', device_id: '0123456789abcdef', '5v_output_enabled': false,
-    watchdog_enabled: false, watchdog_timeout: 0, usb_port_state: 15,
-  }, 'the identity read before is kept; 0x10 and 0x12 are read for every request and fall back');
+  t.match(
+    await p,
+    {
+      firmware_version: '3.3.1',
+      hardware_version: 'N/A',
+      device_id: '0123456789abcdef',
+      '5v_output_enabled': false,
+      watchdog_enabled: false,
+      watchdog_timeout: 0,
+      usb_port_state: 15,
+    },
+    'the identity read before is kept; 0x10 and 0x12 are read for every request and fall back',
+  );
   // Those failures were bus errors: the identity is read again, and now falls back too.
   const p2 = engine.readValues();
   await clock.advance(500);
@@ -109,10 +124,16 @@ t.test('config reads fall back per key; writes publish the re-read config', asyn
   const configs: unknown[] = [];
   engine.on('config', (c) => configs.push(c));
   await engine.writeConfigRaw('led_brightness', 40);
-  t.same(configs, [{
-    auto_restart: true, led_brightness: 40, power_on_threshold: 7.9997406005859375, solo_depleting_timeout: 5,
-    solo_power_off_threshold: 5.4998321533203125, watchdog_timeout: 0,
-  }]);
+  t.same(configs, [
+    {
+      auto_restart: true,
+      led_brightness: 40,
+      power_on_threshold: 7.9997406005859375,
+      solo_depleting_timeout: 5,
+      solo_power_off_threshold: 5.4998321533203125,
+      watchdog_timeout: 0,
+    },
+  ]);
   sim.addFault({ kind: 'nack', registers: [0x17, 0x13], count: 0 });
   const p = engine.readConfig();
   await clock.advance(200);
@@ -127,14 +148,23 @@ t.test('USB read-modify-write is one logical operation and publishes changes', a
   t.equal(await engine.readUsb(), 0x0f);
   await engine.updateUsb((b) => b & ~(1 << 2));
   t.equal(sim.snapshot().controller.usb, 0x0b);
-  t.same(usb, [{ usb0: true, usb1: true, usb2: true, usb3: true }, { usb0: true, usb1: true, usb2: false, usb3: true }]);
+  t.same(usb, [
+    { usb0: true, usb1: true, usb2: true, usb3: true },
+    { usb0: true, usb1: true, usb2: false, usb3: true },
+  ]);
   // Nothing else may touch the bus between the read and the write.
   const order: string[] = [];
-  const rmw = engine.updateUsb((b) => { order.push('modify'); return b | 4; });
+  const rmw = engine.updateUsb((b) => {
+    order.push('modify');
+    return b | 4;
+  });
   const other = engine.readMeasurements(0).then(() => order.push('measure'));
   await Promise.all([rmw, other]);
   t.same(order, ['modify', 'measure']);
-  const regs = sim.log.filter((e) => e.kind === 'read' || e.kind === 'write').slice(-9).map((e) => e.register);
+  const regs = sim.log
+    .filter((e) => e.kind === 'read' || e.kind === 'write')
+    .slice(-9)
+    .map((e) => e.register);
   t.same(regs.slice(0, 2), [0x1a, 0x1a], 'read then write of 0x1A back to back');
   void clock;
   await stop();
@@ -167,7 +197,9 @@ t.test('shutdown over the API: 0x30 then the poweroff command; standby: rtcwake,
 t.test('a failing rtcwake stops the standby before the controller is asked', async (t) => {
   const { engine, sim, rec, stop } = engineRig();
   const e = engine as unknown as { actions: { rtcwake: (s: number) => Promise<void> } };
-  e.actions.rtcwake = async () => { throw new Error('rtcwake failed: no RTC'); };
+  e.actions.rtcwake = async () => {
+    throw new Error('rtcwake failed: no RTC');
+  };
   await t.rejects(engine.requestStandby(2e9, 'later'), { message: 'rtcwake failed: no RTC' });
   t.equal(sim.state, 'OperationalSolo');
   t.equal(rec.poweroff.length, 0);
@@ -195,7 +227,14 @@ t.test('a blackout during a flash still leads to shutdown; the bus is shared bet
   const img = firmwareImage({ bytes: 128 * 4096 });
   let flashError: Error | null = null;
   let flashDone = false;
-  engine.flash(img).catch((e: Error) => { flashError = e; }).finally(() => { flashDone = true; });
+  engine
+    .flash(img)
+    .catch((e: Error) => {
+      flashError = e;
+    })
+    .finally(() => {
+      flashDone = true;
+    });
   await clock.advance(6000);
   t.ok(progress.includes('block'), 'blocks are being written');
   sim.setPower(false);
@@ -205,7 +244,11 @@ t.test('a blackout during a flash still leads to shutdown; the bus is shared bet
   t.ok(d > 5000 && d <= 5100, `shutdown ${d} ms after detection, flash or not`);
   t.equal(rec.poweroff.length, 1);
   await clock.advanceUntil(() => flashDone, 120_000, 100);
-  t.match(flashError, { message: /^Failed to (read from|write to) register 0x4[1-5]$/ }, 'the flash failed once the host was gone');
+  t.match(
+    flashError,
+    { message: /^Failed to (read from|write to) register 0x4[1-5]$/ },
+    'the flash failed once the host was gone',
+  );
   t.equal(progress.at(-1), 'error');
   await stop();
 });
@@ -233,9 +276,17 @@ t.test('an image the bootloader could not start is refused before any DFU transa
   engine.on('flash', (p) => phases.push(p.phase));
   engine.start();
   await clock.advance(1000);
-  await t.rejects(engine.flash(Buffer.from('pi\n')), { name: 'FirmwareImageError', message: 'Not a HALPI2 firmware image: this is a text file' });
-  await t.rejects(engine.flash(firmwareImage({ bytes: 8192 }).subarray(0, 4096)), { message: /^Firmware image is truncated: / });
-  t.notOk(sim.log.some((e) => e.kind === 'write' && e.register !== undefined && e.register >= 0x40 && e.register <= 0x45), 'no DFU register written');
+  await t.rejects(engine.flash(Buffer.from('pi\n')), {
+    name: 'FirmwareImageError',
+    message: 'Not a HALPI2 firmware image: this is a text file',
+  });
+  await t.rejects(engine.flash(firmwareImage({ bytes: 8192 }).subarray(0, 4096)), {
+    message: /^Firmware image is truncated: /,
+  });
+  t.notOk(
+    sim.log.some((e) => e.kind === 'write' && e.register !== undefined && e.register >= 0x40 && e.register <= 0x45),
+    'no DFU register written',
+  );
   t.same(phases, [], 'no flash events');
   t.notOk(engine.flashInProgress);
   t.ok(rec.logs.some((l) => l.message === 'Firmware image refused: Not a HALPI2 firmware image: this is a text file'));
@@ -265,12 +316,19 @@ t.test('state events carry both daemon and controller state', async (t) => {
   engine.start();
   await clock.advance(300);
   t.same(events[0], { controller_state: null, daemon_state: 'OK' });
-  t.same(events.at(-1), { controller_state: 'OperationalCoOp', daemon_state: 'OK' }, 'controller state from the first poll');
+  t.same(
+    events.at(-1),
+    { controller_state: 'OperationalCoOp', daemon_state: 'OK' },
+    'controller state from the first poll',
+  );
   const release = engine.demand(100); // a client watching closely: the block every tick
   engine.simulator!.setPower(false);
   await clock.advance(300);
-  t.same(events.at(-1), { controller_state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' },
-    'the daemon transition and the controller change are both published');
+  t.same(
+    events.at(-1),
+    { controller_state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' },
+    'the daemon transition and the controller change are both published',
+  );
   release();
   await stop();
 });
@@ -280,7 +338,10 @@ t.test('timers that fire up to 1 ms early: one tick per 100 ms slot, never two',
   const { engine, stop } = engineRig({ clock });
   const ticks: number[] = [];
   const tick = engine.supervisor.tick.bind(engine.supervisor);
-  engine.supervisor.tick = () => { ticks.push(clock.now()); return tick(); };
+  engine.supervisor.tick = () => {
+    ticks.push(clock.now());
+    return tick();
+  };
   engine.start();
   await clock.advance(10_000 - 50);
   t.equal(ticks.length, 100, `${ticks.length} ticks in 10 s`);
@@ -289,29 +350,39 @@ t.test('timers that fire up to 1 ms early: one tick per 100 ms slot, never two',
   await stop();
 });
 
-t.test('simulator mode says what the simulated host does: halting, powered off (and how to restore), booting', async (t) => {
-  const { clock, sim, engine, rec, stop } = engineRig();
-  engine.start();
-  await clock.advance(500);
-  sim.setPower(false);
-  await clock.advanceUntil(() => !sim.host.cmOn, 15_000);
-  await clock.advance(100);
-  const off = rec.logs.find((l) => l.message.startsWith('Simulated host powered off'));
-  t.ok(rec.logs.some((l) => l.message === 'Simulated host halting'), 'the poweroff halts the simulated OS');
-  t.match(off, {
-    level: 'warn',
-    message: /^Simulated host powered off \(controller state \w+\); restore power with: POST \/sim\/power \{"on":true\}\. Until it boots, the controller cannot be reached, as on real hardware: reads answer 500$/,
-  });
-  const read = engine.readValues().then(() => 'answered', (err: Error) => err.message);
-  await clock.advance(200); // its retries wait on the fake clock
-  t.match(await read, /^Failed to read from register/, 'and the API reads do fail meanwhile');
-  sim.setPower(true);
-  await clock.advanceUntil(() => engine.state === 'OK' && sim.host.cmOn, 30_000, 50);
-  const booting = rec.logs.findIndex((l) => l.message.startsWith('Simulated host booting (controller state '));
-  const booted = rec.logs.findIndex((l) => l.message.startsWith('Simulated host booted'));
-  t.ok(booting >= 0 && booted > booting, 'booting, then booted');
-  await stop();
-});
+t.test(
+  'simulator mode says what the simulated host does: halting, powered off (and how to restore), booting',
+  async (t) => {
+    const { clock, sim, engine, rec, stop } = engineRig();
+    engine.start();
+    await clock.advance(500);
+    sim.setPower(false);
+    await clock.advanceUntil(() => !sim.host.cmOn, 15_000);
+    await clock.advance(100);
+    const off = rec.logs.find((l) => l.message.startsWith('Simulated host powered off'));
+    t.ok(
+      rec.logs.some((l) => l.message === 'Simulated host halting'),
+      'the poweroff halts the simulated OS',
+    );
+    t.match(off, {
+      level: 'warn',
+      message:
+        /^Simulated host powered off \(controller state \w+\); restore power with: POST \/sim\/power \{"on":true\}\. Until it boots, the controller cannot be reached, as on real hardware: reads answer 500$/,
+    });
+    const read = engine.readValues().then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
+    await clock.advance(200); // its retries wait on the fake clock
+    t.match(await read, /^Failed to read from register/, 'and the API reads do fail meanwhile');
+    sim.setPower(true);
+    await clock.advanceUntil(() => engine.state === 'OK' && sim.host.cmOn, 30_000, 50);
+    const booting = rec.logs.findIndex((l) => l.message.startsWith('Simulated host booting (controller state '));
+    const booted = rec.logs.findIndex((l) => l.message.startsWith('Simulated host booted'));
+    t.ok(booting >= 0 && booted > booting, 'booting, then booted');
+    await stop();
+  },
+);
 
 t.test('a simulated host halted with the power on and auto-restart off: the advice is the power button', async (t) => {
   const { clock, sim, engine, rec, stop } = engineRig();
@@ -321,32 +392,45 @@ t.test('a simulated host halted with the power on and auto-restart off: the advi
   await engine.writeConfigRaw('auto_restart', 0);
   sim.haltHost();
   await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
-  t.match(rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message,
-    /; wake it with the power button: POST \/sim\/button \{"action":"click"\}\./);
+  t.match(
+    rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message,
+    /; wake it with the power button: POST \/sim\/button \{"action":"click"\}\./,
+  );
   await stop();
 });
 
-t.test('a simulated host halted with auto-restart on, or after a blackout: the advice says it comes back by itself', async (t) => {
-  const { clock, sim, engine, rec, stop } = engineRig();
-  engine.start();
-  await clock.advance(500);
-  await engine.writeConfigRaw('watchdog_timeout', 0);
-  await engine.writeConfigRaw('auto_restart', 1);
-  sim.haltHost();
-  await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
-  t.match(rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message, /; auto-restart boots it again in about 5 s\./);
-  await clock.advanceUntil(() => sim.host.cmOn, 30_000, 50);
-  t.pass('and it did');
-  await clock.advanceUntil(() => engine.state === 'OK' && sim.state === 'OperationalCoOp', 10_000);
-  const n = rec.logs.length;
-  sim.setPower(false);
-  await clock.advanceUntil(() => rec.poweroff.length === 1, 10_000);
-  sim.setPower(true);
-  await clock.advanceUntil(() => rec.logs.slice(n).some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
-  t.match(rec.logs.slice(n).find((l) => l.message.startsWith('Simulated host powered off'))!.message,
-    /; it boots again by itself once the controller has restarted and the supercap is charged\./);
-  await stop();
-});
+t.test(
+  'a simulated host halted with auto-restart on, or after a blackout: the advice says it comes back by itself',
+  async (t) => {
+    const { clock, sim, engine, rec, stop } = engineRig();
+    engine.start();
+    await clock.advance(500);
+    await engine.writeConfigRaw('watchdog_timeout', 0);
+    await engine.writeConfigRaw('auto_restart', 1);
+    sim.haltHost();
+    await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
+    t.match(
+      rec.logs.find((l) => l.message.startsWith('Simulated host powered off'))!.message,
+      /; auto-restart boots it again in about 5 s\./,
+    );
+    await clock.advanceUntil(() => sim.host.cmOn, 30_000, 50);
+    t.pass('and it did');
+    await clock.advanceUntil(() => engine.state === 'OK' && sim.state === 'OperationalCoOp', 10_000);
+    const n = rec.logs.length;
+    sim.setPower(false);
+    await clock.advanceUntil(() => rec.poweroff.length === 1, 10_000);
+    sim.setPower(true);
+    await clock.advanceUntil(
+      () => rec.logs.slice(n).some((l) => l.message.startsWith('Simulated host powered off')),
+      10_000,
+    );
+    t.match(
+      rec.logs.slice(n).find((l) => l.message.startsWith('Simulated host powered off'))!.message,
+      /; it boots again by itself once the controller has restarted and the supercap is charged\./,
+    );
+    await stop();
+  },
+);
 
 t.test('GET /values at 1 request/s costs at most 8 bus transactions beyond the idle ticks', async (t) => {
   const idle = engineRig();
@@ -367,7 +451,10 @@ t.test('GET /values at 1 request/s costs at most 8 bus transactions beyond the i
     await v;
   }
   const perRequest = (sim.processed - p0 - idlePerMinute) / 60;
-  t.ok(perRequest <= 8, `${perRequest.toFixed(2)} transactions per request (the 7-register block, 0x10 and 0x12, less the tick's V_in it serves)`);
+  t.ok(
+    perRequest <= 8,
+    `${perRequest.toFixed(2)} transactions per request (the 7-register block, 0x10 and 0x12, less the tick's V_in it serves)`,
+  );
   t.ok(perRequest >= 7, 'each request still reads the block for itself: values as fresh as before');
   await stop();
 });

@@ -25,11 +25,19 @@ t.test('phrases halpid 4.0.7 took, in local time', async (t) => {
 
 t.test('across the end of summer time (25 October 2026, 04:00 → 03:00)', async (t) => {
   const now = at('2026-10-24T12:00:00+03:00');
-  t.same(await parseFreeTime('tomorrow 6am', now), { at: at('2026-10-25T06:00:00+02:00'), iso: '2026-10-25T06:00:00+02:00' });
-  t.same(await parseFreeTime('in 24 hours', now), { at: now + 86_400_000, iso: '2026-10-25T11:00:00+02:00' }, '24 hours elapsed, an hour earlier on the wall clock');
+  t.same(await parseFreeTime('tomorrow 6am', now), {
+    at: at('2026-10-25T06:00:00+02:00'),
+    iso: '2026-10-25T06:00:00+02:00',
+  });
+  t.same(
+    await parseFreeTime('in 24 hours', now),
+    { at: now + 86_400_000, iso: '2026-10-25T11:00:00+02:00' },
+    '24 hours elapsed, an hour earlier on the wall clock',
+  );
 });
 
 t.test('no time, or only part of the text a time: null', async (t) => {
   const now = at('2026-12-02T10:00:00+02:00');
-  for (const text of ['', '   ', 'nonsense', 'tomorrow 6am please', 'soon-ish']) t.equal(await parseFreeTime(text, now), null, JSON.stringify(text));
+  for (const text of ['', '   ', 'nonsense', 'tomorrow 6am please', 'soon-ish'])
+    t.equal(await parseFreeTime(text, now), null, JSON.stringify(text));
 });

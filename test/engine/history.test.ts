@@ -1,9 +1,7 @@
 // The history buffer: 24 h within 2 MiB, its resolution, blackouts marked with their outcome, and
 // wraparound; then as the engine feeds it from its ticks.
 import t from 'tap';
-import {
-  COARSE_BUCKET_MS, COARSE_SLOTS, FINE_SLOTS, History, MAX_BLACKOUTS,
-} from '../../engine/history.js';
+import { COARSE_BUCKET_MS, COARSE_SLOTS, FINE_SLOTS, History, MAX_BLACKOUTS } from '../../engine/history.js';
 import { engineRig } from '../helpers/engine.js';
 
 const WALL0 = Date.UTC(2026, 0, 1);
@@ -24,8 +22,15 @@ t.test('24 hours of 100 ms readings fit in 2 MiB of typed storage, and the stora
   t.equal(all.t.length, COARSE_SLOTS, 'exactly 24 h of 5 s buckets');
   const lastT = all.t.at(-1)!;
   t.ok(Math.abs(lastT - all.t[0]! - (DAY_MS - COARSE_BUCKET_MS) / 1000) < 0.01, 'from 24 h ago to now');
-  t.equal(Math.round(lastT * 1000), WALL0 + 1.5 * DAY_MS - COARSE_BUCKET_MS, 'the newest bucket is the last one written');
-  t.ok(all.t.every((x, i) => i === 0 || x > all.t[i - 1]!), 'in time order after wraparound');
+  t.equal(
+    Math.round(lastT * 1000),
+    WALL0 + 1.5 * DAY_MS - COARSE_BUCKET_MS,
+    'the newest bucket is the last one written',
+  );
+  t.ok(
+    all.t.every((x, i) => i === 0 || x > all.t[i - 1]!),
+    'in time order after wraparound',
+  );
   t.end();
 });
 
@@ -93,7 +98,11 @@ t.test('blackouts are marked in the buckets and listed with their outcome', (t) 
   h.noteAux(ms, WALL0 + ms, 9.8, 0);
   h.noteAux(ms + 2000, WALL0 + ms + 2000, 9.1, 0);
   run(13_000, 0);
-  t.same(h.blackouts(), [{ start: WALL0 + 10_000, duration: 2.9, outcome: 'ongoing', min_V_cap: 9.1 }], 'ongoing, its length so far');
+  t.same(
+    h.blackouts(),
+    [{ start: WALL0 + 10_000, duration: 2.9, outcome: 'ongoing', min_V_cap: 9.1 }],
+    'ongoing, its length so far',
+  );
   h.noteState(ms, WALL0 + ms, 'OK');
   h.blackoutEnded(ms, 'power_returned', 3);
   run(20_000, 12);
@@ -108,9 +117,14 @@ t.test('blackouts are marked in the buckets and listed with their outcome', (t) 
   h.blackoutStarted(ms, WALL0 + ms);
   run(28_000, 0);
   h.blackoutEnded(ms, 'stopped');
-  t.same(h.blackouts().map((b) => [b.start - WALL0, b.duration, b.outcome]), [
-    [10_000, 3, 'power_returned'], [20_000, 5.1, 'shutdown'], [27_000, 1, 'stopped'],
-  ]);
+  t.same(
+    h.blackouts().map((b) => [b.start - WALL0, b.duration, b.outcome]),
+    [
+      [10_000, 3, 'power_returned'],
+      [20_000, 5.1, 'shutdown'],
+      [27_000, 1, 'stopped'],
+    ],
+  );
   const c = h.columns(-Infinity, 1);
   const marked = c.t.filter((_, i) => c.blackout[i] === 1).map((s) => Math.round(s - WALL0 / 1000));
   t.same(marked, [10, 11, 12, 20, 21, 22, 23, 24, 25, 27], 'the seconds spent in BLACKOUT');
@@ -131,36 +145,42 @@ t.test('the list keeps the newest blackouts only', (t) => {
   t.end();
 });
 
-t.test('the engine feeds it from its ticks: a cut that returns, a cut that ends in a shutdown, and a stop', async (t) => {
-  const { clock, sim, engine, stop } = engineRig({ settings: { blackoutTimeLimitS: 5 } });
-  engine.start();
-  await clock.advance(30_000);
-  const before = engine.history.columns(-Infinity, 1);
-  t.ok(before.t.length >= 29, `${before.t.length} one-second buckets after 30 s`);
-  t.ok(before.V_in.every((v) => v !== null && v > 11), 'V_in from every tick');
-  t.ok(before.V_cap.filter((v) => v !== null).length >= 5, 'V_cap from the 5 s measurement blocks');
-  t.ok(before.daemon_state.slice(2).every((s) => s === 'OK'));
+t.test(
+  'the engine feeds it from its ticks: a cut that returns, a cut that ends in a shutdown, and a stop',
+  async (t) => {
+    const { clock, sim, engine, stop } = engineRig({ settings: { blackoutTimeLimitS: 5 } });
+    engine.start();
+    await clock.advance(30_000);
+    const before = engine.history.columns(-Infinity, 1);
+    t.ok(before.t.length >= 29, `${before.t.length} one-second buckets after 30 s`);
+    t.ok(
+      before.V_in.every((v) => v !== null && v > 11),
+      'V_in from every tick',
+    );
+    t.ok(before.V_cap.filter((v) => v !== null).length >= 5, 'V_cap from the 5 s measurement blocks');
+    t.ok(before.daemon_state.slice(2).every((s) => s === 'OK'));
 
-  sim.setPower(false);
-  await clock.advanceUntil(() => engine.state === 'BLACKOUT', 2000);
-  await clock.advance(2000);
-  sim.setPower(true);
-  await clock.advanceUntil(() => engine.state === 'OK', 3000);
-  const [first] = engine.history.blackouts();
-  t.equal(first!.outcome, 'power_returned');
-  t.ok(first!.duration > 1.5 && first!.duration < 3.5, `${first!.duration} s`);
-  t.ok(first!.min_V_cap !== null && first!.min_V_cap < 11, 'the supercap read during it');
+    sim.setPower(false);
+    await clock.advanceUntil(() => engine.state === 'BLACKOUT', 2000);
+    await clock.advance(2000);
+    sim.setPower(true);
+    await clock.advanceUntil(() => engine.state === 'OK', 3000);
+    const [first] = engine.history.blackouts();
+    t.equal(first!.outcome, 'power_returned');
+    t.ok(first!.duration > 1.5 && first!.duration < 3.5, `${first!.duration} s`);
+    t.ok(first!.min_V_cap !== null && first!.min_V_cap < 11, 'the supercap read during it');
 
-  await clock.advance(10_000);
-  sim.setPower(false);
-  await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
-  const second = engine.history.blackouts()[1]!;
-  t.equal(second.outcome, 'shutdown');
-  t.ok(second.duration > 5 && second.duration < 5.5, `${second.duration} s`);
-  const c = engine.history.columns(-Infinity, 1);
-  t.ok(c.blackout.filter((b) => b === 1).length >= 7, 'the blackout seconds are marked');
-  await stop();
-});
+    await clock.advance(10_000);
+    sim.setPower(false);
+    await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
+    const second = engine.history.blackouts()[1]!;
+    t.equal(second.outcome, 'shutdown');
+    t.ok(second.duration > 5 && second.duration < 5.5, `${second.duration} s`);
+    const c = engine.history.columns(-Infinity, 1);
+    t.ok(c.blackout.filter((b) => b === 1).length >= 7, 'the blackout seconds are marked');
+    await stop();
+  },
+);
 
 t.test('a blackout under way when the engine stops is listed as stopped', async (t) => {
   const { clock, sim, engine, stop } = engineRig({ settings: { blackoutTimeLimitS: 60 } });

@@ -12,16 +12,22 @@ t.test('one tick per slot, whatever the jitter', async (t) => {
   const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
   const ticks: number[] = [];
   const tick = engine.supervisor.tick.bind(engine.supervisor);
-  engine.supervisor.tick = () => { ticks.push(clock.now()); return tick(); };
+  engine.supervisor.tick = () => {
+    ticks.push(clock.now());
+    return tick();
+  };
   engine.start();
   await clock.advance(10_000 - 50);
   const slots = ticks.map((ms) => Math.floor(ms / 100));
   t.same(slots, [...new Set(slots)], 'no slot ran twice');
-  t.ok(ticks.length >= 95 && ticks.length <= 100, `${ticks.length} ticks in 10 s (a late timer may cost a slot, never add one)`);
+  t.ok(
+    ticks.length >= 95 && ticks.length <= 100,
+    `${ticks.length} ticks in 10 s (a late timer may cost a slot, never add one)`,
+  );
   await stop();
 });
 
-t.test('a blackout is seen within one tick (plus the timer\'s lateness) on a jittery clock', async (t) => {
+t.test("a blackout is seen within one tick (plus the timer's lateness) on a jittery clock", async (t) => {
   const clock = jittery();
   const { engine, sim, stop, when } = engineRig({ clock, sim: { start: 'host-running' } });
   engine.start();
@@ -40,7 +46,8 @@ t.test('idle bus traffic stays at or under 12 transactions a second', async (t) 
   const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
   engine.start();
   await clock.advance(2000);
-  const total = () => Object.values(engine.i2cCounters).reduce((n, c) => n + (c as { transactions: number }).transactions, 0);
+  const total = () =>
+    Object.values(engine.i2cCounters).reduce((n, c) => n + (c as { transactions: number }).transactions, 0);
   const before = total();
   await clock.advance(20_000);
   const perSecond = (total() - before) / 20;

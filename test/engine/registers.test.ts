@@ -1,11 +1,33 @@
 import t from 'tap';
 import {
-  decodeIin, decodeMillis, decodeTemperature, decodeThreshold, decodeVcap, decodeVin, decodeWatchdogElapsed,
-  dfuStateName, DFU_STATES, encodeBrightness, encodeMillis16, encodeMillis32, encodeThreshold, formatDeviceId,
-  formatVersion, hex2, POWER_STATES, powerStateName, T_MIN, T_RANGE,
+  decodeIin,
+  decodeMillis,
+  decodeTemperature,
+  decodeThreshold,
+  decodeVcap,
+  decodeVin,
+  decodeWatchdogElapsed,
+  dfuStateName,
+  DFU_STATES,
+  encodeBrightness,
+  encodeMillis16,
+  encodeMillis32,
+  encodeThreshold,
+  formatDeviceId,
+  formatVersion,
+  hex2,
+  POWER_STATES,
+  powerStateName,
+  T_MIN,
+  T_RANGE,
 } from '../../engine/registers.js';
 import {
-  decodeThresholdWrite, encodeIin, encodeTemperature, encodeThresholdRead, encodeVcap, encodeVin,
+  decodeThresholdWrite,
+  encodeIin,
+  encodeTemperature,
+  encodeThresholdRead,
+  encodeVcap,
+  encodeVin,
 } from '../../engine/simulator/encoding.js';
 
 // JSON text as halpid 5.0.2 prints a float field: shortest round-trip plus ".0" when integral.
@@ -52,9 +74,22 @@ t.test('host decode vectors of docs/api.md print digit for digit', async (t) => 
 });
 
 t.test('host encode vectors of docs/api.md', async (t) => {
-  const wd: Array<[number, number]> = [[10, 10000], [10.5, 10500], [0.0015, 1], [100, 65535], [-1, 0], [NaN, 0]];
+  const wd: Array<[number, number]> = [
+    [10, 10000],
+    [10.5, 10500],
+    [0.0015, 1],
+    [100, 65535],
+    [-1, 0],
+    [NaN, 0],
+  ];
   for (const [v, raw] of wd) t.equal(encodeMillis16(v), raw, `watchdog_timeout ${v}`);
-  const thr: Array<[number, number]> = [[8, 47662], [5.5, 32768], [10, 59578], [20, 65535], [-1, 0]];
+  const thr: Array<[number, number]> = [
+    [8, 47662],
+    [5.5, 32768],
+    [10, 59578],
+    [20, 65535],
+    [-1, 0],
+  ];
   for (const [v, raw] of thr) t.equal(encodeThreshold(v), raw, `power_on_threshold ${v}`);
   t.equal(encodeBrightness(48), 48);
   t.equal(encodeBrightness(256), 0);
@@ -111,8 +146,8 @@ t.test('versions, device id and state names', async (t) => {
 
 t.test('I_in raw 9: float32 at every step, where double arithmetic gives another number', async (t) => {
   t.equal(decodeIin(9), 0.0004531860176939517, 'f(f(f(3.3) × 9) / 65536)');
-  t.not(decodeIin(9), 3.3 * 9 / 65536, 'not the double result (0.00045318603515625)');
-  t.not(decodeIin(9), Math.fround(3.3 * 9 / 65536), 'nor the double result rounded once');
+  t.not(decodeIin(9), (3.3 * 9) / 65536, 'not the double result (0.00045318603515625)');
+  t.not(decodeIin(9), Math.fround((3.3 * 9) / 65536), 'nor the double result rounded once');
 });
 
 t.test('"N/A" only for major 255 or exactly 00 00 FF FF; every near miss is a version', async (t) => {

@@ -31,7 +31,10 @@ t.test('a full blackout: detection, shutdown after the limit, poweroff, host hal
   const detected = when('BLACKOUT')!;
   const shutdown = when('SHUTDOWN')!;
   t.ok(detected - cut <= 200, `blackout detected ${detected - cut} ms after the cut (≈60 ms averaging + ≤ 1 tick)`);
-  t.ok(shutdown - detected > 5000 && shutdown - detected <= 5001, `shutdown ${shutdown - detected} ms after detection: at the limit, not on the next tick`);
+  t.ok(
+    shutdown - detected > 5000 && shutdown - detected <= 5001,
+    `shutdown ${shutdown - detected} ms after detection: at the limit, not on the next tick`,
+  );
   t.equal(rec.poweroff.length, 1, 'poweroff command started once');
   t.equal(rec.poweroff[0]!.command, 'harmless-poweroff');
   t.equal(rec.poweroff[0]!.t, shutdown, 'in the same tick as the request');
@@ -59,7 +62,10 @@ t.test('a 4.9 s dip does not shut down', async (t) => {
   await clock.advance(4900);
   sim.setPower(true);
   await clock.advance(3000);
-  t.same(states.map((s) => s.state), ['OK', 'BLACKOUT', 'OK']);
+  t.same(
+    states.map((s) => s.state),
+    ['OK', 'BLACKOUT', 'OK'],
+  );
   t.equal(rec.poweroff.length, 0);
   t.ok(rec.logs.some((l) => l.message.startsWith('Power resumed (V_in = 12.00V)')));
   await stop();
@@ -103,12 +109,23 @@ t.test('a changed time limit applies on the next tick and keeps the running blac
 });
 
 t.test('transient faults are retried and never cause a false blackout', async (t) => {
-  const { clock, sim, engine, states, rec, stop } = engineRig({ sim: { random: (() => { let i = 0; return () => ((i++ * 0.37) % 1); })() } });
+  const { clock, sim, engine, states, rec, stop } = engineRig({
+    sim: {
+      random: (() => {
+        let i = 0;
+        return () => (i++ * 0.37) % 1;
+      })(),
+    },
+  });
   engine.start();
   await clock.advance(500);
   sim.addFault({ kind: 'nack', registers: [0x20], probability: 0.5, count: 0 });
   await clock.advance(10_000);
-  t.same(states.map((s) => s.state), ['OK'], 'no BLACKOUT');
+  t.same(
+    states.map((s) => s.state),
+    ['OK'],
+    'no BLACKOUT',
+  );
   t.equal(rec.poweroff.length, 0);
   t.ok(engine.i2cCounters.read.retries > 10, `retries happened (${engine.i2cCounters.read.retries})`);
   sim.faults.clear();
@@ -119,11 +136,18 @@ t.test('transient faults are retried and never cause a false blackout', async (t
   await disarm;
   sim.addFault({ kind: 'nack', count: 0 });
   await clock.advance(25_000);
-  t.same(states.map((s) => s.state), ['OK'], 'still no BLACKOUT');
+  t.same(
+    states.map((s) => s.state),
+    ['OK'],
+    'still no BLACKOUT',
+  );
   const errors = rec.logs.filter((l) => l.level === 'error' && l.message.startsWith('State machine error'));
   t.equal(errors[0]?.message, 'State machine error: Failed to read from register 0x20');
-  t.match(rec.logs.find((l) => l.message.startsWith('Controller not answering'))?.message,
-    /: its watchdog is not armed: nothing will power-cycle this computer$/, 'the dead bus is announced, knowing the watchdog was disarmed');
+  t.match(
+    rec.logs.find((l) => l.message.startsWith('Controller not answering'))?.message,
+    /: its watchdog is not armed: nothing will power-cycle this computer$/,
+    'the dead bus is announced, knowing the watchdog was disarmed',
+  );
   t.ok(errors.length >= 2 && errors.length <= 4, `logged ${errors.length} times in 25 s`);
   t.match(errors[1]?.message, /^State machine error: Failed to read from register 0x20 \(repeated \d+ times\)$/);
   t.ok(engine.supervisor.pollErrorsTotal > 100);
@@ -193,7 +217,17 @@ t.test('a failed shutdown request does not hold the poweroff and is retried alon
   t.equal(rec.poweroff.length, 1);
   t.equal(rec.poweroff[0]!.t, when('SHUTDOWN'), 'the poweroff did not wait for the controller');
   await clock.advanceUntil(() => sim.state === 'BlackoutShutdown', 1000);
-  t.ok(rec.logs.some((l) => l.level === 'error' && l.message === 'Cannot request the shutdown from the controller (Failed to write to register 0x30); the poweroff goes on without it'));
-  t.ok(rec.logs.some((l) => l.message === 'The controller took the shutdown request after 1 failed attempt'), 'the retry got through');
+  t.ok(
+    rec.logs.some(
+      (l) =>
+        l.level === 'error' &&
+        l.message ===
+          'Cannot request the shutdown from the controller (Failed to write to register 0x30); the poweroff goes on without it',
+    ),
+  );
+  t.ok(
+    rec.logs.some((l) => l.message === 'The controller took the shutdown request after 1 failed attempt'),
+    'the retry got through',
+  );
   await stop();
 });

@@ -3,9 +3,16 @@
 import t from 'tap';
 import { engineRig } from '../helpers/engine.js';
 
-for (const [setting, expected] of [[undefined, 10_000], [60_000, 60_000], [0, 0]] as const) {
+for (const [setting, expected] of [
+  [undefined, 10_000],
+  [60_000, 60_000],
+  [0, 0],
+] as const) {
   t.test(`watchdogMs ${setting ?? '(default)'} arms ${expected} ms`, async (t) => {
-    const { engine, sim, clock, stop } = engineRig({ sim: { start: 'host-running' }, settings: setting === undefined ? {} : { watchdogMs: setting } });
+    const { engine, sim, clock, stop } = engineRig({
+      sim: { start: 'host-running' },
+      settings: setting === undefined ? {} : { watchdogMs: setting },
+    });
     engine.start();
     await clock.advanceUntil(() => engine.state === 'OK', 1000);
     await clock.advance(500); // the controller applies the write in its next loop
@@ -38,7 +45,11 @@ t.test('disarmWatchdogSync: writes 0x12 ← 0 through a bus that can write synch
   const { engine: e2 } = engineRig({ sim: { start: 'host-running' }, engine: { bus: withSync } });
   t.equal(e2.disarmWatchdogSync(), true);
   t.same(sent, [[0x12, 0, 0]]);
-  const failing = Object.assign(Object.create(sim), { writeSync: () => { throw new Error('EIO'); } });
+  const failing = Object.assign(Object.create(sim), {
+    writeSync: () => {
+      throw new Error('EIO');
+    },
+  });
   const { engine: e3 } = engineRig({ sim: { start: 'host-running' }, engine: { bus: failing } });
   t.equal(e3.disarmWatchdogSync(), false, 'a failed write is reported, not thrown');
 });

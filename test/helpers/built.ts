@@ -9,15 +9,32 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 
-interface Artefact { name: string; output: string; sources: string[]; command: string[] }
+interface Artefact {
+  name: string;
+  output: string;
+  sources: string[];
+  command: string[];
+}
 
 const ARTEFACTS: Artefact[] = [
-  { name: 'the bins (dist/bin)', output: 'dist/bin/halpid.mjs', sources: ['engine', 'standalone', 'cli', 'scripts/build-bins.mjs'],
-    command: ['node', 'scripts/build-bins.mjs'] },
-  { name: 'the plugin (dist/plugin)', output: 'dist/plugin/index.cjs', sources: ['engine', 'plugin'],
-    command: ['npm', 'run', '--silent', 'build:plugin'] },
-  { name: 'the panel (public)', output: 'public/app.js', sources: ['webapp', 'scripts/build-webapp.mjs'],
-    command: ['node', 'scripts/build-webapp.mjs'] },
+  {
+    name: 'the bins (dist/bin)',
+    output: 'dist/bin/halpid.mjs',
+    sources: ['engine', 'standalone', 'cli', 'scripts/build-bins.mjs'],
+    command: ['node', 'scripts/build-bins.mjs'],
+  },
+  {
+    name: 'the plugin (dist/plugin)',
+    output: 'dist/plugin/index.cjs',
+    sources: ['engine', 'plugin'],
+    command: ['npm', 'run', '--silent', 'build:plugin'],
+  },
+  {
+    name: 'the panel (public)',
+    output: 'public/app.js',
+    sources: ['webapp', 'scripts/build-webapp.mjs'],
+    command: ['node', 'scripts/build-webapp.mjs'],
+  },
 ];
 
 /** The newest modification time under `path` (a file or a directory of sources). */
@@ -52,8 +69,12 @@ function withLock(fn: () => void): void {
       break;
     } catch {
       const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 120_000) { rmdirSync(lock); continue; }
-      if (Date.now() - start > 180_000) throw new Error(`test/helpers/built.ts: ${lock} held for 3 minutes; remove it if no build runs`);
+      if (age > 120_000) {
+        rmdirSync(lock);
+        continue;
+      }
+      if (Date.now() - start > 180_000)
+        throw new Error(`test/helpers/built.ts: ${lock} held for 3 minutes; remove it if no build runs`);
       pause(100);
     }
   }
@@ -72,16 +93,25 @@ export function ensureBuilt(): void {
   checked = true;
   if (!ARTEFACTS.some(stale)) return;
   if (process.env.HALPI2_NO_REBUILD === '1') {
-    const names = ARTEFACTS.filter(stale).map((a) => a.name).join(', ');
-    process.stderr.write(`# WARNING: ${names}: older than the sources, or missing; this run tests the last build (npm run build to update)\n`);
+    const names = ARTEFACTS.filter(stale)
+      .map((a) => a.name)
+      .join(', ');
+    process.stderr.write(
+      `# WARNING: ${names}: older than the sources, or missing; this run tests the last build (npm run build to update)\n`,
+    );
     return;
   }
   withLock(() => {
     for (const a of ARTEFACTS) {
       if (!stale(a)) continue; // another test process may have rebuilt it meanwhile
       process.stderr.write(`# rebuilding ${a.name}: a source is newer than ${a.output}\n`);
-      const r = spawnSync(a.command[0]!, a.command.slice(1), { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-      if (r.status !== 0) throw new Error(`rebuilding ${a.name} failed (${a.command.join(' ')}):\n${r.stdout}${r.stderr}`);
+      const r = spawnSync(a.command[0]!, a.command.slice(1), {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      if (r.status !== 0)
+        throw new Error(`rebuilding ${a.name} failed (${a.command.join(' ')}):\n${r.stdout}${r.stderr}`);
       if (!existsSync(join(ROOT, a.output))) throw new Error(`rebuilding ${a.name} made no ${a.output}`);
     }
   });

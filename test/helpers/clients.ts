@@ -34,7 +34,8 @@ export const head = (method: string, path: string, host: string, extra = ''): st
   `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`;
 
 /** Resolves when the socket closes (from either side). */
-export const closed = (s: Socket): Promise<void> => new Promise((resolve) => {
-  if (s.destroyed) resolve();
-  else s.once('close', () => resolve());
-});
+export const closed = (s: Socket): Promise<void> =>
+  new Promise((resolve) => {
+    if (s.destroyed) resolve();
+    else s.once('close', () => resolve());
+  });

@@ -29,7 +29,8 @@ export function request(
   return new Promise((resolvePromise, reject) => {
     const headers: Record<string, string> = { Host: 'localhost', ...opts.headers };
     // Node sends a GET/DELETE/OPTIONS body unframed unless told its length.
-    if (opts.body !== undefined && !('Content-Length' in headers)) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+    if (opts.body !== undefined && !('Content-Length' in headers))
+      headers['Content-Length'] = String(Buffer.byteLength(opts.body));
     const req = httpRequest({ socketPath: socket, method, path, agent: false, timeout: 15_000, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -52,7 +53,10 @@ export function request(
   });
 }
 
-export const json = (value: unknown) => ({ headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) });
+export const json = (value: unknown) => ({
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(value),
+});
 
 export interface RunningDaemon {
   proc: ChildProcess;
@@ -72,7 +76,7 @@ export const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
 export const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
 /** The V8 flags of the bin's first line (`#!/usr/bin/env -S node …`), so tests run it as it ships. */
 export const HALPID_FLAGS = ((): string[] => {
-  const first = existsSync(HALPID) ? readFileSync(HALPID, 'utf8').split('\n')[0] ?? '' : '';
+  const first = existsSync(HALPID) ? (readFileSync(HALPID, 'utf8').split('\n')[0] ?? '') : '';
   return (/^#!\/usr\/bin\/env -S node (.*)$/.exec(first)?.[1] ?? '').split(' ').filter(Boolean);
 })();
 
@@ -82,7 +86,10 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+export function spawnHalpid(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const proc = spawn(process.execPath, [...HALPID_FLAGS, HALPID, ...args], {
     cwd: ROOT,
     // Without tap's NODE_OPTIONS (its coverage hook costs most of a second per start).
@@ -92,8 +99,12 @@ export function spawnHalpid(args: string[], env: NodeJS.ProcessEnv = {}): { proc
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
   return { proc, output: () => out, exited };
 }
@@ -104,19 +115,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * halpid --simulate on a socket in a fresh temporary directory (or `--socket` from `args`); with
  * `defaultSocket`, on the simulator's default path, which `env.XDG_RUNTIME_DIR` should then name.
  */
-export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { defaultSocket?: boolean } = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  opts: { defaultSocket?: boolean } = {},
+): Promise<RunningDaemon> {
   const dir = tempDir('halpid-test-');
   const given = args.lastIndexOf('--socket');
-  const socket = opts.defaultSocket ? simulatorSocketPath({ ...process.env, ...env })
-    : given >= 0 ? args[given + 1]! : join(dir, 'halpid.sock');
+  const socket = opts.defaultSocket
+    ? simulatorSocketPath({ ...process.env, ...env })
+    : given >= 0
+      ? args[given + 1]!
+      : join(dir, 'halpid.sock');
   const socketArgs = opts.defaultSocket ? [] : ['--socket', socket];
-  const { proc, output, exited } = spawnHalpid(['--simulate', ...socketArgs, '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args], env);
+  const { proc, output, exited } = spawnHalpid(
+    ['--simulate', ...socketArgs, '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args],
+    env,
+  );
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
   const waitLog = async (re: RegExp, timeoutMs = 20_000): Promise<string> => {
     const start = Date.now();
     for (;;) {
-      const m = output().split('\n').find((l) => re.test(l));
+      const m = output()
+        .split('\n')
+        .find((l) => re.test(l));
       if (m) return m;
       if (Date.now() - start > timeoutMs) throw new Error(`no log line ${re} within ${timeoutMs} ms:\n${output()}`);
       if (done) throw new Error(`halpid exited before logging ${re}:\n${output()}`);
@@ -132,7 +157,10 @@ export async function startDaemon(args: string[] = [], env: NodeJS.ProcessEnv = 
     await sleep(20);
   }
   return {
-    proc, socket, dir, exited,
+    proc,
+    socket,
+    dir,
+    exited,
     logs: output,
     req: (method, path, opts) => request(socket, method, path, opts),
     waitLog,

@@ -11,16 +11,25 @@ export interface Recorded {
   logs: Array<{ level: 'info' | 'warn' | 'error'; message: string; t: number }>;
 }
 
-export function engineRig(opts: {
-  sim?: Partial<SimulatorOptions>;
-  settings?: Partial<SupervisorSettings>;
-  engine?: Partial<EngineOptions>;
-  /** Halt the simulated host when poweroff runs (as halpid --simulate does). */
-  haltOnPoweroff?: boolean;
-  clock?: FakeClock;
-} = {}) {
+export function engineRig(
+  opts: {
+    sim?: Partial<SimulatorOptions>;
+    settings?: Partial<SupervisorSettings>;
+    engine?: Partial<EngineOptions>;
+    /** Halt the simulated host when poweroff runs (as halpid --simulate does). */
+    haltOnPoweroff?: boolean;
+    clock?: FakeClock;
+  } = {},
+) {
   const clock = opts.clock ?? new FakeClock();
-  const sim = new SimulatedController({ clock, sectorEraseMs: 0, blockProgramMs: 0, swapMs: 0, hostGated: true, ...opts.sim });
+  const sim = new SimulatedController({
+    clock,
+    sectorEraseMs: 0,
+    blockProgramMs: 0,
+    swapMs: 0,
+    hostGated: true,
+    ...opts.sim,
+  });
   const rec: Recorded = { poweroff: [], rtcwake: [], logs: [] };
   const logger: Logger = {
     info: (message) => rec.logs.push({ level: 'info', message, t: clock.now() }),

@@ -20,7 +20,10 @@ export function firmwareImage(opts: ImageOptions = {}): Buffer {
   const image = Buffer.alloc(bytes);
   let x = (opts.seed ?? 1) >>> 0 || 1;
   for (let i = TABLE_WORDS * 4; i < bytes; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     image[i] = x & 0xff;
   }
   const thumb = (offset: number): number => (APP_BASE + offset) | 1;

@@ -7,8 +7,12 @@ const [nutPort, webPort, seconds, only] = process.argv.slice(2);
 const names = only?.split(',');
 const counts: Record<string, Record<string, number>> = {};
 const ctx: SoakContext = {
-  nutPort: Number(nutPort), webPort: Number(webPort), until: Date.now() + Number(seconds) * 1000,
-  count: (a, what) => { (counts[a] ??= {})[what] = (counts[a]![what] ?? 0) + 1; },
+  nutPort: Number(nutPort),
+  webPort: Number(webPort),
+  until: Date.now() + Number(seconds) * 1000,
+  count: (a, what) => {
+    (counts[a] ??= {})[what] = (counts[a]![what] ?? 0) + 1;
+  },
 };
 const attackers = [...NUT_ATTACKERS, ...WEB_ATTACKERS].filter((a) => !names || names.includes(a.name));
 await Promise.all(attackers.map((a) => a.run(ctx)));

@@ -21,11 +21,18 @@ export interface Attacker {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A connection that never throws: resolves `closed` when gone, whatever happened. */
-function open(port: number, ctx: SoakContext, name: string): { sock: Socket; connected: Promise<boolean>; closed: Promise<void> } {
+function open(
+  port: number,
+  ctx: SoakContext,
+  name: string,
+): { sock: Socket; connected: Promise<boolean>; closed: Promise<void> } {
   const sock = connect({ port, host: '127.0.0.1' });
   ctx.count(name, 'connections');
   sock.on('error', () => ctx.count(name, 'errors'));
-  const connected = new Promise<boolean>((r) => { sock.once('connect', () => r(true)); sock.once('close', () => r(false)); });
+  const connected = new Promise<boolean>((r) => {
+    sock.once('connect', () => r(true));
+    sock.once('close', () => r(false));
+  });
   const closed = new Promise<void>((r) => sock.once('close', () => r()));
   return { sock, connected, closed };
 }
@@ -54,50 +61,59 @@ export const NUT_ATTACKERS: Attacker[] = [
   {
     // Every slot taken and held, reopened as soon as the server lets one go.
     name: 'slot-flood',
-    run: (ctx) => lanes(ctx, 24, 20, async () => {
-      const c = open(ctx.nutPort, ctx, 'slot-flood');
-      await holdUntilDeadline(c, ctx);
-    }),
+    run: (ctx) =>
+      lanes(ctx, 24, 20, async () => {
+        const c = open(ctx.nutPort, ctx, 'slot-flood');
+        await holdUntilDeadline(c, ctx);
+      }),
   },
   {
     // Connect and reset (SO_LINGER 0) at once, before or after the server's refusal.
     name: 'resets',
-    run: (ctx) => lanes(ctx, 4, 50, async () => {
-      const c = open(ctx.nutPort, ctx, 'resets');
-      if (await c.connected) c.sock.resetAndDestroy();
-      await c.closed;
-    }),
+    run: (ctx) =>
+      lanes(ctx, 4, 50, async () => {
+        const c = open(ctx.nutPort, ctx, 'resets');
+        if (await c.connected) c.sock.resetAndDestroy();
+        await c.closed;
+      }),
   },
   {
     // Pipelined LIST VAR without ever reading a reply.
     name: 'never-reading',
-    run: (ctx) => lanes(ctx, 4, 5, async () => {
-      const c = open(ctx.nutPort, ctx, 'never-reading');
-      if (await c.connected) {
-        c.sock.pause();
-        const burst = 'LIST VAR halpi2\n'.repeat(4096);
-        for (let sent = 0; sent < 8 << 20 && !c.sock.destroyed && Date.now() < ctx.until; sent += burst.length) {
-          if (!c.sock.write(burst)) await Promise.race([new Promise((r) => c.sock.once('drain', r)), c.closed, sleep(ctx.until - Date.now())]);
+    run: (ctx) =>
+      lanes(ctx, 4, 5, async () => {
+        const c = open(ctx.nutPort, ctx, 'never-reading');
+        if (await c.connected) {
+          c.sock.pause();
+          const burst = 'LIST VAR halpi2\n'.repeat(4096);
+          for (let sent = 0; sent < 8 << 20 && !c.sock.destroyed && Date.now() < ctx.until; sent += burst.length) {
+            if (!c.sock.write(burst))
+              await Promise.race([
+                new Promise((r) => c.sock.once('drain', r)),
+                c.closed,
+                sleep(ctx.until - Date.now()),
+              ]);
+          }
+          ctx.count('never-reading', 'floods'); // one per connection that sent its requests
         }
-        ctx.count('never-reading', 'floods'); // one per connection that sent its requests
-      }
-      await holdUntilDeadline(c, ctx);
-    }),
+        await holdUntilDeadline(c, ctx);
+      }),
   },
   {
     // A byte a second, never a whole line.
     name: 'slowloris',
-    run: (ctx) => lanes(ctx, 8, 5, async () => {
-      const c = open(ctx.nutPort, ctx, 'slowloris');
-      if (await c.connected) {
-        while (!c.sock.destroyed && Date.now() < ctx.until) {
-          c.sock.write('G');
-          await Promise.race([c.closed, sleep(1000)]);
+    run: (ctx) =>
+      lanes(ctx, 8, 5, async () => {
+        const c = open(ctx.nutPort, ctx, 'slowloris');
+        if (await c.connected) {
+          while (!c.sock.destroyed && Date.now() < ctx.until) {
+            c.sock.write('G');
+            await Promise.race([c.closed, sleep(1000)]);
+          }
         }
-      }
-      c.sock.destroy();
-      await c.closed;
-    }),
+        c.sock.destroy();
+        await c.closed;
+      }),
   },
   {
     // Password guesses as fast as the server answers them.
@@ -150,8 +166,13 @@ export function monitor(port: number, user: string, password: string) {
   let timer: NodeJS.Timeout | undefined;
   sock.setEncoding('utf8');
   let error = '';
-  sock.on('error', (e) => { error = e.message; });
-  sock.on('close', () => { dropped ??= `at ${new Date().toISOString()} after "${last}" ${error}`; clearInterval(timer); });
+  sock.on('error', (e) => {
+    error = e.message;
+  });
+  sock.on('close', () => {
+    dropped ??= `at ${new Date().toISOString()} after "${last}" ${error}`;
+    clearInterval(timer);
+  });
   let oks = 0;
   const loggedIn = new Promise<boolean>((resolve) => {
     sock.on('data', (d: string) => {
@@ -180,6 +201,10 @@ export function monitor(port: number, user: string, password: string) {
     statuses,
     /** Why and when the server closed the connection; null while it has not. */
     dropped: () => dropped,
-    stop: () => { dropped ??= 'stopped'; clearInterval(timer); sock.destroy(); },
+    stop: () => {
+      dropped ??= 'stopped';
+      clearInterval(timer);
+      sock.destroy();
+    },
   };
 }

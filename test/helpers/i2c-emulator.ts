@@ -22,13 +22,25 @@ export interface Ran {
   stderr: string;
 }
 
-export function runAsync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<Ran> {
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, NODE_OPTIONS: '', ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
@@ -43,10 +55,17 @@ export async function startEmulator(opts: { sim?: Partial<SimulatorOptions>; arc
   await server.listen(socket);
   const env = { LD_PRELOAD: emulatorLibrary(opts.arch), HALPI2_I2C_EMULATOR: socket, UV_USE_IO_URING: '0' };
   return {
-    dir, sim, server, socket, env,
+    dir,
+    sim,
+    server,
+    socket,
+    env,
     run: (cmd: string, args: string[], more: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) =>
       runAsync(cmd, args, { ...more, env: { ...env, ...more.env } }),
-    close: () => { sim.stop(); return server.close(); },
+    close: () => {
+      sim.stop();
+      return server.close();
+    },
   };
 }
 
@@ -56,9 +75,22 @@ export async function startEmulator(opts: { sim?: Partial<SimulatorOptions>; arc
  * 2 to 4105 bytes (write()). Everything to the controller's address.
  */
 export function oddTransfers(entries: TranscriptEntry[]): TranscriptEntry[] {
-  return entries.filter((e) => !(
-    e.msgs.every((m) => m.addr === 0x6d) && (
-      (e.via === 'smbus' && e.msgs.length === 2 && e.msgs[0]!.dir === 'w' && e.msgs[0]!.len === 1
-        && e.msgs[1]!.dir === 'r' && e.msgs[1]!.len >= 1 && e.msgs[1]!.len <= 8)
-      || (e.via === 'write' && e.msgs.length === 1 && e.msgs[0]!.dir === 'w' && e.msgs[0]!.len >= 2 && e.msgs[0]!.len <= 4105))));
+  return entries.filter(
+    (e) =>
+      !(
+        e.msgs.every((m) => m.addr === 0x6d) &&
+        ((e.via === 'smbus' &&
+          e.msgs.length === 2 &&
+          e.msgs[0]!.dir === 'w' &&
+          e.msgs[0]!.len === 1 &&
+          e.msgs[1]!.dir === 'r' &&
+          e.msgs[1]!.len >= 1 &&
+          e.msgs[1]!.len <= 8) ||
+          (e.via === 'write' &&
+            e.msgs.length === 1 &&
+            e.msgs[0]!.dir === 'w' &&
+            e.msgs[0]!.len >= 2 &&
+            e.msgs[0]!.len <= 4105))
+      ),
+  );
 }

@@ -2,10 +2,13 @@
 // Used with `node --import <this file> …` to see what a command loaded, not how long it took.
 import { register } from 'node:module';
 
-register('data:text/javascript,' + encodeURIComponent(`
+register(
+  'data:text/javascript,' +
+    encodeURIComponent(`
   import { appendFileSync } from 'node:fs';
   export async function load(url, context, next) {
     if (process.env.HALPI2_LOAD_LOG && url.startsWith('file:')) appendFileSync(process.env.HALPI2_LOAD_LOG, url + '\\n');
     return next(url, context);
   }
-`));
+`),
+);

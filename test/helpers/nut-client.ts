@@ -8,24 +8,40 @@ export function nutClient(port: number, opts: { allowHalfOpen?: boolean } = {}) 
   let closed = false;
   let ended = false;
   const waiters: Array<() => void> = [];
-  const wake = () => { for (const w of waiters.splice(0)) w(); };
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
   // Woken by the socket's events; bounded, so a server that never answers fails the test with
   // what it did send instead of hanging until tap's file timeout.
   const until = async (done: () => boolean, limitMs = 20_000) => {
     const start = Date.now();
     while (!done()) {
       const left = limitMs - (Date.now() - start);
-      if (left <= 0) throw new Error(`NUT client: not within ${limitMs} ms; received so far: ${JSON.stringify(text.slice(-500))}`);
+      if (left <= 0)
+        throw new Error(`NUT client: not within ${limitMs} ms; received so far: ${JSON.stringify(text.slice(-500))}`);
       await new Promise<void>((r) => {
         const timer = setTimeout(r, left);
-        waiters.push(() => { clearTimeout(timer); r(); });
+        waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
       });
     }
   };
   sock.setEncoding('utf8');
-  sock.on('data', (c: string) => { text += c; wake(); });
-  sock.on('end', () => { ended = true; wake(); });
-  sock.on('close', () => { closed = true; ended = true; wake(); });
+  sock.on('data', (c: string) => {
+    text += c;
+    wake();
+  });
+  sock.on('end', () => {
+    ended = true;
+    wake();
+  });
+  sock.on('close', () => {
+    closed = true;
+    ended = true;
+    wake();
+  });
   sock.on('error', () => {});
   const lines = async (n: number) => {
     await until(() => text.split('\n').length - 1 >= n || closed);

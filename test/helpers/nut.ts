@@ -29,14 +29,22 @@ export function converse(port: number, commands: string[], timeoutMs = 5000): Pr
     let current: Answer | null = null;
     let i = 0;
     let timer: NodeJS.Timeout | undefined;
-    const finish = () => { current = null; clearTimeout(timer); sock.destroy(); resolve(answers); };
+    const finish = () => {
+      current = null;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(answers);
+    };
     const send = () => {
       if (i >= commands.length) return finish();
       current = [];
       answers.push(current);
       sock.write(`${commands[i++]}\n`);
       clearTimeout(timer);
-      timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer to ${commands[i - 1]} within ${timeoutMs} ms (got ${JSON.stringify(answers)})`)); }, timeoutMs);
+      timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`no answer to ${commands[i - 1]} within ${timeoutMs} ms (got ${JSON.stringify(answers)})`));
+      }, timeoutMs);
     };
     const take = () => {
       while (current && (lines.length || closed)) {
@@ -45,7 +53,10 @@ export function converse(port: number, commands: string[], timeoutMs = 5000): Pr
         if (line === CLOSED) return finish();
         const first = current[0]!;
         const open = first.startsWith('BEGIN LIST ') && line !== first.replace(/^BEGIN/, 'END');
-        if (!open) { current = null; send(); }
+        if (!open) {
+          current = null;
+          send();
+        }
       }
     };
     sock.setEncoding('utf8');
@@ -53,11 +64,21 @@ export function converse(port: number, commands: string[], timeoutMs = 5000): Pr
     sock.on('data', (d: string) => {
       buf += d;
       let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, nl)); buf = buf.slice(nl + 1); }
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
       take();
     });
-    sock.on('error', (err) => { clearTimeout(timer); reject(err); });
-    sock.on('close', () => { closed = true; take(); finish(); });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    sock.on('close', () => {
+      closed = true;
+      take();
+      finish();
+    });
   });
 }
 
@@ -74,7 +95,14 @@ const asRoot = process.getuid?.() === 0;
  * Debian's upsd on 127.0.0.1:`port` serving UPS `name` with `vars` through dummy-ups, with the
  * users of upsd.users text `users`. Resolves once upsd answers GET VAR for the UPS.
  */
-export async function startUpsd(opts: { dir: string; port: number; name: string; desc: string; vars: Map<string, string>; users: string }): Promise<Upsd> {
+export async function startUpsd(opts: {
+  dir: string;
+  port: number;
+  name: string;
+  desc: string;
+  vars: Map<string, string>;
+  users: string;
+}): Promise<Upsd> {
   const { dir, port, name } = opts;
   const q = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   const files: Record<string, string> = {
@@ -105,22 +133,33 @@ export async function startUpsd(opts: { dir: string; port: number; name: string;
     for (const p of procs.reverse()) {
       if (p.exitCode !== null || p.signalCode !== null || !p.pid) continue;
       const gone = new Promise((r) => p.once('exit', r));
-      try { process.kill(-p.pid, 'SIGTERM'); } catch { continue; }
-      const guard = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      try {
+        process.kill(-p.pid, 'SIGTERM');
+      } catch {
+        continue;
+      }
+      const guard = setTimeout(() => {
+        try {
+          process.kill(-p.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
       await gone;
       clearTimeout(guard);
     }
   };
   try {
     run(DUMMY_UPS, ['-a', name, '-F', ...user]);
-    await until('dummy-ups\'s socket', () => existsSync(join(dir, `dummy-ups-${name}`)), log);
+    await until("dummy-ups's socket", () => existsSync(join(dir, `dummy-ups-${name}`)), log);
     run(UPSD, ['-F', ...user]);
     // Ready once upsd has the driver's data: every variable (dummy-ups says WAIT before it has read its file).
     const start = Date.now();
     for (;;) {
       const a = await converse(port, [`LIST VAR ${name}`]).catch(() => [] as Answer[]);
       const served = new Set((a[0] ?? []).map((l) => l.split(' ')[2]));
-      if ([...opts.vars.keys()].every((k) => served.has(k)) && !(a[0] ?? []).includes(`VAR ${name} ups.status "WAIT"`)) break;
+      if ([...opts.vars.keys()].every((k) => served.has(k)) && !(a[0] ?? []).includes(`VAR ${name} ups.status "WAIT"`))
+        break;
       if (Date.now() - start > 20_000) throw new Error(`upsd never served ${name}:\n${log()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -132,7 +171,12 @@ export async function startUpsd(opts: { dir: string; port: number; name: string;
 }
 
 /** Wait for a condition that another process makes true (a file, a log line): bounded, polled. */
-export async function until(what: string, cond: () => boolean, log: () => string = () => '', limitMs = 30_000): Promise<void> {
+export async function until(
+  what: string,
+  cond: () => boolean,
+  log: () => string = () => '',
+  limitMs = 30_000,
+): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > limitMs) throw new Error(`${what}: not within ${limitMs} ms\n${log()}`);

@@ -9,9 +9,10 @@ const mark = process.argv[3];
 const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const app = {
   handleMessage(_id, delta) {
-    for (const u of delta.updates ?? []) for (const v of u.values ?? []) {
-      if (/dcInputVoltage$|supercapVoltage$/.test(v.path)) say({ value: v.path, v: v.value });
-    }
+    for (const u of delta.updates ?? [])
+      for (const v of u.values ?? []) {
+        if (/dcInputVoltage$|supercapVoltage$/.test(v.path)) say({ value: v.path, v: v.value });
+      }
   },
   setPluginStatus: (s) => say({ status: s }),
   setPluginError: (s) => say({ error: s }),
@@ -20,7 +21,9 @@ const app = {
   error: (...a) => say({ error: a.map(String).join(' ') }),
   getSelfPath() {},
 };
-const plugin = require(pluginDir ? path.join(pluginDir, 'dist/plugin/index.cjs') : path.join(__dirname, '../../dist/plugin/index.cjs'))(app);
+const plugin = require(
+  pluginDir ? path.join(pluginDir, 'dist/plugin/index.cjs') : path.join(__dirname, '../../dist/plugin/index.cjs'),
+)(app);
 plugin.start({
   mode: 'engine',
   socketPath: '/nonexistent/halpid.sock',

@@ -2,7 +2,13 @@
 // state come from the test, so each rule of docs/blackout.md is pinned down tick by tick.
 import { FakeClock } from '../../engine/clock.js';
 import type { PowerState } from '../../engine/registers.js';
-import { Supervisor, TICK_MS, type BlackoutEvent, type DaemonState, type SupervisorPort } from '../../engine/supervisor.js';
+import {
+  Supervisor,
+  TICK_MS,
+  type BlackoutEvent,
+  type DaemonState,
+  type SupervisorPort,
+} from '../../engine/supervisor.js';
 
 export type Reading = number | 'error';
 
@@ -56,14 +62,21 @@ export function scripted(opts: {
       if (requests <= (opts.requestFailures ?? 0)) throw new Error('Failed to write to register 0x30');
     },
     poweroff: () => poweroffs.push(clock.now()),
-    logger: { info: (m) => logs.push(String(m)), warn: (m) => logs.push(String(m)), error: (m) => logs.push(String(m)) },
+    logger: {
+      info: (m) => logs.push(String(m)),
+      warn: (m) => logs.push(String(m)),
+      error: (m) => logs.push(String(m)),
+    },
     transition: (_from, to) => transitions.push({ t: clock.now(), to }),
     blackout: (ev) => events.push({ ...ev, t: clock.now() }),
     shutdown: () => {},
     tickFailed: (error) => failures.push(error),
   };
   const sup = new Supervisor(port, {
-    blackoutTimeLimitS: opts.limitS ?? 5, blackoutVoltageLimitV: 9, dryRun: false, poweroffCommand: 'harmless-poweroff',
+    blackoutTimeLimitS: opts.limitS ?? 5,
+    blackoutVoltageLimitV: 9,
+    dryRun: false,
+    poweroffCommand: 'harmless-poweroff',
   });
   /** Tick at 0, 100, 200 … up to `untilMs` inclusive. */
   const run = async (untilMs: number): Promise<void> => {
@@ -73,6 +86,18 @@ export function scripted(opts: {
     }
   };
   const at = (to: DaemonState) => transitions.find((x) => x.to === to)?.t;
-  return { clock, sup, port, run, events, transitions, poweroffs, logs, at, controllerReads: () => controllerReads, requests: () => requests, failures };
+  return {
+    clock,
+    sup,
+    port,
+    run,
+    events,
+    transitions,
+    poweroffs,
+    logs,
+    at,
+    controllerReads: () => controllerReads,
+    requests: () => requests,
+    failures,
+  };
 }
-

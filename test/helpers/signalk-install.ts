@@ -12,7 +12,12 @@ import { tempDir } from './tmp.js';
 const run = promisify(execFile);
 export const SERVER_VERSION = '2.23.0';
 const CACHE = join(ROOT, 'node_modules', '.cache', `halpi2-signalk-server-${SERVER_VERSION}`);
-const npmEnv = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+const npmEnv = {
+  ...process.env,
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+};
 
 /** The path of a globally installed signalk-server's start script (installed on first use). */
 export async function globalSignalKServer(): Promise<string> {
@@ -22,7 +27,10 @@ export async function globalSignalKServer(): Promise<string> {
   // Into a directory of its own, then renamed: test files running side by side never see half an install.
   const staging = `${CACHE}.${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  await run('npm', ['install', '-g', '--prefix', staging, `signalk-server@${SERVER_VERSION}`], { env: npmEnv, maxBuffer: 1 << 24 });
+  await run('npm', ['install', '-g', '--prefix', staging, `signalk-server@${SERVER_VERSION}`], {
+    env: npmEnv,
+    maxBuffer: 1 << 24,
+  });
   try {
     renameSync(staging, CACHE);
   } catch {
@@ -34,7 +42,10 @@ export async function globalSignalKServer(): Promise<string> {
 /** `npm pack` of this package as built (npm test builds first), into a temporary directory. */
 export async function packPlugin(): Promise<string> {
   const dir = tempDir('halpi2-pack-');
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, env: npmEnv });
+  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], {
+    cwd: ROOT,
+    env: npmEnv,
+  });
   return join(dir, stdout.trim().split('\n').pop()!);
 }
 

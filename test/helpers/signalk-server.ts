@@ -28,7 +28,6 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-
 export interface Delta {
   updates?: Array<{ $source?: string; values?: Array<{ path: string; value: unknown }> }>;
 }
@@ -71,7 +70,10 @@ export interface SignalKOptions {
 }
 
 /** `configuration` null: no stored settings for the plugin (as before the first Save). */
-export async function startSignalK(configuration: Record<string, unknown> | null, opts: SignalKOptions = {}): Promise<SignalK> {
+export async function startSignalK(
+  configuration: Record<string, unknown> | null,
+  opts: SignalKOptions = {},
+): Promise<SignalK> {
   const dir = opts.dir ?? tempDir('halpi2-signalk-');
   if (!opts.dir) {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'signalk-server-config', version: '0.0.1' }));
@@ -79,12 +81,21 @@ export async function startSignalK(configuration: Record<string, unknown> | null
     symlinkSync(ROOT, join(dir, 'node_modules', 'signalk-halpi2'), 'dir');
   }
   mkdirSync(join(dir, 'plugin-config-data'), { recursive: true });
-  const configs = { ...opts.pluginConfigs, ...(configuration ? { 'signalk-halpi2': { enabled: true, configuration } } : {}) };
-  for (const [id, c] of Object.entries(configs)) writeFileSync(join(dir, 'plugin-config-data', `${id}.json`), JSON.stringify(c));
-  writeFileSync(join(dir, 'settings.json'), JSON.stringify({
-    mdns: false, interfaces: { mfd_webapp: false, 'nmea-tcp': false, tcp: false, appstore: false }, pipedProviders: [],
-    ...(opts.security ? { security: { strategy: './tokensecurity' } } : {}),
-  }));
+  const configs = {
+    ...opts.pluginConfigs,
+    ...(configuration ? { 'signalk-halpi2': { enabled: true, configuration } } : {}),
+  };
+  for (const [id, c] of Object.entries(configs))
+    writeFileSync(join(dir, 'plugin-config-data', `${id}.json`), JSON.stringify(c));
+  writeFileSync(
+    join(dir, 'settings.json'),
+    JSON.stringify({
+      mdns: false,
+      interfaces: { mfd_webapp: false, 'nmea-tcp': false, tcp: false, appstore: false },
+      pipedProviders: [],
+      ...(opts.security ? { security: { strategy: './tokensecurity' } } : {}),
+    }),
+  );
   if (opts.security) writeFileSync(join(dir, 'security.json'), JSON.stringify(securityConfig()));
   opts.prepare?.(dir);
   const port = await freePort();
@@ -92,24 +103,47 @@ export async function startSignalK(configuration: Record<string, unknown> | null
   const argv = [...(opts.wrap ?? []), process.execPath, script, '-c', dir];
   const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: dir,
-    env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), SIGNALK_DISABLE_SERVER_UPDATES: 'true', DEBUG: process.env.SK_DEBUG ?? '' },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      PORT: String(port),
+      SIGNALK_DISABLE_SERVER_UPDATES: 'true',
+      DEBUG: process.env.SK_DEBUG ?? '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  const exited = new Promise<void>((r) => proc.on('exit', () => { children.delete(proc); r(); }));
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<void>((r) =>
+    proc.on('exit', () => {
+      children.delete(proc);
+      r();
+    }),
+  );
   const base = `http://127.0.0.1:${port}`;
   let adminToken = '';
 
   const send = async (method: string, path: string, body?: unknown, token = adminToken) => {
     const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = JSON.parse(text); } catch { /* text */ }
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* text */
+    }
     return { status: res.status, body: parsed as any };
   };
 
@@ -126,7 +160,8 @@ export async function startSignalK(configuration: Record<string, unknown> | null
 
   const login = async (username: string): Promise<string> => {
     const res = await send('POST', '/signalk/v1/auth/login', { username, password: username }, '');
-    if (res.status !== 200 || typeof res.body?.token !== 'string') throw new Error(`login as ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200 || typeof res.body?.token !== 'string')
+      throw new Error(`login as ${username}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.token as string;
   };
   if (opts.security) adminToken = await login('admin');
@@ -136,8 +171,10 @@ export async function startSignalK(configuration: Record<string, unknown> | null
   const latest = new Map<string, unknown>();
   let status = '';
   const waiters: Array<{ path: string; accept: (v: any) => boolean; resolve: (v: any) => void }> = [];
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/signalk/v1/stream?subscribe=none&serverevents=all`,
-    adminToken ? { headers: { Authorization: `Bearer ${adminToken}` } } : {});
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${port}/signalk/v1/stream?subscribe=none&serverevents=all`,
+    adminToken ? { headers: { Authorization: `Bearer ${adminToken}` } } : {},
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.once('message', () => resolve()); // the hello
@@ -149,40 +186,62 @@ export async function startSignalK(configuration: Record<string, unknown> | null
       const mine = d.data?.find((p) => p.id === 'signalk-halpi2');
       if (mine && mine.message !== status) {
         status = mine.message;
-        for (const w of [...waiters]) if (w.path === STATUS && w.accept(status)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(status);
-        }
+        for (const w of [...waiters])
+          if (w.path === STATUS && w.accept(status)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(status);
+          }
       }
       return;
     }
-    for (const u of d.updates ?? []) for (const v of u.values ?? []) {
-      latest.set(v.path, v.value);
-      for (const w of [...waiters]) if (w.path === v.path && w.accept(v.value)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(v.value);
+    for (const u of d.updates ?? [])
+      for (const v of u.values ?? []) {
+        latest.set(v.path, v.value);
+        for (const w of [...waiters])
+          if (w.path === v.path && w.accept(v.value)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(v.value);
+          }
       }
-    }
   });
-  ws.send(JSON.stringify({ context: 'vessels.self', subscribe: [{ path: 'electrical.halpi.*' }, { path: 'notifications.electrical.halpi.*' }] }));
+  ws.send(
+    JSON.stringify({
+      context: 'vessels.self',
+      subscribe: [{ path: 'electrical.halpi.*' }, { path: 'notifications.electrical.halpi.*' }],
+    }),
+  );
 
   const waitFor = (path: string, accept: (v: any) => boolean = () => true, timeoutMs = 30_000): Promise<any> => {
     const current = path === STATUS ? status : latest.get(path);
     if ((path === STATUS || latest.has(path)) && accept(current)) return Promise.resolve(current);
     return new Promise((resolve, reject) => {
-      const w = { path, accept, resolve: (v: any) => { clearTimeout(timer); resolve(v); } };
+      const w = {
+        path,
+        accept,
+        resolve: (v: any) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+      };
       // A limit on the wait, not a measured time: a test that never sees its value fails, not hangs.
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(w), 1);
         const last = path === STATUS ? status : latest.get(path);
-        reject(new Error(`no ${path === STATUS ? 'status' : `value of ${path}`} accepted within ${timeoutMs} ms; last ${JSON.stringify(last)}\n${out.slice(-3000)}`));
+        reject(
+          new Error(
+            `no ${path === STATUS ? 'status' : `value of ${path}`} accepted within ${timeoutMs} ms; last ${JSON.stringify(last)}\n${out.slice(-3000)}`,
+          ),
+        );
       }, timeoutMs);
       waiters.push(w);
     });
   };
 
   return {
-    port, dir, base, pid: proc.pid!,
+    port,
+    dir,
+    base,
+    pid: proc.pid!,
     output: () => out,
     get: (path, token) => send('GET', path, undefined, token),
     send,
@@ -203,8 +262,18 @@ function securityConfig(): Record<string, unknown> {
   // bcryptjs comes with signalk-server; few rounds keep the logins quick.
   const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
   return {
-    allow_readonly: true, expiration: '1d', secretKey: 'halpi2-test-'.padEnd(64, '0'), devices: [], acls: [], immutableConfig: false,
-    allowDeviceAccessRequests: false, allowNewUserRegistration: false,
-    users: Object.entries(SECURITY_USERS).map(([username, type]) => ({ username, type, password: bcrypt.hashSync(username, 4) })),
+    allow_readonly: true,
+    expiration: '1d',
+    secretKey: 'halpi2-test-'.padEnd(64, '0'),
+    devices: [],
+    acls: [],
+    immutableConfig: false,
+    allowDeviceAccessRequests: false,
+    allowNewUserRegistration: false,
+    users: Object.entries(SECURITY_USERS).map(([username, type]) => ({
+      username,
+      type,
+      password: bcrypt.hashSync(username, 4),
+    })),
   };
 }

@@ -20,11 +20,18 @@ export interface FakeApp extends ServerApp {
 export function fakeApp(): FakeApp {
   const waiters: Array<{ path: string; accept: (v: unknown) => boolean; resolve: (v: unknown) => void }> = [];
   const app: FakeApp = {
-    deltas: [], statuses: [], errors: [], pluginErrors: [], puts: new Map(), values: new Map(), meta: new Map(),
+    deltas: [],
+    statuses: [],
+    errors: [],
+    pluginErrors: [],
+    puts: new Map(),
+    values: new Map(),
+    meta: new Map(),
     handleMessage(_id, delta) {
       app.deltas.push(delta);
       for (const u of delta.updates) {
-        for (const m of u.meta ?? []) app.meta.set(m.path, { ...(app.meta.get(m.path) ?? {}), ...(m.value as Record<string, unknown>) });
+        for (const m of u.meta ?? [])
+          app.meta.set(m.path, { ...(app.meta.get(m.path) ?? {}), ...(m.value as Record<string, unknown>) });
         for (const v of u.values ?? []) {
           app.values.set(v.path, v.value);
           for (const w of [...waiters]) {
@@ -48,7 +55,11 @@ export function fakeApp(): FakeApp {
     async put(path, value) {
       const h = app.puts.get(path);
       if (!h) return { state: 'COMPLETED', statusCode: 405, message: `PUT not supported for ${path}` };
-      return (await h('vessels.self', path, value, () => {})) as { statusCode: number; message?: string; state: string };
+      return (await h('vessels.self', path, value, () => {})) as {
+        statusCode: number;
+        message?: string;
+        state: string;
+      };
     },
     next(path, accept = () => true) {
       return new Promise((resolve) => waiters.push({ path, accept, resolve }));

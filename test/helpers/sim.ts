@@ -5,7 +5,9 @@ import { SimulatedController, type SimulatorOptions } from '../../engine/simulat
 export function rig(opts: Partial<SimulatorOptions> = {}) {
   const clock = new FakeClock();
   const sim = new SimulatedController({ clock, sectorEraseMs: 0, blockProgramMs: 0, swapMs: 0, ...opts });
-  const read = async (reg: number, len: number): Promise<number[]> => [...(await sim.writeRead(Uint8Array.of(reg), len))];
+  const read = async (reg: number, len: number): Promise<number[]> => [
+    ...(await sim.writeRead(Uint8Array.of(reg), len)),
+  ];
   const u16 = async (reg: number): Promise<number> => {
     const [a, b] = await read(reg, 2);
     return a! * 256 + b!;

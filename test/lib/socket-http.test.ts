@@ -9,18 +9,26 @@ import { readEvents } from '../../lib/sse.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('halpi-lib-');
-const listen = async (name: string, handler: Parameters<typeof createServer>[1]): Promise<{ path: string; server: Server }> => {
+const listen = async (
+  name: string,
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ path: string; server: Server }> => {
   const path = join(dir, name);
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(path, r));
-  t.teardown(() => { server.closeAllConnections(); server.close(); });
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   return { path, server };
 };
 
 t.test('an answer: status, content type, text; the body and its length sent', async (t) => {
   const { path } = await listen('echo.sock', (req, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => {
       res.writeHead(201, { 'Content-Type': 'text/plain' });
       res.end(`${req.method} ${req.url} ${req.headers['content-length']} ${body}`);
@@ -43,7 +51,9 @@ t.test('no socket: not connected, with the code; a connection lost: connected', 
 
 t.test('the time limit', async (t) => {
   let got!: () => void;
-  const asked = new Promise<void>((r) => { got = r; });
+  const asked = new Promise<void>((r) => {
+    got = r;
+  });
   const { path } = await listen('slow.sock', () => got()); // never answers
   const err = socketRequest(path, 'GET', '/', { timeoutMs: 50 }).catch((e: unknown) => e);
   await asked;
@@ -53,7 +63,8 @@ t.test('the time limit', async (t) => {
 t.test('events split anywhere arrive whole; an unnamed one is "message"', async (t) => {
   const { path } = await listen('events.sock', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-    const text = 'event: hello\ndata: {"a":1}\n\n: a comment\n\ndata: plain\n\nevent: flash\r\ndata: {"phase":"done"}\r\n\r\n';
+    const text =
+      'event: hello\ndata: {"a":1}\n\n: a comment\n\ndata: plain\n\nevent: flash\r\ndata: {"phase":"done"}\r\n\r\n';
     // One byte at a time: no event may depend on arriving in one piece.
     for (const ch of text) res.write(ch);
     res.end();
@@ -65,5 +76,9 @@ t.test('events split anywhere arrive whole; an unnamed one is "message"', async 
       res.on('end', resolve);
     });
   });
-  t.same(events, [['hello', '{"a":1}'], ['message', 'plain'], ['flash', '{"phase":"done"}']]);
+  t.same(events, [
+    ['hello', '{"a":1}'],
+    ['message', 'plain'],
+    ['flash', '{"phase":"done"}'],
+  ]);
 });

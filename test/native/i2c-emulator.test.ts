@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 const ENGINE_I2C = join(ROOT, 'dist/engine/i2c-bus.js'); // npm run build (tsc) made it
 
-t.test('system calls: open, access, every ioctl, read/write/pread/pwrite/writev, the kernel\'s limits', async (t) => {
+t.test("system calls: open, access, every ioctl, read/write/pread/pwrite/writev, the kernel's limits", async (t) => {
   const emu = await startEmulator();
   t.teardown(emu.close);
   const exe = join(tempDir('i2c-probe-'), 'probe');
@@ -18,23 +18,51 @@ t.test('system calls: open, access, every ioctl, read/write/pread/pwrite/writev,
   t.equal(cc.status, 0, cc.stderr);
   const r = await emu.run(exe, []);
   t.equal(r.code, 0, r.stderr);
-  const steps = new Map(r.stdout.trim().split('\n').map((l) => { const [name, rc, errno, data] = l.split(' '); return [name!, { rc: Number(rc), errno, data }]; }));
-  const step = (name: string) => { const s = steps.get(name); if (!s) throw new Error(`no step ${name}:\n${r.stdout}`); return s; };
+  const steps = new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [name, rc, errno, data] = l.split(' ');
+        return [name!, { rc: Number(rc), errno, data }];
+      }),
+  );
+  const step = (name: string) => {
+    const s = steps.get(name);
+    if (!s) throw new Error(`no step ${name}:\n${r.stdout}`);
+    return s;
+  };
   t.ok(step('open')!.rc >= 0, 'open("/dev/i2c-1") gives a descriptor');
   t.same(step('access'), { rc: 0, errno: '0', data: '' }, 'access() says the node exists');
   t.match(step('slave-too-high'), { rc: -1, errno: 'EINVAL' }, 'I2C_SLAVE above 0x7F: EINVAL');
   t.match(step('slave'), { rc: 0 }, 'I2C_SLAVE');
   t.match(step('slave-force'), { rc: 0 }, 'I2C_SLAVE_FORCE');
-  t.same(step('funcs'), { rc: 0, errno: '0', data: 'f7e0001' }, 'I2C_FUNCS: plain I2C and the SMBus emulation, as i2c-designware');
+  t.same(
+    step('funcs'),
+    { rc: 0, errno: '0', data: 'f7e0001' },
+    'I2C_FUNCS: plain I2C and the SMBus emulation, as i2c-designware',
+  );
   t.match(step('unknown-ioctl'), { rc: -1, errno: 'ENOTTY' });
-  t.same(step('rdwr'), { rc: 2, errno: '0', data: '030301ff' }, 'I2C_RDWR write+read: the firmware version, 2 messages');
+  t.same(
+    step('rdwr'),
+    { rc: 2, errno: '0', data: '030301ff' },
+    'I2C_RDWR write+read: the firmware version, 2 messages',
+  );
   t.match(step('rdwr-43'), { rc: -1, errno: 'EINVAL' }, 'more than 42 messages');
   t.match(step('rdwr-8193'), { rc: -1, errno: 'EINVAL' }, 'a message over 8192 bytes');
-  t.same(step('smbus-i2c-block-read'), { rc: 0, errno: '0', data: '30' }, 'I2C_SMBUS I2C block read: LED brightness 48');
+  t.same(
+    step('smbus-i2c-block-read'),
+    { rc: 0, errno: '0', data: '30' },
+    'I2C_SMBUS I2C block read: LED brightness 48',
+  );
   t.match(step('smbus-byte-write'), { rc: 0 });
   t.same(step('smbus-word-read'), { rc: 0, errno: '0', data: '0000' }, 'I2C_SMBUS word read: the watchdog is off');
   t.match(step('smbus-block-33'), { rc: -1, errno: 'EINVAL' }, 'an I2C block longer than 32 bytes');
-  t.match(step('smbus-block-data-read'), { rc: -1, errno: 'EOPNOTSUPP' }, 'SMBus block reads need I2C_M_RECV_LEN, not emulated');
+  t.match(
+    step('smbus-block-data-read'),
+    { rc: -1, errno: 'EOPNOTSUPP' },
+    'SMBus block reads need I2C_M_RECV_LEN, not emulated',
+  );
   t.match(step('smbus-quick'), { rc: 0 });
   t.match(step('write-1'), { rc: 1 }, 'a one-byte write is sent (the controller discards it)');
   t.match(step('write-9000'), { rc: 8192 }, 'write() is capped at 8192 bytes, as i2c-dev does');
@@ -47,22 +75,28 @@ t.test('system calls: open, access, every ioctl, read/write/pread/pwrite/writev,
   t.match(step('write-null'), { rc: 2 }, 'other descriptors pass through');
   t.match(step('close'), { rc: 0 });
 
-  const shapes = emu.server.transcript.map((e) => `${e.via} ${e.msgs.map((m) => `${m.dir}${m.len}:${m.data.slice(0, 8)}`).join(' ')} ${e.result}`);
-  t.same(shapes, [
-    'rdwr w1:04 r4:030301ff ok',
-    'smbus w1:17 r1:30 ok',
-    'smbus w2:1721 ok',
-    'smbus w1:12 r2:0000 ok',
-    'smbus w0: ok',
-    'write w1:17 ok',
-    'write w8192:43000000 ok',
-    'write w2:1730 ok',
-    'read r3:000000 ok',
-    'read r2:0000 ok',
-    'write w2:1731 ok',
-    'write w2:1732 ok',
-    'write w2:1730 EREMOTEIO',
-  ], 'the transcript: every transfer on the bus and how it got there; refused calls never reach it');
+  const shapes = emu.server.transcript.map(
+    (e) => `${e.via} ${e.msgs.map((m) => `${m.dir}${m.len}:${m.data.slice(0, 8)}`).join(' ')} ${e.result}`,
+  );
+  t.same(
+    shapes,
+    [
+      'rdwr w1:04 r4:030301ff ok',
+      'smbus w1:17 r1:30 ok',
+      'smbus w2:1721 ok',
+      'smbus w1:12 r2:0000 ok',
+      'smbus w0: ok',
+      'write w1:17 ok',
+      'write w8192:43000000 ok',
+      'write w2:1730 ok',
+      'read r3:000000 ok',
+      'read r2:0000 ok',
+      'write w2:1731 ok',
+      'write w2:1732 ok',
+      'write w2:1730 EREMOTEIO',
+    ],
+    'the transcript: every transfer on the bus and how it got there; refused calls never reach it',
+  );
   t.equal(emu.server.transcript.at(-1)!.msgs[0]!.addr, 0x50);
   t.equal(emu.sim.snapshot().controller.led_brightness, 0x32, 'the writes reached the simulated controller');
 });
@@ -107,9 +141,16 @@ t.test('the i2c-bus addon through the emulator: its sync and async calls, scan, 
     asyncWrite: 3,
   });
   const vias = new Set(emu.server.transcript.map((e) => e.via));
-  t.same([...vias].sort(), ['read', 'smbus', 'write'], 'i2c-bus uses I2C_SMBUS for register calls, read()/write() for raw ones');
+  t.same(
+    [...vias].sort(),
+    ['read', 'smbus', 'write'],
+    'i2c-bus uses I2C_SMBUS for register calls, read()/write() for raw ones',
+  );
   t.equal(emu.sim.snapshot().controller.watchdog_ms, 0, 'the watchdog was armed (10000 ms) and disarmed again');
-  t.ok(emu.server.transcript.some((e) => e.msgs[0]?.data === '122710'), 'the arming write went through');
+  t.ok(
+    emu.server.transcript.some((e) => e.msgs[0]?.data === '122710'),
+    'the arming write went through',
+  );
 });
 
 t.test('NACKs and timeouts come back as the kernel reports them, and LinuxI2cBus maps them', async (t) => {
@@ -140,13 +181,18 @@ t.test('NACKs and timeouts come back as the kernel reports them, and LinuxI2cBus
     'timeout ETIMEDOUT: connection timed out, write',
     'ok',
   ]);
-  t.same(emu.server.transcript.map((e) => e.result), ['EREMOTEIO', 'ETIMEDOUT', 'EREMOTEIO', 'ETIMEDOUT', 'ok'],
-    'one transfer per call (the open\'s I2C_FUNCS is none), each with the errno the caller got');
+  t.same(
+    emu.server.transcript.map((e) => e.result),
+    ['EREMOTEIO', 'ETIMEDOUT', 'EREMOTEIO', 'ETIMEDOUT', 'ok'],
+    "one transfer per call (the open's I2C_FUNCS is none), each with the errno the caller got",
+  );
 });
 
-t.test('the simulator socket goes away: open fails with ENODEV, an open descriptor with EIO, nothing hangs', async (t) => {
-  const emu = await startEmulator();
-  const script = `
+t.test(
+  'the simulator socket goes away: open fails with ENODEV, an open descriptor with EIO, nothing hangs',
+  async (t) => {
+    const emu = await startEmulator();
+    const script = `
     import { LinuxI2cBus } from ${JSON.stringify(ENGINE_I2C)};
     import { createInterface } from 'node:readline';
     const bus = await LinuxI2cBus.open(1, 0x6d);
@@ -155,16 +201,31 @@ t.test('the simulator socket goes away: open fails with ENODEV, an open descript
     for await (const _ of lines) break;
     try { await bus.writeRead(Uint8Array.of(0x04), 4); console.log('still answered'); } catch (e) { console.log('after ' + e.kind + ' ' + e.message); }
     try { await LinuxI2cBus.open(1, 0x6d); } catch (e) { console.log('open ' + e.message); }`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_OPTIONS: '', ...emu.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve(); }));
-  t.equal(out, 'read 030301ff\n');
-  await emu.close();
-  child.stdin.end('go\n');
-  t.equal(await closed, 0, err);
-  t.match(out, /^after io readI2cBlock: Input\/output error \(EIO\)$/m, 'the open descriptor: EIO');
-  t.match(out, /^open Failed to open I2C device at bus 1, address 0x6D: ENODEV: no such device, open '\/dev\/i2c-1'$/m, 'a new open: ENODEV');
-});
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, NODE_OPTIONS: '', ...emu.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve();
+      }),
+    );
+    t.equal(out, 'read 030301ff\n');
+    await emu.close();
+    child.stdin.end('go\n');
+    t.equal(await closed, 0, err);
+    t.match(out, /^after io readI2cBlock: Input\/output error \(EIO\)$/m, 'the open descriptor: EIO');
+    t.match(
+      out,
+      /^open Failed to open I2C device at bus 1, address 0x6D: ENODEV: no such device, open '\/dev\/i2c-1'$/m,
+      'a new open: ENODEV',
+    );
+  },
+);

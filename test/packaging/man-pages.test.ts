@@ -10,7 +10,9 @@ import { HALPI, HALPID, ROOT } from '../helpers/daemon.js';
 
 /** A page's text with roff's escaped dashes as plain ones. */
 const page = (name: string) => readFileSync(join(ROOT, 'debian', name), 'utf8').replace(/\\-/g, '-');
-const help = (bin: string, args: string[]) => spawnSync(process.execPath, [bin, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).stdout;
+const help = (bin: string, args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
+    .stdout;
 const flags = (text: string) => [...new Set([...text.matchAll(/(?:^|[\s,])(--?[a-zA-Z][\w-]*)/g)].map((m) => m[1]!))];
 
 t.test('halpid(8): every option of halpid --help', async (t) => {
@@ -23,7 +25,9 @@ t.test('halpid(8): every option of halpid --help', async (t) => {
 t.test('halpi(1): every command, its options and the global ones', async (t) => {
   const man = page('halpi.1');
   const main = help(HALPI, []);
-  const commands = [...main.split('Commands:')[1]!.matchAll(/^ {2}([a-z]+)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  const commands = [...main.split('Commands:')[1]!.matchAll(/^ {2}([a-z]+)/gm)]
+    .map((m) => m[1]!)
+    .filter((c) => c !== 'help');
   t.ok(commands.length >= 9, commands.join(' '));
   for (const c of commands) {
     t.match(man, new RegExp(`^\\.(?:B|BI|BR)\\s+"?${c}\\b`, 'm'), `command ${c}`);

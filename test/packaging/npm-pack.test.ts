@@ -6,24 +6,44 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const npm = (args: string[], cwd = ROOT) => spawnSync('npm', args, {
-  cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
-});
+const npm = (args: string[], cwd = ROOT) =>
+  spawnSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
 
 const ALLOWED = [
-  /^package\.json$/, /^README\.md$/, /^LICENSE$/,
-  /^dist\/bin\/(halpid|halpi)\.mjs$/, /^dist\/bin\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/,
+  /^package\.json$/,
+  /^README\.md$/,
+  /^LICENSE$/,
+  /^dist\/bin\/(halpid|halpi)\.mjs$/,
+  /^dist\/bin\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/,
   /^dist\/plugin\/index\.cjs$/,
   /^prebuilds\/linux-(x64|arm64)\/i2c\.abi\d+\.node$/, // i2c-bus's addon, prebuilt (scripts/build-prebuilds.sh)
   /^public\/(index\.html|app\.js|style\.css|icon\.png)(\.gz|\.br)?$/,
 ];
-const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'dist/plugin/index.cjs', 'dist/bin/halpid.mjs', 'dist/bin/halpi.mjs', 'public/index.html', 'public/app.js', 'public/icon.png'];
+const REQUIRED = [
+  'package.json',
+  'README.md',
+  'LICENSE',
+  'dist/plugin/index.cjs',
+  'dist/bin/halpid.mjs',
+  'dist/bin/halpi.mjs',
+  'public/index.html',
+  'public/app.js',
+  'public/icon.png',
+];
 
 t.test('npm pack: every file on the allow-list, and everything that runs', async (t) => {
   const r = npm(['pack', '--dry-run', '--json', '--ignore-scripts']);
   t.equal(r.status, 0, r.stderr);
   const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
-  t.same(files.filter((f) => !ALLOWED.some((re) => re.test(f))), [], 'nothing else (no tests, sources, maps, .deb)');
+  t.same(
+    files.filter((f) => !ALLOWED.some((re) => re.test(f))),
+    [],
+    'nothing else (no tests, sources, maps, .deb)',
+  );
   for (const f of REQUIRED) t.ok(files.includes(f), f);
 });
 
@@ -36,13 +56,22 @@ t.test('a global install of the tarball runs halpid and halpi', async (t) => {
   // From the npm cache that installing this checkout filled; the optional I2C addon is not built.
   const install = npm(['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--ignore-scripts']);
   t.equal(install.status, 0, `npm install -g\n${install.stderr}`);
-  const run = (bin: string, args: string[]) => spawnSync(join(prefix, 'bin', bin), args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  const version = JSON.parse((await import('node:fs')).readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  const run = (bin: string, args: string[]) =>
+    spawnSync(join(prefix, 'bin', bin), args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const version = JSON.parse((await import('node:fs')).readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    .version as string;
   t.equal(run('halpid', ['--version']).stdout.trim(), `halpid ${version}`);
   const help = run('halpi', ['--help']);
   t.equal(help.status, 0);
   t.match(help.stdout, /^Usage: halpi \[options\] \[command\]/);
   // The plugin entry loads with require(), as the Signal K server loads it.
-  const plugin = spawnSync(process.execPath, ['-e', `const p = require(${JSON.stringify(join(prefix, 'lib/node_modules/signalk-halpi2'))}); console.log(typeof p, p({ debug() {}, error() {}, setPluginStatus() {}, setPluginError() {}, handleMessage() {}, registerPutHandler() {}, getSelfPath() {} }).id)`], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const plugin = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const p = require(${JSON.stringify(join(prefix, 'lib/node_modules/signalk-halpi2'))}); console.log(typeof p, p({ debug() {}, error() {}, setPluginStatus() {}, setPluginError() {}, handleMessage() {}, registerPutHandler() {}, getSelfPath() {} }).id)`,
+    ],
+    { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+  );
   t.equal(plugin.stdout.trim(), 'function signalk-halpi2', plugin.stderr);
 });

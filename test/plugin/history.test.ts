@@ -15,7 +15,10 @@ import { fakeApp } from '../helpers/signalk.js';
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
 /** The plugin's router mounted as Signal K mounts it (under /plugins/signalk-halpi2, prefix stripped). */
-async function mount(t: { teardown: (fn: () => unknown) => void }, register: (router: { use(h: Handler): void }) => void) {
+async function mount(
+  t: { teardown: (fn: () => unknown) => void },
+  register: (router: { use(h: Handler): void }) => void,
+) {
   const handlers: Handler[] = [];
   register({ use: (h) => void handlers.push(h) });
   const server = createServer((req, res) => {
@@ -24,29 +27,42 @@ async function mount(t: { teardown: (fn: () => unknown) => void }, register: (ro
     const next = (): void => {
       const h = handlers[i++];
       if (h) h(req, res, next);
-      else { res.writeHead(404); res.end(); }
+      else {
+        res.writeHead(404);
+        res.end();
+      }
     };
     next();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   const port = (server.address() as { port: number }).port;
-  return (path: string, method = 'GET') => new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+  return (path: string, method = 'GET') =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+      });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
-t.test('simulator mode: the engine fills the plugin\'s buffer; a blackout is listed; a restart keeps it', async (t) => {
+t.test("simulator mode: the engine fills the plugin's buffer; a blackout is listed; a restart keeps it", async (t) => {
   const clock = new FakeClock();
   let sim: SimulatedController | undefined;
   const plugin = createPlugin(fakeApp(), {
-    clock, simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
+    clock,
+    simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
   });
   const config = { mode: 'simulator', engine: { poweroffCommand: 'true', blackoutTimeLimit: 60 } };
   const get = await mount(t, (router) => plugin.registerWithRouter(router as never));
@@ -82,13 +98,18 @@ t.test('simulator mode: the engine fills the plugin\'s buffer; a blackout is lis
   await done;
 });
 
-t.test('client mode: halpid\'s values, states and blackouts go into the buffer and on to the publisher', (t) => {
+t.test("client mode: halpid's values, states and blackouts go into the buffer and on to the publisher", (t) => {
   const clock = new FakeClock();
   const history = new History();
   const seen: string[] = [];
   const sink: SourceSink = {
-    snapshot: () => void seen.push('snapshot'), change: () => void seen.push('change'), blackout: (n) => void seen.push(n.phase),
-    poweroffFailed: () => {}, failure: () => {}, controller: () => {}, supply: () => void seen.push('supply'),
+    snapshot: () => void seen.push('snapshot'),
+    change: () => void seen.push('change'),
+    blackout: (n) => void seen.push(n.phase),
+    poweroffFailed: () => {},
+    failure: () => {},
+    controller: () => {},
+    supply: () => void seen.push('supply'),
   };
   const feed = historyFeed(sink, history, clock);
   feed.snapshot({ V_in: 12.2, V_cap: 10.4, I_in: 0.5, T_mcu: 310, T_pcb: 305, daemon_state: 'OK' });
@@ -98,7 +119,11 @@ t.test('client mode: halpid\'s values, states and blackouts go into the buffer a
   void clock.advance(2000).then(() => {
     feed.snapshot({ V_in: 0.1, V_cap: 9.5, I_in: 0 });
     feed.blackout({ phase: 'shutdown' });
-    t.same(seen, ['snapshot', 'start', 'change', 'snapshot', 'snapshot', 'shutdown'], 'everything reaches the publisher');
+    t.same(
+      seen,
+      ['snapshot', 'start', 'change', 'snapshot', 'snapshot', 'shutdown'],
+      'everything reaches the publisher',
+    );
     const c = history.columns();
     t.same(c.V_in, [6.15, 0.1]);
     t.same(c.blackout, [1, 1]);
@@ -107,7 +132,7 @@ t.test('client mode: halpid\'s values, states and blackouts go into the buffer a
   });
 });
 
-t.test('client mode against a real halpid: the plugin fills its own buffer from halpid\'s stream', async (t) => {
+t.test("client mode against a real halpid: the plugin fills its own buffer from halpid's stream", async (t) => {
   const d = await startDaemon(['--blackout-time-limit', '30']);
   t.teardown(() => d.stop());
   const plugin = createPlugin(fakeApp());
@@ -130,6 +155,8 @@ t.test('client mode against a real halpid: the plugin fills its own buffer from 
   const h = await until((x) => x.blackouts[0]?.outcome === 'power_returned');
   t.equal(h.step, 1);
   t.ok(h.buckets.blackout.includes(1), 'the blackout is marked');
-  t.ok(h.buckets.V_cap.some((v: number | null) => v !== null), 'V_cap from halpid\'s values');
+  t.ok(
+    h.buckets.V_cap.some((v: number | null) => v !== null),
+    "V_cap from halpid's values",
+  );
 });
-

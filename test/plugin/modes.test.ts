@@ -16,13 +16,24 @@ import { tempDir } from '../helpers/tmp.js';
 
 async function halpidAt(t: { teardown(fn: () => unknown): void }, answer = '{"daemon_version":"5.0.2"}') {
   const path = join(tempDir('halpi2-modes-'), 'h.sock');
-  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(answer); });
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(answer);
+  });
   await new Promise<void>((r) => server.listen(path, () => r()));
-  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   return path;
 }
 
-const eacces = () => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); };
+const eacces = () => {
+  throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+};
 
 t.test('probeHalpid: an answer, no socket, refused', async (t) => {
   t.same(await probeHalpid(await halpidAt(t)), { ok: true, version: '5.0.2' });
@@ -30,14 +41,19 @@ t.test('probeHalpid: an answer, no socket, refused', async (t) => {
   t.same(await probeHalpid(join(dir, 'missing.sock')), { ok: false, reason: 'no socket' });
   const { spawnSync } = await import('node:child_process');
   const stale = join(dir, 'stale.sock');
-  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  spawnSync(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
   t.same(await probeHalpid(stale), { ok: false, reason: 'connection refused' });
 });
 
 t.test('probeDevice: absent, no permission, the controller answering, the controller silent', async (t) => {
   t.same(await probeDevice(7, 0x6d, { exists: () => false }), { ok: false, reason: 'no such device' });
   t.same(await probeDevice(1, 0x6d, { exists: () => true, access: eacces }), {
-    ok: false, permission: true, reason: "Permission denied on /dev/i2c-1: add the Signal K server's user to the 'i2c' group",
+    ok: false,
+    permission: true,
+    reason: "Permission denied on /dev/i2c-1: add the Signal K server's user to the 'i2c' group",
   });
   const sim = new SimulatedController({ clock: new FakeClock(), start: 'host-running' });
   const found = await probeDevice(1, 0x6d, { exists: () => true, access: () => {}, openI2c: async () => sim });
@@ -63,7 +79,11 @@ t.test('auto: no halpid, a controller on the bus → engine', async (t) => {
   const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
   const app = fakeApp();
   const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
-  plugin.start({ mode: 'auto', socketPath: join(tempDir('halpi2-auto-'), 'none.sock'), engine: { poweroffCommand: 'true' } });
+  plugin.start({
+    mode: 'auto',
+    socketPath: join(tempDir('halpi2-auto-'), 'none.sock'),
+    engine: { poweroffCommand: 'true' },
+  });
   while (!plugin.current) await new Promise((r) => setImmediate(r));
   t.equal(plugin.current.mode, 'engine');
   await clock.advanceUntil(() => app.values.has('electrical.halpi.dcInputVoltage'), 2000);
@@ -80,7 +100,10 @@ t.test('auto: neither → an error naming both, with advice', async (t) => {
   plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
   while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
   t.equal(app.pluginErrors[0], nothingFound(socketPath, 'no socket', 1, 'no such device'));
-  t.match(app.pluginErrors[0], /^No halpid answered at .* \(no socket\) and no HALPI2 controller was found on \/dev\/i2c-1 \(no such device\)\. Install and start halpid, or set mode to "simulator" for a demonstration\.$/);
+  t.match(
+    app.pluginErrors[0],
+    /^No halpid answered at .* \(no socket\) and no HALPI2 controller was found on \/dev\/i2c-1 \(no such device\)\. Install and start halpid, or set mode to "simulator" for a demonstration\.$/,
+  );
   t.equal(plugin.current, null);
   await plugin.stop();
 });
@@ -96,7 +119,11 @@ t.test('engine mode refuses while halpid answers; reports a permission problem',
   await plugin.stop();
   const app2 = fakeApp();
   const plugin2 = createPlugin(app2, { clock: new FakeClock(), exists: () => true, access: eacces });
-  plugin2.start({ mode: 'engine', socketPath: join(tempDir('halpi2-eng-'), 'none.sock'), engine: { poweroffCommand: 'true' } });
+  plugin2.start({
+    mode: 'engine',
+    socketPath: join(tempDir('halpi2-eng-'), 'none.sock'),
+    engine: { poweroffCommand: 'true' },
+  });
   while (app2.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
   t.equal(app2.pluginErrors[0], "Permission denied on /dev/i2c-1: add the Signal K server's user to the 'i2c' group");
   await plugin2.stop();
@@ -113,9 +140,18 @@ t.test('auto in engine mode hands the controller over to a halpid that appears, 
   while (!plugin.current) await new Promise((r) => setImmediate(r));
   await clock.advanceUntil(() => sim.watchdogActiveMs === 60_000, 2000);
   // halpid starts.
-  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"daemon_version":"5.1.0"}'); });
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"daemon_version":"5.1.0"}');
+  });
   await new Promise<void>((r) => server.listen(socketPath, () => r()));
-  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   await clock.advance(30_000);
   while (plugin.current?.mode !== 'client') {
     await new Promise((r) => setImmediate(r));
@@ -132,7 +168,10 @@ t.test('auto in engine mode hands the controller over to a halpid that appears, 
 function unbuiltI2cBus(): () => Promise<never> {
   const dir = tempDir('halpi2-unbuilt-');
   for (const pkg of ['i2c-bus', 'bindings', 'file-uri-to-path']) {
-    cpSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg), { recursive: true, filter: (src) => !/\/i2c-bus\/build(\/|$)/.test(src) });
+    cpSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg), {
+      recursive: true,
+      filter: (src) => !/\/i2c-bus\/build(\/|$)/.test(src),
+    });
   }
   writeFileSync(join(dir, 'index.js'), '');
   const req = createRequire(join(dir, 'index.js'));
@@ -142,13 +181,24 @@ function unbuiltI2cBus(): () => Promise<never> {
 t.test('engine mode with i2c-bus not built (an App Store install): one line that says what to do', async (t) => {
   const load = unbuiltI2cBus();
   await t.rejects(load(), /Could not locate the bindings file/, 'the real error of an unbuilt module');
-  const deps = { exists: () => true, access: () => {}, openI2c: (b: number, a: number) => LinuxI2cBus.open(b, a, { exists: () => true, load }) };
+  const deps = {
+    exists: () => true,
+    access: () => {},
+    openI2c: (b: number, a: number) => LinuxI2cBus.open(b, a, { exists: () => true, load }),
+  };
   const app = fakeApp();
   const plugin = createPlugin(app, { clock: new FakeClock(), ...deps });
-  plugin.start({ mode: 'engine', socketPath: join(tempDir('halpi2-eng-'), 'none.sock'), engine: { poweroffCommand: 'true' } });
+  plugin.start({
+    mode: 'engine',
+    socketPath: join(tempDir('halpi2-eng-'), 'none.sock'),
+    engine: { poweroffCommand: 'true' },
+  });
   while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
-  t.equal(app.pluginErrors[0], 'Cannot drive the controller on /dev/i2c-1: the i2c-bus module is not built (the App Store installs plugins without build scripts). ' +
-    'Install halpid and use mode "client", or build it with "cd ~/.signalk && npm rebuild i2c-bus" (needs python3, make and g++) and restart Signal K.');
+  t.equal(
+    app.pluginErrors[0],
+    'Cannot drive the controller on /dev/i2c-1: the i2c-bus module is not built (the App Store installs plugins without build scripts). ' +
+      'Install halpid and use mode "client", or build it with "cd ~/.signalk && npm rebuild i2c-bus" (needs python3, make and g++) and restart Signal K.',
+  );
   t.notMatch(app.pluginErrors[0], /\n/, 'one line');
   await plugin.stop();
   // auto says that no halpid answered either.
@@ -159,38 +209,59 @@ t.test('engine mode with i2c-bus not built (an App Store install): one line that
   while (app2.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
   t.equal(app2.pluginErrors[0], `No halpid answered at ${socketPath} (no socket). ${app.pluginErrors[0]}`);
   await plugin2.stop();
-  t.match(noI2cModule("Cannot find package 'i2c-bus' imported from /x", 1), /npm install i2c-bus@5\.2\.3/, 'not installed at all: install it');
+  t.match(
+    noI2cModule("Cannot find package 'i2c-bus' imported from /x", 1),
+    /npm install i2c-bus@5\.2\.3/,
+    'not installed at all: install it',
+  );
 });
 
-t.test('auto as a client: halpid gone for longer than CLIENT_GRACE_MS → the plugin drives the controller itself', async (t) => {
-  const { CLIENT_GRACE_MS } = await import('../../plugin/plugin.js');
-  const clock = new FakeClock();
-  const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
-  const socketPath = join(tempDir('halpi2-gone-'), 'h.sock');
-  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"daemon_version":"5.1.0"}'); });
-  await new Promise<void>((r) => server.listen(socketPath, () => r()));
-  const app = fakeApp();
-  const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
-  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
-  t.teardown(async () => {
-    const done = plugin.stop();
-    await clock.advance(500);
-    await done;
-  });
-  while (!plugin.current) await new Promise((r) => setImmediate(r));
-  t.equal(plugin.current.mode, 'client', 'halpid answers: a client');
-  t.equal(sim.watchdogActiveMs, 0, 'the controller untouched while halpid owns it');
-  // halpid goes away (stopped, or crashed for good).
-  await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
-  const gone = clock.now();
-  for (let i = 0; plugin.current?.mode !== 'engine'; i++) {
-    if (i > 600) throw new Error(`still ${plugin.current?.mode} ${(clock.now() - gone) / 1000} s after halpid went (${app.statuses.at(-1)})`);
-    await new Promise((r) => setImmediate(r));
-    await clock.advance(1000);
-  }
-  t.ok(clock.now() - gone >= CLIENT_GRACE_MS, `not before the grace (${(clock.now() - gone) / 1000} s)`);
-  await clock.advanceUntil(() => sim.watchdogActiveMs === 60_000, 5000);
-  t.equal(sim.watchdogActiveMs, 60_000, 'the plugin armed its own watchdog');
-  await clock.advanceUntil(() => app.values.has('electrical.halpi.dcInputVoltage') && typeof app.values.get('electrical.halpi.dcInputVoltage') === 'number', 5000);
-  t.match(app.statuses.at(-1), /^Controlling HALPI2 on \/dev\/i2c-1/);
-});
+t.test(
+  'auto as a client: halpid gone for longer than CLIENT_GRACE_MS → the plugin drives the controller itself',
+  async (t) => {
+    const { CLIENT_GRACE_MS } = await import('../../plugin/plugin.js');
+    const clock = new FakeClock();
+    const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+    const socketPath = join(tempDir('halpi2-gone-'), 'h.sock');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"daemon_version":"5.1.0"}');
+    });
+    await new Promise<void>((r) => server.listen(socketPath, () => r()));
+    const app = fakeApp();
+    const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
+    plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
+    t.teardown(async () => {
+      const done = plugin.stop();
+      await clock.advance(500);
+      await done;
+    });
+    while (!plugin.current) await new Promise((r) => setImmediate(r));
+    t.equal(plugin.current.mode, 'client', 'halpid answers: a client');
+    t.equal(sim.watchdogActiveMs, 0, 'the controller untouched while halpid owns it');
+    // halpid goes away (stopped, or crashed for good).
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+    const gone = clock.now();
+    for (let i = 0; plugin.current?.mode !== 'engine'; i++) {
+      if (i > 600)
+        throw new Error(
+          `still ${plugin.current?.mode} ${(clock.now() - gone) / 1000} s after halpid went (${app.statuses.at(-1)})`,
+        );
+      await new Promise((r) => setImmediate(r));
+      await clock.advance(1000);
+    }
+    t.ok(clock.now() - gone >= CLIENT_GRACE_MS, `not before the grace (${(clock.now() - gone) / 1000} s)`);
+    await clock.advanceUntil(() => sim.watchdogActiveMs === 60_000, 5000);
+    t.equal(sim.watchdogActiveMs, 60_000, 'the plugin armed its own watchdog');
+    await clock.advanceUntil(
+      () =>
+        app.values.has('electrical.halpi.dcInputVoltage') &&
+        typeof app.values.get('electrical.halpi.dcInputVoltage') === 'number',
+      5000,
+    );
+    t.match(app.statuses.at(-1), /^Controlling HALPI2 on \/dev\/i2c-1/);
+  },
+);

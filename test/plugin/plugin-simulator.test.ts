@@ -18,8 +18,20 @@ function rig(config: Record<string, unknown> = {}) {
     simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
   });
   // A harmless poweroff command, although the simulator never runs it.
-  plugin.start({ mode: 'simulator', pollInterval: 200, ...config, engine: { poweroffCommand: 'true', ...(config.engine as object ?? {}) } });
-  return { app, plugin, clock, get sim() { return sim!; } };
+  plugin.start({
+    mode: 'simulator',
+    pollInterval: 200,
+    ...config,
+    engine: { poweroffCommand: 'true', ...((config.engine as object) ?? {}) },
+  });
+  return {
+    app,
+    plugin,
+    clock,
+    get sim() {
+      return sim!;
+    },
+  };
 }
 
 const stopAll = async (r: ReturnType<typeof rig>) => {
@@ -35,14 +47,26 @@ t.test('values arrive in SI units with their metadata, one delta per snapshot', 
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
   t.equal(r.app.statuses.at(-1), 'Simulated HALPI2 controller (no hardware)');
   const v = r.app.values;
-  t.ok(Math.abs((v.get(`${P}.dcInputVoltage`) as number) - r.sim.snapshot().inputs.V_in) < 0.01, 'the simulated input voltage');
+  t.ok(
+    Math.abs((v.get(`${P}.dcInputVoltage`) as number) - r.sim.snapshot().inputs.V_in) < 0.01,
+    'the simulated input voltage',
+  );
   t.ok((v.get(`${P}.mcuTemperature`) as number) > 233.15, 'temperatures in kelvin');
   t.equal(v.get(`${P}.powerState`), r.sim.state);
   t.equal(v.get(`${P}.mode`), 'simulator');
   t.equal(v.get(`${P}.daemonState`), 'OK');
   t.same(v.get(`${P}.usb.port0`), true);
-  t.equal(v.get(`${P}.config.ledBrightness`), r.sim.snapshot().controller.led_brightness / 255, 'brightness as a ratio');
-  t.ok(Math.abs((v.get(`${P}.inputPower`) as number) - (v.get(`${P}.dcInputVoltage`) as number) * (v.get(`${P}.inputCurrent`) as number)) < 1e-9);
+  t.equal(
+    v.get(`${P}.config.ledBrightness`),
+    r.sim.snapshot().controller.led_brightness / 255,
+    'brightness as a ratio',
+  );
+  t.ok(
+    Math.abs(
+      (v.get(`${P}.inputPower`) as number) -
+        (v.get(`${P}.dcInputVoltage`) as number) * (v.get(`${P}.inputCurrent`) as number),
+    ) < 1e-9,
+  );
   const meta = r.app.meta.get(`${P}.dcInputVoltage`)!;
   t.equal(meta.units, 'V');
   t.equal(meta.displayName, 'HALPI2 input voltage');
@@ -54,7 +78,11 @@ t.test('values arrive in SI units with their metadata, one delta per snapshot', 
   t.equal(meta.timeout, 5);
   t.equal(r.app.meta.get(`${P}.mcuTemperature`)!.units, 'K');
   t.equal(r.app.meta.get(`${P}.usb.port0`)!.supportsPut, true, 'USB ports take PUT');
-  t.same(r.app.meta.get(`${P}.commands.shutdown`), { supportsPut: false }, 'shutdown is off by default, and its metadata says so');
+  t.same(
+    r.app.meta.get(`${P}.commands.shutdown`),
+    { supportsPut: false },
+    'shutdown is off by default, and its metadata says so',
+  );
   // Once the controller has settled (co-operative mode after the watchdog is armed), a snapshot
   // is one delta with the measurements, without repeating the discrete values.
   await r.clock.advanceUntil(() => r.app.values.get(`${P}.powerState`) === 'OperationalCoOp', 2000);
@@ -78,17 +106,29 @@ t.test('PUT: a USB port switches, a bad value is a 400, and the new value is pub
   t.same(await res, { state: 'COMPLETED', statusCode: 200 });
   t.equal(r.sim.snapshot().controller.usb & 2, 0, 'the simulated port is off');
   t.equal(r.app.values.get(`${P}.usb.port1`), false, 'published');
-  t.same(await r.app.put(`${P}.usb.port1`, 'off'), { state: 'COMPLETED', statusCode: 400, message: `${P}.usb.port1 must be true or false` });
+  t.same(await r.app.put(`${P}.usb.port1`, 'off'), {
+    state: 'COMPLETED',
+    statusCode: 400,
+    message: `${P}.usb.port1 must be true or false`,
+  });
   const bright = r.app.put(`${P}.config.ledBrightness`, 0.5);
   await r.clock.advance(50);
   t.same(await bright, { state: 'COMPLETED', statusCode: 200 });
   t.equal(r.sim.snapshot().controller.led_brightness, 128, 'round(0.5 × 255)');
   t.same(await r.app.put(`${P}.config.powerOnThreshold`, 10.5), {
-    state: 'COMPLETED', statusCode: 400, message: `${P}.config.powerOnThreshold must be a number from 5 to 10 V`,
+    state: 'COMPLETED',
+    statusCode: 400,
+    message: `${P}.config.powerOnThreshold must be a number from 5 to 10 V`,
   });
-  t.same(await r.app.put(`${P}.commands.shutdown`, { confirm: 'shutdown' }), {
-    state: 'COMPLETED', statusCode: 405, message: `PUT not supported for ${P}.commands.shutdown`,
-  }, 'no shutdown handler while control.power is off');
+  t.same(
+    await r.app.put(`${P}.commands.shutdown`, { confirm: 'shutdown' }),
+    {
+      state: 'COMPLETED',
+      statusCode: 405,
+      message: `PUT not supported for ${P}.commands.shutdown`,
+    },
+    'no shutdown handler while control.power is off',
+  );
 });
 
 t.test('a power cut: alarm with the countdown, emergency at the limit, the poweroff simulated', async (t) => {
@@ -105,7 +145,11 @@ t.test('a power cut: alarm with the countdown, emergency at the limit, the power
   await r.clock.advance(2100);
   t.match((r.app.values.get(N) as { message: string }).message, /shutdown in [23] s\)$/, 'the countdown is refreshed');
   await r.clock.advanceUntil(() => (r.app.values.get(N) as { state?: string })?.state === 'emergency', 4000);
-  t.same(r.app.values.get(N), { state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss' });
+  t.same(r.app.values.get(N), {
+    state: 'emergency',
+    method: ['visual', 'sound'],
+    message: 'HALPI2 is shutting down after input power loss',
+  });
   t.match(r.app.values.get(`${P}.daemonState`), /^(SHUTDOWN|DEAD)$/);
 });
 
@@ -127,10 +171,13 @@ t.test('shutdown and standby with control.power: the confirmation object is requ
   t.teardown(() => stopAll(r));
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.powerState`), 2000);
   t.same(await r.app.put(`${P}.commands.shutdown`, true), {
-    state: 'COMPLETED', statusCode: 400, message: `${P}.commands.shutdown must be {"confirm":"shutdown"}`,
+    state: 'COMPLETED',
+    statusCode: 400,
+    message: `${P}.commands.shutdown must be {"confirm":"shutdown"}`,
   });
   t.match(await r.app.put(`${P}.commands.standby`, { confirm: 'standby', datetime: '2000-01-01T00:00:00Z' }), {
-    statusCode: 400, message: /must be a time in the future \(got "2000-01-01T00:00:00Z"\)$/,
+    statusCode: 400,
+    message: /must be a time in the future \(got "2000-01-01T00:00:00Z"\)$/,
   });
   t.match(await r.app.put(`${P}.commands.standby`, { confirm: 'standby' }), { statusCode: 400 });
   const res = r.app.put(`${P}.commands.shutdown`, { confirm: 'shutdown' });
@@ -144,7 +191,11 @@ t.test('stop: the watchdog is disarmed, measurements go to null, notifications s
   const exitHooks = process.listenerCount('exit');
   const r = rig();
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
-  t.equal(process.listenerCount('exit'), exitHooks + 1, 'an exit hook disarms the watchdog if the server exits without stopping us');
+  t.equal(
+    process.listenerCount('exit'),
+    exitHooks + 1,
+    'an exit hook disarms the watchdog if the server exits without stopping us',
+  );
   await r.clock.advance(600);
   t.equal(r.sim.watchdogActiveMs, 60_000, 'the plugin arms its own 60 s watchdog');
   await stopAll(r);
@@ -154,7 +205,11 @@ t.test('stop: the watchdog is disarmed, measurements go to null, notifications s
   t.equal(r.app.values.get(`${P}.usb.port0`), null);
   t.match(r.app.values.get(`${P}.firmwareVersion`), /^\d+\.\d+\.\d+/, 'identity stays');
   for (const n of ['blackout', 'shutdown', 'connection']) {
-    t.same(r.app.values.get(`notifications.${P}.${n}`), { state: 'normal', method: [], message: 'HALPI2 monitoring stopped' }, n);
+    t.same(
+      r.app.values.get(`notifications.${P}.${n}`),
+      { state: 'normal', method: [], message: 'HALPI2 monitoring stopped' },
+      n,
+    );
   }
   const count = r.app.deltas.length;
   await r.clock.advance(5000);
@@ -163,13 +218,18 @@ t.test('stop: the watchdog is disarmed, measurements go to null, notifications s
   await r.plugin.stop(); // idempotent
 });
 
-t.test('signalk-halpi\'s values under the same prefix are warned about', async (t) => {
+t.test("signalk-halpi's values under the same prefix are warned about", async (t) => {
   const clock = new FakeClock();
   const app = fakeApp();
   app.getSelfPath = (path: string) => (path === `${P}.dcInputVoltage` ? { value: 12.1, $source: 'halpi' } : undefined);
-  const plugin = createPlugin(app, { clock, simulator: () => new SimulatedController({ clock, start: 'host-running', hostGated: true }) });
+  const plugin = createPlugin(app, {
+    clock,
+    simulator: () => new SimulatedController({ clock, start: 'host-running', hostGated: true }),
+  });
   plugin.start({ mode: 'simulator', engine: { poweroffCommand: 'true' } });
-  t.match(app.errors, [/^electrical\.halpi values from another source \(halpi\) are in the data tree; disable the signalk-halpi plugin/]);
+  t.match(app.errors, [
+    /^electrical\.halpi values from another source \(halpi\) are in the data tree; disable the signalk-halpi plugin/,
+  ]);
   const done = plugin.stop();
   await clock.advance(300);
   await done;
@@ -182,10 +242,13 @@ t.test('invalid settings: replaced by defaults, logged, and named in the status'
   t.match(r.app.statuses[0], /^Starting… \(invalid settings replaced by defaults: pollInterval: /);
   // Still named once the plugin runs: the running status does not hide them.
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 5000);
-  t.match(r.app.statuses.at(-1), /^Simulated HALPI2 controller \(no hardware\) \(invalid settings replaced by defaults: pollInterval: .*\(got 5\); using 1000\)$/);
+  t.match(
+    r.app.statuses.at(-1),
+    /^Simulated HALPI2 controller \(no hardware\) \(invalid settings replaced by defaults: pollInterval: .*\(got 5\); using 1000\)$/,
+  );
 });
 
-t.test('the NUT server in simulator mode: UPS halpi2 with the engine\'s values; closed on stop', async (t) => {
+t.test("the NUT server in simulator mode: UPS halpi2 with the engine's values; closed on stop", async (t) => {
   const r = rig({ nut: { listen: '0' } });
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
   const src = r.plugin.current as import('../../plugin/engine-source.js').EngineSource;
@@ -193,27 +256,28 @@ t.test('the NUT server in simulator mode: UPS halpi2 with the engine\'s values; 
   const port = src.nutPort!;
   t.ok(port > 0, `listening on ${port}`);
   const { connect } = await import('node:net');
-  const ask = (line: string) => new Promise<string>((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
-    let text = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (c: string) => {
-      text += c;
-      if (text.endsWith('\n')) {
-        sock.destroy();
-        resolve(text.trim());
-      }
+  const ask = (line: string) =>
+    new Promise<string>((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1');
+      let text = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (c: string) => {
+        text += c;
+        if (text.endsWith('\n')) {
+          sock.destroy();
+          resolve(text.trim());
+        }
+      });
+      sock.on('error', reject);
+      sock.write(`${line}\n`);
     });
-    sock.on('error', reject);
-    sock.write(`${line}\n`);
-  });
   t.equal(await ask('GET VAR halpi2 ups.status'), 'VAR halpi2 ups.status "OL"');
   t.match(await ask('GET VAR halpi2 battery.voltage'), /^VAR halpi2 battery\.voltage "\d+\.\d\d"$/);
   await stopAll(r);
   await t.rejects(ask('NETVER'), { code: 'ECONNREFUSED' }, 'closed with the plugin');
 });
 
-t.test('the plugin\'s NUT user is a secondary: PRIMARY and FSD refused, ups.status untouched', async (t) => {
+t.test("the plugin's NUT user is a secondary: PRIMARY and FSD refused, ups.status untouched", async (t) => {
   const r = rig({ nut: { enabled: true, listen: '0', user: 'mon', password: 's3cret' } });
   t.teardown(() => stopAll(r));
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);

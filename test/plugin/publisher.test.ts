@@ -8,9 +8,22 @@ import { DISCRETE_RESEND_MS, Publisher, type Delta } from '../../plugin/publishe
 
 const P = 'electrical.halpi';
 const SNAP: Model = {
-  V_in: 12, V_cap: 10, I_in: 0.5, T_mcu: 300, T_pcb: 299, state: 'OperationalCoOp', watchdog_elapsed: 0, watchdog_timeout: 60,
-  watchdog_enabled: true, '5v_output_enabled': true, usb: { usb0: true, usb1: true, usb2: false, usb3: true }, daemon_state: 'OK',
-  daemon_version: '5.1.0', hardware_version: 'N/A', firmware_version: '3.3.1', device_id: 'e66164840bce7521',
+  V_in: 12,
+  V_cap: 10,
+  I_in: 0.5,
+  T_mcu: 300,
+  T_pcb: 299,
+  state: 'OperationalCoOp',
+  watchdog_elapsed: 0,
+  watchdog_timeout: 60,
+  watchdog_enabled: true,
+  '5v_output_enabled': true,
+  usb: { usb0: true, usb1: true, usb2: false, usb3: true },
+  daemon_state: 'OK',
+  daemon_version: '5.1.0',
+  hardware_version: 'N/A',
+  firmware_version: '3.3.1',
+  device_id: 'e66164840bce7521',
 };
 
 function rig(config: Record<string, unknown> = {}) {
@@ -21,12 +34,21 @@ function rig(config: Record<string, unknown> = {}) {
   const { options } = resolveOptions(config);
   const pub = new Publisher(
     { handleMessage: (d) => deltas.push(d), setStatus: (s) => statuses.push(s), setError: (s) => errors.push(s) },
-    options, clock,
-    { mode: 'client', statusText: () => 'Connected to halpid 5.1.0 at /x', connectedText: () => 'Connected to halpid 5.1.0', staleText: (r) => `halpid not reachable at /x: ${r}` },
+    options,
+    clock,
+    {
+      mode: 'client',
+      statusText: () => 'Connected to halpid 5.1.0 at /x',
+      connectedText: () => 'Connected to halpid 5.1.0',
+      staleText: (r) => `halpid not reachable at /x: ${r}`,
+    },
   );
   const values = (from = 0) => deltas.slice(from).flatMap((d) => d.updates.flatMap((u) => u.values ?? []));
   const paths = (from = 0) => values(from).map((v) => v.path);
-  const value = (path: string, from = 0) => values(from).filter((v) => v.path === path).at(-1)?.value;
+  const value = (path: string, from = 0) =>
+    values(from)
+      .filter((v) => v.path === path)
+      .at(-1)?.value;
   return { clock, deltas, statuses, errors, pub, values, paths, value, options };
 }
 
@@ -36,21 +58,49 @@ t.test('the first snapshot sends everything, in one delta; later ones send measu
   t.ok(r.deltas[0]!.updates[0]!.meta!.length > 20, 'metadata first');
   r.pub.snapshot(SNAP);
   t.equal(r.deltas.length, 2, 'one delta for the snapshot');
-  for (const leaf of ['dcInputVoltage', 'inputPower', 'powerState', 'usb.port2', 'daemonState', 'firmwareVersion', 'mode']) {
+  for (const leaf of [
+    'dcInputVoltage',
+    'inputPower',
+    'powerState',
+    'usb.port2',
+    'daemonState',
+    'firmwareVersion',
+    'mode',
+  ]) {
     t.ok(r.paths(1).includes(`${P}.${leaf}`), leaf);
   }
   t.equal(r.value(`${P}.inputPower`), 6);
   t.same(r.value(`notifications.${P}.blackout`), { state: 'normal', method: [], message: 'HALPI2 input power OK' });
-  t.same(r.value(`notifications.${P}.shutdown`), { state: 'normal', method: [], message: 'No HALPI2 shutdown in progress' });
-  t.same(r.value(`notifications.${P}.connection`), { state: 'normal', method: [], message: 'Connected to halpid 5.1.0' });
+  t.same(r.value(`notifications.${P}.shutdown`), {
+    state: 'normal',
+    method: [],
+    message: 'No HALPI2 shutdown in progress',
+  });
+  t.same(r.value(`notifications.${P}.connection`), {
+    state: 'normal',
+    method: [],
+    message: 'Connected to halpid 5.1.0',
+  });
   t.same(r.statuses, ['Connected to halpid 5.1.0 at /x']);
   await r.clock.advance(1000);
   r.pub.snapshot({ ...SNAP, V_in: 12.5, usb: { ...SNAP.usb!, usb2: true } });
-  t.same(r.paths(2).sort(), [`${P}.dcInputVoltage`, `${P}.inputCurrent`, `${P}.inputPower`, `${P}.mcuTemperature`, `${P}.pcbTemperature`,
-    `${P}.supercapVoltage`, `${P}.usb.port2`].sort(), 'measurements and the one change');
+  t.same(
+    r.paths(2).sort(),
+    [
+      `${P}.dcInputVoltage`,
+      `${P}.inputCurrent`,
+      `${P}.inputPower`,
+      `${P}.mcuTemperature`,
+      `${P}.pcbTemperature`,
+      `${P}.supercapVoltage`,
+      `${P}.usb.port2`,
+    ].sort(),
+    'measurements and the one change',
+  );
   // Discrete values are sent again every 60 s even when unchanged.
   const n0 = r.deltas.length;
-  for (let s = 2; s < DISCRETE_RESEND_MS / 1000; s++) { // until t = 59 s
+  for (let s = 2; s < DISCRETE_RESEND_MS / 1000; s++) {
+    // until t = 59 s
     await r.clock.advance(1000);
     r.pub.snapshot(SNAP);
   }
@@ -62,58 +112,72 @@ t.test('the first snapshot sends everything, in one delta; later ones send measu
   t.notOk(r.paths(n).includes(`${P}.firmwareVersion`), 'identity is not');
 });
 
-t.test('stale: nulls once, the connection alert, the error status; data again: everything, normal, status', async (t) => {
-  const r = rig({ staleTimeout: 5, pollInterval: 1000 });
-  r.pub.begin();
-  r.pub.snapshot(SNAP);
-  r.pub.failure('connection refused (is halpid running?)');
-  const before = r.deltas.length;
-  await r.clock.advance(4999);
-  t.equal(r.deltas.length, before, 'nothing before the stale timeout');
-  await r.clock.advance(1);
-  t.equal(r.value(`${P}.dcInputVoltage`, before), null);
-  t.equal(r.value(`${P}.usb.port0`, before), null);
-  t.equal(r.value(`${P}.powerState`, before), null);
-  t.equal(r.value(`${P}.firmwareVersion`, before), undefined, 'identity is never set to null');
-  const alert = 'halpid not reachable at /x: connection refused (is halpid running?)';
-  t.same(r.value(`notifications.${P}.connection`, before), { state: 'alert', method: ['visual'], message: alert });
-  t.same(r.errors, [alert]);
-  t.ok(r.pub.isStale);
-  const after = r.deltas.length;
-  await r.clock.advance(30_000);
-  t.equal(r.deltas.length, after, 'the nulls are sent once');
-  r.pub.change({ usb: SNAP.usb }); // a change while stale is not a snapshot: still stale
-  t.equal(r.deltas.length, after);
-  r.pub.snapshot(SNAP);
-  t.equal(r.value(`${P}.powerState`, after), 'OperationalCoOp', 'discrete values again');
-  t.equal(r.value(`${P}.firmwareVersion`, after), '3.3.1', 'identity again after a reconnection');
-  t.same(r.value(`notifications.${P}.connection`, after), { state: 'normal', method: [], message: 'Connected to halpid 5.1.0' });
-  t.equal(r.statuses.at(-1), 'Connected to halpid 5.1.0 at /x');
-  t.notOk(r.pub.isStale);
-});
+t.test(
+  'stale: nulls once, the connection alert, the error status; data again: everything, normal, status',
+  async (t) => {
+    const r = rig({ staleTimeout: 5, pollInterval: 1000 });
+    r.pub.begin();
+    r.pub.snapshot(SNAP);
+    r.pub.failure('connection refused (is halpid running?)');
+    const before = r.deltas.length;
+    await r.clock.advance(4999);
+    t.equal(r.deltas.length, before, 'nothing before the stale timeout');
+    await r.clock.advance(1);
+    t.equal(r.value(`${P}.dcInputVoltage`, before), null);
+    t.equal(r.value(`${P}.usb.port0`, before), null);
+    t.equal(r.value(`${P}.powerState`, before), null);
+    t.equal(r.value(`${P}.firmwareVersion`, before), undefined, 'identity is never set to null');
+    const alert = 'halpid not reachable at /x: connection refused (is halpid running?)';
+    t.same(r.value(`notifications.${P}.connection`, before), { state: 'alert', method: ['visual'], message: alert });
+    t.same(r.errors, [alert]);
+    t.ok(r.pub.isStale);
+    const after = r.deltas.length;
+    await r.clock.advance(30_000);
+    t.equal(r.deltas.length, after, 'the nulls are sent once');
+    r.pub.change({ usb: SNAP.usb }); // a change while stale is not a snapshot: still stale
+    t.equal(r.deltas.length, after);
+    r.pub.snapshot(SNAP);
+    t.equal(r.value(`${P}.powerState`, after), 'OperationalCoOp', 'discrete values again');
+    t.equal(r.value(`${P}.firmwareVersion`, after), '3.3.1', 'identity again after a reconnection');
+    t.same(r.value(`notifications.${P}.connection`, after), {
+      state: 'normal',
+      method: [],
+      message: 'Connected to halpid 5.1.0',
+    });
+    t.equal(r.statuses.at(-1), 'Connected to halpid 5.1.0 at /x');
+    t.notOk(r.pub.isStale);
+  },
+);
 
-t.test('state changes while stale are kept: after a shutdown and a restart, the emergency ends with the first values', async (t) => {
-  const r = rig();
-  r.pub.begin();
-  r.pub.snapshot(SNAP);
-  r.pub.change({ daemon_state: 'BLACKOUT', state: 'BlackoutCoOp' });
-  r.pub.blackout({ phase: 'start', time_limit: 5 });
-  r.pub.change({ daemon_state: 'SHUTDOWN' });
-  r.pub.blackout({ phase: 'shutdown' });
-  r.pub.change({ daemon_state: 'DEAD' });
-  t.equal((r.value(`notifications.${P}.blackout`) as { state?: string } | undefined)?.state, 'emergency');
-  await r.clock.advance(5000); // the host halts: no values
-  t.equal(r.value(`${P}.dcInputVoltage`), null, 'stale');
-  const mark = r.deltas.length;
-  // halpid restarts: its state events come before its first values.
-  r.pub.change({ daemon_state: 'START', state: 'BlackoutCoOp' });
-  r.pub.change({ daemon_state: 'OK', state: 'OperationalCoOp' });
-  t.equal(r.deltas.length, mark, 'nothing published among the nulls');
-  r.pub.snapshot({ ...SNAP, daemon_state: undefined, state: undefined });
-  t.equal(r.value(`${P}.daemonState`, mark), 'OK');
-  t.equal(r.value(`${P}.powerState`, mark), 'OperationalCoOp');
-  t.same(r.value(`notifications.${P}.blackout`, mark), { state: 'normal', method: [], message: 'HALPI2 input power OK' });
-});
+t.test(
+  'state changes while stale are kept: after a shutdown and a restart, the emergency ends with the first values',
+  async (t) => {
+    const r = rig();
+    r.pub.begin();
+    r.pub.snapshot(SNAP);
+    r.pub.change({ daemon_state: 'BLACKOUT', state: 'BlackoutCoOp' });
+    r.pub.blackout({ phase: 'start', time_limit: 5 });
+    r.pub.change({ daemon_state: 'SHUTDOWN' });
+    r.pub.blackout({ phase: 'shutdown' });
+    r.pub.change({ daemon_state: 'DEAD' });
+    t.equal((r.value(`notifications.${P}.blackout`) as { state?: string } | undefined)?.state, 'emergency');
+    await r.clock.advance(5000); // the host halts: no values
+    t.equal(r.value(`${P}.dcInputVoltage`), null, 'stale');
+    const mark = r.deltas.length;
+    // halpid restarts: its state events come before its first values.
+    r.pub.change({ daemon_state: 'START', state: 'BlackoutCoOp' });
+    r.pub.change({ daemon_state: 'OK', state: 'OperationalCoOp' });
+    t.equal(r.deltas.length, mark, 'nothing published among the nulls');
+    r.pub.snapshot({ ...SNAP, daemon_state: undefined, state: undefined });
+    t.equal(r.value(`${P}.daemonState`, mark), 'OK');
+    t.equal(r.value(`${P}.powerState`, mark), 'OperationalCoOp');
+    t.same(r.value(`notifications.${P}.blackout`, mark), {
+      state: 'normal',
+      method: [],
+      message: 'HALPI2 input power OK',
+    });
+  },
+);
 
 t.test('the stale timeout is at least three poll intervals', async (t) => {
   const r = rig({ staleTimeout: 1, pollInterval: 2000 });
@@ -125,28 +189,42 @@ t.test('the stale timeout is at least three poll intervals', async (t) => {
   t.ok(r.pub.isStale);
 });
 
-t.test('blackout: alarm at once, countdown at most once a second, emergency after the limit, normal when power returns', async (t) => {
-  const r = rig();
-  r.pub.begin();
-  r.pub.snapshot(SNAP);
-  const N = `notifications.${P}.blackout`;
-  r.pub.blackout({ phase: 'start', time_limit: 5 });
-  r.pub.change({ state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
-  t.same(r.value(N), { state: 'alarm', method: ['visual', 'sound'], message: 'HALPI2 input power lost, running on supercap (V_cap 10.00 V, shutdown in 5 s)' });
-  const count = () => r.values().filter((v) => v.path === N).length;
-  const c = count();
-  for (let i = 0; i < 5; i++) {
-    await r.clock.advance(200);
-    r.pub.snapshot({ ...SNAP, V_in: 0, V_cap: 9.9 - i * 0.1, state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
-  }
-  t.equal(count(), c + 1, 'one refresh in the first second');
-  t.equal((r.value(N) as { message: string }).message, 'HALPI2 input power lost, running on supercap (V_cap 9.50 V, shutdown in 4 s)');
-  r.pub.blackout({ phase: 'shutdown' });
-  r.pub.change({ daemon_state: 'SHUTDOWN' });
-  t.same(r.value(N), { state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss' });
-  r.pub.change({ daemon_state: 'DEAD' });
-  t.equal((r.value(N) as { state: string }).state, 'emergency', 'DEAD after a blackout stays an emergency');
-});
+t.test(
+  'blackout: alarm at once, countdown at most once a second, emergency after the limit, normal when power returns',
+  async (t) => {
+    const r = rig();
+    r.pub.begin();
+    r.pub.snapshot(SNAP);
+    const N = `notifications.${P}.blackout`;
+    r.pub.blackout({ phase: 'start', time_limit: 5 });
+    r.pub.change({ state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
+    t.same(r.value(N), {
+      state: 'alarm',
+      method: ['visual', 'sound'],
+      message: 'HALPI2 input power lost, running on supercap (V_cap 10.00 V, shutdown in 5 s)',
+    });
+    const count = () => r.values().filter((v) => v.path === N).length;
+    const c = count();
+    for (let i = 0; i < 5; i++) {
+      await r.clock.advance(200);
+      r.pub.snapshot({ ...SNAP, V_in: 0, V_cap: 9.9 - i * 0.1, state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
+    }
+    t.equal(count(), c + 1, 'one refresh in the first second');
+    t.equal(
+      (r.value(N) as { message: string }).message,
+      'HALPI2 input power lost, running on supercap (V_cap 9.50 V, shutdown in 4 s)',
+    );
+    r.pub.blackout({ phase: 'shutdown' });
+    r.pub.change({ daemon_state: 'SHUTDOWN' });
+    t.same(r.value(N), {
+      state: 'emergency',
+      method: ['visual', 'sound'],
+      message: 'HALPI2 is shutting down after input power loss',
+    });
+    r.pub.change({ daemon_state: 'DEAD' });
+    t.equal((r.value(N) as { state: string }).state, 'emergency', 'DEAD after a blackout stays an emergency');
+  },
+);
 
 t.test('shutdown notification: manual shutdown, standby, a failed poweroff command', async (t) => {
   const r = rig();
@@ -159,7 +237,9 @@ t.test('shutdown notification: manual shutdown, standby, a failed poweroff comma
   t.same(r.value(N), { state: 'alert', method: ['visual'], message: 'HALPI2 entering standby' });
   r.pub.poweroffFailed('exited with code 1');
   t.same(r.value(N), {
-    state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 poweroff command failed: exited with code 1; power will be cut within 60 s',
+    state: 'emergency',
+    method: ['visual', 'sound'],
+    message: 'HALPI2 poweroff command failed: exited with code 1; power will be cut within 60 s',
   });
 });
 
@@ -177,7 +257,17 @@ t.test('a notification switched off is never published', async (t) => {
 t.test('zones follow the controller thresholds read from /config', async (t) => {
   const r = rig();
   r.pub.begin();
-  r.pub.snapshot({ ...SNAP, config: { watchdog_timeout: 60, power_on_threshold: 8.5, solo_power_off_threshold: 6, led_brightness: 40, auto_restart: true, solo_depleting_timeout: 10 } });
+  r.pub.snapshot({
+    ...SNAP,
+    config: {
+      watchdog_timeout: 60,
+      power_on_threshold: 8.5,
+      solo_power_off_threshold: 6,
+      led_brightness: 40,
+      auto_restart: true,
+      solo_depleting_timeout: 10,
+    },
+  });
   const metas = r.deltas.flatMap((d) => d.updates.flatMap((u) => u.meta ?? []));
   const cap = metas.filter((m) => m.path === `${P}.supercapVoltage`).at(-1)!.value as { zones: unknown[] };
   t.same(cap.zones, [
@@ -199,10 +289,20 @@ t.test('metadata: through setDefaultMetadata where the server has it (2.30+), el
   const deltas: Delta[] = [];
   const { options } = resolveOptions({});
   const src = { mode: 'engine' as const, statusText: () => 's', connectedText: () => 'c', staleText: (r: string) => r };
-  const pub = new Publisher({
-    handleMessage: (d) => deltas.push(d), setStatus: () => {}, setError: () => {},
-    setDefaultMetadata: async (path, value) => { calls.push([path, value]); return true; },
-  }, options, new FakeClock(), src);
+  const pub = new Publisher(
+    {
+      handleMessage: (d) => deltas.push(d),
+      setStatus: () => {},
+      setError: () => {},
+      setDefaultMetadata: async (path, value) => {
+        calls.push([path, value]);
+        return true;
+      },
+    },
+    options,
+    new FakeClock(),
+    src,
+  );
   pub.begin();
   t.equal(deltas.length, 0, 'no meta delta');
   t.ok(calls.some(([p, v]) => p === `${P}.dcInputVoltage` && v.units === 'V'));
@@ -213,37 +313,63 @@ t.test('metadata: through setDefaultMetadata where the server has it (2.30+), el
   t.equal(old.deltas[0]!.updates[0]!.meta!.length, PATHS.length, 'a single meta delta on older servers');
 });
 
-t.test('a controller that stops answering raises the connection alarm with the power-cycle time; its return clears it', async (t) => {
-  const r = rig();
-  r.pub.begin();
-  r.pub.snapshot(SNAP);
-  const at = r.clock.wallNow() + 14_000;
-  r.pub.controller({ reachable: false, powerCycleAt: at, error: 'Remote I/O error' });
-  t.same(r.value(`notifications.${P}.connection`), {
-    state: 'alarm', method: ['visual', 'sound'],
-    message: 'HALPI2 controller not answering (Remote I/O error): its watchdog will power-cycle the computer in about 14 s',
-  });
-  // Stale data meanwhile does not hide the alarm.
-  await r.clock.advance(60_000);
-  t.equal((r.value(`notifications.${P}.connection`) as { state: string }).state, 'alarm');
-  r.pub.controller({ reachable: true, powerCycleAt: null });
-  t.equal((r.value(`notifications.${P}.connection`) as { state: string }).state, 'alert', 'back to what is true now: stale data');
-  r.pub.snapshot(SNAP);
-  t.same(r.value(`notifications.${P}.connection`), { state: 'normal', method: [], message: 'Connected to halpid 5.1.0' });
-  r.pub.controller({ reachable: false, powerCycleAt: null });
-  t.match(r.value(`notifications.${P}.connection`), { state: 'alarm', message: 'HALPI2 controller not answering: nothing will power-cycle the computer' });
-});
+t.test(
+  'a controller that stops answering raises the connection alarm with the power-cycle time; its return clears it',
+  async (t) => {
+    const r = rig();
+    r.pub.begin();
+    r.pub.snapshot(SNAP);
+    const at = r.clock.wallNow() + 14_000;
+    r.pub.controller({ reachable: false, powerCycleAt: at, error: 'Remote I/O error' });
+    t.same(r.value(`notifications.${P}.connection`), {
+      state: 'alarm',
+      method: ['visual', 'sound'],
+      message:
+        'HALPI2 controller not answering (Remote I/O error): its watchdog will power-cycle the computer in about 14 s',
+    });
+    // Stale data meanwhile does not hide the alarm.
+    await r.clock.advance(60_000);
+    t.equal((r.value(`notifications.${P}.connection`) as { state: string }).state, 'alarm');
+    r.pub.controller({ reachable: true, powerCycleAt: null });
+    t.equal(
+      (r.value(`notifications.${P}.connection`) as { state: string }).state,
+      'alert',
+      'back to what is true now: stale data',
+    );
+    r.pub.snapshot(SNAP);
+    t.same(r.value(`notifications.${P}.connection`), {
+      state: 'normal',
+      method: [],
+      message: 'Connected to halpid 5.1.0',
+    });
+    r.pub.controller({ reachable: false, powerCycleAt: null });
+    t.match(r.value(`notifications.${P}.connection`), {
+      state: 'alarm',
+      message: 'HALPI2 controller not answering: nothing will power-cycle the computer',
+    });
+  },
+);
 
-t.test('the controller\'s own BlackoutShutdown raises the emergency, whatever the daemon says', async (t) => {
+t.test("the controller's own BlackoutShutdown raises the emergency, whatever the daemon says", async (t) => {
   // The controller decides on its own (solo, or the daemon's view lagging): no SHUTDOWN from the daemon.
   for (const daemon_state of ['OK', 'BLACKOUT']) {
     const r = rig();
     r.pub.begin();
     r.pub.snapshot({ ...SNAP, daemon_state });
-    t.equal((r.value(`notifications.${P}.blackout`) as { state?: string } | undefined)?.state, daemon_state === 'OK' ? 'normal' : 'alarm', `before: ${daemon_state}`);
+    t.equal(
+      (r.value(`notifications.${P}.blackout`) as { state?: string } | undefined)?.state,
+      daemon_state === 'OK' ? 'normal' : 'alarm',
+      `before: ${daemon_state}`,
+    );
     r.pub.change({ state: 'BlackoutShutdown' });
-    t.same(r.value(`notifications.${P}.blackout`), {
-      state: 'emergency', method: ['visual', 'sound'], message: 'HALPI2 is shutting down after input power loss',
-    }, `daemon ${daemon_state}, controller BlackoutShutdown`);
+    t.same(
+      r.value(`notifications.${P}.blackout`),
+      {
+        state: 'emergency',
+        method: ['visual', 'sound'],
+        message: 'HALPI2 is shutting down after input power loss',
+      },
+      `daemon ${daemon_state}, controller BlackoutShutdown`,
+    );
   }
 });

@@ -10,7 +10,10 @@ const P = 'electrical.halpi';
 function rig(control: Record<string, boolean> = { power: true }, fail?: ActionError | Error) {
   const calls: unknown[][] = [];
   let refreshed = 0;
-  const act = (...c: unknown[]) => { calls.push(c); return fail ? Promise.reject(fail) : Promise.resolve(); };
+  const act = (...c: unknown[]) => {
+    calls.push(c);
+    return fail ? Promise.reject(fail) : Promise.resolve();
+  };
   const source = {
     setUsb: (n: number, on: boolean) => act('usb', n, on),
     setConfig: (k: string, v: unknown) => act('config', k, v),
@@ -18,7 +21,15 @@ function rig(control: Record<string, boolean> = { power: true }, fail?: ActionEr
     standby: (r: unknown) => act('standby', r),
   } as unknown as Source;
   const { options } = resolveOptions({ control });
-  const handlers = new Map(putHandlers(options, () => source, async () => { refreshed++; }).map((h) => [h.path, h.handler]));
+  const handlers = new Map(
+    putHandlers(
+      options,
+      () => source,
+      async () => {
+        refreshed++;
+      },
+    ).map((h) => [h.path, h.handler]),
+  );
   const put = (leaf: string, value: unknown) => handlers.get(`${P}.${leaf}`)!('vessels.self', `${P}.${leaf}`, value);
   return { calls, handlers, put, refreshed: () => refreshed };
 }
@@ -47,10 +58,18 @@ t.test('good values reach the source in its terms, then the paths are read again
   const future = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
   t.same(await r.put('commands.standby', { confirm: 'standby', datetime: future }), ok);
   t.same(r.calls, [
-    ['usb', 3, false], ['config', 'watchdog_timeout', 0], ['config', 'watchdog_timeout', 10], ['config', 'watchdog_timeout', 65.535],
-    ['config', 'power_on_threshold', 8.5], ['config', 'solo_power_off_threshold', 4.5], ['config', 'led_brightness', 255],
-    ['config', 'auto_restart', true], ['config', 'solo_depleting_timeout', 60], ['shutdown'],
-    ['standby', { delay: 3600 }], ['standby', { datetime: future }],
+    ['usb', 3, false],
+    ['config', 'watchdog_timeout', 0],
+    ['config', 'watchdog_timeout', 10],
+    ['config', 'watchdog_timeout', 65.535],
+    ['config', 'power_on_threshold', 8.5],
+    ['config', 'solo_power_off_threshold', 4.5],
+    ['config', 'led_brightness', 255],
+    ['config', 'auto_restart', true],
+    ['config', 'solo_depleting_timeout', 60],
+    ['shutdown'],
+    ['standby', { delay: 3600 }],
+    ['standby', { datetime: future }],
   ]);
   t.equal(r.refreshed(), 12, 'each success re-reads');
 });
@@ -68,24 +87,53 @@ t.test('bad values: 400 with the rule, and nothing reaches the source', async (t
     ['config.soloDepletingTimeout', -1, 'a number from 0 to 60 s'],
     ['commands.shutdown', { confirm: 'shutdown', now: true }, '{"confirm":"shutdown"}'],
     ['commands.shutdown', { confirm: 'yes' }, '{"confirm":"shutdown"}'],
-    ['commands.standby', { delay: 60 }, '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}'],
-    ['commands.standby', { confirm: 'standby', delay: -5 }, '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}'],
-    ['commands.standby', { confirm: 'standby', delay: 60, datetime: '2030-01-01T00:00:00Z' }, '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}'],
+    [
+      'commands.standby',
+      { delay: 60 },
+      '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}',
+    ],
+    [
+      'commands.standby',
+      { confirm: 'standby', delay: -5 },
+      '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}',
+    ],
+    [
+      'commands.standby',
+      { confirm: 'standby', delay: 60, datetime: '2030-01-01T00:00:00Z' },
+      '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}',
+    ],
   ];
   for (const [leaf, value, rule] of cases) {
-    t.same(await r.put(leaf, value), { state: 'COMPLETED', statusCode: 400, message: `${P}.${leaf} must be ${rule}` }, `${leaf} ${JSON.stringify(value)}`);
+    t.same(
+      await r.put(leaf, value),
+      { state: 'COMPLETED', statusCode: 400, message: `${P}.${leaf} must be ${rule}` },
+      `${leaf} ${JSON.stringify(value)}`,
+    );
   }
   t.match(await r.put('commands.standby', { confirm: 'standby', datetime: 'soon' }), {
-    statusCode: 400, message: 'electrical.halpi.commands.standby must be a date and time such as "2025-11-08T12:00:00Z" or "2025-11-08 12:00:00", or in the forms of halpi standby (got "soon")',
+    statusCode: 400,
+    message:
+      'electrical.halpi.commands.standby must be a date and time such as "2025-11-08T12:00:00Z" or "2025-11-08 12:00:00", or in the forms of halpi standby (got "soon")',
   });
   t.same(r.calls, []);
   t.equal(r.refreshed(), 0);
 });
 
 t.test('failures of the source: its status and message', async (t) => {
-  for (const err of [new ActionError(502, 'Failed to write to register 0x1A'), new ActionError(503, 'halpid not reachable at /x: no socket'),
-    new ActionError(504, 'No answer from halpid within 5 s')]) {
-    t.same(await rig({}, err).put('usb.port0', true), { state: 'COMPLETED', statusCode: err.statusCode, message: err.message });
+  for (const err of [
+    new ActionError(502, 'Failed to write to register 0x1A'),
+    new ActionError(503, 'halpid not reachable at /x: no socket'),
+    new ActionError(504, 'No answer from halpid within 5 s'),
+  ]) {
+    t.same(await rig({}, err).put('usb.port0', true), {
+      state: 'COMPLETED',
+      statusCode: err.statusCode,
+      message: err.message,
+    });
   }
-  t.same(await rig({}, new Error('surprise')).put('usb.port0', true), { state: 'COMPLETED', statusCode: 502, message: 'surprise' });
+  t.same(await rig({}, new Error('surprise')).put('usb.port0', true), {
+    state: 'COMPLETED',
+    statusCode: 502,
+    message: 'surprise',
+  });
 });

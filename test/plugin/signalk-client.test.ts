@@ -23,12 +23,19 @@ t.teardown(async () => {
   await halpid?.stop();
 });
 
-t.test('values from halpid arrive, with the daemon\'s identity', async (t) => {
+t.test("values from halpid arrive, with the daemon's identity", async (t) => {
   const v = await sk.waitFor('electrical.halpi.dcInputVoltage', (x) => typeof x === 'number');
   t.ok(v > 9, `input voltage ${v} V`);
   t.equal(await sk.waitFor('electrical.halpi.mode'), 'client');
-  t.equal(await sk.waitFor('electrical.halpi.daemonVersion'), JSON.parse((await halpid.req('GET', '/version')).text).daemon_version);
-  t.equal(await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'OK'), 'OK', 'the daemon state comes with /events');
+  t.equal(
+    await sk.waitFor('electrical.halpi.daemonVersion'),
+    JSON.parse((await halpid.req('GET', '/version')).text).daemon_version,
+  );
+  t.equal(
+    await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'OK'),
+    'OK',
+    'the daemon state comes with /events',
+  );
   const c = await sk.waitFor('notifications.electrical.halpi.connection', (n) => n?.state === 'normal');
   t.match(c.message, /^Connected to halpid /);
 });
@@ -56,11 +63,19 @@ t.test('halpid stops: values go to null and the connection alert is raised; it s
 t.test('a power cut restored before the limit: the alarm, then back to normal and OK', async (t) => {
   await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'OK');
   await sk.waitFor('notifications.electrical.halpi.blackout', (n) => n?.state === 'normal');
-  t.equal((await halpid.req('POST', '/sim/power', { headers: { 'Content-Type': 'application/json' }, body: '{"on":false}' })).status, 204);
+  t.equal(
+    (await halpid.req('POST', '/sim/power', { headers: { 'Content-Type': 'application/json' }, body: '{"on":false}' }))
+      .status,
+    204,
+  );
   const alarm = await sk.waitFor('notifications.electrical.halpi.blackout', (n) => n?.state === 'alarm');
   t.match(alarm.message, /^HALPI2 input power lost, running on supercap/);
   t.equal(await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'BLACKOUT'), 'BLACKOUT');
-  t.equal((await halpid.req('POST', '/sim/power', { headers: { 'Content-Type': 'application/json' }, body: '{"on":true}' })).status, 204);
+  t.equal(
+    (await halpid.req('POST', '/sim/power', { headers: { 'Content-Type': 'application/json' }, body: '{"on":true}' }))
+      .status,
+    204,
+  );
   const normal = await sk.waitFor('notifications.electrical.halpi.blackout', (n) => n?.state === 'normal');
   t.equal(normal.message, 'HALPI2 input power OK');
   t.equal(await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'OK'), 'OK');
@@ -77,12 +92,24 @@ t.test('a power cut that reaches the limit: emergency, the host halts and boots 
   const emergency = await sk.waitFor('notifications.electrical.halpi.blackout', (n) => n?.state === 'emergency');
   t.equal(emergency.message, 'HALPI2 is shutting down after input power loss');
   await halpid.waitLog(/Simulated host powered off/);
-  t.equal(await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => v === null), null, 'no values while the host is off');
+  t.equal(
+    await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => v === null),
+    null,
+    'no values while the host is off',
+  );
   const silent = await sk.waitFor('notifications.electrical.halpi.connection', (n) => n?.state === 'alert');
-  t.equal(silent.message, `halpid at ${socket} answers but sends no values (it cannot read the controller)`, 'not "halpid not reachable"');
+  t.equal(
+    silent.message,
+    `halpid at ${socket} answers but sends no values (it cannot read the controller)`,
+    'not "halpid not reachable"',
+  );
   t.equal((await halpid.req('POST', '/sim/power', { ...json, body: '{"on":true}' })).status, 204);
   const normal = await sk.waitFor('notifications.electrical.halpi.blackout', (n) => n?.state === 'normal');
   t.equal(normal.message, 'HALPI2 input power OK');
-  t.equal(await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'OK'), 'OK', 'the restarted daemon is OK, not DEAD');
+  t.equal(
+    await sk.waitFor('electrical.halpi.daemonState', (s) => s === 'OK'),
+    'OK',
+    'the restarted daemon is OK, not DEAD',
+  );
   t.equal(await sk.waitFor('electrical.halpi.powerState', (s) => s === 'OperationalCoOp'), 'OperationalCoOp');
 });

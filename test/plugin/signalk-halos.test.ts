@@ -16,15 +16,28 @@ const UID = 1000;
 const GROUP = 960;
 const P = '/signalk/v1/api/vessels/self/electrical/halpi';
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = process.getuid?.() !== 0 ? 'needs root (another uid for Signal K, group 960 on the socket)'
-  : !has('setpriv') ? 'needs setpriv (util-linux)' : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root (another uid for Signal K, group 960 on the socket)'
+    : !has('setpriv')
+      ? 'needs setpriv (util-linux)'
+      : false;
 
 // The stand-in for /run: traversable by everyone, as /run is; halpid creates halpid/ in it.
 const run = tempDir('halpi2-halos-run-');
 chmodSync(run, 0o755);
 const socket = join(run, 'halpid', 'halpid.sock');
 // As HaLOS's container runs it: uid 1000, group 960 and no other, no capabilities.
-const asServer = ['setpriv', '--reuid', String(UID), '--regid', String(UID), '--groups', String(GROUP), '--inh-caps=-all'];
+const asServer = [
+  'setpriv',
+  '--reuid',
+  String(UID),
+  '--regid',
+  String(UID),
+  '--groups',
+  String(GROUP),
+  '--inh-caps=-all',
+];
 
 let halpid: RunningDaemon;
 let sk: SignalK;
@@ -39,7 +52,13 @@ t.before(async () => {
   const home = tempDir('halpi2-halos-home-');
   execFileSync('chown', [`${UID}:${UID}`, home]);
   sk = await startSignalK(
-    { mode: 'auto', socketPath: socket, pollInterval: 200, engine: { poweroffCommand: 'true' }, control: { power: true } },
+    {
+      mode: 'auto',
+      socketPath: socket,
+      pollInterval: 200,
+      engine: { poweroffCommand: 'true' },
+      control: { power: true },
+    },
     {
       security: true,
       prepare: (dir) => execFileSync('chown', ['-R', '-h', `${UID}:${UID}`, dir]),
@@ -59,9 +78,15 @@ t.test('the socket: root:960, 0660; closed to uid 1000 without the group', { ski
   t.equal(st.gid, GROUP, 'group 960');
   t.equal(st.uid, 0, 'owned by root');
   const probe = `require('net').connect(${JSON.stringify(socket)}).on('connect',()=>process.exit(0)).on('error',(e)=>{console.log(e.code);process.exit(1)})`;
-  const without = spawnSync('setpriv', ['--reuid', String(UID), '--regid', String(UID), '--clear-groups', process.execPath, '-e', probe], { encoding: 'utf8' });
+  const without = spawnSync(
+    'setpriv',
+    ['--reuid', String(UID), '--regid', String(UID), '--clear-groups', process.execPath, '-e', probe],
+    { encoding: 'utf8' },
+  );
   t.equal(without.stdout.trim(), 'EACCES', 'the group is what lets the server in');
-  const withGroup = spawnSync(asServer[0]!, [...asServer.slice(1), process.execPath, '-e', probe], { encoding: 'utf8' });
+  const withGroup = spawnSync(asServer[0]!, [...asServer.slice(1), process.execPath, '-e', probe], {
+    encoding: 'utf8',
+  });
   t.equal(withGroup.status, 0, `uid 1000 with group 960 connects ${withGroup.stdout}`);
 });
 
@@ -94,7 +119,9 @@ t.test('a power cut restored before the limit: the alarm, then normal, nothing s
   // What the owner's apps read now: every notification of ours normal, the state current.
   const notes = await sk.get('/signalk/v1/api/vessels/self/notifications/electrical/halpi');
   t.equal(notes.status, 200);
-  for (const [name, n] of Object.entries(notes.body as Record<string, { value?: { state?: string; message?: string } }>)) {
+  for (const [name, n] of Object.entries(
+    notes.body as Record<string, { value?: { state?: string; message?: string } }>,
+  )) {
     t.equal(n.value?.state, 'normal', `${name}: ${n.value?.message}`);
   }
   t.equal((await sk.get(`${P}/daemonState/value`)).body, 'OK');
@@ -103,7 +130,7 @@ t.test('a power cut restored before the limit: the alarm, then normal, nothing s
 
 const refused = (status: number) => status === 401 || status === 403;
 
-t.test('PUTs: read-only and anonymous refused, nothing reaches halpid; the admin\'s go through', { skip }, async (t) => {
+t.test("PUTs: read-only and anonymous refused, nothing reaches halpid; the admin's go through", { skip }, async (t) => {
   const usbBefore = JSON.parse((await halpid.req('GET', '/usb/2')).text);
   t.equal(usbBefore, true, 'USB port 2 on to begin with');
   const writes: Array<[string, unknown]> = [
@@ -113,7 +140,10 @@ t.test('PUTs: read-only and anonymous refused, nothing reaches halpid; the admin
     ['commands/shutdown', { confirm: 'shutdown' }],
   ];
   for (const [path, value] of writes) {
-    for (const [who, token] of [['read-only', reader], ['anonymous', '']] as const) {
+    for (const [who, token] of [
+      ['read-only', reader],
+      ['anonymous', ''],
+    ] as const) {
       const res = await sk.send('PUT', `${P}/${path}`, { value }, token);
       t.ok(refused(res.status), `${who} PUT ${path}: ${res.status}`);
     }

@@ -10,7 +10,10 @@ let sk: SignalK;
 let reader: string;
 
 t.before(async () => {
-  sk = await startSignalK({ mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' }, control: { power: true } }, { security: true });
+  sk = await startSignalK(
+    { mode: 'simulator', pollInterval: 500, engine: { poweroffCommand: 'true' }, control: { power: true } },
+    { security: true },
+  );
   reader = await sk.login('reader');
   await sk.waitFor('electrical.halpi.usb.port2', (v) => v === true);
 });
@@ -33,7 +36,10 @@ const writes: Array<[string, unknown]> = [
 
 t.test('read-only and anonymous users: every PUT refused, nothing changes', async (t) => {
   for (const [path, value] of writes) {
-    for (const [who, token] of [['read-only', reader], ['anonymous', '']] as const) {
+    for (const [who, token] of [
+      ['read-only', reader],
+      ['anonymous', ''],
+    ] as const) {
       const res = await sk.send('PUT', `${P}/${path}`, { value }, token);
       t.ok(refused(res.status), `${who} PUT ${path}: ${res.status}`);
     }
@@ -45,13 +51,26 @@ t.test('read-only and anonymous users: every PUT refused, nothing changes', asyn
 });
 
 t.test('the plugin routes: admin only', async (t) => {
-  for (const [who, token] of [['read-only', reader], ['anonymous', '']] as const) {
+  for (const [who, token] of [
+    ['read-only', reader],
+    ['anonymous', ''],
+  ] as const) {
     t.ok(refused((await sk.get('/plugins/signalk-halpi2/sim', token)).status), `${who} GET /sim`);
-    t.ok(refused((await sk.send('POST', '/plugins/signalk-halpi2/sim/power', { on: false }, token)).status), `${who} POST /sim/power`);
+    t.ok(
+      refused((await sk.send('POST', '/plugins/signalk-halpi2/sim/power', { on: false }, token)).status),
+      `${who} POST /sim/power`,
+    );
     t.ok(refused((await sk.get('/plugins/signalk-halpi2/config', token)).status), `${who} GET the plugin's settings`);
-    t.ok(refused((await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: false }, token)).status), `${who} POST the plugin's settings`);
+    t.ok(
+      refused((await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: false }, token)).status),
+      `${who} POST the plugin's settings`,
+    );
   }
-  t.equal((await sk.get('/plugins/signalk-halpi2/sim')).body.controller.state, 'OperationalCoOp', 'the power was not cut');
+  t.equal(
+    (await sk.get('/plugins/signalk-halpi2/sim')).body.controller.state,
+    'OperationalCoOp',
+    'the power was not cut',
+  );
 });
 
 t.test('the admin: USB, a setting, then the shutdown', async (t) => {

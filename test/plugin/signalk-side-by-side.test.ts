@@ -16,11 +16,19 @@ t.before(async () => {
     prepare(dir) {
       const pkg = join(dir, 'node_modules', 'signalk-halpi');
       mkdirSync(pkg, { recursive: true });
-      writeFileSync(join(pkg, 'package.json'), JSON.stringify({
-        name: 'signalk-halpi', version: '0.1.2', main: 'index.js', keywords: ['signalk-node-server-plugin'],
-      }));
-      writeFileSync(join(pkg, 'index.js'),
-        "module.exports = () => ({ id: 'signalk-halpi', name: 'HALPI (stand-in)', schema: {}, start() {}, stop() {} });\n");
+      writeFileSync(
+        join(pkg, 'package.json'),
+        JSON.stringify({
+          name: 'signalk-halpi',
+          version: '0.1.2',
+          main: 'index.js',
+          keywords: ['signalk-node-server-plugin'],
+        }),
+      );
+      writeFileSync(
+        join(pkg, 'index.js'),
+        "module.exports = () => ({ id: 'signalk-halpi', name: 'HALPI (stand-in)', schema: {}, start() {}, stop() {} });\n",
+      );
     },
   });
 });
@@ -36,6 +44,12 @@ t.test('with signalk-halpi enabled too, the status says so and what to do', asyn
 
 t.test('signalk-halpi disabled: the plain status', async (t) => {
   t.equal((await sk.send('POST', '/plugins/signalk-halpi/config', { enabled: false, configuration: {} })).status, 200);
-  t.equal((await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: true, configuration: CONFIG })).status, 200);
-  t.equal(await sk.waitForStatus((m) => m === 'Simulated HALPI2 controller (no hardware)'), 'Simulated HALPI2 controller (no hardware)');
+  t.equal(
+    (await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: true, configuration: CONFIG })).status,
+    200,
+  );
+  t.equal(
+    await sk.waitForStatus((m) => m === 'Simulated HALPI2 controller (no hardware)'),
+    'Simulated HALPI2 controller (no hardware)',
+  );
 });

@@ -9,7 +9,11 @@ const P = '/signalk/v1/api/vessels/self/electrical/halpi';
 let sk: SignalK;
 
 t.before(async () => {
-  sk = await startSignalK({ mode: 'simulator', pollInterval: 200, engine: { blackoutTimeLimit: 3, poweroffCommand: 'true' } });
+  sk = await startSignalK({
+    mode: 'simulator',
+    pollInterval: 200,
+    engine: { blackoutTimeLimit: 3, poweroffCommand: 'true' },
+  });
 });
 t.teardown(() => sk?.stop());
 
@@ -45,7 +49,10 @@ t.test('a controller temperature above the alarm zone: the server raises the not
   t.equal(res.status, 204);
   const n = await sk.waitFor('notifications.electrical.halpi.mcuTemperature', (x) => x?.state === 'alarm');
   t.equal(n.message, 'HALPI2 controller temperature too high');
-  t.equal((await sk.send('PUT', '/plugins/signalk-halpi2/sim/inputs', { T_mcu: 273.15 + 40, hold: false })).status, 204);
+  t.equal(
+    (await sk.send('PUT', '/plugins/signalk-halpi2/sim/inputs', { T_mcu: 273.15 + 40, hold: false })).status,
+    204,
+  );
   await sk.waitFor('notifications.electrical.halpi.mcuTemperature', (x) => x?.state === 'normal');
 });
 
@@ -79,9 +86,15 @@ t.test('unknown sim paths are 404', async (t) => {
 });
 
 t.test('disabling the plugin publishes the stop values; its sim routes then answer 503', async (t) => {
-  const res = await sk.send('POST', '/plugins/signalk-halpi2/config', { enabled: false, configuration: { mode: 'simulator' } });
+  const res = await sk.send('POST', '/plugins/signalk-halpi2/config', {
+    enabled: false,
+    configuration: { mode: 'simulator' },
+  });
   t.equal(res.status, 200);
-  const n = await sk.waitFor('notifications.electrical.halpi.blackout', (x) => x?.message === 'HALPI2 monitoring stopped');
+  const n = await sk.waitFor(
+    'notifications.electrical.halpi.blackout',
+    (x) => x?.message === 'HALPI2 monitoring stopped',
+  );
   t.equal(n.state, 'normal');
   t.equal((await sk.get(`${P}/usb/port0/value`)).body, null, 'no frozen values');
   const sim = await sk.get('/plugins/signalk-halpi2/sim');

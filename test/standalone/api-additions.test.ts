@@ -17,7 +17,11 @@ async function daemon(t: { teardown: (fn: () => unknown) => void }, args: string
   return d;
 }
 
-interface SseEvent { id: number; event: string; data: unknown }
+interface SseEvent {
+  id: number;
+  event: string;
+  data: unknown;
+}
 
 /** Open an event stream; collect parsed events until `close` is called. */
 function stream(d: RunningDaemon, path = '/events') {
@@ -47,8 +51,12 @@ function stream(d: RunningDaemon, path = '/events') {
   req.end();
   return {
     events,
-    get status() { return status; },
-    get headers() { return headers; },
+    get status() {
+      return status;
+    },
+    get headers() {
+      return headers;
+    },
     // A bound for a lost event, not a timing: generous for a loaded machine.
     wait: async (pred: () => boolean, ms = 30_000) => {
       const start = Date.now();
@@ -75,17 +83,43 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   t.equal(s.headers['content-type'], 'text/event-stream');
   t.equal(s.headers['cache-control'], 'no-cache');
   t.same(s.events[0], {
-    id: 1, event: 'hello',
-    data: { api: '5', backend: 'simulator', daemon_state: 'OK', daemon_version: VERSION, blackout_time_limit: 600, blackout_voltage_limit: 9 },
+    id: 1,
+    event: 'hello',
+    data: {
+      api: '5',
+      backend: 'simulator',
+      daemon_state: 'OK',
+      daemon_version: VERSION,
+      blackout_time_limit: 600,
+      blackout_voltage_limit: 9,
+    },
   });
   // The supercap at once (a panel opened now can show its charge), then the ports.
-  t.match(s.events[1], { id: 2, event: 'supply', data: { runtime: 600, shutdown_in: null, shutting_down: false, power: null, current: null } });
+  t.match(s.events[1], {
+    id: 2,
+    event: 'supply',
+    data: { runtime: 600, shutdown_in: null, shutting_down: false, power: null, current: null },
+  });
   await s.wait(() => s.events.length >= 3);
   t.same(s.events[2], { id: 3, event: 'usb', data: { usb0: true, usb1: true, usb2: true, usb3: true } });
   await s.wait(() => s.events.filter((e) => e.event === 'values').length >= 3);
   const values = s.events.find((e) => e.event === 'values')!.data as Record<string, unknown>;
-  t.same(Object.keys(values), ['5v_output_enabled', 'I_in', 'T_mcu', 'T_pcb', 'V_cap', 'V_in', 'daemon_version', 'device_id',
-    'firmware_version', 'hardware_version', 'state', 'watchdog_elapsed', 'watchdog_enabled', 'watchdog_timeout']);
+  t.same(Object.keys(values), [
+    '5v_output_enabled',
+    'I_in',
+    'T_mcu',
+    'T_pcb',
+    'V_cap',
+    'V_in',
+    'daemon_version',
+    'device_id',
+    'firmware_version',
+    'hardware_version',
+    'state',
+    'watchdog_elapsed',
+    'watchdog_enabled',
+    'watchdog_timeout',
+  ]);
   t.match(values, { state: 'OperationalCoOp', firmware_version: '3.3.1', watchdog_enabled: true });
   // Every values event is followed by the supply event computed from the same poll.
   const afterValues = s.events.filter((e, i) => s.events[i - 1]?.event === 'values').map((e) => e.event);
@@ -93,7 +127,11 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   const supply = s.events.filter((e) => e.event === 'supply').at(-1)!.data as Record<string, unknown>;
   t.same(Object.keys(supply), supplyKeys);
   t.ok((supply.charge as number) > 90 && (supply.charge as number) <= 100, `charge ${supply.charge} %`);
-  t.same(s.events.map((e) => e.id), s.events.map((_, i) => i + 1), 'ids count from 1');
+  t.same(
+    s.events.map((e) => e.id),
+    s.events.map((_, i) => i + 1),
+    'ids count from 1',
+  );
 
   await d.req('PUT', '/usb/3', json(false));
   await s.wait(() => s.events.some((e) => e.event === 'usb' && (e.data as { usb3: boolean }).usb3 === false));
@@ -106,8 +144,17 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   const cutAt = Date.now();
   await d.req('POST', '/sim/power', json({ on: false }));
   await s.wait(() => s.events.some((e) => e.event === 'blackout'));
-  t.match(s.events.find((e) => e.event === 'blackout')!.data, { phase: 'start', V_in: 0, time_limit: 600, voltage_limit: 9 });
-  await s.wait(() => s.events.some((e) => e.event === 'state' && (e.data as { controller_state: string }).controller_state === 'BlackoutCoOp'));
+  t.match(s.events.find((e) => e.event === 'blackout')!.data, {
+    phase: 'start',
+    V_in: 0,
+    time_limit: 600,
+    voltage_limit: 9,
+  });
+  await s.wait(() =>
+    s.events.some(
+      (e) => e.event === 'state' && (e.data as { controller_state: string }).controller_state === 'BlackoutCoOp',
+    ),
+  );
   t.ok(s.events.some((e) => e.event === 'state' && (e.data as { daemon_state: string }).daemon_state === 'BLACKOUT'));
   // A stream opened during the blackout learns how long it has lasted, for a countdown at once.
   const late = stream(d, '/events?interval=200');
@@ -117,15 +164,26 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
   t.equal(hello.daemon_state, 'BLACKOUT');
   // Both times lie inside what the test itself saw since the cut (a bracket, not a window).
   const sinceCut = (Date.now() - cutAt) / 1000;
-  t.ok(hello.blackout_elapsed >= 0 && hello.blackout_elapsed <= sinceCut, `blackout_elapsed ${hello.blackout_elapsed} s, ${sinceCut} s after the cut`);
+  t.ok(
+    hello.blackout_elapsed >= 0 && hello.blackout_elapsed <= sinceCut,
+    `blackout_elapsed ${hello.blackout_elapsed} s, ${sinceCut} s after the cut`,
+  );
   // ...and the seconds to the shutdown, in the supply event that follows the hello.
   const lateSupply = late.events.find((e) => e.event === 'supply')?.data as { shutdown_in: number } | undefined;
-  t.ok(lateSupply && lateSupply.shutdown_in <= 600 && lateSupply.shutdown_in >= 600 - sinceCut - 1, `shutdown_in ${lateSupply?.shutdown_in} s`);
+  t.ok(
+    lateSupply && lateSupply.shutdown_in <= 600 && lateSupply.shutdown_in >= 600 - sinceCut - 1,
+    `shutdown_in ${lateSupply?.shutdown_in} s`,
+  );
   await d.req('POST', '/sim/power', json({ on: true }));
   await s.wait(() => s.events.some((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end'));
-  const end = s.events.find((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end')!.data as { duration: number };
+  const end = s.events.find((e) => e.event === 'blackout' && (e.data as { phase: string }).phase === 'end')!.data as {
+    duration: number;
+  };
   const cutToEnd = (Date.now() - cutAt) / 1000;
-  t.ok(end.duration > 0 && end.duration <= cutToEnd, `duration ${end.duration} s, ${cutToEnd} s from the cut to the end event`);
+  t.ok(
+    end.duration > 0 && end.duration <= cutToEnd,
+    `duration ${end.duration} s, ${cutToEnd} s from the cut to the end event`,
+  );
   const raw = await new Promise<string>((resolve) => {
     let text = '';
     const req = httpRequest({ socketPath: d.socket, path: '/events', agent: false }, (res) => {
@@ -139,7 +197,11 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
     });
     req.end();
   });
-  t.match(raw, /^id: 1\nevent: hello\ndata: \{"api":"5","backend":"simulator","blackout_time_limit":600\.0,"blackout_voltage_limit":9\.0,"daemon_state":"OK","daemon_version":"[^"]+"\}\n\n/, 'wire format');
+  t.match(
+    raw,
+    /^id: 1\nevent: hello\ndata: \{"api":"5","backend":"simulator","blackout_time_limit":600\.0,"blackout_voltage_limit":9\.0,"daemon_state":"OK","daemon_version":"[^"]+"\}\n\n/,
+    'wire format',
+  );
 });
 
 t.test('/events: interval validation, HEAD, and at most 16 streams', async (t) => {
@@ -174,7 +236,10 @@ t.test('event streams add no bus traffic per client', async (t) => {
   const d = await daemon(t);
   const count = async () => {
     const m = (await d.req('GET', '/metrics')).text;
-    return [...m.matchAll(/^halpi_i2c_transactions_total\{op="(read|write)"\} (\d+)$/gm)].reduce((a, x) => a + Number(x[2]), 0);
+    return [...m.matchAll(/^halpi_i2c_transactions_total\{op="(read|write)"\} (\d+)$/gm)].reduce(
+      (a, x) => a + Number(x[2]),
+      0,
+    );
   };
   const values = (s: ReturnType<typeof stream>) => s.events.filter((e) => e.event === 'values').length;
   // Transactions per `values` event of one stream, measured over ten events (about a second).
@@ -210,12 +275,31 @@ t.test('/metrics: Prometheus text with every metric of docs/api.md', async (t) =
   const r = await d.req('GET', '/metrics');
   t.equal(r.status, 200);
   t.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-  for (const name of ['halpi_input_voltage_volts', 'halpi_supercap_voltage_volts', 'halpi_input_current_amperes',
-    'halpi_mcu_temperature_celsius', 'halpi_pcb_temperature_celsius', 'halpi_controller_state', 'halpi_daemon_state',
-    'halpi_5v_output_enabled', 'halpi_usb_port_enabled', 'halpi_watchdog_enabled', 'halpi_watchdog_timeout_seconds',
-    'halpi_blackouts_total', 'halpi_blackout_seconds_total', 'halpi_last_poll_timestamp_seconds', 'halpi_poll_errors_total',
-    'halpi_i2c_transactions_total', 'halpi_i2c_errors_total', 'halpi_i2c_retries_total', 'halpi_i2c_failures_total',
-    'halpi_http_requests_total', 'halpi_flash_in_progress', 'halpi_start_time_seconds', 'halpi_info']) {
+  for (const name of [
+    'halpi_input_voltage_volts',
+    'halpi_supercap_voltage_volts',
+    'halpi_input_current_amperes',
+    'halpi_mcu_temperature_celsius',
+    'halpi_pcb_temperature_celsius',
+    'halpi_controller_state',
+    'halpi_daemon_state',
+    'halpi_5v_output_enabled',
+    'halpi_usb_port_enabled',
+    'halpi_watchdog_enabled',
+    'halpi_watchdog_timeout_seconds',
+    'halpi_blackouts_total',
+    'halpi_blackout_seconds_total',
+    'halpi_last_poll_timestamp_seconds',
+    'halpi_poll_errors_total',
+    'halpi_i2c_transactions_total',
+    'halpi_i2c_errors_total',
+    'halpi_i2c_retries_total',
+    'halpi_i2c_failures_total',
+    'halpi_http_requests_total',
+    'halpi_flash_in_progress',
+    'halpi_start_time_seconds',
+    'halpi_info',
+  ]) {
     t.match(r.text, new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'), name);
   }
   t.match(r.text, /^halpi_controller_state\{state="OperationalCoOp"\} 1$/m);
@@ -224,19 +308,39 @@ t.test('/metrics: Prometheus text with every metric of docs/api.md', async (t) =
   t.match(r.text, /^halpi_blackouts_total 1$/m, 'the one blackout');
   t.match(r.text, /^halpi_http_requests_total\{method="GET",route="\/events",status="400"\} 5$/m);
   t.match(r.text, /^halpi_http_requests_total\{method="PUT",route="\/usb\/\{port\}",status="204"\} \d+$/m);
-  t.match(r.text, /^halpi_info\{daemon_version="[^"]+",firmware_version="3\.3\.1",hardware_version="N\/A",device_id="0123456789abcdef",backend="simulator",api="5"\} 1$/m);
+  t.match(
+    r.text,
+    /^halpi_info\{daemon_version="[^"]+",firmware_version="3\.3\.1",hardware_version="N\/A",device_id="0123456789abcdef",backend="simulator",api="5"\} 1$/m,
+  );
   t.match(r.text, /^halpi_input_voltage_volts 11\.99951171875$/m);
   await d.req('GET', '/nope');
-  t.match((await d.req('GET', '/metrics')).text, /^halpi_http_requests_total\{method="GET",route="unmatched",status="404"\} \d+$/m);
+  t.match(
+    (await d.req('GET', '/metrics')).text,
+    /^halpi_http_requests_total\{method="GET",route="unmatched",status="404"\} \d+$/m,
+  );
 });
 
 t.test('/sim: snapshot, controls, validation, faults', async (t) => {
   const d = await daemon(t);
   const snap = JSON.parse((await d.req('GET', '/sim')).text);
   t.same(Object.keys(snap).sort(), ['controller', 'faults', 'host', 'inputs']);
-  t.same(Object.keys(snap.controller).sort(), ['auto_restart', 'device_id', 'dfu_blocks_written', 'dfu_status', 'firmware_version',
-    'hardware_version', 'led_brightness', 'pending_swap', 'power_on_threshold', 'rails_on', 'solo_depleting_timeout_ms',
-    'solo_power_off_threshold', 'state', 'usb', 'watchdog_ms']);
+  t.same(Object.keys(snap.controller).sort(), [
+    'auto_restart',
+    'device_id',
+    'dfu_blocks_written',
+    'dfu_status',
+    'firmware_version',
+    'hardware_version',
+    'led_brightness',
+    'pending_swap',
+    'power_on_threshold',
+    'rails_on',
+    'solo_depleting_timeout_ms',
+    'solo_power_off_threshold',
+    'state',
+    'usb',
+    'watchdog_ms',
+  ]);
   t.same(Object.keys(snap.host).sort(), ['boot_delay_s', 'cm_on', 'halt_delay_s', 'load_W', 'rtc_alarm']);
   const bad: Array<[string, string, unknown, string]> = [
     ['PUT', '/sim/inputs', { V_in: 41 }, 'V_in must be a number from 0 to 40'],
@@ -255,13 +359,19 @@ t.test('/sim: snapshot, controls, validation, faults', async (t) => {
   }
   t.equal((await d.req('PUT', '/sim/inputs', json([1]))).status, 422, 'not an object');
   t.equal((await d.req('PUT', '/sim/inputs', { body: '{}' })).status, 415, 'JSON rules apply');
-  t.equal((await d.req('PUT', '/sim/controller', json({ firmware_version: [3, 2, 1, 1], hardware_version: [0, 6, 0, 255] }))).status, 204);
+  t.equal(
+    (await d.req('PUT', '/sim/controller', json({ firmware_version: [3, 2, 1, 1], hardware_version: [0, 6, 0, 255] })))
+      .status,
+    204,
+  );
   t.match((await d.req('GET', '/values')).text, /"firmware_version":"3\.2\.1-a1","hardware_version":"0\.6\.0"/);
   await d.req('PUT', '/sim/controller', json({ firmware_version: [3, 3, 1, 255] }));
   const added = await d.req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x04], count: 0 }));
   t.equal(added.status, 201);
   const { id } = JSON.parse(added.text);
-  t.match(JSON.parse((await d.req('GET', '/sim/faults')).text), [{ id, kind: 'nack', op: 'any', registers: [4], count: 0, probability: 1 }]);
+  t.match(JSON.parse((await d.req('GET', '/sim/faults')).text), [
+    { id, kind: 'nack', op: 'any', registers: [4], count: 0, probability: 1 },
+  ]);
   t.match((await d.req('GET', '/values')).text, /"firmware_version":"N\/A"/);
   t.equal((await d.req('DELETE', `/sim/faults/${id}`)).status, 204);
   const gone = await d.req('DELETE', `/sim/faults/${id}`);
@@ -275,14 +385,17 @@ t.test('/sim: snapshot, controls, validation, faults', async (t) => {
   t.equal((await d.req('PUT', '/sim/faults', json({}))).headers.allow, 'GET,HEAD,POST,DELETE');
 });
 
-t.test('a settings write the simulator state file cannot take: 400, the value unchanged, the reason in the log', async (t) => {
-  const dir = tempDir('halpid-state-');
-  const file = join(dir, 'state.json');
-  mkdirSync(file); // where the file should be: unwritable even for root
-  const d = await startDaemon(['--sim-state-file', file]);
-  t.teardown(() => d.stop());
-  const r = await d.req('PUT', '/config/led_brightness', json(77));
-  t.equal(`${r.status} ${r.text}`, '400 {"error":"Failed to write to register 0x17"}');
-  t.equal((await d.req('GET', '/config/led_brightness')).text, '48', 'nothing changed');
-  await d.waitLog(/Cannot save simulator state file .*state\.json: .*; the setting is unchanged/);
-});
+t.test(
+  'a settings write the simulator state file cannot take: 400, the value unchanged, the reason in the log',
+  async (t) => {
+    const dir = tempDir('halpid-state-');
+    const file = join(dir, 'state.json');
+    mkdirSync(file); // where the file should be: unwritable even for root
+    const d = await startDaemon(['--sim-state-file', file]);
+    t.teardown(() => d.stop());
+    const r = await d.req('PUT', '/config/led_brightness', json(77));
+    t.equal(`${r.status} ${r.text}`, '400 {"error":"Failed to write to register 0x17"}');
+    t.equal((await d.req('GET', '/config/led_brightness')).text, '48', 'nothing changed');
+    await d.waitLog(/Cannot save simulator state file .*state\.json: .*; the setting is unchanged/);
+  },
+);

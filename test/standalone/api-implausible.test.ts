@@ -32,7 +32,8 @@ for (const dialect of ['5', '4'] as const) {
         const failed = await answer(d, 'nack', register, path);
         t.same(corrupt, failed, `${path} with 0x${register.toString(16)} corrupted: as a failed read`);
         t.equal(corrupt.status, 500);
-        if (dialect === '5') t.equal(corrupt.text, `{"error":"Failed to read from register 0x${register.toString(16).toUpperCase()}"}`);
+        if (dialect === '5')
+          t.equal(corrupt.text, `{"error":"Failed to read from register 0x${register.toString(16).toUpperCase()}"}`);
       }
     }
     t.equal((await d.req('GET', '/values')).status, 200, 'readings come back once the fault is gone');

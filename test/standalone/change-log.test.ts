@@ -17,7 +17,10 @@ t.test('USB and setting changes over the socket are logged, old → new', async 
   t.match(logs, /USB ports set by a client on the socket: usb2 on → off\n/);
   t.match(logs, /USB ports set by a client on the socket: usb0 on → off, usb3 on → off\n/);
   t.match(logs, /USB ports set by a client on the socket: no change\n/);
-  t.match(logs, new RegExp(`Setting led_brightness changed by a client on the socket: ${before} → ${before === 40 ? 41 : 40}\\n`));
+  t.match(
+    logs,
+    new RegExp(`Setting led_brightness changed by a client on the socket: ${before} → ${before === 40 ? 41 : 40}\\n`),
+  );
   t.match(logs, /Setting auto_restart changed by a client on the socket: true → false\n/);
   t.equal((await d.req('PUT', '/config/led_brightness', json('x'))).status, 400);
   t.equal((await d.req('PUT', '/usb/3', json(true))).status, 204);

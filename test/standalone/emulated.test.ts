@@ -15,7 +15,11 @@ import { tempDir } from '../helpers/tmp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Wait for a condition (polling, bounded): the event it stands for, never a length of time. */
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, limitMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | false> | T | undefined | false,
+  limitMs = 30_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await f();
@@ -30,26 +34,62 @@ const socket = join(dir, 'halpid.sock');
 const control = join(dir, 'control.sock');
 const poweroffMark = join(dir, 'poweroff-ran');
 let logs = '';
-const daemon = spawn('bash', [join(ROOT, 'scripts/i2c-emulated.sh'), process.execPath, ...HALPID_FLAGS, HALPID,
-  '--socket', socket, '--socket-group', GID, '--poweroff', `touch ${poweroffMark}`, '--poweroff-fallback', '', '--blackout-time-limit', '2'], {
-  cwd: ROOT,
-  env: { ...process.env, NODE_OPTIONS: '', HALPI2_I2C_EMULATOR_DIR: dir, JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '' },
-  stdio: ['ignore', 'pipe', 'pipe'],
+const daemon = spawn(
+  'bash',
+  [
+    join(ROOT, 'scripts/i2c-emulated.sh'),
+    process.execPath,
+    ...HALPID_FLAGS,
+    HALPID,
+    '--socket',
+    socket,
+    '--socket-group',
+    GID,
+    '--poweroff',
+    `touch ${poweroffMark}`,
+    '--poweroff-fallback',
+    '',
+    '--blackout-time-limit',
+    '2',
+  ],
+  {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      HALPI2_I2C_EMULATOR_DIR: dir,
+      JOURNAL_STREAM: '',
+      HALPID_LOG_LEVEL: '',
+      DEBUG: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
+daemon.stdout.on('data', (c: Buffer) => {
+  logs += c.toString();
 });
-daemon.stdout.on('data', (c: Buffer) => { logs += c.toString(); });
-daemon.stderr.on('data', (c: Buffer) => { logs += c.toString(); });
+daemon.stderr.on('data', (c: Buffer) => {
+  logs += c.toString();
+});
 const exited = new Promise<number | null>((resolve) => daemon.on('exit', resolve));
 process.on('exit', () => daemon.kill('SIGKILL'));
 
 const api = (method: string, path: string, opts?: Parameters<typeof request>[3]) => request(socket, method, path, opts);
-const sim = (method: string, path: string, opts?: Parameters<typeof request>[3]) => request(control, method, path, opts);
+const sim = (method: string, path: string, opts?: Parameters<typeof request>[3]) =>
+  request(control, method, path, opts);
 const simState = async () => JSON.parse((await sim('GET', '/sim')).text) as { controller: Record<string, unknown> };
 const transcript = async (): Promise<TranscriptEntry[]> => JSON.parse((await sim('GET', '/transcript')).text);
-const halpi = (...args: string[]) => spawnSync(process.execPath, [HALPI, '--socket', socket, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+const halpi = (...args: string[]) =>
+  spawnSync(process.execPath, [HALPI, '--socket', socket, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
 
 t.before(async () => {
-  await until('halpid to take the controller (OperationalCoOp)', async () =>
-    existsSync(control) && existsSync(socket) && (await simState()).controller.state === 'OperationalCoOp');
+  await until(
+    'halpid to take the controller (OperationalCoOp)',
+    async () => existsSync(control) && existsSync(socket) && (await simState()).controller.state === 'OperationalCoOp',
+  );
 });
 
 t.test('start: the I2C backend on /dev/i2c-1, never the simulator', async (t) => {
@@ -58,7 +98,7 @@ t.test('start: the I2C backend on /dev/i2c-1, never the simulator', async (t) =>
   const hello = JSON.parse((await api('GET', '/version')).text);
   t.ok(hello, 'the API answers');
   t.equal((await api('GET', '/sim')).status, 404, 'no /sim on the hardware path');
-  t.equal((await simState()).controller.watchdog_ms, 10_000, 'halpid armed the controller\'s watchdog');
+  t.equal((await simState()).controller.watchdog_ms, 10_000, "halpid armed the controller's watchdog");
 });
 
 t.test('values, USB and config through the addon', async (t) => {
@@ -79,12 +119,21 @@ t.test('values, USB and config through the addon', async (t) => {
 t.test('bus faults: a NACK and a timeout are retried; the values keep coming', async (t) => {
   const before = (await transcript()).at(-1)!.seq;
   t.equal((await sim('POST', '/sim/faults', json({ kind: 'nack', registers: [0x20], count: 2 }))).status, 201);
-  t.equal((await sim('POST', '/sim/faults', json({ kind: 'timeout', registers: [0x21], count: 1, delay_ms: 5 }))).status, 201);
+  t.equal(
+    (await sim('POST', '/sim/faults', json({ kind: 'timeout', registers: [0x21], count: 1, delay_ms: 5 }))).status,
+    201,
+  );
   // A fault rule is used up when it fires; its transfer is on the transcript when it has failed.
   const failed = async () => (await transcript()).filter((e) => e.seq > before && e.result !== 'ok');
-  const after = await until('the three failed transfers', async () => { const f = await failed(); return f.length >= 3 && f; });
-  t.same(after.map((e) => `${e.msgs[0]!.data} ${e.result}`).sort(), ['20 EREMOTEIO', '20 EREMOTEIO', '21 ETIMEDOUT'],
-    'two NACKed reads of V_in, one timed-out read of V_cap, as the kernel reports them');
+  const after = await until('the three failed transfers', async () => {
+    const f = await failed();
+    return f.length >= 3 && f;
+  });
+  t.same(
+    after.map((e) => `${e.msgs[0]!.data} ${e.result}`).sort(),
+    ['20 EREMOTEIO', '20 EREMOTEIO', '21 ETIMEDOUT'],
+    'two NACKed reads of V_in, one timed-out read of V_cap, as the kernel reports them',
+  );
   const v = JSON.parse((await api('GET', '/values')).text);
   t.ok(Math.abs(v.V_in - 12) < 0.1, 'values still read');
   t.equal(v.state, 'OperationalCoOp', 'no watchdog trouble');
@@ -97,7 +146,9 @@ t.test('a firmware flash: DFU blocks framed [CRC-32][block# u16][len u16][data],
   const before = (await transcript()).at(-1)!.seq;
   const r = halpi('flash', file);
   t.equal(r.status, 0, r.stderr);
-  const writes = (await transcript()).filter((e) => e.seq > before && e.via === 'write').map((e) => Buffer.from(e.msgs[0]!.data, 'hex'));
+  const writes = (await transcript())
+    .filter((e) => e.seq > before && e.via === 'write')
+    .map((e) => Buffer.from(e.msgs[0]!.data, 'hex'));
   const start = writes.find((w) => w[0] === 0x40)!;
   t.same([...start], [0x40, 0, 0, 0x17, 0x70], 'DFU start with the size, big-endian');
   const blocks = writes.filter((w) => w[0] === 0x43);
@@ -110,7 +161,10 @@ t.test('a firmware flash: DFU blocks framed [CRC-32][block# u16][len u16][data],
     t.equal(b.readUInt32BE(1), crc32.buf(b.subarray(5)) >>> 0, `block ${i}: CRC-32 of number, length and data`);
     t.same(b.subarray(9), data, `block ${i}: the image bytes`);
   }
-  t.ok(writes.some((w) => w[0] === 0x44), 'committed');
+  t.ok(
+    writes.some((w) => w[0] === 0x44),
+    'committed',
+  );
   t.equal((await simState()).controller.pending_swap, true, 'the controller holds the new image for its next reset');
 });
 
@@ -124,13 +178,19 @@ t.test('a blackout: the poweroff command runs after the time limit; the shutdown
   t.ok(firstZero, 'halpid read V_in = 0');
   t.ok(shutdown, 'halpid wrote the shutdown request 30 01');
   t.ok(shutdown!.t - firstZero!.t >= 1900, `the request came after the 2 s limit (${shutdown!.t - firstZero!.t} ms)`);
-  await until('the controller to take the request (its next 50 ms tick)', async () => (await simState()).controller.state === 'BlackoutShutdown');
+  await until(
+    'the controller to take the request (its next 50 ms tick)',
+    async () => (await simState()).controller.state === 'BlackoutShutdown',
+  );
 });
 
 t.test('a clean exit disarms the watchdog; every transfer has a shape of docs/controller.md', async (t) => {
   daemon.kill('SIGTERM');
   t.equal(await exited, 0, logs);
-  const all = readFileSync(join(dir, 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TranscriptEntry);
+  const all = readFileSync(join(dir, 'transcript.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TranscriptEntry);
   const ok = all.filter((e) => e.result === 'ok');
   t.equal(ok.at(-1)!.msgs[0]!.data, '120000', 'the last write: 0x12 ← 0');
   const odd = oddTransfers(all);

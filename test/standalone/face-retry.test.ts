@@ -6,8 +6,15 @@ import { BACKOFF_S, Face, type Timers } from '../../standalone/faces.js';
 function fakeTimers() {
   const pending: Array<{ fn: () => void; ms: number }> = [];
   const timers: Timers = {
-    setTimeout: (fn, ms) => { const h = { fn, ms }; pending.push(h); return h; },
-    clearTimeout: (h) => { const i = pending.indexOf(h as never); if (i >= 0) pending.splice(i, 1); },
+    setTimeout: (fn, ms) => {
+      const h = { fn, ms };
+      pending.push(h);
+      return h;
+    },
+    clearTimeout: (h) => {
+      const i = pending.indexOf(h as never);
+      if (i >= 0) pending.splice(i, 1);
+    },
   };
   /** Run the next timer; its delay in ms. */
   const next = async (): Promise<number> => {
@@ -21,7 +28,12 @@ function fakeTimers() {
 
 const logger = () => {
   const lines: string[] = [];
-  return { lines, info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(`E ${m}`) };
+  return {
+    lines,
+    info: (m: string) => lines.push(m),
+    warn: (m: string) => lines.push(m),
+    error: (m: string) => lines.push(`E ${m}`),
+  };
 };
 
 t.test('failures are retried after 1, 2, 5, 10, 30, 30 s; logged once per reason; up once started', async (t) => {
@@ -29,16 +41,32 @@ t.test('failures are retried after 1, 2, 5, 10, 30, 30 s; logged once per reason
   const log = logger();
   let failWith: string | null = 'listen EADDRINUSE: address already in use 127.0.0.1:8080';
   const closed: string[] = [];
-  const face = new Face('web', 'the web listener', '127.0.0.1:8080', async () => {
-    if (failWith) throw new Error(failWith);
-    return { close: async () => { closed.push('web'); } };
-  }, log, timers);
+  const face = new Face(
+    'web',
+    'the web listener',
+    '127.0.0.1:8080',
+    async () => {
+      if (failWith) throw new Error(failWith);
+      return {
+        close: async () => {
+          closed.push('web');
+        },
+      };
+    },
+    log,
+    timers,
+  );
   await face.begin();
   t.same(face.status, { face: 'web', address: '127.0.0.1:8080', up: false, error: failWith });
   const delays = [];
   for (let i = 0; i < 6; i++) delays.push(await next());
-  t.same(delays, [...BACKOFF_S, 30].map((s) => s * 1000));
-  t.same(log.lines, ['E Cannot start the web listener on 127.0.0.1:8080: listen EADDRINUSE: address already in use 127.0.0.1:8080; retrying (next in 1 s)']);
+  t.same(
+    delays,
+    [...BACKOFF_S, 30].map((s) => s * 1000),
+  );
+  t.same(log.lines, [
+    'E Cannot start the web listener on 127.0.0.1:8080: listen EADDRINUSE: address already in use 127.0.0.1:8080; retrying (next in 1 s)',
+  ]);
   failWith = 'listen EADDRNOTAVAIL: address not available 127.0.0.1:8080';
   await next();
   t.equal(log.lines.length, 2, 'a new reason is logged');
@@ -53,7 +81,16 @@ t.test('failures are retried after 1, 2, 5, 10, 30, 30 s; logged once per reason
 
 t.test('stop ends the attempts; a start that completes after the stop is closed', async (t) => {
   const { timers, pending } = fakeTimers();
-  const failing = new Face('nut', 'the NUT listener', '3493', async () => { throw new Error('nope'); }, logger(), timers);
+  const failing = new Face(
+    'nut',
+    'the NUT listener',
+    '3493',
+    async () => {
+      throw new Error('nope');
+    },
+    logger(),
+    timers,
+  );
   await failing.begin();
   t.equal(pending.length, 1);
   t.equal(failing.stop(), null);
@@ -61,9 +98,22 @@ t.test('stop ends the attempts; a start that completes after the stop is closed'
 
   let finish: () => void = () => {};
   let closed = false;
-  const slow = new Face('web', 'the web listener', '8080', () => new Promise<{ close(): Promise<void> }>((resolve) => {
-    finish = () => resolve({ close: async () => { closed = true; } });
-  }), logger(), timers);
+  const slow = new Face(
+    'web',
+    'the web listener',
+    '8080',
+    () =>
+      new Promise<{ close(): Promise<void> }>((resolve) => {
+        finish = () =>
+          resolve({
+            close: async () => {
+              closed = true;
+            },
+          });
+      }),
+    logger(),
+    timers,
+  );
   const begun = slow.begin();
   slow.stop();
   finish();

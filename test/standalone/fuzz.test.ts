@@ -9,17 +9,87 @@ const rnd = seededRandom(20261122);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
 
-const PATHS = ['/', '/version', '/values', '/values/V_in', '/values/%FF%FE', '/values/%ZZ', '/values/', '//values', '/config',
-  '/config/led_brightness', '/config/nope', '/config/%00', '/usb', '/usb/1', '/usb/7', '/usb/abc', '/usb/99999999999999999999',
-  '/usb/%2B1', '/flash', '/standby', '/events?interval=abc', '/events?interval=5', '/metrics', '/sim', '/sim/faults/xyz',
-  `/values/${'a'.repeat(4000)}`, '/values/%F0%9F%98%80', '/values/%C3%28', '/%', '/values?%%%', '/config/led_brightness/extra'];
+const PATHS = [
+  '/',
+  '/version',
+  '/values',
+  '/values/V_in',
+  '/values/%FF%FE',
+  '/values/%ZZ',
+  '/values/',
+  '//values',
+  '/config',
+  '/config/led_brightness',
+  '/config/nope',
+  '/config/%00',
+  '/usb',
+  '/usb/1',
+  '/usb/7',
+  '/usb/abc',
+  '/usb/99999999999999999999',
+  '/usb/%2B1',
+  '/flash',
+  '/standby',
+  '/events?interval=abc',
+  '/events?interval=5',
+  '/metrics',
+  '/sim',
+  '/sim/faults/xyz',
+  `/values/${'a'.repeat(4000)}`,
+  '/values/%F0%9F%98%80',
+  '/values/%C3%28',
+  '/%',
+  '/values?%%%',
+  '/config/led_brightness/extra',
+];
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'];
-const JSON_BODIES = ['', '{', '}', '[', '[1,', '{"a":', 'nul', 'tru', '"abc', '"\\x"', '1e999999', '-', '01', '{"usb0":"yes"}',
-  '[]', '{}', 'null', '3.14', '"40"', '-1', '18446744073709551616', '{"delay":-1}', '{"delay":"5m"}', '{"datetime":7}',
-  '{"datetime":"2020-13-45T99:99:99Z"}', '[1,2,3]', '{"a":1,"a":2}', '"\\ud800"', '[' .repeat(5000), '{"x":' .repeat(3000),
-  '\u0000\u0001', '😀', '{"kind":"nack"}'];
-const CONTENT_TYPES = [undefined, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x+json',
-  'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary=B', 'application/', ';;;'];
+const JSON_BODIES = [
+  '',
+  '{',
+  '}',
+  '[',
+  '[1,',
+  '{"a":',
+  'nul',
+  'tru',
+  '"abc',
+  '"\\x"',
+  '1e999999',
+  '-',
+  '01',
+  '{"usb0":"yes"}',
+  '[]',
+  '{}',
+  'null',
+  '3.14',
+  '"40"',
+  '-1',
+  '18446744073709551616',
+  '{"delay":-1}',
+  '{"delay":"5m"}',
+  '{"datetime":7}',
+  '{"datetime":"2020-13-45T99:99:99Z"}',
+  '[1,2,3]',
+  '{"a":1,"a":2}',
+  '"\\ud800"',
+  '['.repeat(5000),
+  '{"x":'.repeat(3000),
+  '\u0000\u0001',
+  '😀',
+  '{"kind":"nack"}',
+];
+const CONTENT_TYPES = [
+  undefined,
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x+json',
+  'multipart/form-data',
+  'multipart/form-data; boundary=',
+  'multipart/form-data; boundary=B',
+  'application/',
+  ';;;',
+];
 
 function multipartGarbage(): string {
   return pick([
@@ -65,16 +135,19 @@ t.test('1,000 malformed requests', async (t) => {
   while (sent < 980) {
     const batch = Array.from({ length: 10 }, () => malformed());
     sent += batch.length;
-    await Promise.all(batch.map(async (r) => {
-      try {
-        const res = await d.req(r.method, r.path, { headers: r.headers, body: r.body });
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        if (!allowed.has(res.status)) bad.push(`${r.method} ${r.path.slice(0, 60)} → ${res.status} ${res.text.slice(0, 120)}`);
-        if (res.status === 503 && !r.path.startsWith('/events')) bad.push(`${r.method} ${r.path} → 503`);
-      } catch (err) {
-        errors.push(`${r.method} ${r.path.slice(0, 60)}: ${(err as Error).message}`);
-      }
-    }));
+    await Promise.all(
+      batch.map(async (r) => {
+        try {
+          const res = await d.req(r.method, r.path, { headers: r.headers, body: r.body });
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if (!allowed.has(res.status))
+            bad.push(`${r.method} ${r.path.slice(0, 60)} → ${res.status} ${res.text.slice(0, 120)}`);
+          if (res.status === 503 && !r.path.startsWith('/events')) bad.push(`${r.method} ${r.path} → 503`);
+        } catch (err) {
+          errors.push(`${r.method} ${r.path.slice(0, 60)}: ${(err as Error).message}`);
+        }
+      }),
+    );
   }
   // Twenty requests that are not HTTP at all.
   for (let i = 0; i < 20; i++) {

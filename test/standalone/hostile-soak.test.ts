@@ -26,7 +26,8 @@ const SHUTDOWN_SLACK_MS = 200;
 const DETECTION_MS = 500;
 
 /** The daemon's resident set, in MiB (Linux). */
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssMiB = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 /** The time of a daemon's log line (its ISO timestamp). */
 const stamp = (line: string): number => Date.parse(line.split(' ')[0]!);
 /** CPU seconds the process has used (utime + stime, /proc/<pid>/stat). */
@@ -43,7 +44,16 @@ t.test(`${DURATION_S} s of hostile clients, a blackout in the middle`, async (t)
   const [nutPort, webPort] = [await freePort(), await freePort()];
   const conf = join(tempDir('halpi2-soak-'), 'halpid.conf');
   writeFileSync(conf, 'nut-user: monuser\nnut-password: s3cret\n');
-  d = await startDaemon(['-c', conf, '--nut', `127.0.0.1:${nutPort}`, '--web', `127.0.0.1:${webPort}`, '--blackout-time-limit', String(LIMIT_S)]);
+  d = await startDaemon([
+    '-c',
+    conf,
+    '--nut',
+    `127.0.0.1:${nutPort}`,
+    '--web',
+    `127.0.0.1:${webPort}`,
+    '--blackout-time-limit',
+    String(LIMIT_S),
+  ]);
   const pid = d.proc.pid!;
   // Warm up what a first request initialises, then take the starting RSS.
   await converse(nutPort, ['LIST VAR halpi2', 'LOGOUT']);
@@ -56,12 +66,27 @@ t.test(`${DURATION_S} s of hostile clients, a blackout in the middle`, async (t)
   // delay this process's measurements.
   const cpu0 = cpuS(pid);
   const only = process.env.HALPI2_SOAK_ONLY ?? '';
-  const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/hostile-run.ts'),
-    String(nutPort), String(webPort), String(DURATION_S), ...(only ? [only] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const runner = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'test/helpers/hostile-run.ts'),
+      String(nutPort),
+      String(webPort),
+      String(DURATION_S),
+      ...(only ? [only] : []),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
   let out = '';
-  runner.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  runner.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const attack = new Promise<number | null>((r) => runner.on('exit', (code) => r(code)));
-  t.teardown(() => { runner.kill(); });
+  t.teardown(() => {
+    runner.kill();
+  });
 
   // Half-way: cut the power, and measure from the request to the poweroff.
   await sleep((DURATION_S * 1000) / 2);
@@ -77,9 +102,14 @@ t.test(`${DURATION_S} s of hostile clients, a blackout in the middle`, async (t)
   // machine given to it; in the suite, beside other test files, they are reported: a test waits
   // for events, and the shutdown itself is one (waited for above).
   const timing = (ok: boolean, message: string) => (process.env.HALPI2_SOAK_S ? t.ok(ok, message) : t.comment(message));
-  timing(poweroff - detected <= LIMIT_S * 1000 + SHUTDOWN_SLACK_MS,
-    `the poweroff ${poweroff - detected} ms after the detection (limit ${LIMIT_S} s + ${SHUTDOWN_SLACK_MS} ms)`);
-  timing(detected - cut <= DETECTION_MS, `the blackout detected ${detected - cut} ms after the cut (at most ${DETECTION_MS})`);
+  timing(
+    poweroff - detected <= LIMIT_S * 1000 + SHUTDOWN_SLACK_MS,
+    `the poweroff ${poweroff - detected} ms after the detection (limit ${LIMIT_S} s + ${SHUTDOWN_SLACK_MS} ms)`,
+  );
+  timing(
+    detected - cut <= DETECTION_MS,
+    `the blackout detected ${detected - cut} ms after the cut (at most ${DETECTION_MS})`,
+  );
   t.ok(poweroff > detected, 'the blackout was shut down during the attack');
 
   t.equal(await attack, 0, 'the attackers ran to the end');
@@ -95,7 +125,10 @@ t.test(`${DURATION_S} s of hostile clients, a blackout in the middle`, async (t)
   t.equal((await d.req('GET', '/sim')).status, 200, 'and so does its Unix socket');
   t.ok(rss1 - rss0 <= RSS_SLACK_MIB, `RSS ${rss0.toFixed(1)} → ${rss1.toFixed(1)} MiB (at most +${RSS_SLACK_MIB})`);
   t.equal(dropped, null, 'the logged-in monitor was never pushed out');
-  t.ok(mon.statuses.some((s) => s.status.startsWith('FSD')), 'and read FSD during the blackout');
+  t.ok(
+    mon.statuses.some((s) => s.status.startsWith('FSD')),
+    'and read FSD during the blackout',
+  );
   for (const a of NUT_ATTACKERS.filter((x) => !only || only.split(',').includes(x.name))) {
     t.ok((counts[a.name]?.connections ?? 0) > 0, `${a.name} attacked`);
   }

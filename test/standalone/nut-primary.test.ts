@@ -12,7 +12,10 @@ import { tempDir } from '../helpers/tmp.js';
 async function halpidWithNut(t: Test, primary: boolean | undefined) {
   const dir = tempDir('halpid-nutprimary-');
   const conf = join(dir, 'halpid.conf');
-  writeFileSync(conf, `nut-user: mon\nnut-password: s3cret\n${primary === undefined ? '' : `nut-primary: ${primary}\n`}`);
+  writeFileSync(
+    conf,
+    `nut-user: mon\nnut-password: s3cret\n${primary === undefined ? '' : `nut-primary: ${primary}\n`}`,
+  );
   const port = await freePort();
   const d = await startDaemon(['-c', conf, '--nut', `127.0.0.1:${port}`]);
   t.teardown(() => d.stop());
@@ -33,7 +36,10 @@ t.test('nut-primary unset (false): the same user is a secondary — PRIMARY and 
   for (const primary of [undefined, false]) {
     const { c } = await halpidWithNut(t, primary);
     c.send('USERNAME mon\nPASSWORD s3cret\nLOGIN halpi2\nPRIMARY halpi2\nFSD halpi2\nGET VAR halpi2 ups.status\n');
-    t.same(await c.lines(6), ['OK', 'OK', 'OK', 'ERR ACCESS-DENIED', 'ERR ACCESS-DENIED', 'VAR halpi2 ups.status "OL"'],
-      `nut-primary ${primary ?? 'not set'}`);
+    t.same(
+      await c.lines(6),
+      ['OK', 'OK', 'OK', 'ERR ACCESS-DENIED', 'ERR ACCESS-DENIED', 'VAR halpi2 ups.status "OL"'],
+      `nut-primary ${primary ?? 'not set'}`,
+    );
   }
 });

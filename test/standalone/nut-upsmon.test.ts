@@ -22,15 +22,25 @@ import { tempDir } from '../helpers/tmp.js';
 const LIMIT_S = 18;
 
 const namespaces = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
-const skip = !existsSync(UPSMON) && process.env.HALPI2_REQUIRE_NUT !== '1' ? 'no upsmon: apt-get install nut-client'
-  : !namespaces ? 'upsmon needs a private /run/nut here: unshare --mount needs root (CAP_SYS_ADMIN)' : false;
+const skip =
+  !existsSync(UPSMON) && process.env.HALPI2_REQUIRE_NUT !== '1'
+    ? 'no upsmon: apt-get install nut-client'
+    : !namespaces
+      ? 'upsmon needs a private /run/nut here: unshare --mount needs root (CAP_SYS_ADMIN)'
+      : false;
 
-interface Upsmon { role: 'primary' | 'secondary'; proc: ChildProcess; log: () => string; marker: string }
+interface Upsmon {
+  role: 'primary' | 'secondary';
+  proc: ChildProcess;
+  log: () => string;
+  marker: string;
+}
 
 let d: RunningDaemon;
 const monitors: Upsmon[] = [];
 const dir = tempDir('halpi2-upsmon-');
-const logs = () => monitors.map((m) => `--- upsmon ${m.role}\n${m.log()}`).join('\n') + `\n--- halpid\n${d?.logs() ?? ''}`;
+const logs = () =>
+  monitors.map((m) => `--- upsmon ${m.role}\n${m.log()}`).join('\n') + `\n--- halpid\n${d?.logs() ?? ''}`;
 
 /** upsmon in the foreground, in its own process group and mount namespace (a fresh /run). */
 function startUpsmon(role: 'primary' | 'secondary', port: number): Upsmon {
@@ -39,19 +49,45 @@ function startUpsmon(role: 'primary' | 'secondary', port: number): Upsmon {
   const marker = join(own, 'shutdown-marker');
   const conf = join(own, 'upsmon.conf');
   // docs/nut.md's example, but for the address and the harmless SHUTDOWNCMD.
-  writeFileSync(conf, [
-    `MONITOR halpi2@127.0.0.1:${port} 1 monuser s3cret ${role}`,
-    'MINSUPPLIES 1', `SHUTDOWNCMD "/usr/bin/touch ${marker}"`, 'POLLFREQ 2', 'POLLFREQALERT 1', 'FINALDELAY 0',
-    'DEADTIME 15', `POWERDOWNFLAG ${join(own, 'killpower')}`, 'RUN_AS_USER root', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `MONITOR halpi2@127.0.0.1:${port} 1 monuser s3cret ${role}`,
+      'MINSUPPLIES 1',
+      `SHUTDOWNCMD "/usr/bin/touch ${marker}"`,
+      'POLLFREQ 2',
+      'POLLFREQALERT 1',
+      'FINALDELAY 0',
+      'DEADTIME 15',
+      `POWERDOWNFLAG ${join(own, 'killpower')}`,
+      'RUN_AS_USER root',
+      '',
+    ].join('\n'),
+  );
   chmodSync(conf, 0o600);
   const logFile = join(own, 'upsmon.log');
   const out = openSync(logFile, 'w');
   const env = { ...process.env, NUT_CONFPATH: own, NUT_STATEPATH: own, NUT_PIDPATH: own, NUT_ALTPIDPATH: own };
   // Output to a file: pipes would keep this test alive after it ends.
-  const proc = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
-    'mount -t tmpfs halpi2-upsmon /run && mkdir /run/nut && exec "$@"', 'sh', UPSMON, '-F', '-D', '-u', 'root'],
-  { env, stdio: ['ignore', out, out], detached: true });
+  const proc = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount -t tmpfs halpi2-upsmon /run && mkdir /run/nut && exec "$@"',
+      'sh',
+      UPSMON,
+      '-F',
+      '-D',
+      '-u',
+      'root',
+    ],
+    { env, stdio: ['ignore', out, out], detached: true },
+  );
   proc.unref();
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   return { role, proc, log, marker };
@@ -70,7 +106,11 @@ t.before(async () => {
 t.teardown(async () => {
   for (const m of monitors) {
     if (m.proc.pid && m.proc.exitCode === null) {
-      try { process.kill(-m.proc.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(-m.proc.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
     }
   }
   await d?.stop();
@@ -82,8 +122,16 @@ t.test(`a dip both upsmons see, shorter than the ${LIMIT_S} s limit: nobody shut
   await until('both upsmons saw the power fail', () => monitors.every((m) => /on battery/.test(m.log())), logs);
   await d.req('POST', '/sim/power', json({ on: true }));
   await d.waitLog(/BLACKOUT -> (OK|SHUTDOWN)/);
-  t.notMatch(d.logs(), /BLACKOUT -> SHUTDOWN/, 'the power returned before the limit (else this machine is too slow for the test)');
-  await until('both upsmons saw the power return', () => monitors.every((m) => /on battery[\s\S]*on line power/.test(m.log())), logs);
+  t.notMatch(
+    d.logs(),
+    /BLACKOUT -> SHUTDOWN/,
+    'the power returned before the limit (else this machine is too slow for the test)',
+  );
+  await until(
+    'both upsmons saw the power return',
+    () => monitors.every((m) => /on battery[\s\S]*on line power/.test(m.log())),
+    logs,
+  );
   for (const m of monitors) {
     t.notOk(existsSync(m.marker), `the ${m.role} ran no shutdown command`);
     t.notMatch(m.log(), /battery is low|forced shutdown/i, `the ${m.role} saw neither LB nor FSD`);

@@ -9,7 +9,6 @@ import { freePort } from '../helpers/net.js';
 const hasUpsc = spawnSync('sh', ['-c', 'command -v upsc']).status === 0;
 const skip = !hasUpsc && process.env.HALPI2_REQUIRE_NUT !== '1' ? 'no upsc: apt-get install nut-client' : false;
 
-
 let d: RunningDaemon;
 let port = 0;
 t.before(async () => {
@@ -22,7 +21,10 @@ t.before(async () => {
 t.teardown(() => d?.stop());
 
 const upsc = (variable?: string, at = port) => {
-  const r = spawnSync('upsc', [`halpi2@127.0.0.1:${at}`, ...(variable ? [variable] : [])], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('upsc', [`halpi2@127.0.0.1:${at}`, ...(variable ? [variable] : [])], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -31,7 +33,12 @@ t.test('upsc lists the UPS and its variables', { skip }, async (t) => {
   const r = upsc();
   if (r.status !== 0) t.comment(d.logs());
   t.equal(r.status, 0, r.err);
-  const vars = Object.fromEntries(r.out.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+  const vars = Object.fromEntries(
+    r.out
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+  );
   t.equal(vars['ups.status'], 'OL');
   t.match(vars['input.voltage'], /^1\d\.\d\d$/);
   t.match(vars['battery.voltage'], /^\d+\.\d\d$/);
@@ -40,7 +47,8 @@ t.test('upsc lists the UPS and its variables', { skip }, async (t) => {
   t.equal(vars['device.model'], 'HALPI2');
   t.equal(vars['device.mfr'], 'Hat Labs');
   t.equal(vars['driver.name'], 'halpid');
-  for (const v of ['input.current', 'ups.temperature', 'device.serial', 'ups.firmware', 'driver.version']) t.ok(v in vars, v);
+  for (const v of ['input.current', 'ups.temperature', 'device.serial', 'ups.firmware', 'driver.version'])
+    t.ok(v in vars, v);
   const list = spawnSync('upsc', ['-l', `127.0.0.1:${port}`], { encoding: 'utf8' });
   t.equal(list.stdout.trim(), 'halpi2');
 });
@@ -53,7 +61,10 @@ t.test('a simulated power cut: OB, the runtime counting down from the limit; OL 
   t.equal(upsc('ups.status').out.trim(), 'OB');
   const runtime = Number(upsc('battery.runtime').out.trim());
   const since = (Date.now() - cutAt) / 1000;
-  t.ok(runtime <= 600 && runtime >= Math.floor(600 - since) - 1, `runtime ${runtime} s, ${since} s into the cut: what is left of the 600 s limit`);
+  t.ok(
+    runtime <= 600 && runtime >= Math.floor(600 - since) - 1,
+    `runtime ${runtime} s, ${since} s into the cut: what is left of the 600 s limit`,
+  );
   await d.req('POST', '/sim/power', json({ on: true }));
   await d.waitLog(/Power resumed/);
   t.equal(upsc('ups.status').out.trim(), 'OL');

@@ -12,7 +12,7 @@ const layout = (t: Test, files: string[]): string => {
   return root;
 };
 
-t.test('the npm package: the code in dist/bin/chunks finds the package root\'s public/', async (t) => {
+t.test("the npm package: the code in dist/bin/chunks finds the package root's public/", async (t) => {
   const root = layout(t, ['public/index.html', 'dist/bin/chunks/run.mjs']);
   t.equal(findPanelDir(join(root, 'dist/bin/chunks')), join(root, 'public'));
   t.equal(findPanelDir(join(root, 'dist/bin')), join(root, 'public'));

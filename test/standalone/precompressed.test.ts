@@ -15,32 +15,58 @@ import { engineRig } from '../helpers/engine.js';
 t.test('br first, then gzip, as the request allows; q=0 refuses; * stands for the others', async (t) => {
   const both = new Set(['br', 'gzip'] as const);
   const cases: Array<[string | undefined, string | null]> = [
-    [undefined, null], ['', null], ['identity', null], ['gzip, deflate', 'gzip'], ['gzip, deflate, br', 'br'],
-    ['br;q=0.1, gzip;q=1', 'br'], ['br;q=0, gzip', 'gzip'], ['gzip;q=0, br;q=0', null], ['*', 'br'],
-    ['br;q=0, *', 'gzip'], ['*;q=0', null], ['BR', 'br'], ['x-gzip', 'gzip'], ['deflate', null],
+    [undefined, null],
+    ['', null],
+    ['identity', null],
+    ['gzip, deflate', 'gzip'],
+    ['gzip, deflate, br', 'br'],
+    ['br;q=0.1, gzip;q=1', 'br'],
+    ['br;q=0, gzip', 'gzip'],
+    ['gzip;q=0, br;q=0', null],
+    ['*', 'br'],
+    ['br;q=0, *', 'gzip'],
+    ['*;q=0', null],
+    ['BR', 'br'],
+    ['x-gzip', 'gzip'],
+    ['deflate', null],
   ];
   for (const [header, want] of cases) t.equal(pickEncoding(header, both), want, String(header));
   t.equal(pickEncoding('br, gzip', new Set(['gzip'] as const)), 'gzip', 'only the copies that exist');
 });
 
-interface Got { status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }
+interface Got {
+  status: number;
+  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
 
 async function listen(t: { teardown(fn: () => unknown): void }, panelDir: string) {
   const { engine } = engineRig();
   const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
   const server = createServer(createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   const port = (server.address() as { port: number }).port;
-  return (path: string, acceptEncoding?: string, method = 'GET') => new Promise<Got>((resolve, reject) => {
-    const headers: Record<string, string> = { Host: `127.0.0.1:${port}` };
-    if (acceptEncoding !== undefined) headers['Accept-Encoding'] = acceptEncoding;
-    httpRequest({ host: '127.0.0.1', port, path, method, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
-    }).on('error', reject).end();
-  });
+  return (path: string, acceptEncoding?: string, method = 'GET') =>
+    new Promise<Got>((resolve, reject) => {
+      const headers: Record<string, string> = { Host: `127.0.0.1:${port}` };
+      if (acceptEncoding !== undefined) headers['Accept-Encoding'] = acceptEncoding;
+      httpRequest({ host: '127.0.0.1', port, path, method, agent: false, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
+        );
+      })
+        .on('error', reject)
+        .end();
+    });
 }
 
 t.test('a panel directory with copies: headers and bodies for each encoding', async (t) => {
@@ -57,40 +83,73 @@ t.test('a panel directory with copies: headers and bodies for each encoding', as
   const get = await listen(t, dir);
 
   const plain = await get('/app.js');
-  t.same([plain.status, plain.headers['content-encoding'], plain.headers.vary, plain.body.equals(js)], [200, undefined, 'Accept-Encoding', true],
-    'no Accept-Encoding: the file itself, with Vary');
+  t.same(
+    [plain.status, plain.headers['content-encoding'], plain.headers.vary, plain.body.equals(js)],
+    [200, undefined, 'Accept-Encoding', true],
+    'no Accept-Encoding: the file itself, with Vary',
+  );
   const type = plain.headers['content-type'];
   t.match(type, /javascript/);
 
   const br = await get('/app.js', 'gzip, deflate, br');
-  t.same([br.status, br.headers['content-encoding'], br.headers.vary, br.headers['content-type']], [200, 'br', 'Accept-Encoding', type]);
-  t.equal(br.headers['content-length'], String(statSync(join(dir, 'app.js.br')).size), 'the length of the compressed copy');
+  t.same(
+    [br.status, br.headers['content-encoding'], br.headers.vary, br.headers['content-type']],
+    [200, 'br', 'Accept-Encoding', type],
+  );
+  t.equal(
+    br.headers['content-length'],
+    String(statSync(join(dir, 'app.js.br')).size),
+    'the length of the compressed copy',
+  );
   t.ok(brotliDecompressSync(br.body).equals(js), 'decodes to the file');
 
   const gz = await get('/app.js?v=2', 'gzip');
-  t.same([gz.headers['content-encoding'], gz.headers['content-type'], gz.headers['content-length']],
-    ['gzip', type, String(statSync(join(dir, 'app.js.gz')).size)]);
+  t.same(
+    [gz.headers['content-encoding'], gz.headers['content-type'], gz.headers['content-length']],
+    ['gzip', type, String(statSync(join(dir, 'app.js.gz')).size)],
+  );
   t.ok(gunzipSync(gz.body).equals(js));
 
   const refused = await get('/app.js', 'br;q=0, gzip;q=0');
-  t.same([refused.headers['content-encoding'], refused.headers.vary, refused.body.equals(js)], [undefined, 'Accept-Encoding', true]);
+  t.same(
+    [refused.headers['content-encoding'], refused.headers.vary, refused.body.equals(js)],
+    [undefined, 'Accept-Encoding', true],
+  );
 
   const head = await get('/app.js', 'br', 'HEAD');
-  t.same([head.status, head.headers['content-encoding'], head.headers['content-length'], head.body.length],
-    [200, 'br', String(statSync(join(dir, 'app.js.br')).size), 0]);
+  t.same(
+    [head.status, head.headers['content-encoding'], head.headers['content-length'], head.body.length],
+    [200, 'br', String(statSync(join(dir, 'app.js.br')).size), 0],
+  );
 
   const index = await get('/', 'br, gzip');
-  t.same([index.headers['content-encoding'], index.headers['content-type']], ['gzip', 'text/html; charset=utf-8'], '/ is index.html, which has only a .gz');
+  t.same(
+    [index.headers['content-encoding'], index.headers['content-type']],
+    ['gzip', 'text/html; charset=utf-8'],
+    '/ is index.html, which has only a .gz',
+  );
   t.ok(gunzipSync(index.body).equals(html));
 
   const icon = await get('/icon.png', 'br, gzip');
-  t.same([icon.headers['content-encoding'], icon.headers.vary], [undefined, undefined], 'a file without copies is as before');
-  t.equal((await get('/app.js.br', 'br')).headers['content-encoding'], undefined, 'a copy asked for by name is just a file');
+  t.same(
+    [icon.headers['content-encoding'], icon.headers.vary],
+    [undefined, undefined],
+    'a file without copies is as before',
+  );
+  t.equal(
+    (await get('/app.js.br', 'br')).headers['content-encoding'],
+    undefined,
+    'a copy asked for by name is just a file',
+  );
   t.equal((await get('/missing.js', 'br')).status, 404);
 
   rmSync(join(dir, 'app.js.br'));
   const gone = await get('/app.js', 'br');
-  t.same([gone.status, gone.headers['content-encoding'], gone.body.equals(js)], [200, undefined, true], 'a copy removed since the start: the file itself');
+  t.same(
+    [gone.status, gone.headers['content-encoding'], gone.body.equals(js)],
+    [200, undefined, true],
+    'a copy removed since the start: the file itself',
+  );
 });
 
 t.test('the built panel: its bundle is sent compressed, at most 40% of its size', async (t) => {

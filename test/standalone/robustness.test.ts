@@ -8,7 +8,10 @@ import { GID, spawnHalpid, startDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args], env);
+  const p = spawnHalpid(
+    ['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args],
+    env,
+  );
   const timer = setTimeout(() => p.proc.kill('SIGKILL'), 15_000); // a hang fails the test, not the run
   const code = await p.exited;
   clearTimeout(timer);
@@ -39,9 +42,10 @@ t.test('a socket under /proc: exit 1 with one line, at once (no spin)', async (t
   const r = await run(['--socket', '/proc/nope/x.sock']);
   t.equal(r.code, 1);
   const errors = r.out.split('\n').filter((l) => / ERROR /.test(l));
-  t.same(errors.map((l) => l.replace(/^\S+ ERROR /, '')), [
-    "Cannot create the socket directory /proc/nope: ENOENT: no such file or directory, mkdir '/proc/nope', exiting",
-  ]);
+  t.same(
+    errors.map((l) => l.replace(/^\S+ ERROR /, '')),
+    ["Cannot create the socket directory /proc/nope: ENOENT: no such file or directory, mkdir '/proc/nope', exiting"],
+  );
   t.notMatch(r.out, /Uncaught exception/);
 });
 
@@ -51,9 +55,12 @@ t.test('a socket directory that cannot be created (a file in the way): exit 1 wi
   const r = await run(['--socket', join(dir, 'file', 'sub', 'h.sock')]);
   t.equal(r.code, 1);
   const errors = r.out.split('\n').filter((l) => / ERROR /.test(l));
-  t.same(errors.map((l) => l.replace(/^\S+ ERROR /, '')), [
-    `Cannot create the socket directory ${join(dir, 'file', 'sub')}: ${join(dir, 'file')} is not a directory, exiting`,
-  ]);
+  t.same(
+    errors.map((l) => l.replace(/^\S+ ERROR /, '')),
+    [
+      `Cannot create the socket directory ${join(dir, 'file', 'sub')}: ${join(dir, 'file')} is not a directory, exiting`,
+    ],
+  );
 });
 
 t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does not say "exiting"', async (t) => {
@@ -62,17 +69,36 @@ t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does n
   const first = join(dir, 'a.sock');
   writeFileSync(conf, `socket: ${first}\n`);
   // The socket comes from the file (a --socket flag would pin it across reloads).
-  const p = spawnHalpid(['--simulate', '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', '--conf', conf]);
-  t.teardown(() => { p.proc.kill('SIGKILL'); });
+  const p = spawnHalpid([
+    '--simulate',
+    '--socket-group',
+    GID,
+    '--poweroff',
+    'true',
+    '--poweroff-fallback',
+    '',
+    '--conf',
+    conf,
+  ]);
+  t.teardown(() => {
+    p.proc.kill('SIGKILL');
+  });
   // Errors go to stderr and info to stdout: the two pipes race, so wait on either.
   // Bounded: a daemon that exits or never logs it fails the test with its output.
   const waitFor = async (re: RegExp, limitMs = 20_000) => {
     const start = Date.now();
     while (!re.test(p.output())) {
-      if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`halpid exited before logging ${re}:\n${p.output()}`);
+      if (p.proc.exitCode !== null || p.proc.signalCode !== null)
+        throw new Error(`halpid exited before logging ${re}:\n${p.output()}`);
       if (Date.now() - start > limitMs) throw new Error(`no log line ${re} within ${limitMs} ms:\n${p.output()}`);
       await new Promise<void>((r) => {
-        const done = () => { clearTimeout(tick); p.proc.stdout!.off('data', done); p.proc.stderr!.off('data', done); p.proc.off('exit', done); r(); };
+        const done = () => {
+          clearTimeout(tick);
+          p.proc.stdout!.off('data', done);
+          p.proc.stderr!.off('data', done);
+          p.proc.off('exit', done);
+          r();
+        };
         const tick = setTimeout(done, 500); // re-check the limit even when nothing is written
         p.proc.stdout!.once('data', done);
         p.proc.stderr!.once('data', done);
@@ -85,8 +111,16 @@ t.test('SIGHUP to an uncreatable socket path: it keeps the old socket and does n
   p.proc.kill('SIGHUP');
   await waitFor(/Configuration reloaded/);
   await waitFor(/Cannot move the socket/);
-  const line = p.output().split('\n').find((l) => l.includes('Cannot move the socket'));
-  t.match(line, new RegExp(`Cannot move the socket to /proc/nope/b\\.sock: Cannot create the socket directory /proc/nope: .*; keeping ${first}$`));
+  const line = p
+    .output()
+    .split('\n')
+    .find((l) => l.includes('Cannot move the socket'));
+  t.match(
+    line,
+    new RegExp(
+      `Cannot move the socket to /proc/nope/b\\.sock: Cannot create the socket directory /proc/nope: .*; keeping ${first}$`,
+    ),
+  );
   t.notMatch(line, /exiting/);
   p.proc.kill('SIGTERM');
   t.equal(await p.exited, 0);

@@ -22,14 +22,34 @@ t.test('SIGTERM with 20 NUT, 5 SSE, 5 keep-alive and half-open connections: exit
   t.match(await firstReply(first, 'VER\n'), /Network UPS Tools|halpid/i, 'a NUT client is served');
   for (let i = 1; i < 20; i++) await open({ port: nutPort });
   // 5 event streams, on both listeners.
-  for (const [target, path] of [[web, '/api/events'], [web, '/api/events'], [web, '/api/events'], [unix, '/events'], [unix, '/events']] as const) {
+  for (const [target, path] of [
+    [web, '/api/events'],
+    [web, '/api/events'],
+    [web, '/api/events'],
+    [unix, '/events'],
+    [unix, '/events'],
+  ] as const) {
     const s = await open(target);
-    t.match(await firstReply(s, head('GET', path, 'path' in target ? 'localhost' : host)), /^HTTP\/1\.1 200 /, `SSE ${path}`);
+    t.match(
+      await firstReply(s, head('GET', path, 'path' in target ? 'localhost' : host)),
+      /^HTTP\/1\.1 200 /,
+      `SSE ${path}`,
+    );
   }
   // 5 keep-alive connections after a complete exchange.
-  for (const [target, path] of [[web, '/api/version'], [web, '/api/version'], [web, '/'], [unix, '/version'], [unix, '/version']] as const) {
+  for (const [target, path] of [
+    [web, '/api/version'],
+    [web, '/api/version'],
+    [web, '/'],
+    [unix, '/version'],
+    [unix, '/version'],
+  ] as const) {
     const s = await open(target);
-    t.match(await firstReply(s, head('GET', path, 'path' in target ? 'localhost' : host)), /^HTTP\/1\.1 200 /, `keep-alive ${path}`);
+    t.match(
+      await firstReply(s, head('GET', path, 'path' in target ? 'localhost' : host)),
+      /^HTTP\/1\.1 200 /,
+      `keep-alive ${path}`,
+    );
   }
   // Half-open: a request head never finished, and connections that say nothing.
   for (const target of [web, unix]) {
@@ -40,7 +60,7 @@ t.test('SIGTERM with 20 NUT, 5 SSE, 5 keep-alive and half-open connections: exit
 
   t.equal(await d.stop('SIGTERM'), 0, 'exit 0');
   t.match(d.logs(), /Watchdog disabled/);
-  t.notMatch(d.logs(), /Cleanup timed out/, 'within the daemon\'s own 2 s deadline');
+  t.notMatch(d.logs(), /Cleanup timed out/, "within the daemon's own 2 s deadline");
   t.match(d.logs(), /Daemon shutdown complete/);
   t.notMatch(d.logs(), /Uncaught exception/);
 });

@@ -25,17 +25,25 @@ t.test('the JS bundle and the stylesheet come compressed; the panel shows values
   const clock = new RealClock();
   const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
   const engine = new Engine({
-    bus: sim, simulator: sim, backend: 'simulator', clock,
+    bus: sim,
+    simulator: sim,
+    backend: 'simulator',
+    clock,
     settings: { blackoutTimeLimitS: 5, blackoutVoltageLimitV: 9, dryRun: true, poweroffCommand: '' },
     actions: { poweroff: () => {}, rtcwake: async () => {} },
   });
   engine.start();
   const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
-  const server: Server = createServer(createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir: join(ROOT, 'public') }));
+  const server: Server = createServer(
+    createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir: join(ROOT, 'public') }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   t.teardown(async () => {
     api.close();
-    await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
     await engine.stop();
   });
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
@@ -43,7 +51,9 @@ t.test('the JS bundle and the stylesheet come compressed; the panel shows values
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
   const bundle = page.waitForResponse((res) => new URL(res.url()).pathname === '/app.js');
   await page.goto(url);
   const res = await bundle;
@@ -54,10 +64,13 @@ t.test('the JS bundle and the stylesheet come compressed; the panel shows values
   t.equal(headers.vary, 'Accept-Encoding');
   t.match(headers['content-type'], /javascript/);
   await page.waitForFunction(() => /^\d+\.\d\d$/.test(document.getElementById('v-in')?.textContent ?? ''));
-  const entries = await page.evaluate(() => performance.getEntriesByType('resource')
-    .map((e) => e as PerformanceResourceTiming)
-    .filter((e) => /\/(app\.js|style\.css)$/.test(new URL(e.name).pathname))
-    .map((e) => ({ path: new URL(e.name).pathname, transfer: e.encodedBodySize, decoded: e.decodedBodySize })));
+  const entries = await page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .map((e) => e as PerformanceResourceTiming)
+      .filter((e) => /\/(app\.js|style\.css)$/.test(new URL(e.name).pathname))
+      .map((e) => ({ path: new URL(e.name).pathname, transfer: e.encodedBodySize, decoded: e.decodedBodySize })),
+  );
   t.equal(entries.length, 2, 'both loaded');
   for (const e of entries) {
     const size = statSync(join(ROOT, 'public', e.path.slice(1))).size;

@@ -57,7 +57,13 @@ async function attack(t: Test, dialect: '4' | '5'): Promise<void> {
     res.end(attackPage(`http://127.0.0.1:${webPort}`, token));
   });
   await new Promise<void>((r) => evil.listen(0, '127.0.0.2', () => r()));
-  t.teardown(() => new Promise<void>((r) => { evil.close(() => r()); evil.closeAllConnections(); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        evil.close(() => r());
+        evil.closeAllConnections();
+      }),
+  );
   const page = await browser.newPage();
   t.teardown(() => page.close());
   await page.goto(`http://127.0.0.2:${(evil.address() as { port: number }).port}/`);
@@ -69,10 +75,14 @@ async function attack(t: Test, dialect: '4' | '5'): Promise<void> {
   t.equal((await d.req('GET', '/config')).text, before.config, 'settings unchanged');
   // And the listener still works for its own panel with the token.
   const own = await fetch(`http://127.0.0.1:${webPort}/api/usb/1`, {
-    method: 'PUT', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: 'false',
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: 'false',
   });
   t.equal(own.status, 204, 'a same-origin write with the token works');
 }
 
 t.test('dialect 5: a page on another origin cannot write through the web listener', { skip }, (t) => attack(t, '5'));
-t.test('dialect 4 (plain-text bodies accepted): a page on another origin cannot write either', { skip }, (t) => attack(t, '4'));
+t.test('dialect 4 (plain-text bodies accepted): a page on another origin cannot write either', { skip }, (t) =>
+  attack(t, '4'),
+);

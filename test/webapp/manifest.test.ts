@@ -26,7 +26,12 @@ t.test('halpid serves the manifest with its content type, and the page links it'
   const r = await fetch(`${base}manifest.webmanifest`);
   t.equal(r.status, 200);
   t.match(r.headers.get('content-type'), /^application\/manifest\+json/);
-  const m = (await r.json()) as { name: string; start_url: string; display: string; icons: Array<{ src: string; sizes: string; type: string }> };
+  const m = (await r.json()) as {
+    name: string;
+    start_url: string;
+    display: string;
+    icons: Array<{ src: string; sizes: string; type: string }>;
+  };
   t.equal(m.name, 'HALPI2 power');
   t.equal(m.display, 'standalone');
   t.equal(m.start_url, './', 'relative: works under / and under /signalk-halpi2/');
@@ -42,6 +47,8 @@ t.test('halpid serves the manifest with its content type, and the page links it'
 });
 
 t.test('the manifest and the icons are in public/ for the Signal K server', async (t) => {
-  const m = JSON.parse(readFileSync(join(ROOT, 'public', 'manifest.webmanifest'), 'utf8')) as { icons: Array<{ src: string; sizes: string }> };
+  const m = JSON.parse(readFileSync(join(ROOT, 'public', 'manifest.webmanifest'), 'utf8')) as {
+    icons: Array<{ src: string; sizes: string }>;
+  };
   for (const icon of m.icons) t.equal(pngSize(readFileSync(join(ROOT, 'public', icon.src))).join('x'), icon.sizes);
 });

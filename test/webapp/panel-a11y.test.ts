@@ -13,7 +13,10 @@ import { freePort } from '../helpers/net.js';
 const skip = browserSkip();
 const AXE = skip ? '' : readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const THEMES = ['day', 'night', 'red'] as const;
-const VIEWPORTS = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }] as const;
+const VIEWPORTS = [
+  { name: 'desktop', width: 1280, height: 800 },
+  { name: 'phone', width: 390, height: 844 },
+] as const;
 
 let d: RunningDaemon;
 let browser: Browser;
@@ -30,21 +33,31 @@ t.before(async () => {
   ({ page, problems } = await openPage(browser, url));
   await d.req('PUT', '/sim/inputs', json({ V_in: 13.5 }));
   // Live, with the controls usable (disabled controls would escape the contrast rules).
-  await page.waitForFunction(() => document.getElementById('v-in')?.textContent === '13.50' &&
-    !document.getElementById('usb-0')?.hasAttribute('disabled') && document.getElementById('usb-0')?.getAttribute('aria-checked') === 'true');
+  await page.waitForFunction(
+    () =>
+      document.getElementById('v-in')?.textContent === '13.50' &&
+      !document.getElementById('usb-0')?.hasAttribute('disabled') &&
+      document.getElementById('usb-0')?.getAttribute('aria-checked') === 'true',
+  );
 });
 t.teardown(async () => {
   await browser?.close();
   await d?.stop();
 });
 
-interface AxeResult { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[]; failureSummary: string }> }> }
+interface AxeResult {
+  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[]; failureSummary: string }> }>;
+}
 
 async function axe(p: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol: the page's CSP (default-src 'self') stays as it is.
   if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
-  const r = await p.evaluate(() => (window as unknown as { axe: { run(): Promise<unknown> } }).axe.run()) as AxeResult;
-  return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary}`));
+  const r = (await p.evaluate(() =>
+    (window as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
+  )) as AxeResult;
+  return r.violations.flatMap((v) =>
+    v.nodes.map((n) => `${v.id} (${v.impact}) ${n.target.join(' ')}: ${n.failureSummary}`),
+  );
 }
 
 const setTheme = async (theme: string) => {
@@ -66,24 +79,39 @@ t.test('layout at 1280 px: units on the line of their numbers, a full top row', 
   await page.setViewportSize({ width: 1280, height: 800 });
   const layout = await page.evaluate(() => {
     const oneLine = [...document.querySelectorAll('.big dd')].map((dd) => {
-      const [num, unit] = [dd.querySelector('span')!.getBoundingClientRect(), dd.querySelector('abbr')!.getBoundingClientRect()];
+      const [num, unit] = [
+        dd.querySelector('span')!.getBoundingClientRect(),
+        dd.querySelector('abbr')!.getBoundingClientRect(),
+      ];
       return unit.top < num.bottom && unit.left >= num.right;
     });
-    const cards = [...document.querySelectorAll('main > .card')].filter((c) => (c as HTMLElement).offsetParent !== null) as HTMLElement[];
+    const cards = [...document.querySelectorAll('main > .card')].filter(
+      (c) => (c as HTMLElement).offsetParent !== null,
+    ) as HTMLElement[];
     const top = cards[0]!.offsetTop;
     const row = cards.filter((c) => c.offsetTop === top);
     const main = document.querySelector('main')!;
-    const inner = main.clientWidth - parseFloat(getComputedStyle(main).paddingLeft) - parseFloat(getComputedStyle(main).paddingRight);
-    const used = row.reduce((w, c) => w + c.offsetWidth, 0) + (row.length - 1) * parseFloat(getComputedStyle(main).columnGap);
+    const inner =
+      main.clientWidth -
+      parseFloat(getComputedStyle(main).paddingLeft) -
+      parseFloat(getComputedStyle(main).paddingRight);
+    const used =
+      row.reduce((w, c) => w + c.offsetWidth, 0) + (row.length - 1) * parseFloat(getComputedStyle(main).columnGap);
     return { oneLine, inner, used, cards: row.length };
   });
   t.ok(layout.oneLine.every(Boolean), `every unit right of its number (${layout.oneLine})`);
-  t.ok(Math.abs(layout.used - layout.inner) <= 2, `the top row is full: ${layout.cards} cards, ${layout.used} of ${layout.inner} px`);
+  t.ok(
+    Math.abs(layout.used - layout.inner) <= 2,
+    `the top row is full: ${layout.cards} cards, ${layout.used} of ${layout.inner} px`,
+  );
 });
 
 t.test('layout on a phone: one column, nothing wider than the screen', { skip }, async (t) => {
   await page.setViewportSize({ width: 390, height: 844 });
-  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  const widths = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
   t.ok(widths.scroll <= widths.client, `no sideways scrolling (${widths.scroll} in ${widths.client})`);
   await setTheme('night');
   await docScreenshot(t, page, 'panel-phone');
@@ -92,7 +120,11 @@ t.test('layout on a phone: one column, nothing wider than the screen', { skip },
 t.test('axe: no violations in the blackout view, in any theme, desktop and phone', { skip }, async (t) => {
   await d.req('PUT', '/sim/inputs', json({ hold: false }));
   await d.req('POST', '/sim/power', json({ on: false }));
-  await page.waitForFunction(() => document.getElementById('blackout')?.hidden === false && /^\d+$/.test(document.getElementById('bo-timer')?.textContent ?? ''));
+  await page.waitForFunction(
+    () =>
+      document.getElementById('blackout')?.hidden === false &&
+      /^\d+$/.test(document.getElementById('bo-timer')?.textContent ?? ''),
+  );
   for (const vp of VIEWPORTS) {
     await page.setViewportSize(vp);
     for (const theme of THEMES) {
@@ -104,7 +136,9 @@ t.test('axe: no violations in the blackout view, in any theme, desktop and phone
   await setTheme('red');
   await docScreenshot(t, page, 'panel-night');
   await d.req('POST', '/sim/power', json({ on: true }));
-  await page.waitForFunction(() => document.getElementById('blackout')?.hidden === true, undefined, { timeout: 30_000 });
+  await page.waitForFunction(() => document.getElementById('blackout')?.hidden === true, undefined, {
+    timeout: 30_000,
+  });
 });
 
 t.test('Automatic follows prefers-color-scheme; a manual choice survives a reload', { skip }, async (t) => {
@@ -130,11 +164,16 @@ t.test('red: no bright element (nothing but dim reds on black)', { skip }, async
       const e = el as HTMLElement;
       if (e.offsetParent === null && e.tagName !== 'BODY') continue;
       const s = getComputedStyle(e);
-      for (const [what, c] of [['color', s.color], ['background', s.backgroundColor], ['border', s.borderTopColor]] as const) {
+      for (const [what, c] of [
+        ['color', s.color],
+        ['background', s.backgroundColor],
+        ['border', s.borderTopColor],
+      ] as const) {
         const [r = 0, g = 0, b = 0, a = 1] = rgb(c);
         if (a === 0) continue;
         // Red only: green and blue stay far below red, and nothing is white or grey-bright.
-        if (g > 110 || b > 110 || (g > r * 0.45 && r + g + b > 90)) out.push(`${e.tagName}#${e.id}.${e.className} ${what} ${c}`);
+        if (g > 110 || b > 110 || (g > r * 0.45 && r + g + b > 90))
+          out.push(`${e.tagName}#${e.id}.${e.className} ${what} ${c}`);
       }
     }
     return out;

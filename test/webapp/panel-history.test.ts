@@ -27,14 +27,20 @@ t.teardown(async () => {
   await d?.stop();
 });
 
-const chart = () => page.locator('#chart').evaluate((el: HTMLElement) => ({
-  points: Number(el.dataset.points), first: Number(el.dataset.first), span: Number(el.dataset.span), label: el.getAttribute('aria-label') ?? '',
-}));
+const chart = () =>
+  page.locator('#chart').evaluate((el: HTMLElement) => ({
+    points: Number(el.dataset.points),
+    first: Number(el.dataset.first),
+    span: Number(el.dataset.span),
+    label: el.getAttribute('aria-label') ?? '',
+  }));
 
 t.test('from the first reading the time axis spans 10 minutes, and the dashed lines are named', { skip }, async (t) => {
   await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) >= 1);
   t.equal((await chart()).span, 600, 'ten minutes, not milliseconds (or years, for one point)');
-  await page.waitForFunction(() => /power-on threshold/.test(document.getElementById('chart')?.getAttribute('aria-label') ?? ''));
+  await page.waitForFunction(() =>
+    /power-on threshold/.test(document.getElementById('chart')?.getAttribute('aria-label') ?? ''),
+  );
   t.match((await chart()).label, /; dashed lines: blackout limit \d+\.\d V, power-on threshold \d+\.\d V$/);
 });
 
@@ -42,20 +48,29 @@ t.test('from the first reading the time axis spans 10 minutes, and the dashed li
  * The lightness (0–1) of the chart's painted pixels along a row near the top (above 14 V), in the
  * middle of the plot (clear of the axis labels and the threshold labels): grid lines only.
  */
-const gridLightness = () => page.locator('#chart canvas').evaluate((c: HTMLCanvasElement) => {
-  const row = c.getContext('2d')!.getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
-  const out: number[] = [];
-  for (let i = 0; i < row.length; i += 4) if (row[i + 3]! > 128) out.push((row[i]! + row[i + 1]! + row[i + 2]!) / 765);
-  return out;
-});
+const gridLightness = () =>
+  page.locator('#chart canvas').evaluate((c: HTMLCanvasElement) => {
+    const row = c
+      .getContext('2d')!
+      .getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
+    const out: number[] = [];
+    for (let i = 0; i < row.length; i += 4)
+      if (row[i + 3]! > 128) out.push((row[i]! + row[i + 1]! + row[i + 2]!) / 765);
+    return out;
+  });
 
 /** Sets the theme and waits until the chart's grid is redrawn light (day) or dark (night). */
 const setTheme = async (theme: 'night' | 'day'): Promise<void> => {
-  await page.evaluate((th) => { document.documentElement.dataset.theme = th; }, theme);
+  await page.evaluate((th) => {
+    document.documentElement.dataset.theme = th;
+  }, theme);
   await page.waitForFunction((light) => {
     const c = document.querySelector<HTMLCanvasElement>('#chart canvas')!;
-    const row = c.getContext('2d')!.getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
-    for (let i = 0; i < row.length; i += 4) if (row[i + 3]! > 128) return ((row[i]! + row[i + 1]! + row[i + 2]!) / 765 > 0.5) === light;
+    const row = c
+      .getContext('2d')!
+      .getImageData(Math.round(c.width * 0.3), Math.round(c.height * 0.12), Math.round(c.width * 0.5), 1).data;
+    for (let i = 0; i < row.length; i += 4)
+      if (row[i + 3]! > 128) return (row[i]! + row[i + 1]! + row[i + 2]!) / 765 > 0.5 === light;
     return false;
   }, theme === 'day');
 };
@@ -104,8 +119,13 @@ t.test('a tablet whose clock is an hour slow still shows the history in its char
   // The browser's clock an hour behind halpid's, running.
   await slow.clock.install({ time: Date.now() - 3600_000 });
   await slow.goto(url);
-  await slow.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, Math.max(5, before.points - 2));
+  await slow.waitForFunction(
+    (n) => Number(document.getElementById('chart')?.dataset.points) >= n,
+    Math.max(5, before.points - 2),
+  );
   const first = await slow.locator('#chart').evaluate((el: HTMLElement) => Number(el.dataset.first));
-  t.ok(first > Date.now() / 1000 - 3600 - 700 && first < Date.now() / 1000 - 3600, 'the history on the browser\'s clock, inside its 10 minutes');
+  t.ok(
+    first > Date.now() / 1000 - 3600 - 700 && first < Date.now() / 1000 - 3600,
+    "the history on the browser's clock, inside its 10 minutes",
+  );
 });
-

@@ -22,7 +22,9 @@ t.before(async () => {
   const url = /Open the panel with (\S+)$/.exec(await d.waitLog(/Open the panel with/))![1]!;
   ({ page, problems } = await openPage(browser, url));
   // A reload would lose this mark: the tests below check it is still there.
-  await page.evaluate(() => { (window as unknown as { notReloaded: boolean }).notReloaded = true; });
+  await page.evaluate(() => {
+    (window as unknown as { notReloaded: boolean }).notReloaded = true;
+  });
 });
 t.teardown(async () => {
   await browser?.close();
@@ -30,57 +32,99 @@ t.teardown(async () => {
 });
 
 /** Live: the badge says connected, the values and the USB switches are back and usable. */
-const live = () => page.waitForFunction(() => {
-  const $ = (id: string) => document.getElementById(id)!;
-  return $('conn').className === 'badge ok' && /^\d+\.\d\d$/.test($('v-in').textContent ?? '') &&
-    [0, 1, 2, 3].every((n) => /^USB \d: (on|off)$/.test($(`usb-${n}`).textContent ?? '') && !$(`usb-${n}`).hasAttribute('disabled'));
-}, undefined, { timeout: 60_000 });
+const live = () =>
+  page.waitForFunction(
+    () => {
+      const $ = (id: string) => document.getElementById(id)!;
+      return (
+        $('conn').className === 'badge ok' &&
+        /^\d+\.\d\d$/.test($('v-in').textContent ?? '') &&
+        [0, 1, 2, 3].every(
+          (n) => /^USB \d: (on|off)$/.test($(`usb-${n}`).textContent ?? '') && !$(`usb-${n}`).hasAttribute('disabled'),
+        )
+      );
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
 
 /** Stale: the panel says it has no values and the switches are unknown. */
-const stale = () => page.waitForFunction(() => {
-  const $ = (id: string) => document.getElementById(id)!;
-  return $('conn').textContent === 'No values from the controller' && $('usb-0').textContent === 'USB 0: —' && $('usb-0').hasAttribute('disabled');
-}, undefined, { timeout: 60_000 });
+const stale = () =>
+  page.waitForFunction(
+    () => {
+      const $ = (id: string) => document.getElementById(id)!;
+      return (
+        $('conn').textContent === 'No values from the controller' &&
+        $('usb-0').textContent === 'USB 0: —' &&
+        $('usb-0').hasAttribute('disabled')
+      );
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
 
 const notReloaded = () => page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
 
-t.test('after a bus fault of over 10 s the badge and the USB switches come back without a reload', { skip }, async (t) => {
-  await live();
-  await d.req('POST', '/sim/faults', json({ kind: 'nack', count: 0 }));
-  await stale();
-  t.equal(await page.locator('#conn').getAttribute('class'), 'badge danger');
-  // Hold the fault until the controller has been silent for 10 s: its watchdog (10 s, then 5 s of
-  // grace) then has 5 s or less before it would power-cycle the computer.
-  await page.waitForFunction(() => /power-cycle this computer in [0-5] s$/.test(document.getElementById('banner')?.textContent ?? ''),
-    undefined, { timeout: 60_000 });
-  await d.req('DELETE', '/sim/faults');
-  await live();
-  t.match(await page.locator('#conn').textContent(), /^Connected to halpid /);
-  t.ok(await page.locator('#banner').isHidden(), 'the controller banner is gone');
-  t.ok(await notReloaded(), 'no reload');
-  // The switches work again.
-  const before = await page.locator('#usb-1').getAttribute('aria-checked');
-  await page.locator('#usb-1').click();
-  await page.waitForFunction((b) => document.getElementById('usb-1')?.getAttribute('aria-checked') !== b, before);
-  t.equal((await d.req('GET', '/usb/1')).text, before === 'true' ? 'false' : 'true', 'the click reached the controller');
-});
+t.test(
+  'after a bus fault of over 10 s the badge and the USB switches come back without a reload',
+  { skip },
+  async (t) => {
+    await live();
+    await d.req('POST', '/sim/faults', json({ kind: 'nack', count: 0 }));
+    await stale();
+    t.equal(await page.locator('#conn').getAttribute('class'), 'badge danger');
+    // Hold the fault until the controller has been silent for 10 s: its watchdog (10 s, then 5 s of
+    // grace) then has 5 s or less before it would power-cycle the computer.
+    await page.waitForFunction(
+      () => /power-cycle this computer in [0-5] s$/.test(document.getElementById('banner')?.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
+    await d.req('DELETE', '/sim/faults');
+    await live();
+    t.match(await page.locator('#conn').textContent(), /^Connected to halpid /);
+    t.ok(await page.locator('#banner').isHidden(), 'the controller banner is gone');
+    t.ok(await notReloaded(), 'no reload');
+    // The switches work again.
+    const before = await page.locator('#usb-1').getAttribute('aria-checked');
+    await page.locator('#usb-1').click();
+    await page.waitForFunction((b) => document.getElementById('usb-1')?.getAttribute('aria-checked') !== b, before);
+    t.equal(
+      (await d.req('GET', '/usb/1')).text,
+      before === 'true' ? 'false' : 'true',
+      'the click reached the controller',
+    );
+  },
+);
 
-t.test('after a power cut through to the shutdown and back, the panel is live again without a reload', { skip }, async (t) => {
-  await live();
-  await d.req('POST', '/sim/power', json({ on: false }));
-  await page.waitForFunction(() => document.getElementById('blackout')?.hidden === false);
-  await page.waitForFunction(() => document.getElementById('bo-title')?.textContent === 'Shutting down after input power loss',
-    undefined, { timeout: 60_000 });
-  // The simulated host halts and the controller cuts it: no values until the power returns.
-  await stale();
-  await d.req('POST', '/sim/power', json({ on: true }));
-  await live();
-  await page.waitForFunction(() => document.getElementById('daemon-state')?.textContent === 'OK', undefined, { timeout: 60_000 });
-  t.ok(await page.locator('#blackout').isHidden(), 'the blackout view is gone');
-  t.match(await page.locator('#conn').textContent(), /^Connected to halpid /);
-  t.ok(await notReloaded(), 'no reload');
-});
+t.test(
+  'after a power cut through to the shutdown and back, the panel is live again without a reload',
+  { skip },
+  async (t) => {
+    await live();
+    await d.req('POST', '/sim/power', json({ on: false }));
+    await page.waitForFunction(() => document.getElementById('blackout')?.hidden === false);
+    await page.waitForFunction(
+      () => document.getElementById('bo-title')?.textContent === 'Shutting down after input power loss',
+      undefined,
+      { timeout: 60_000 },
+    );
+    // The simulated host halts and the controller cuts it: no values until the power returns.
+    await stale();
+    await d.req('POST', '/sim/power', json({ on: true }));
+    await live();
+    await page.waitForFunction(() => document.getElementById('daemon-state')?.textContent === 'OK', undefined, {
+      timeout: 60_000,
+    });
+    t.ok(await page.locator('#blackout').isHidden(), 'the blackout view is gone');
+    t.match(await page.locator('#conn').textContent(), /^Connected to halpid /);
+    t.ok(await notReloaded(), 'no reload');
+  },
+);
 
 t.test('no errors in the console', { skip }, async (t) => {
-  t.same(problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)), []);
+  t.same(
+    problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)),
+    [],
+  );
 });

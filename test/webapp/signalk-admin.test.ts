@@ -45,19 +45,27 @@ async function openConfig(path: string): Promise<{ page: Page; problems: string[
 
 /** Click the form's Save and wait for the server to answer it. */
 async function save(page: Page): Promise<void> {
-  const answered = page.waitForResponse((r) => r.url().endsWith(`/plugins/${ID}/config`) && r.request().method() === 'POST');
+  const answered = page.waitForResponse(
+    (r) => r.url().endsWith(`/plugins/${ID}/config`) && r.request().method() === 'POST',
+  );
   await page.locator('form.rjsf button[type=submit]').click();
   const res = await answered;
   if (res.status() !== 200) throw new Error(`Save answered ${res.status()}`);
 }
 
-const realProblems = (problems: string[]) => problems.filter((p) => !/^Failed to load resource: the server responded with a status of (401|404)/.test(p));
+const realProblems = (problems: string[]) =>
+  problems.filter((p) => !/^Failed to load resource: the server responded with a status of (401|404)/.test(p));
 
 t.test('classic admin UI: Save with the defaults enables the plugin; every mode can be chosen', { skip }, async (t) => {
   const { page, problems } = await openConfig(CLASSIC);
   // The mode is a real choice with readable labels.
   const labels = await page.locator('#root_configuration_mode option').allTextContents();
-  t.same(labels, ['Automatic: use a running halpid, else drive the controller', 'Client of halpid', 'Drive the controller on the I2C bus', 'Simulator (demonstration)']);
+  t.same(labels, [
+    'Automatic: use a running halpid, else drive the controller',
+    'Client of halpid',
+    'Drive the controller on the I2C bus',
+    'Simulator (demonstration)',
+  ]);
   t.notOk(await page.locator('#root_configuration_nut_listen').count(), 'no NUT fields while the NUT server is off');
   await page.locator('#root_configuration_socketPath').fill(socketPath);
   await save(page);
@@ -65,7 +73,10 @@ t.test('classic admin UI: Save with the defaults enables the plugin; every mode 
   t.equal(first.enabled, true, 'the first Save enables the plugin');
   t.equal(first.configuration?.mode, 'auto');
   t.equal(first.configuration?.nut?.enabled, false, 'no NUT server the owner did not ask for');
-  t.match(await sk.waitForStatus((m) => /^No halpid answered/.test(m)), new RegExp(`^No halpid answered at ${socketPath} \\(no socket\\)`));
+  t.match(
+    await sk.waitForStatus((m) => /^No halpid answered/.test(m)),
+    new RegExp(`^No halpid answered at ${socketPath} \\(no socket\\)`),
+  );
   // The Enabled switch is there once a configuration exists, and on.
   await page.reload();
   await page.locator('#root_configuration_mode').waitFor();
@@ -90,7 +101,10 @@ t.test('classic admin UI: Save with the defaults enables the plugin; every mode 
   await page.locator('#root_configuration_mode').selectOption({ label: 'Client of halpid' });
   await save(page);
   t.equal(stored().configuration?.mode, 'client');
-  t.match(await sk.waitForStatus((m) => m.startsWith('halpid not reachable')), `halpid not reachable at ${socketPath}: no socket`);
+  t.match(
+    await sk.waitForStatus((m) => m.startsWith('halpid not reachable')),
+    `halpid not reachable at ${socketPath}: no socket`,
+  );
 
   // NUT: the fields appear once it is switched on.
   await page.locator('#root_configuration_nut_enabled').check();

@@ -19,27 +19,52 @@ t.before(async () => {
   browser = await launch();
   await sk.waitFor('electrical.halpi.dcInputVoltage', (v) => typeof v === 'number');
   ({ page, problems } = await openPage(browser, `http://127.0.0.1:${sk.port}/signalk-halpi2/`));
-  await page.evaluate(() => { (window as unknown as { notReloaded: boolean }).notReloaded = true; });
+  await page.evaluate(() => {
+    (window as unknown as { notReloaded: boolean }).notReloaded = true;
+  });
 });
 t.teardown(async () => {
   await browser?.close();
   await sk?.stop();
 });
 
-const live = () => page.waitForFunction(() => {
-  const $ = (id: string) => document.getElementById(id)!;
-  return /^\d+\.\d\d$/.test($('v-in').textContent ?? '') &&
-    [0, 1, 2, 3].every((n) => /^USB \d: (on|off)$/.test($(`usb-${n}`).textContent ?? '') && !$(`usb-${n}`).hasAttribute('disabled'));
-}, undefined, { timeout: 60_000 });
+const live = () =>
+  page.waitForFunction(
+    () => {
+      const $ = (id: string) => document.getElementById(id)!;
+      return (
+        /^\d+\.\d\d$/.test($('v-in').textContent ?? '') &&
+        [0, 1, 2, 3].every(
+          (n) => /^USB \d: (on|off)$/.test($(`usb-${n}`).textContent ?? '') && !$(`usb-${n}`).hasAttribute('disabled'),
+        )
+      );
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
 
-t.test('a bus fault until the plugin\'s data goes stale, then cleared: values and USB switches come back, no reload', { skip }, async (t) => {
-  await live();
-  t.ok((await sk.send('POST', '/plugins/signalk-halpi2/sim/faults', { kind: 'nack', count: 0 })).status < 300, 'faults injected');
-  await sk.waitFor('electrical.halpi.usb.port0', (v) => v === null, 60_000);
-  await page.waitForFunction(() => document.getElementById('usb-0')?.textContent === 'USB 0: —' && document.getElementById('v-in')?.textContent === '—');
-  t.ok(await page.locator('#usb-0').isDisabled(), 'unknown ports cannot be switched');
-  t.ok((await sk.send('DELETE', '/plugins/signalk-halpi2/sim/faults')).status < 300, 'faults cleared');
-  await live();
-  t.ok(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true), 'no reload');
-  t.same(problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)), []);
-});
+t.test(
+  "a bus fault until the plugin's data goes stale, then cleared: values and USB switches come back, no reload",
+  { skip },
+  async (t) => {
+    await live();
+    t.ok(
+      (await sk.send('POST', '/plugins/signalk-halpi2/sim/faults', { kind: 'nack', count: 0 })).status < 300,
+      'faults injected',
+    );
+    await sk.waitFor('electrical.halpi.usb.port0', (v) => v === null, 60_000);
+    await page.waitForFunction(
+      () =>
+        document.getElementById('usb-0')?.textContent === 'USB 0: —' &&
+        document.getElementById('v-in')?.textContent === '—',
+    );
+    t.ok(await page.locator('#usb-0').isDisabled(), 'unknown ports cannot be switched');
+    t.ok((await sk.send('DELETE', '/plugins/signalk-halpi2/sim/faults')).status < 300, 'faults cleared');
+    await live();
+    t.ok(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true), 'no reload');
+    t.same(
+      problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)),
+      [],
+    );
+  },
+);

@@ -11,7 +11,10 @@ export interface BlackoutRow {
 }
 
 const OUTCOME: Record<string, string> = {
-  power_returned: 'power returned', shutdown: 'shut down', stopped: 'daemon stopped', ongoing: 'going on now',
+  power_returned: 'power returned',
+  shutdown: 'shut down',
+  stopped: 'daemon stopped',
+  ongoing: 'going on now',
 };
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -20,7 +23,9 @@ function when(s: number): string {
   const d = new Date(s * 1000);
   const today = new Date();
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return d.toDateString() === today.toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+  return d.toDateString() === today.toDateString()
+    ? time
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
 export function length(s: number): string {
@@ -30,10 +35,14 @@ export function length(s: number): string {
 }
 
 /** The list, placed after `chartEl` in its card. */
-export function pastBlackouts(chartEl: HTMLElement): { show(rows: BlackoutRow[]): void; unavailable(why: string | null): void } {
+export function pastBlackouts(chartEl: HTMLElement): {
+  show(rows: BlackoutRow[]): void;
+  unavailable(why: string | null): void;
+} {
   const box = document.createElement('div');
   box.className = 'past-blackouts';
-  box.innerHTML = '<h3 id="h-blackouts">Past blackouts</h3><p id="blackouts-none" class="msg">Loading…</p>' +
+  box.innerHTML =
+    '<h3 id="h-blackouts">Past blackouts</h3><p id="blackouts-none" class="msg">Loading…</p>' +
     '<table id="blackouts" aria-labelledby="h-blackouts" hidden><thead><tr><th scope="col">Start</th><th scope="col">Length</th><th scope="col">Outcome</th></tr></thead><tbody></tbody></table>';
   chartEl.after(box);
   const none = box.querySelector('p')!;
@@ -44,17 +53,19 @@ export function pastBlackouts(chartEl: HTMLElement): { show(rows: BlackoutRow[])
       table.hidden = rows.length === 0;
       none.hidden = rows.length > 0;
       none.textContent = 'None since the daemon started.';
-      body.replaceChildren(...[...rows].reverse().map((b) => {
-        const tr = document.createElement('tr');
-        tr.className = `outcome-${b.outcome}`;
-        const cap = b.min_V_cap === null ? '' : ` (supercap down to ${b.min_V_cap.toFixed(2)} V)`;
-        for (const text of [when(b.start), length(b.duration), `${OUTCOME[b.outcome] ?? b.outcome}${cap}`]) {
-          const td = document.createElement('td');
-          td.textContent = text;
-          tr.append(td);
-        }
-        return tr;
-      }));
+      body.replaceChildren(
+        ...[...rows].reverse().map((b) => {
+          const tr = document.createElement('tr');
+          tr.className = `outcome-${b.outcome}`;
+          const cap = b.min_V_cap === null ? '' : ` (supercap down to ${b.min_V_cap.toFixed(2)} V)`;
+          for (const text of [when(b.start), length(b.duration), `${OUTCOME[b.outcome] ?? b.outcome}${cap}`]) {
+            const td = document.createElement('td');
+            td.textContent = text;
+            tr.append(td);
+          }
+          return tr;
+        }),
+      );
     },
     unavailable(why) {
       table.hidden = true;

@@ -43,11 +43,16 @@ const clock = (s: number, seconds: boolean): string => {
 
 /** Where the page's host keeps the history: the Signal K plugin's route, or halpid's API. */
 function defaultHistoryUrl(): string {
-  const onSignalK = location.pathname.startsWith('/signalk-halpi2') || new URLSearchParams(location.search).get('source') === 'signalk';
+  const onSignalK =
+    location.pathname.startsWith('/signalk-halpi2') || new URLSearchParams(location.search).get('source') === 'signalk';
   return onSignalK ? '/plugins/signalk-halpi2/history' : 'api/history';
 }
 
-export function createChart(el: HTMLElement, current: () => PanelData, opts: { historyUrl?: string } = {}): VoltageChart {
+export function createChart(
+  el: HTMLElement,
+  current: () => PanelData,
+  opts: { historyUrl?: string } = {},
+): VoltageChart {
   const historyUrl = opts.historyUrl ?? defaultHistoryUrl();
   const times: number[] = [];
   const vin: Array<number | null | undefined> = [];
@@ -65,7 +70,8 @@ export function createChart(el: HTMLElement, current: () => PanelData, opts: { h
     const data = current();
     const ctx = u.ctx;
     const lines: Array<[number | null | undefined, string, string]> = [
-      [data.voltageLimit, limitColour(), 'Blackout limit'], [data.config?.power_on_threshold, capColour(), 'Power-on threshold'],
+      [data.voltageLimit, limitColour(), 'Blackout limit'],
+      [data.config?.power_on_threshold, capColour(), 'Power-on threshold'],
     ];
     const px = devicePixelRatio || 1;
     for (const [v, stroke, name] of lines) {
@@ -91,36 +97,54 @@ export function createChart(el: HTMLElement, current: () => PanelData, opts: { h
     }
   };
 
-  const chart = new uPlot({
-    width: el.clientWidth || 600,
-    height: HEIGHT,
-    scales: {
-      // Always the whole 10 minutes up to now: no millisecond ticks in the first seconds, no years for one point.
-      x: { time: true, range: (_u, _min, max) => {
-        const end = Math.max(Date.now() / 1000, Number.isFinite(max) ? max : 0);
-        return [end - WINDOW_S, end];
-      } },
-      y: { range: [0, 16] },
-    },
-    axes: [
-      {
-        // At least 70 px a tick: whole minutes across the 10 minutes, labels that never overlap.
-        stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, space: 70,
-        values: (_u, splits, _ax, _space, incr) => splits.map((s) => clock(s, incr < 60)),
+  const chart = new uPlot(
+    {
+      width: el.clientWidth || 600,
+      height: HEIGHT,
+      scales: {
+        // Always the whole 10 minutes up to now: no millisecond ticks in the first seconds, no years for one point.
+        x: {
+          time: true,
+          range: (_u, _min, max) => {
+            const end = Math.max(Date.now() / 1000, Number.isFinite(max) ? max : 0);
+            return [end - WINDOW_S, end];
+          },
+        },
+        y: { range: [0, 16] },
       },
-      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, values: (_u, v) => v.map((x) => `${x} V`) },
-    ],
-    series: [
-      {},
-      { label: 'Input', stroke: inputColour, width: 2, spanGaps: false },
-      { label: 'Supercap', stroke: capColour, width: 2, spanGaps: false },
-    ],
-    hooks: { draw: [thresholds] },
-    legend: { show: true },
-  }, [times, vin as Array<number | null>, vcap as Array<number | null>], el);
+      axes: [
+        {
+          // At least 70 px a tick: whole minutes across the 10 minutes, labels that never overlap.
+          stroke: axis,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, width: 1 },
+          space: 70,
+          values: (_u, splits, _ax, _space, incr) => splits.map((s) => clock(s, incr < 60)),
+        },
+        {
+          stroke: axis,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, width: 1 },
+          values: (_u, v) => v.map((x) => `${x} V`),
+        },
+      ],
+      series: [
+        {},
+        { label: 'Input', stroke: inputColour, width: 2, spanGaps: false },
+        { label: 'Supercap', stroke: capColour, width: 2, spanGaps: false },
+      ],
+      hooks: { draw: [thresholds] },
+      legend: { show: true },
+    },
+    [times, vin as Array<number | null>, vcap as Array<number | null>],
+    el,
+  );
   new ResizeObserver(() => chart.setSize({ width: el.clientWidth, height: HEIGHT })).observe(el);
   // A theme change (attribute, or the system's light/dark preference) redraws in its colours.
-  new MutationObserver(() => chart.redraw(false)).observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme', 'class', 'style'] });
+  new MutationObserver(() => chart.redraw(false)).observe(document.documentElement, {
+    attributes: true,
+    attributeFilter: ['data-theme', 'class', 'style'],
+  });
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => chart.redraw(false));
 
   const list = pastBlackouts(el);
@@ -147,8 +171,13 @@ export function createChart(el: HTMLElement, current: () => PanelData, opts: { h
     const limits = [
       d.voltageLimit != null ? `blackout limit ${d.voltageLimit.toFixed(1)} V` : '',
       d.config?.power_on_threshold != null ? `power-on threshold ${d.config.power_on_threshold.toFixed(1)} V` : '',
-    ].filter(Boolean).join(', ');
-    el.setAttribute('aria-label', `Input and supercap voltage over the last 10 minutes${n ? ` since ${clock(times[0]!, true)}` : ''}${limits ? `; dashed lines: ${limits}` : ''}`);
+    ]
+      .filter(Boolean)
+      .join(', ');
+    el.setAttribute(
+      'aria-label',
+      `Input and supercap voltage over the last 10 minutes${n ? ` since ${clock(times[0]!, true)}` : ''}${limits ? `; dashed lines: ${limits}` : ''}`,
+    );
   };
 
   const draw = (): void => {
@@ -196,7 +225,8 @@ export function createChart(el: HTMLElement, current: () => PanelData, opts: { h
   const load = async (merge_: boolean): Promise<void> => {
     try {
       const r = await fetch(`${historyUrl}?since=-${WINDOW_S}`, { credentials: 'include' });
-      if (!r.ok) return list.unavailable(r.status === 401 || r.status === 403 ? 'Log in as an administrator to see them' : null);
+      if (!r.ok)
+        return list.unavailable(r.status === 401 || r.status === 403 ? 'Log in as an administrator to see them' : null);
       const h = (await r.json()) as HistoryJson;
       if (merge_) merge(h);
       list.show(h.blackouts);

@@ -2,7 +2,16 @@
 // GET access for what this browser may do. A web token, once given (typed in, or in the URL halpid
 // prints: http://127.0.0.1:8080/#token=…), lives in session storage.
 
-import { steadyDeadline, WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
+import {
+  steadyDeadline,
+  WriteError,
+  type Access,
+  type ControllerConfig,
+  type PanelData,
+  type Source,
+  type Status,
+  type UsbPorts,
+} from './model.js';
 
 const TOKEN_KEY = 'halpid-web-token';
 const STALE_MS = 5000;
@@ -14,10 +23,20 @@ const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null)
 
 function fromValues(v: Json): Partial<PanelData> {
   return {
-    V_in: num(v.V_in), V_cap: num(v.V_cap ?? v.V_supercap), I_in: num(v.I_in), T_mcu: num(v.T_mcu), T_pcb: num(v.T_pcb),
-    state: str(v.state), watchdogTimeout: num(v.watchdog_timeout), watchdogEnabled: bool(v.watchdog_enabled),
-    watchdogElapsed: num(v.watchdog_elapsed), output5v: bool(v['5v_output_enabled']), daemonVersion: str(v.daemon_version),
-    hardwareVersion: str(v.hardware_version), firmwareVersion: str(v.firmware_version), deviceId: str(v.device_id),
+    V_in: num(v.V_in),
+    V_cap: num(v.V_cap ?? v.V_supercap),
+    I_in: num(v.I_in),
+    T_mcu: num(v.T_mcu),
+    T_pcb: num(v.T_pcb),
+    state: str(v.state),
+    watchdogTimeout: num(v.watchdog_timeout),
+    watchdogEnabled: bool(v.watchdog_enabled),
+    watchdogElapsed: num(v.watchdog_elapsed),
+    output5v: bool(v['5v_output_enabled']),
+    daemonVersion: str(v.daemon_version),
+    hardwareVersion: str(v.hardware_version),
+    firmwareVersion: str(v.firmware_version),
+    deviceId: str(v.device_id),
   };
 }
 
@@ -64,23 +83,28 @@ export class HalpidSource implements Source {
     let connectedText = 'Connected to halpid';
     let deadline: number | null = null;
     const setDeadline = (next: number | null) => (deadline = steadyDeadline(deadline, next));
-    void fetch(`${this.base}config`).then(async (r) => {
-      if (r.ok) update({ config: (await r.json()) as ControllerConfig });
-    }).catch(() => {});
+    void fetch(`${this.base}config`)
+      .then(async (r) => {
+        if (r.ok) update({ config: (await r.json()) as ControllerConfig });
+      })
+      .catch(() => {});
     const es = new EventSource(`${this.base}events?interval=1000`);
-    const on = (name: string, fn: (d: Json) => void) => es.addEventListener(name, (ev) => {
-      if (!(ev instanceof MessageEvent)) return; // the connection's own error event
-      try {
-        fn(JSON.parse(ev.data as string) as Json);
-      } catch {
-        // a malformed event is skipped
-      }
-    });
+    const on = (name: string, fn: (d: Json) => void) =>
+      es.addEventListener(name, (ev) => {
+        if (!(ev instanceof MessageEvent)) return; // the connection's own error event
+        try {
+          fn(JSON.parse(ev.data as string) as Json);
+        } catch {
+          // a malformed event is skipped
+        }
+      });
     on('hello', (d) => {
       this.timeLimit = num(d.blackout_time_limit) ?? this.timeLimit;
       const elapsed = num(d.blackout_elapsed);
       update({
-        daemonState: str(d.daemon_state), daemonVersion: str(d.daemon_version), simulator: d.backend === 'simulator',
+        daemonState: str(d.daemon_state),
+        daemonVersion: str(d.daemon_version),
+        simulator: d.backend === 'simulator',
         voltageLimit: num(d.blackout_voltage_limit),
         shutdownAt: setDeadline(elapsed === null ? null : Date.now() + (this.timeLimit - elapsed) * 1000),
       });
@@ -94,7 +118,9 @@ export class HalpidSource implements Source {
         // Back after an outage: the USB ports are sent only on change, so read them again.
         stale = false;
         status({ connected: true, message: connectedText });
-        void this.readUsb().then((usb) => { if (usb && !stale) update({ usb }); });
+        void this.readUsb().then((usb) => {
+          if (usb && !stale) update({ usb });
+        });
       }
     });
     on('supply', (d) => {
@@ -109,16 +135,26 @@ export class HalpidSource implements Source {
     on('usb', (d) => update({ usb: usbOf(d) }));
     on('state', (d) => {
       const daemon = str(d.daemon_state);
-      update({ daemonState: daemon, state: str(d.controller_state), ...(daemon === 'OK' ? { shuttingDown: false } : {}) });
+      update({
+        daemonState: daemon,
+        state: str(d.controller_state),
+        ...(daemon === 'OK' ? { shuttingDown: false } : {}),
+      });
     });
     on('blackout', (d) => {
-      if (d.phase === 'start') update({ shutdownAt: setDeadline(Date.now() + (num(d.time_limit) ?? this.timeLimit) * 1000), shuttingDown: false });
+      if (d.phase === 'start')
+        update({
+          shutdownAt: setDeadline(Date.now() + (num(d.time_limit) ?? this.timeLimit) * 1000),
+          shuttingDown: false,
+        });
       else update({ shutdownAt: setDeadline(null), shuttingDown: d.phase === 'shutdown' });
     });
     on('config', (d) => update({ config: d as unknown as ControllerConfig }));
-    on('controller', (d) => update({
-      controllerDown: d.reachable === false ? { powerCycleAt: num(d.power_cycle_at), error: str(d.error) } : null,
-    }));
+    on('controller', (d) =>
+      update({
+        controllerDown: d.reachable === false ? { powerCycleAt: num(d.power_cycle_at), error: str(d.error) } : null,
+      }),
+    );
     es.addEventListener('error', (ev) => {
       if (ev instanceof MessageEvent) return; // halpid's own error events (failed ticks)
       status({ connected: false, message: 'Lost the connection to halpid; reconnecting…' });
@@ -128,7 +164,17 @@ export class HalpidSource implements Source {
       if (lastValues && Date.now() - lastValues > STALE_MS) {
         lastValues = 0;
         stale = true;
-        update({ V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, usb: null, supply: null, shutdownAt: setDeadline(null) });
+        update({
+          V_in: null,
+          V_cap: null,
+          I_in: null,
+          T_mcu: null,
+          T_pcb: null,
+          state: null,
+          usb: null,
+          supply: null,
+          shutdownAt: setDeadline(null),
+        });
         status({ connected: false, message: 'No values from the controller' });
       }
     }, 1000);
@@ -136,7 +182,9 @@ export class HalpidSource implements Source {
 
   private async send(method: string, path: string, body?: unknown): Promise<void> {
     const r = await fetch(this.base + path, {
-      method, headers: this.headers(body !== undefined), body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      method,
+      headers: this.headers(body !== undefined),
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     if (r.ok) return;
     const text = await r.text();
@@ -185,7 +233,8 @@ export class HalpidSource implements Source {
   readonly sim = {
     power: (on: boolean) => this.send('POST', 'sim/power', { on }),
     inputVoltage: (volts: number) => this.send('PUT', 'sim/inputs', { V_in: volts }),
-    fault: (kind: 'nack' | 'timeout' | 'corrupt') => this.send('POST', 'sim/faults', { kind, count: 0, probability: 0.5 }),
+    fault: (kind: 'nack' | 'timeout' | 'corrupt') =>
+      this.send('POST', 'sim/faults', { kind, count: 0, probability: 0.5 }),
     clearFaults: () => this.send('DELETE', 'sim/faults'),
   };
 }

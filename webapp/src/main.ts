@@ -4,7 +4,14 @@
 import { createChart } from './chart.js';
 import { HalpidSource } from './halpid.js';
 import {
-  daemonTone, EMPTY, fixed, kelvinToCelsius, stateTone, WriteError, type PanelData, type Source,
+  daemonTone,
+  EMPTY,
+  fixed,
+  kelvinToCelsius,
+  stateTone,
+  WriteError,
+  type PanelData,
+  type Source,
 } from './model.js';
 import { check, FIELDS, show } from './settings.js';
 import { SignalKSource } from './signalk.js';
@@ -12,7 +19,8 @@ import { setupTheme } from './theme.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-const onSignalK = location.pathname.startsWith('/signalk-halpi2') || new URLSearchParams(location.search).get('source') === 'signalk';
+const onSignalK =
+  location.pathname.startsWith('/signalk-halpi2') || new URLSearchParams(location.search).get('source') === 'signalk';
 const source: Source = onSignalK ? new SignalKSource() : new HalpidSource();
 let data: PanelData = { ...EMPTY };
 let canWrite = false;
@@ -42,13 +50,19 @@ function render(): void {
   text('i-label', onCap ? 'Supercap current' : 'Current');
   text('p-label', onCap ? 'Supercap power' : 'Power');
   text('i-in', onCap ? fixed(d.supply?.current ?? null, 2) : fixed(d.I_in, 2));
-  text('p-in', onCap ? fixed(d.supply?.power ?? null, 1) : d.V_in !== null && d.I_in !== null ? fixed(d.V_in * d.I_in, 1) : '—');
+  text(
+    'p-in',
+    onCap ? fixed(d.supply?.power ?? null, 1) : d.V_in !== null && d.I_in !== null ? fixed(d.V_in * d.I_in, 1) : '—',
+  );
   text('charge', d.supply?.charge == null ? '—' : `${fixed(d.supply.charge, 0)} %`);
   text('t-mcu', fixed(kelvinToCelsius(d.T_mcu), 1));
   text('t-pcb', fixed(kelvinToCelsius(d.T_pcb), 1));
   tone('power-state', d.state, stateTone(d.state));
   tone('daemon-state', d.daemonState, daemonTone(d.daemonState));
-  text('watchdog', d.watchdogEnabled === null ? '—' : d.watchdogEnabled ? `armed, ${fixed(d.watchdogTimeout, 1)} s` : 'off');
+  text(
+    'watchdog',
+    d.watchdogEnabled === null ? '—' : d.watchdogEnabled ? `armed, ${fixed(d.watchdogTimeout, 1)} s` : 'off',
+  );
   text('out5v', d.output5v === null ? '—' : d.output5v ? 'on' : 'off');
   text('fw', d.firmwareVersion ?? '—');
   text('hw', d.hardwareVersion ?? '—');
@@ -78,12 +92,14 @@ function render(): void {
   $('standby').toggleAttribute('disabled', !writable('commands.standby'));
   $('sim').hidden = !d.simulator;
   const alerts = $('alerts');
-  alerts.replaceChildren(...d.alerts.map((a) => {
-    const li = document.createElement('li');
-    li.className = `alert-${a.state}`;
-    li.textContent = `${a.state}: ${a.message}`;
-    return li;
-  }));
+  alerts.replaceChildren(
+    ...d.alerts.map((a) => {
+      const li = document.createElement('li');
+      li.className = `alert-${a.state}`;
+      li.textContent = `${a.state}: ${a.message}`;
+      return li;
+    }),
+  );
   renderCountdown();
 }
 
@@ -113,7 +129,10 @@ function renderCountdown(): void {
     // "shutting down". The last deadline holds until then, so the timer never shows "—" at the end.
     if (d.shutdownAt !== null) lastDeadline = d.shutdownAt;
     const deadline = d.shutdownAt ?? lastDeadline;
-    text('bo-timer', shutting ? '0' : deadline === null ? '—' : String(Math.max(0, Math.ceil((deadline - Date.now()) / 1000))));
+    text(
+      'bo-timer',
+      shutting ? '0' : deadline === null ? '—' : String(Math.max(0, Math.ceil((deadline - Date.now()) / 1000))),
+    );
     text('bo-timer-unit', shutting ? 's: shutting down' : 's to shutdown');
     text('bo-charge', fixed(d.supply?.charge ?? null, 0));
     // Whole seconds rounded up, as the timer: "7 s to shutdown, 6 s left" would contradict itself.
@@ -125,9 +144,12 @@ function renderCountdown(): void {
   banner.hidden = !down;
   if (down) {
     const why = down.error ? ` (${down.error})` : '';
-    text('banner', down.powerCycleAt === null
-      ? `The controller is not answering${why}`
-      : `The controller is not answering${why}: its watchdog will power-cycle this computer in ${Math.max(0, Math.ceil((down.powerCycleAt - Date.now()) / 1000))} s`);
+    text(
+      'banner',
+      down.powerCycleAt === null
+        ? `The controller is not answering${why}`
+        : `The controller is not answering${why}: its watchdog will power-cycle this computer in ${Math.max(0, Math.ceil((down.powerCycleAt - Date.now()) / 1000))} s`,
+    );
   }
 }
 setInterval(renderCountdown, 250);
@@ -156,15 +178,18 @@ const ok = (id: string, message: string): void => {
 for (let n = 0; n < 4; n++) {
   $(`usb-${n}`).addEventListener('click', () => {
     const on = !(data.usb?.[n] ?? false);
-    source.setUsb(n, on).then(() => {
-      ok('usb-msg', `USB ${n} ${on ? 'on' : 'off'}`);
-      if (data.usb) {
-        const usb = [...data.usb] as PanelData['usb'];
-        usb![n] = on;
-        data = { ...data, usb };
-        render();
-      }
-    }, (err) => report('usb-msg', err));
+    source.setUsb(n, on).then(
+      () => {
+        ok('usb-msg', `USB ${n} ${on ? 'on' : 'off'}`);
+        if (data.usb) {
+          const usb = [...data.usb] as PanelData['usb'];
+          usb![n] = on;
+          data = { ...data, usb };
+          render();
+        }
+      },
+      (err) => report('usb-msg', err),
+    );
   });
 }
 
@@ -173,30 +198,37 @@ for (const f of FIELDS) {
   const row = document.createElement('div');
   row.className = 'setting';
   const id = `cfg-${f.key}`;
-  row.innerHTML = `<label for="${id}">${f.label}${f.unit ? ` (${f.unit})` : ''}</label>` +
+  row.innerHTML =
+    `<label for="${id}">${f.label}${f.unit ? ` (${f.unit})` : ''}</label>` +
     `<input id="${id}" ${f.key === 'auto_restart' ? '' : 'inputmode="decimal"'} aria-describedby="${id}-hint ${id}-msg" disabled>` +
     `<button type="button" id="${id}-save" disabled>Save</button>` +
     `<small id="${id}-hint">${f.hint}</small><output id="${id}-msg" class="msg" role="status"></output>`;
   form.append(row);
   const input = row.querySelector('input')!;
-  input.addEventListener('input', () => { input.dataset.dirty = '1'; });
+  input.addEventListener('input', () => {
+    input.dataset.dirty = '1';
+  });
   row.querySelector('button')!.addEventListener('click', () => {
     const checked = check(f.key, input.value);
     if (!checked.ok) return report(`${id}-msg`, new Error(checked.error));
     const msg = $(`${id}-msg`);
     msg.textContent = 'Saving…';
     msg.className = 'msg';
-    source.setConfig(f.key, checked.value)
+    source
+      .setConfig(f.key, checked.value)
       .then(() => source.readConfig(f.key))
-      .then((held) => {
-        delete input.dataset.dirty;
-        if (held === null) return report(`${id}-msg`, new Error('Sent, but the setting could not be read back'));
-        input.value = show(f, held);
-        if (data.config) data = { ...data, config: { ...data.config, [f.key]: held } };
-        // What the controller holds, read again: not merely that the write was accepted.
-        ok(`${id}-msg`, `Controller now holds ${show(f, held)}${f.unit ? ` ${f.unit}` : ''}`);
-        $(`${id}-msg`).className = 'msg held';
-      }, (err) => report(`${id}-msg`, err));
+      .then(
+        (held) => {
+          delete input.dataset.dirty;
+          if (held === null) return report(`${id}-msg`, new Error('Sent, but the setting could not be read back'));
+          input.value = show(f, held);
+          if (data.config) data = { ...data, config: { ...data.config, [f.key]: held } };
+          // What the controller holds, read again: not merely that the write was accepted.
+          ok(`${id}-msg`, `Controller now holds ${show(f, held)}${f.unit ? ` ${f.unit}` : ''}`);
+          $(`${id}-msg`).className = 'msg held';
+        },
+        (err) => report(`${id}-msg`, err),
+      );
   });
 }
 
@@ -204,25 +236,39 @@ for (const f of FIELDS) {
 const dialog = $<HTMLDialogElement>('confirm');
 function confirmAction(kind: 'shutdown' | 'standby'): void {
   text('confirm-title', kind === 'shutdown' ? 'Shut the computer down?' : 'Put the computer in standby?');
-  text('confirm-text', kind === 'shutdown'
-    ? 'The operating system shuts down and the HALPI2 cuts its power. It starts again when the power button is pressed or the power returns.'
-    : 'The operating system shuts down and the HALPI2 wakes it up after the delay.');
+  text(
+    'confirm-text',
+    kind === 'shutdown'
+      ? 'The operating system shuts down and the HALPI2 cuts its power. It starts again when the power button is pressed or the power returns.'
+      : 'The operating system shuts down and the HALPI2 wakes it up after the delay.',
+  );
   $('confirm-delay-row').hidden = kind !== 'standby';
   text('confirm-ok', kind === 'shutdown' ? 'Shut down' : 'Standby');
   dialog.returnValue = '';
   dialog.showModal();
-  dialog.addEventListener('close', () => {
-    if (dialog.returnValue !== 'ok') return;
-    const minutes = Number($<HTMLInputElement>('confirm-delay').value);
-    const action = kind === 'shutdown' ? source.shutdown() : source.standby(Math.max(1, Math.round(minutes)) * 60);
-    action.then(() => ok('actions-msg', kind === 'shutdown' ? 'Shutdown requested' : 'Standby requested'), (err) => report('actions-msg', err));
-  }, { once: true });
+  dialog.addEventListener(
+    'close',
+    () => {
+      if (dialog.returnValue !== 'ok') return;
+      const minutes = Number($<HTMLInputElement>('confirm-delay').value);
+      const action = kind === 'shutdown' ? source.shutdown() : source.standby(Math.max(1, Math.round(minutes)) * 60);
+      action.then(
+        () => ok('actions-msg', kind === 'shutdown' ? 'Shutdown requested' : 'Standby requested'),
+        (err) => report('actions-msg', err),
+      );
+    },
+    { once: true },
+  );
 }
 $('shutdown').addEventListener('click', () => confirmAction('shutdown'));
 $('standby').addEventListener('click', () => confirmAction('standby'));
 
 // The simulator drawer.
-const simDo = (p: Promise<void>, done: string) => p.then(() => ok('sim-msg', done), (err) => report('sim-msg', err));
+const simDo = (p: Promise<void>, done: string) =>
+  p.then(
+    () => ok('sim-msg', done),
+    (err) => report('sim-msg', err),
+  );
 $('sim-cut').addEventListener('click', () => simDo(source.sim.power(false), 'Input power cut'));
 $('sim-restore').addEventListener('click', () => simDo(source.sim.power(true), 'Input power restored'));
 $('sim-vin').addEventListener('submit', (ev) => {
@@ -230,7 +276,9 @@ $('sim-vin').addEventListener('submit', (ev) => {
   const v = Number($<HTMLInputElement>('sim-vin-value').value);
   void simDo(source.sim.inputVoltage(v), `Input voltage set to ${v} V`);
 });
-$('sim-fault').addEventListener('click', () => simDo(source.sim.fault('nack'), 'Half of the bus transactions now fail'));
+$('sim-fault').addEventListener('click', () =>
+  simDo(source.sim.fault('nack'), 'Half of the bus transactions now fail'),
+);
 $('sim-clear').addEventListener('click', () => simDo(source.sim.clearFaults(), 'Faults cleared'));
 
 // --- access ---------------------------------------------------------------------------------
@@ -243,9 +291,12 @@ async function refreshAccess(): Promise<void> {
     ro.hidden = true; // each control follows its path's meta; a refused PUT says "Log in"
   } else {
     ro.hidden = a.write;
-    text('readonly-text', a.token
-      ? 'Read-only: enter the web token to make changes (web-token in halpid\'s configuration, or the one-time token in the panel address halpid logs at start).'
-      : 'Read-only: this listener is not on this computer and has no web token, so nothing can be changed from here.');
+    text(
+      'readonly-text',
+      a.token
+        ? "Read-only: enter the web token to make changes (web-token in halpid's configuration, or the one-time token in the panel address halpid logs at start)."
+        : 'Read-only: this listener is not on this computer and has no web token, so nothing can be changed from here.',
+    );
     $('token-form').hidden = !a.token;
   }
   render();
@@ -257,23 +308,29 @@ $('token-form').addEventListener('submit', (ev) => {
   void refreshAccess().then(() => {
     // Without this the form only stays as it was, as if nothing had been tried.
     if (!canWrite) {
-      text('readonly-text', typed
-        ? 'That is not the web token: still read-only. (A one-time token changes each time halpid starts; the current one is in the panel address it logs.)'
-        : 'Enter the web token to make changes.');
+      text(
+        'readonly-text',
+        typed
+          ? 'That is not the web token: still read-only. (A one-time token changes each time halpid starts; the current one is in the panel address it logs.)'
+          : 'Enter the web token to make changes.',
+      );
     }
   });
 });
 
 // --- start ----------------------------------------------------------------------------------
 
-source.connect((patch) => {
-  data = { ...data, ...patch };
-  if ('V_in' in patch || 'V_cap' in patch) chart.addPoint(data);
-  render();
-}, (s) => {
-  const el = $('conn');
-  el.textContent = s.message;
-  el.className = s.connected ? 'badge ok' : 'badge danger';
-  if (s.connected && source instanceof SignalKSource) void refreshAccess();
-});
+source.connect(
+  (patch) => {
+    data = { ...data, ...patch };
+    if ('V_in' in patch || 'V_cap' in patch) chart.addPoint(data);
+    render();
+  },
+  (s) => {
+    const el = $('conn');
+    el.textContent = s.message;
+    el.className = s.connected ? 'badge ok' : 'badge danger';
+    if (s.connected && source instanceof SignalKSource) void refreshAccess();
+  },
+);
 void refreshAccess();

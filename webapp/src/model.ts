@@ -45,10 +45,30 @@ export interface PanelData {
 }
 
 export const EMPTY: PanelData = {
-  V_in: null, V_cap: null, I_in: null, T_mcu: null, T_pcb: null, state: null, daemonState: null, watchdogTimeout: null,
-  watchdogEnabled: null, watchdogElapsed: null, output5v: null, usb: null, config: null, daemonVersion: null,
-  hardwareVersion: null, firmwareVersion: null, deviceId: null, shutdownAt: null, supply: null, shuttingDown: false, voltageLimit: null,
-  simulator: false, controllerDown: null, alerts: [],
+  V_in: null,
+  V_cap: null,
+  I_in: null,
+  T_mcu: null,
+  T_pcb: null,
+  state: null,
+  daemonState: null,
+  watchdogTimeout: null,
+  watchdogEnabled: null,
+  watchdogElapsed: null,
+  output5v: null,
+  usb: null,
+  config: null,
+  daemonVersion: null,
+  hardwareVersion: null,
+  firmwareVersion: null,
+  deviceId: null,
+  shutdownAt: null,
+  supply: null,
+  shuttingDown: false,
+  voltageLimit: null,
+  simulator: false,
+  controllerDown: null,
+  alerts: [],
 };
 
 export interface Supply {
@@ -99,7 +119,10 @@ export interface Source {
 
 /** Error thrown by writes; `status` is the HTTP status. */
 export class WriteError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -119,7 +142,8 @@ export type Tone = 'ok' | 'caution' | 'danger' | 'unknown';
 export function stateTone(state: string | null): Tone {
   if (!state) return 'unknown';
   if (state === 'OperationalCoOp') return 'ok';
-  if (['OperationalSolo', 'SystemStartup', 'OffCharging', 'EnteringStandby', 'Standby'].includes(state)) return 'caution';
+  if (['OperationalSolo', 'SystemStartup', 'OffCharging', 'EnteringStandby', 'Standby'].includes(state))
+    return 'caution';
   return 'danger';
 }
 

@@ -15,12 +15,48 @@ export interface Field {
 }
 
 export const FIELDS: Field[] = [
-  { key: 'power_on_threshold', leaf: 'config.powerOnThreshold', label: 'Power-on threshold', unit: 'V', hint: '5–10 V' },
-  { key: 'solo_power_off_threshold', leaf: 'config.soloPowerOffThreshold', label: 'Solo power-off threshold', unit: 'V', hint: '4.5–10 V' },
-  { key: 'solo_depleting_timeout', leaf: 'config.soloDepletingTimeout', label: 'Solo blackout timeout', unit: 's', hint: '0–60 s' },
-  { key: 'watchdog_timeout', leaf: 'watchdog.timeout', label: 'Watchdog timeout', unit: 's', hint: '0 = off, else 10–65.535 s' },
-  { key: 'led_brightness', leaf: 'config.ledBrightness', label: 'LED brightness', unit: '', hint: 'a whole number, 0–255' },
-  { key: 'auto_restart', leaf: 'config.autoRestart', label: 'Restart when power returns', unit: '', hint: 'true or false' },
+  {
+    key: 'power_on_threshold',
+    leaf: 'config.powerOnThreshold',
+    label: 'Power-on threshold',
+    unit: 'V',
+    hint: '5–10 V',
+  },
+  {
+    key: 'solo_power_off_threshold',
+    leaf: 'config.soloPowerOffThreshold',
+    label: 'Solo power-off threshold',
+    unit: 'V',
+    hint: '4.5–10 V',
+  },
+  {
+    key: 'solo_depleting_timeout',
+    leaf: 'config.soloDepletingTimeout',
+    label: 'Solo blackout timeout',
+    unit: 's',
+    hint: '0–60 s',
+  },
+  {
+    key: 'watchdog_timeout',
+    leaf: 'watchdog.timeout',
+    label: 'Watchdog timeout',
+    unit: 's',
+    hint: '0 = off, else 10–65.535 s',
+  },
+  {
+    key: 'led_brightness',
+    leaf: 'config.ledBrightness',
+    label: 'LED brightness',
+    unit: '',
+    hint: 'a whole number, 0–255',
+  },
+  {
+    key: 'auto_restart',
+    leaf: 'config.autoRestart',
+    label: 'Restart when power returns',
+    unit: '',
+    hint: 'true or false',
+  },
 ];
 
 export type Checked = { ok: true; value: number | boolean } | { ok: false; error: string };
@@ -30,10 +66,12 @@ const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 function range(text: string, min: number, max: number, what: string, unit: string, decimals: number): Checked {
   if (!NUMBER.test(text)) return { ok: false, error: `${what} must be a number from ${min} to ${max}${unit}` };
   const n = Number(text);
-  if (n < min || n > max) return { ok: false, error: `${what} must be from ${min} to ${max}${unit}; ${text} is out of range` };
+  if (n < min || n > max)
+    return { ok: false, error: `${what} must be from ${min} to ${max}${unit}; ${text} is out of range` };
   // More digits than the register keeps would be silently cut: say so instead.
   const frac = text.split('.')[1] ?? '';
-  if (frac.length > decimals) return { ok: false, error: `${what} takes at most ${decimals} decimal${decimals === 1 ? '' : 's'}` };
+  if (frac.length > decimals)
+    return { ok: false, error: `${what} takes at most ${decimals} decimal${decimals === 1 ? '' : 's'}` };
   return { ok: true, value: n };
 }
 
@@ -44,12 +82,17 @@ export function check(key: keyof ControllerConfig, raw: string): Checked {
   switch (key) {
     case 'led_brightness':
       if (!/^\d+$/.test(text)) return { ok: false, error: 'LED brightness must be a whole number from 0 to 255' };
-      if (Number(text) > 255) return { ok: false, error: `LED brightness must be from 0 to 255; ${text} is out of range` };
+      if (Number(text) > 255)
+        return { ok: false, error: `LED brightness must be from 0 to 255; ${text} is out of range` };
       return { ok: true, value: Number(text) };
     case 'watchdog_timeout': {
       const r = range(text, 0, 65.535, 'The watchdog timeout', ' s', 3);
       if (r.ok && r.value !== 0 && (r.value as number) < 10) {
-        return { ok: false, error: 'The watchdog timeout must be 0 (off) or from 10 to 65.535 s: a shorter one power-cycles a busy computer' };
+        return {
+          ok: false,
+          error:
+            'The watchdog timeout must be 0 (off) or from 10 to 65.535 s: a shorter one power-cycles a busy computer',
+        };
       }
       return r;
     }

@@ -2,7 +2,16 @@
 // server's REST and WebSocket APIs, writes through the plugin's PUT handlers, so a readwrite user
 // needs no admin rights. The prefix can be changed with ?prefix=… (plugin settings are admin-only).
 
-import { steadyDeadline, WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status, type UsbPorts } from './model.js';
+import {
+  steadyDeadline,
+  WriteError,
+  type Access,
+  type ControllerConfig,
+  type PanelData,
+  type Source,
+  type Status,
+  type UsbPorts,
+} from './model.js';
 
 const API = '/signalk/v1/api/vessels/self/';
 const LOGIN = '/admin/#/login?redirect=/signalk-halpi2/';
@@ -48,10 +57,15 @@ export class SignalKSource implements Source {
       if (!node || typeof node !== 'object') return;
       const n = node as Record<string, unknown>;
       if ('value' in n || 'meta' in n) into(path, n as Leaf);
-      for (const [k, v] of Object.entries(n)) if (k !== 'meta' && k !== 'value' && k !== '$source' && k !== 'timestamp' && k !== 'values') walk(v, `${path}.${k}`, into);
+      for (const [k, v] of Object.entries(n))
+        if (k !== 'meta' && k !== 'value' && k !== '$source' && k !== 'timestamp' && k !== 'values')
+          walk(v, `${path}.${k}`, into);
     };
     const slash = this.prefix.replace(/\./g, '/');
-    for (const [url, base] of [[`${API}${slash}`, this.prefix], [`${API}notifications/${slash}`, `notifications.${this.prefix}`]] as const) {
+    for (const [url, base] of [
+      [`${API}${slash}`, this.prefix],
+      [`${API}notifications/${slash}`, `notifications.${this.prefix}`],
+    ] as const) {
       try {
         const r = await fetch(url, { credentials: 'include' });
         if (!r.ok) continue;
@@ -81,14 +95,24 @@ export class SignalKSource implements Source {
     const ws = new WebSocket(`${proto}://${location.host}/signalk/v1/stream?subscribe=none&sendMeta=all`);
     ws.onopen = () => {
       attempt = 0;
-      ws.send(JSON.stringify({
-        context: 'vessels.self',
-        subscribe: [{ path: `${this.prefix}.*`, period: 1000 }, { path: `notifications.${this.prefix}.*`, period: 1000 }],
-      }));
+      ws.send(
+        JSON.stringify({
+          context: 'vessels.self',
+          subscribe: [
+            { path: `${this.prefix}.*`, period: 1000 },
+            { path: `notifications.${this.prefix}.*`, period: 1000 },
+          ],
+        }),
+      );
       status({ connected: true, message: 'Connected to Signal K' });
     };
     ws.onmessage = (ev) => {
-      let d: { updates?: Array<{ values?: Array<{ path: string; value: unknown }>; meta?: Array<{ path: string; value: Record<string, unknown> }> }> };
+      let d: {
+        updates?: Array<{
+          values?: Array<{ path: string; value: unknown }>;
+          meta?: Array<{ path: string; value: Record<string, unknown> }>;
+        }>;
+      };
       try {
         d = JSON.parse(ev.data as string);
       } catch {
@@ -138,29 +162,48 @@ export class SignalKSource implements Source {
     const bool = (leaf: string): boolean | null => (typeof v(leaf) === 'boolean' ? (v(leaf) as boolean) : null);
     const ports = [0, 1, 2, 3].map((n) => bool(`usb.port${n}`));
     const c = {
-      watchdog_timeout: num('watchdog.timeout'), power_on_threshold: num('config.powerOnThreshold'),
+      watchdog_timeout: num('watchdog.timeout'),
+      power_on_threshold: num('config.powerOnThreshold'),
       solo_power_off_threshold: num('config.soloPowerOffThreshold'),
       led_brightness: num('config.ledBrightness') === null ? null : Math.round(num('config.ledBrightness')! * 255),
-      auto_restart: bool('config.autoRestart'), solo_depleting_timeout: num('config.soloDepletingTimeout'),
+      auto_restart: bool('config.autoRestart'),
+      solo_depleting_timeout: num('config.soloDepletingTimeout'),
     };
     // The plugin publishes the seconds to the shutdown as a path: never read from a message.
     const left = num('blackout.timeToShutdown');
     const soc = num('supercap.stateOfCharge');
-    const alerts = [...this.notes.values()].filter((n) => SEVERITY.includes(n.state))
+    const alerts = [...this.notes.values()]
+      .filter((n) => SEVERITY.includes(n.state))
       .sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state));
     this.update({
-      V_in: num('dcInputVoltage'), V_cap: num('supercapVoltage'), I_in: num('inputCurrent'), T_mcu: num('mcuTemperature'),
-      T_pcb: num('pcbTemperature'), state: str('powerState'), daemonState: str('daemonState'), watchdogTimeout: num('watchdog.timeout'),
-      watchdogEnabled: bool('watchdog.enabled'), watchdogElapsed: num('watchdog.elapsed'), output5v: bool('output5v.enabled'),
+      V_in: num('dcInputVoltage'),
+      V_cap: num('supercapVoltage'),
+      I_in: num('inputCurrent'),
+      T_mcu: num('mcuTemperature'),
+      T_pcb: num('pcbTemperature'),
+      state: str('powerState'),
+      daemonState: str('daemonState'),
+      watchdogTimeout: num('watchdog.timeout'),
+      watchdogEnabled: bool('watchdog.enabled'),
+      watchdogElapsed: num('watchdog.elapsed'),
+      output5v: bool('output5v.enabled'),
       usb: ports.every((p) => p !== null) ? (ports as UsbPorts) : null,
       config: Object.values(c).every((x) => x !== null) ? (c as ControllerConfig) : null,
-      daemonVersion: str('daemonVersion'), hardwareVersion: str('hardwareVersion'), firmwareVersion: str('firmwareVersion'),
-      deviceId: str('deviceId'), simulator: str('mode') === 'simulator',
+      daemonVersion: str('daemonVersion'),
+      hardwareVersion: str('hardwareVersion'),
+      firmwareVersion: str('firmwareVersion'),
+      deviceId: str('deviceId'),
+      simulator: str('mode') === 'simulator',
       shutdownAt: left === null ? null : this.deadline,
-      supply: soc === null && num('supercap.timeRemaining') === null ? null : {
-        charge: soc === null ? null : soc * 100, runtime: num('supercap.timeRemaining'),
-        power: num('supercap.power'), current: num('supercap.current'),
-      },
+      supply:
+        soc === null && num('supercap.timeRemaining') === null
+          ? null
+          : {
+              charge: soc === null ? null : soc * 100,
+              runtime: num('supercap.timeRemaining'),
+              power: num('supercap.power'),
+              current: num('supercap.current'),
+            },
       shuttingDown: bool('blackout.shuttingDown') === true,
       alerts,
     });
@@ -173,7 +216,10 @@ export class SignalKSource implements Source {
 
   private async put(leaf: string, value: unknown): Promise<void> {
     const r = await fetch(`${API}${this.prefix.replace(/\./g, '/')}/${leaf.replace(/\./g, '/')}`, {
-      method: 'PUT', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ value }),
+      method: 'PUT',
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ value }),
     });
     if (r.ok) return;
     let message = `${r.status} ${r.statusText}`;
@@ -195,7 +241,9 @@ export class SignalKSource implements Source {
   }
 
   async readConfig(key: keyof ControllerConfig): Promise<number | boolean | null> {
-    const r = await fetch(`${API}${this.prefix.replace(/\./g, '/')}/${CONFIG_PATHS[key].replace(/\./g, '/')}/value`, { credentials: 'include' });
+    const r = await fetch(`${API}${this.prefix.replace(/\./g, '/')}/${CONFIG_PATHS[key].replace(/\./g, '/')}/value`, {
+      credentials: 'include',
+    });
     if (!r.ok) return null;
     const v = (await r.json()) as unknown;
     if (key === 'led_brightness' && typeof v === 'number') return Math.round(v * 255);
@@ -212,15 +260,25 @@ export class SignalKSource implements Source {
 
   private async simPost(method: string, path: string, body?: unknown): Promise<void> {
     const r = await fetch(`/plugins/signalk-halpi2/sim/${path}`, {
-      method, credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (!r.ok) throw new WriteError(r.status === 401 || r.status === 403 ? 'The simulator controls need an administrator' : `${r.status} ${r.statusText}`, r.status);
+    if (!r.ok)
+      throw new WriteError(
+        r.status === 401 || r.status === 403
+          ? 'The simulator controls need an administrator'
+          : `${r.status} ${r.statusText}`,
+        r.status,
+      );
   }
 
   readonly sim = {
     power: (on: boolean) => this.simPost('POST', 'power', { on }),
     inputVoltage: (volts: number) => this.simPost('PUT', 'inputs', { V_in: volts }),
-    fault: (kind: 'nack' | 'timeout' | 'corrupt') => this.simPost('POST', 'faults', { kind, count: 0, probability: 0.5 }),
+    fault: (kind: 'nack' | 'timeout' | 'corrupt') =>
+      this.simPost('POST', 'faults', { kind, count: 0, probability: 0.5 }),
     clearFaults: () => this.simPost('DELETE', 'faults'),
   };
 }

@@ -21,7 +21,9 @@ export function setupTheme(select: HTMLSelectElement): void {
     document.documentElement.style.colorScheme = theme === 'day' ? 'light' : 'dark';
     document.dispatchEvent(new CustomEvent('halpi2-theme', { detail: theme }));
   };
-  dark.addEventListener('change', () => { if (choice === 'auto') apply(); });
+  dark.addEventListener('change', () => {
+    if (choice === 'auto') apply();
+  });
   select.addEventListener('change', () => {
     choice = CHOICES.includes(select.value as ThemeChoice) ? (select.value as ThemeChoice) : 'auto';
     localStorage.setItem(KEY, choice);

@@ -28,7 +28,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.socket || !values.control) {
-  process.stderr.write('usage: main.js --socket BUS.sock --control CONTROL.sock [--transcript FILE] [--state-file FILE] [--bus N] [--address A]\n');
+  process.stderr.write(
+    'usage: main.js --socket BUS.sock --control CONTROL.sock [--transcript FILE] [--state-file FILE] [--bus N] [--address A]\n',
+  );
   process.exit(2);
 }
 const bus = Number(values.bus);
@@ -59,7 +61,8 @@ const emulator = new I2cEmulatorServer({
 const routes: Route[] = [
   ...simRoutes(sim, () => {}),
   {
-    path: '/transcript', methods: ['GET', 'DELETE'],
+    path: '/transcript',
+    methods: ['GET', 'DELETE'],
     handle: (ctx) => {
       ctx.req.resume();
       if (ctx.req.method === 'DELETE') {
@@ -80,7 +83,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const want = r.path.split('/');
     if (want.length !== segs.length) return false;
     const params: Record<string, string> = {};
-    const ok = want.every((w, i) => (w.startsWith(':') ? ((params[w.slice(1)] = segs[i]!), segs[i] !== '') : w === segs[i]));
+    const ok = want.every((w, i) =>
+      w.startsWith(':') ? ((params[w.slice(1)] = segs[i]!), segs[i] !== '') : w === segs[i],
+    );
     if (ok) ctx.params = params;
     return ok;
   });
@@ -101,7 +106,9 @@ const control = createServer(handle);
 for (const path of [values.socket, values.control]) rmSync(path, { force: true });
 await emulator.listen(values.socket);
 await new Promise<void>((resolve) => control.listen(values.control, resolve));
-process.stdout.write(`i2c-emulator: /dev/i2c-${bus} @ 0x${address.toString(16).toUpperCase()} on ${values.socket}, controls on ${values.control}\n`);
+process.stdout.write(
+  `i2c-emulator: /dev/i2c-${bus} @ 0x${address.toString(16).toUpperCase()} on ${values.socket}, controls on ${values.control}\n`,
+);
 
 const stop = async (): Promise<void> => {
   sim.stop();
@@ -126,5 +133,7 @@ if (values.parent !== undefined && Number.isInteger(parent) && parent > 0) {
       return false;
     }
   };
-  setInterval(() => { if (!alive()) void stop(); }, 200).unref();
+  setInterval(() => {
+    if (!alive()) void stop();
+  }, 200).unref();
 }

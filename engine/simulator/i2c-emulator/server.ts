@@ -43,7 +43,10 @@ type ErrnoName = keyof typeof ERRNO_NUMBER;
 
 /** What the kernel reports for each failure (i2c-designware: NACK → EREMOTEIO, timeout → ETIMEDOUT). */
 const ERRNO: Record<BusErrorKind, ErrnoName> = {
-  nack: 'EREMOTEIO', timeout: 'ETIMEDOUT', io: 'EIO', unavailable: 'ENODEV',
+  nack: 'EREMOTEIO',
+  timeout: 'ETIMEDOUT',
+  io: 'EIO',
+  unavailable: 'ENODEV',
 };
 
 interface Msg {
@@ -62,17 +65,19 @@ export class I2cEmulatorServer {
   private conns = 0;
   private readonly started = performance.now();
 
-  constructor(private readonly opts: {
-    controller: SimulatedController;
-    /** The controller's address; other addresses NACK (default 0x6D). */
-    address?: number;
-    /** The emulated bus number (default 1). */
-    bus?: number;
-    /** Called with each entry as it is made (e.g. to append it to a file). */
-    onTransfer?: (entry: TranscriptEntry) => void;
-    /** Entries kept in memory (default 100000). */
-    keep?: number;
-  }) {}
+  constructor(
+    private readonly opts: {
+      controller: SimulatedController;
+      /** The controller's address; other addresses NACK (default 0x6D). */
+      address?: number;
+      /** The emulated bus number (default 1). */
+      bus?: number;
+      /** Called with each entry as it is made (e.g. to append it to a file). */
+      onTransfer?: (entry: TranscriptEntry) => void;
+      /** Entries kept in memory (default 100000). */
+      keep?: number;
+    },
+  ) {}
 
   listen(path: string): Promise<void> {
     const server = createServer((socket) => this.serve(socket));
@@ -148,7 +153,12 @@ export class I2cEmulatorServer {
       t: Math.round(performance.now() - this.started),
       conn,
       via,
-      msgs: msgs.map((m) => ({ addr: m.addr, dir: m.read ? 'r' : 'w', len: m.len, data: errno && m.read ? '' : Buffer.from(m.data).toString('hex') })),
+      msgs: msgs.map((m) => ({
+        addr: m.addr,
+        dir: m.read ? 'r' : 'w',
+        len: m.len,
+        data: errno && m.read ? '' : Buffer.from(m.data).toString('hex'),
+      })),
       result,
     };
     this.transcript.push(entry);

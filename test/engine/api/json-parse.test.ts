@@ -9,11 +9,15 @@ t.test('the common details of docs/api.md, exactly', async (t) => {
     ['true x', 'trailing characters at line 1 column 6'],
     ['1e400', 'number out of range at line 1 column 5'],
   ];
-  for (const [input, message] of cases) t.throws(() => parseJson(input), { name: 'JsonSyntaxError', message }, JSON.stringify(input));
+  for (const [input, message] of cases)
+    t.throws(() => parseJson(input), { name: 'JsonSyntaxError', message }, JSON.stringify(input));
   t.equal(expectedBoolean(parseJson('1')), 'invalid type: integer `1`, expected a boolean at line 1 column 1');
   t.equal(expectedBoolean(parseJson('"on"')), 'invalid type: string "on", expected a boolean at line 1 column 4');
   t.equal(expectedBoolean(parseJson('null')), 'invalid type: null, expected a boolean at line 1 column 4');
-  t.equal(expectedBoolean(parseJson(' 1.5')), 'invalid type: floating point `1.5`, expected a boolean at line 1 column 4');
+  t.equal(
+    expectedBoolean(parseJson(' 1.5')),
+    'invalid type: floating point `1.5`, expected a boolean at line 1 column 4',
+  );
 });
 
 t.test('integer literals keep their exact value; -0, fractions and exponents are floats', async (t) => {
@@ -35,8 +39,35 @@ t.test('objects keep the last duplicate, strings decode escapes and UTF-8', asyn
 });
 
 t.test('malformed input always gives a positioned syntax error, never a crash', async (t) => {
-  const bad = ['[1,]', '{"a":1,}', '{"a" 1}', '{1:2}', '[1 2]', '"abc', '"\\x"', '"\u0001"', 'tru', 'trux', '01', '-', '1.',
-    '1e', '{"a":', '[', '"\\ud800"', '\u00ff', '[' .repeat(200), 'nul', '{"a":1', '[1'];
-  for (const input of bad) t.throws(() => parseJson(input), { name: 'JsonSyntaxError', message: / at line \d+ column \d+$/ }, JSON.stringify(input));
+  const bad = [
+    '[1,]',
+    '{"a":1,}',
+    '{"a" 1}',
+    '{1:2}',
+    '[1 2]',
+    '"abc',
+    '"\\x"',
+    '"\u0001"',
+    'tru',
+    'trux',
+    '01',
+    '-',
+    '1.',
+    '1e',
+    '{"a":',
+    '[',
+    '"\\ud800"',
+    '\u00ff',
+    '['.repeat(200),
+    'nul',
+    '{"a":1',
+    '[1',
+  ];
+  for (const input of bad)
+    t.throws(
+      () => parseJson(input),
+      { name: 'JsonSyntaxError', message: / at line \d+ column \d+$/ },
+      JSON.stringify(input),
+    );
   t.throws(() => parseJson('[1,\n2,\n]'), { message: 'trailing comma at line 3 column 1' });
 });

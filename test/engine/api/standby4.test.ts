@@ -28,8 +28,17 @@ t.test('a day named still goes forward', async (t) => {
 });
 
 t.test('Z or a UTC offset: 400 that says why (4.0.7: 500)', async (t) => {
-  for (const text of ['2026-12-07T06:00:00+02:00', '2026-12-07T06:00:00Z', '2026-12-07 06:00:00 -0500', '06:00+02:00']) {
+  for (const text of [
+    '2026-12-07T06:00:00+02:00',
+    '2026-12-07T06:00:00Z',
+    '2026-12-07 06:00:00 -0500',
+    '06:00+02:00',
+  ]) {
     t.same(await standby(text), { ok: false, status: 400, message: OFFSET_REFUSED }, text);
   }
-  t.match(await standby('2026-12-07 06:00:00'), { ok: true, wakeup: wakeupAt('2026-12-07T06:00:00+02:00') }, 'naive local time is taken');
+  t.match(
+    await standby('2026-12-07 06:00:00'),
+    { ok: true, wakeup: wakeupAt('2026-12-07T06:00:00+02:00') },
+    'naive local time is taken',
+  );
 });

@@ -7,10 +7,22 @@ function rig(opts: { stale?: boolean } = {}) {
   let fsd = 0;
   const backend: NutBackend = {
     version: '5.1.0',
-    users: [{ name: 'monuser', password: 'se"cret', role: 'secondary' }, { name: 'admin', password: 'pw', role: 'primary' }],
-    variables: () => (opts.stale ? null : new Map([['ups.status', 'OL'], ['battery.charge', '100'], ['device.model', 'HALPI2 "v2"']])),
+    users: [
+      { name: 'monuser', password: 'se"cret', role: 'secondary' },
+      { name: 'admin', password: 'pw', role: 'primary' },
+    ],
+    variables: () =>
+      opts.stale
+        ? null
+        : new Map([
+            ['ups.status', 'OL'],
+            ['battery.charge', '100'],
+            ['device.model', 'HALPI2 "v2"'],
+          ]),
     clients: () => ['127.0.0.1'],
-    forceShutdown: () => { fsd++; },
+    forceShutdown: () => {
+      fsd++;
+    },
   };
   const session = (): Session => ({ address: '127.0.0.1', loggedIn: false, primary: false });
   const s = session();
@@ -35,7 +47,10 @@ t.test('read-only commands need no login', async (t) => {
   t.equal(say('NETVER'), '1.3');
   t.match(say('HELP'), /^Commands: HELP VER GET LIST/);
   t.equal(say('LIST UPS'), 'BEGIN LIST UPS\nUPS halpi2 "HALPI2 supercapacitor UPS"\nEND LIST UPS');
-  t.equal(say('LIST VAR halpi2'), 'BEGIN LIST VAR halpi2\nVAR halpi2 battery.charge "100"\nVAR halpi2 device.model "HALPI2 \\"v2\\""\nVAR halpi2 ups.status "OL"\nEND LIST VAR halpi2');
+  t.equal(
+    say('LIST VAR halpi2'),
+    'BEGIN LIST VAR halpi2\nVAR halpi2 battery.charge "100"\nVAR halpi2 device.model "HALPI2 \\"v2\\""\nVAR halpi2 ups.status "OL"\nEND LIST VAR halpi2',
+  );
   t.equal(say('GET VAR halpi2 ups.status'), 'VAR halpi2 ups.status "OL"');
   t.equal(say('get var halpi2 ups.status'), 'VAR halpi2 ups.status "OL"', 'commands in any case');
   t.equal(say('GET UPSDESC halpi2'), 'UPSDESC halpi2 "HALPI2 supercapacitor UPS"');
@@ -48,7 +63,7 @@ t.test('read-only commands need no login', async (t) => {
   t.equal(say(''), 'ERR UNKNOWN-COMMAND', 'an empty line, as upsd');
 });
 
-t.test('NUT\'s error replies', async (t) => {
+t.test("NUT's error replies", async (t) => {
   const { say } = rig();
   t.equal(say('FROB'), 'ERR UNKNOWN-COMMAND');
   t.equal(say('GET VAR other ups.status'), 'ERR UNKNOWN-UPS');
@@ -85,7 +100,10 @@ t.test('login: username and password first, a known user, one login per session'
   say('USERNAME monuser', wrong);
   say('PASSWORD nope', wrong);
   t.equal(say('LOGIN halpi2', wrong), 'ERR ACCESS-DENIED', 'a wrong password');
-  t.same(handle('LOGOUT', s, { version: '', users: [], variables: () => null, clients: () => [], forceShutdown() {} }), { lines: ['OK Goodbye'], close: true });
+  t.same(
+    handle('LOGOUT', s, { version: '', users: [], variables: () => null, clients: () => [], forceShutdown() {} }),
+    { lines: ['OK Goodbye'], close: true },
+  );
 });
 
 t.test('a primary may set FSD', async (t) => {
@@ -104,12 +122,18 @@ t.test('a primary may set FSD', async (t) => {
   t.equal(r.fsd(), 2);
 });
 
-t.test('NUT 2.8\'s commands answer NUT\'s own errors, never UNKNOWN-COMMAND', async (t) => {
+t.test("NUT 2.8's commands answer NUT's own errors, never UNKNOWN-COMMAND", async (t) => {
   const { say, session } = rig();
   t.equal(say('PROTVER'), '1.3', 'the new name of NETVER');
   t.equal(say('GET TRACKING'), 'OFF');
   t.equal(say('GET TRACKING 0123'), 'ERR FEATURE-NOT-CONFIGURED');
-  for (const c of ['SET TRACKING ON', 'SET VAR halpi2 battery.charge 5', 'INSTCMD halpi2 load.off', 'FSD halpi2', 'LOGIN']) {
+  for (const c of [
+    'SET TRACKING ON',
+    'SET VAR halpi2 battery.charge 5',
+    'INSTCMD halpi2 load.off',
+    'FSD halpi2',
+    'LOGIN',
+  ]) {
     t.equal(say(c), 'ERR USERNAME-REQUIRED', `${c}: credentials first, as upsd`);
   }
   const s = session();
@@ -135,13 +159,28 @@ t.test('types, descriptions and lists as upsd gives them', async (t) => {
   t.equal(say('GET TYPE halpi2 ups.status'), 'TYPE halpi2 ups.status STRING:64');
   t.equal(say('GET TYPE halpi2 ups.nothing'), 'ERR VAR-NOT-SUPPORTED');
   t.equal(say('GET DESC halpi2 battery.charge'), 'DESC halpi2 battery.charge "Battery charge (percent of full)"');
-  t.equal(say('GET DESC halpi2 ups.nothing'), 'DESC halpi2 ups.nothing "Description unavailable"', 'upsd does not check the name');
+  t.equal(
+    say('GET DESC halpi2 ups.nothing'),
+    'DESC halpi2 ups.nothing "Description unavailable"',
+    'upsd does not check the name',
+  );
   t.equal(say('GET CMDDESC halpi2 load.off'), 'CMDDESC halpi2 load.off "Description unavailable"');
-  t.equal(say('LIST ENUM halpi2 ups.status'), 'BEGIN LIST ENUM halpi2 ups.status\nEND LIST ENUM halpi2 ups.status', 'the header names the variable');
-  t.equal(say('LIST RANGE halpi2 battery.charge'), 'BEGIN LIST RANGE halpi2 battery.charge\nEND LIST RANGE halpi2 battery.charge');
+  t.equal(
+    say('LIST ENUM halpi2 ups.status'),
+    'BEGIN LIST ENUM halpi2 ups.status\nEND LIST ENUM halpi2 ups.status',
+    'the header names the variable',
+  );
+  t.equal(
+    say('LIST RANGE halpi2 battery.charge'),
+    'BEGIN LIST RANGE halpi2 battery.charge\nEND LIST RANGE halpi2 battery.charge',
+  );
   t.equal(say('LIST ENUM halpi2'), 'ERR INVALID-ARGUMENT');
   t.equal(say('LIST ENUM halpi2 ups.nothing'), 'ERR VAR-NOT-SUPPORTED');
-  t.equal(say('GET VAR other server.version'), 'VAR other server.version "5.1.0"', 'upsd\'s own variables, whatever the UPS');
+  t.equal(
+    say('GET VAR other server.version'),
+    'VAR other server.version "5.1.0"',
+    "upsd's own variables, whatever the UPS",
+  );
   t.match(say('GET VAR halpi2 server.info'), /^VAR halpi2 server\.info "Network UPS Tools upsd 5\.1\.0 /);
 });
 

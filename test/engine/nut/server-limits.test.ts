@@ -12,10 +12,15 @@ async function serve(t: { teardown(fn: () => unknown): void }) {
   const clock = new FakeClock();
   const logs: string[] = [];
   const log = (level: string) => (m: string) => logs.push(`${level} ${m}`);
-  const nut = createNutServer({
-    version: 'test', users: [{ name: 'u', password: 'p', role: 'primary' }],
-    variables: () => new Map([['ups.status', 'OL']]), forceShutdown() {},
-  }, { clock, logger: { info: log('info'), warn: log('warn'), error: log('error') } });
+  const nut = createNutServer(
+    {
+      version: 'test',
+      users: [{ name: 'u', password: 'p', role: 'primary' }],
+      variables: () => new Map([['ups.status', 'OL']]),
+      forceShutdown() {},
+    },
+    { clock, logger: { info: log('info'), warn: log('warn'), error: log('error') } },
+  );
   await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => nut.close());
   const sides = new Map<number, Socket>();
@@ -40,13 +45,16 @@ t.test('a client dribbling a byte a second is dropped after the idle time; one s
   const busy = await open();
   const slowClosed = new Promise((r) => slow.side.once('close', r));
   let closed = false;
-  void slowClosed.then(() => { closed = true; });
+  void slowClosed.then(() => {
+    closed = true;
+  });
   let answers = 1;
   for (let s = 1; s * 1000 <= IDLE_MS + 1000 && !closed; s++) {
     const got = received(slow.side);
     slow.send('x'); // a byte a second, never a whole line
     await got;
-    if (s % 20 === 0) { // a complete command every 20 s
+    if (s % 20 === 0) {
+      // a complete command every 20 s
       busy.send('NETVER\n');
       await busy.lines(++answers);
     }

@@ -20,8 +20,13 @@ function fakeEngine(opts: { state?: string; elapsed?: number | null; limit?: num
     logger: { info() {}, warn() {}, error() {} },
     readConfigKey: async () => 5.5,
     refreshStatus: async () => {},
-    on: (_: string, fn: (ev: { phase: string }) => void) => { listeners.push(fn); return () => {}; },
-    blackout: (ev: { phase: string }) => { for (const l of listeners) l(ev); },
+    on: (_: string, fn: (ev: { phase: string }) => void) => {
+      listeners.push(fn);
+      return () => {};
+    },
+    blackout: (ev: { phase: string }) => {
+      for (const l of listeners) l(ev);
+    },
   };
   return e;
 }
@@ -70,11 +75,22 @@ t.test('no placeholder identity: device.serial and ups.firmware only once read',
 
 t.test('FSD set by a primary is cleared when the blackout ends', async (t) => {
   const e = fakeEngine({ state: 'BLACKOUT', elapsed: 1 });
-  const nut = await startNutServer({ engine: e as unknown as Engine, listen: '127.0.0.1:0', user: 'u', password: 'p', primary: true, staleMs: 5000 });
+  const nut = await startNutServer({
+    engine: e as unknown as Engine,
+    listen: '127.0.0.1:0',
+    user: 'u',
+    password: 'p',
+    primary: true,
+    staleMs: 5000,
+  });
   t.teardown(() => nut.close());
   const c = nutClient(nut.port);
   c.send('USERNAME u\nPASSWORD p\nLOGIN halpi2\nPRIMARY halpi2\nFSD halpi2\nGET VAR halpi2 ups.status\n');
-  t.equal((await c.lines(6))[5], 'VAR halpi2 ups.status "FSD OB"', 'FSD before what is true: on the supercap, not yet low');
+  t.equal(
+    (await c.lines(6))[5],
+    'VAR halpi2 ups.status "FSD OB"',
+    'FSD before what is true: on the supercap, not yet low',
+  );
   e.state = 'NORMAL';
   e.supervisor.blackoutElapsedS = null;
   e.blackout({ phase: 'end' });
@@ -85,7 +101,14 @@ t.test('FSD set by a primary is cleared when the blackout ends', async (t) => {
 
 t.test('FSD set by a primary on line power does not claim the supercap is in use', async (t) => {
   const e = fakeEngine();
-  const nut = await startNutServer({ engine: e as unknown as Engine, listen: '127.0.0.1:0', user: 'u', password: 'p', primary: true, staleMs: 5000 });
+  const nut = await startNutServer({
+    engine: e as unknown as Engine,
+    listen: '127.0.0.1:0',
+    user: 'u',
+    password: 'p',
+    primary: true,
+    staleMs: 5000,
+  });
   t.teardown(() => nut.close());
   const c = nutClient(nut.port);
   c.send('USERNAME u\nPASSWORD p\nFSD halpi2\nGET VAR halpi2 ups.status\n');
@@ -99,8 +122,18 @@ t.test('each new reading is served at once, though a reading is computed only on
   let latest = e.lastMeasurements;
   Object.defineProperty(e, 'lastMeasurements', { get: () => ({ values: latest.values, wall: latest.wall }) });
   let refreshes = 0;
-  e.refreshStatus = async () => { refreshes++; };
-  const nut = await startNutServer({ engine: e as unknown as Engine, listen: '127.0.0.1:0', user: '', password: '', primary: false, staleMs: 5000, refreshStatus: true });
+  e.refreshStatus = async () => {
+    refreshes++;
+  };
+  const nut = await startNutServer({
+    engine: e as unknown as Engine,
+    listen: '127.0.0.1:0',
+    user: '',
+    password: '',
+    primary: false,
+    staleMs: 5000,
+    refreshStatus: true,
+  });
   t.teardown(() => nut.close());
   const c = nutClient(nut.port);
   const before = refreshes;
@@ -148,35 +181,57 @@ t.test('battery.charge: the share of the energy above the cut-off, V² not V, cl
   t.equal(charge(cut, cut), 0, 'at the cut-off');
   t.equal(charge(cut - 1, cut), 0, 'below it: 0, not negative');
   t.equal(charge(V_FULL + 0.5, cut), 100, 'above full: 100, not more');
-  t.equal(charge(Math.sqrt((V_FULL ** 2 + cut ** 2) / 2), cut).toFixed(6), '50.000000', 'half the energy at V² halfway');
+  t.equal(
+    charge(Math.sqrt((V_FULL ** 2 + cut ** 2) / 2), cut).toFixed(6),
+    '50.000000',
+    'half the energy at V² halfway',
+  );
   // 8 V: (64 − 30.25) / (105.0625 − 30.25) = 45.1 %; a linear formula would say 52.6 %.
   t.equal(charge(8, cut).toFixed(2), '45.11');
   const e = fakeEngine();
   const st = upsState();
   e.lastMeasurements = { wall: e.clock.wallNow(), values: { ...e.lastMeasurements.values, V_cap: 8 } };
-  t.equal(upsVariables(e as unknown as Engine, st)!.get('battery.charge'), '45', 'served rounded, against the controller\'s threshold');
+  t.equal(
+    upsVariables(e as unknown as Engine, st)!.get('battery.charge'),
+    '45',
+    "served rounded, against the controller's threshold",
+  );
   st.cutoff = 7;
-  t.equal(upsVariables(e as unknown as Engine, st)!.get('battery.charge'), String(Math.round(((64 - 49) / (V_FULL ** 2 - 49)) * 100)));
+  t.equal(
+    upsVariables(e as unknown as Engine, st)!.get('battery.charge'),
+    String(Math.round(((64 - 49) / (V_FULL ** 2 - 49)) * 100)),
+  );
 });
 
-t.test('battery.runtime: the limit on line power, what is left of it in a blackout, 0 once shutting down', async (t) => {
-  const line = fakeEngine({ limit: 60 });
-  t.equal(upsVariables(line as unknown as Engine, upsState())!.get('battery.runtime'), '60', 'on line power: the whole limit');
-  const cut = fakeEngine({ state: 'BLACKOUT', elapsed: 15.4, limit: 60 });
-  const v = upsVariables(cut as unknown as Engine, upsState())!;
-  t.equal(v.get('battery.runtime'), '45', '60 − 15.4 s: what is left of the limit (no discharge measured yet)');
-  t.equal(v.get('ups.status'), 'OB');
-  cut.supervisor.blackoutElapsedS = 75;
-  t.equal(upsVariables(cut as unknown as Engine, upsState())!.get('battery.runtime'), '0', 'past the limit: 0, not negative');
-  for (const state of ['SHUTDOWN', 'DEAD']) {
-    const e = fakeEngine({ state, limit: 60 });
-    t.equal(upsVariables(e as unknown as Engine, upsState())!.get('battery.runtime'), '0', state);
-  }
-  // A slow discharge leaves the limit in charge: 7 → 6.9 V over 10 s, 0.139 V²/s, (47.61 − 30.25) / 0.139 ≈ 125 s.
-  const slow = discharging({ cutoff: 5.5, limit: 60, elapsed: 20 });
-  slow.at(0, 7);
-  t.equal(slow.at(10, 6.9).get('battery.runtime'), '40', 'the limit (60 − 20 s) when the supercap would last longer');
-});
+t.test(
+  'battery.runtime: the limit on line power, what is left of it in a blackout, 0 once shutting down',
+  async (t) => {
+    const line = fakeEngine({ limit: 60 });
+    t.equal(
+      upsVariables(line as unknown as Engine, upsState())!.get('battery.runtime'),
+      '60',
+      'on line power: the whole limit',
+    );
+    const cut = fakeEngine({ state: 'BLACKOUT', elapsed: 15.4, limit: 60 });
+    const v = upsVariables(cut as unknown as Engine, upsState())!;
+    t.equal(v.get('battery.runtime'), '45', '60 − 15.4 s: what is left of the limit (no discharge measured yet)');
+    t.equal(v.get('ups.status'), 'OB');
+    cut.supervisor.blackoutElapsedS = 75;
+    t.equal(
+      upsVariables(cut as unknown as Engine, upsState())!.get('battery.runtime'),
+      '0',
+      'past the limit: 0, not negative',
+    );
+    for (const state of ['SHUTDOWN', 'DEAD']) {
+      const e = fakeEngine({ state, limit: 60 });
+      t.equal(upsVariables(e as unknown as Engine, upsState())!.get('battery.runtime'), '0', state);
+    }
+    // A slow discharge leaves the limit in charge: 7 → 6.9 V over 10 s, 0.139 V²/s, (47.61 − 30.25) / 0.139 ≈ 125 s.
+    const slow = discharging({ cutoff: 5.5, limit: 60, elapsed: 20 });
+    slow.at(0, 7);
+    t.equal(slow.at(10, 6.9).get('battery.runtime'), '40', 'the limit (60 − 20 s) when the supercap would last longer');
+  },
+);
 
 t.test('stale data: served up to staleMs old, refused beyond', async (t) => {
   const e = fakeEngine();

@@ -22,8 +22,12 @@ async function flash(r: Rig, img: Uint8Array, bus: Bus = r.sim, limitMs = 120_00
   let done = false;
   let error: Error | null = null;
   uploadFirmware(img, { clock: r.clock, exclusive: (fn) => fn(device), onProgress: (p) => progress.push(p) })
-    .catch((e: Error) => { error = e; })
-    .finally(() => { done = true; });
+    .catch((e: Error) => {
+      error = e;
+    })
+    .finally(() => {
+      done = true;
+    });
   await r.clock.advanceUntil(() => done, limitMs, 50);
   return { error: error as Error | null, progress };
 }
@@ -31,7 +35,10 @@ async function flash(r: Rig, img: Uint8Array, bus: Bus = r.sim, limitMs = 120_00
 const writesTo = (r: Rig, reg: number) => r.sim.log.filter((e) => e.kind === 'write' && e.register === reg);
 
 t.test('block message format and CRC match the documented vectors', async (t) => {
-  t.equal(Buffer.from(blockMessage(1, Uint8Array.of(0xde, 0xad, 0xbe, 0xef))).toString('hex'), '6b0d0e5b00010004deadbeef');
+  t.equal(
+    Buffer.from(blockMessage(1, Uint8Array.of(0xde, 0xad, 0xbe, 0xef))).toString('hex'),
+    '6b0d0e5b00010004deadbeef',
+  );
   t.equal(Buffer.from(blockMessage(0, Buffer.from('testdata'))).toString('hex'), '3cca8d40000000087465737464617461');
   t.throws(() => blockMessage(0, new Uint8Array(4097)), { message: 'Invalid block size 4097 (max: 4096)' });
 });
@@ -42,7 +49,10 @@ t.test('happy path: start, blocks, verify, commit; the staged image holds the da
   const img = image(10_000);
   const { error, progress } = await flash(r, img);
   t.equal(error, null);
-  t.same(progress.map((p) => p.phase), ['start', 'block', 'block', 'block', 'verify', 'done']);
+  t.same(
+    progress.map((p) => p.phase),
+    ['start', 'block', 'block', 'block', 'verify', 'done'],
+  );
   t.same(progress[0], { phase: 'start', blocks: 3, bytes: 10_000 });
   t.same(progress[3], { phase: 'block', block: 3, blocks: 3 });
   const snap = r.sim.snapshot().controller;
@@ -57,30 +67,33 @@ t.test('happy path: start, blocks, verify, commit; the staged image holds the da
   t.same(regs, [0x40, 0x43, 0x43, 0x43, 0x44], 'writes in the DFU sequence order: start, blocks, commit');
 });
 
-t.test('CRC error on the wire: fails with DFU error state: CrcError, aborts, never commits; the latch survives abort', async (t) => {
-  const r = rig();
-  // Line noise: one data bit flips in block 1 on its way to the controller.
-  const noisy: Bus = {
-    description: 'noisy',
-    writeRead: (d, n) => r.sim.writeRead(d, n),
-    write: (d) => {
-      if (d[0] === 0x43 && d[6] === 1) {
-        const copy = Uint8Array.from(d);
-        copy[20] = copy[20]! ^ 0x01;
-        return r.sim.write(copy);
-      }
-      return r.sim.write(d);
-    },
-    close: async () => {},
-  };
-  const { error } = await flash(r, image(9000), noisy);
-  t.match(error?.message, /^DFU error state: CrcError$/);
-  t.equal(writesTo(r, 0x45).length, 1, 'aborted');
-  t.equal(writesTo(r, 0x44).length, 0, 'never committed');
-  t.equal(r.sim.snapshot().controller.dfu_status, 5, 'CrcError stays latched after the abort');
-  await r.write(0x40, 0, 0, 0x10, 0);
-  t.equal(r.sim.snapshot().controller.dfu_status, 2, 'until the next start');
-});
+t.test(
+  'CRC error on the wire: fails with DFU error state: CrcError, aborts, never commits; the latch survives abort',
+  async (t) => {
+    const r = rig();
+    // Line noise: one data bit flips in block 1 on its way to the controller.
+    const noisy: Bus = {
+      description: 'noisy',
+      writeRead: (d, n) => r.sim.writeRead(d, n),
+      write: (d) => {
+        if (d[0] === 0x43 && d[6] === 1) {
+          const copy = Uint8Array.from(d);
+          copy[20] = copy[20]! ^ 0x01;
+          return r.sim.write(copy);
+        }
+        return r.sim.write(d);
+      },
+      close: async () => {},
+    };
+    const { error } = await flash(r, image(9000), noisy);
+    t.match(error?.message, /^DFU error state: CrcError$/);
+    t.equal(writesTo(r, 0x45).length, 1, 'aborted');
+    t.equal(writesTo(r, 0x44).length, 0, 'never committed');
+    t.equal(r.sim.snapshot().controller.dfu_status, 5, 'CrcError stays latched after the abort');
+    await r.write(0x40, 0, 0, 0x10, 0);
+    t.equal(r.sim.snapshot().controller.dfu_status, 2, 'until the next start');
+  },
+);
 
 t.test('length error: a block whose length field disagrees latches DataLengthError', async (t) => {
   const r = rig();
@@ -175,35 +188,38 @@ t.test('a start that finds a latched error fails at once without an abort', asyn
   t.equal(writesTo(r, 0x45).length, 0);
 });
 
-t.test('writer rules: duplicate blocks count twice, blocks beyond the partition, commit outside ReadyToCommit', async (t) => {
-  const r = rig();
-  const block = (n: number) => r.sim.write(Uint8Array.from([0x43, ...blockMessage(n, Uint8Array.of(n, 1, 2))]));
-  const status = () => r.sim.snapshot().controller.dfu_status;
-  await r.write(0x40, 0, 0, 0x30, 0); // 3 blocks
-  await block(0);
-  await block(0);
-  t.equal(r.sim.snapshot().controller.dfu_blocks_written, 2, 'duplicate counted');
-  await block(1);
-  t.equal(status(), 4, 'ReadyToCommit after 3 counted blocks');
-  await block(2);
-  t.equal(status(), 8, 'a block in ReadyToCommit is a ProtocolError');
-  await r.write(0x44, 0);
-  t.equal(status(), 8, 'only Start and Abort leave ProtocolError');
-  await r.write(0x45, 0);
-  t.equal(status(), 0);
-  t.equal(r.sim.snapshot().controller.dfu_blocks_written, 0, 'abort clears the counter');
+t.test(
+  'writer rules: duplicate blocks count twice, blocks beyond the partition, commit outside ReadyToCommit',
+  async (t) => {
+    const r = rig();
+    const block = (n: number) => r.sim.write(Uint8Array.from([0x43, ...blockMessage(n, Uint8Array.of(n, 1, 2))]));
+    const status = () => r.sim.snapshot().controller.dfu_status;
+    await r.write(0x40, 0, 0, 0x30, 0); // 3 blocks
+    await block(0);
+    await block(0);
+    t.equal(r.sim.snapshot().controller.dfu_blocks_written, 2, 'duplicate counted');
+    await block(1);
+    t.equal(status(), 4, 'ReadyToCommit after 3 counted blocks');
+    await block(2);
+    t.equal(status(), 8, 'a block in ReadyToCommit is a ProtocolError');
+    await r.write(0x44, 0);
+    t.equal(status(), 8, 'only Start and Abort leave ProtocolError');
+    await r.write(0x45, 0);
+    t.equal(status(), 0);
+    t.equal(r.sim.snapshot().controller.dfu_blocks_written, 0, 'abort clears the counter');
 
-  await r.write(0x40, 0, 0, 0x10, 0);
-  await block(129);
-  t.equal(status(), 7, 'offset beyond the staging partition → WriteError');
+    await r.write(0x40, 0, 0, 0x10, 0);
+    await block(129);
+    t.equal(status(), 7, 'offset beyond the staging partition → WriteError');
 
-  await r.write(0x40, 0, 0, 0x20, 0);
-  await r.write(0x44, 0);
-  t.equal(status(), 8, 'commit while Updating → ProtocolError');
-  await r.write(0x45, 0);
-  await r.write(0x44, 0);
-  t.equal(status(), 8, 'commit while Idle → ProtocolError');
-});
+    await r.write(0x40, 0, 0, 0x20, 0);
+    await r.write(0x44, 0);
+    t.equal(status(), 8, 'commit while Updating → ProtocolError');
+    await r.write(0x45, 0);
+    await r.write(0x44, 0);
+    t.equal(status(), 8, 'commit while Idle → ProtocolError');
+  },
+);
 
 t.test('swap on the next MCU reset, rollback on a reset within 30 s, kept after mark-good', async (t) => {
   const r = rig({ swapMs: 10_000 });
@@ -232,24 +248,37 @@ t.test('swap on the next MCU reset, rollback on a reset within 30 s, kept after 
   t.same(await r2.read(0x04, 4), [3, 4, 0, 0xff], 'marked good after 30 s: a later reset keeps it');
 });
 
-t.test('an image that is no firmware is written and committed, then does not start: the bootloader reverts', async (t) => {
-  const r = rig({ swapMs: 10_000 });
-  await r.clock.advance(31_000);
-  const { error } = await flash(r, image(5000)); // the controller checks nothing: the host must
-  t.equal(error, null);
-  t.equal(r.sim.snapshot().controller.pending_swap, true);
-  r.sim.setIdentity({ firmware_version: [3, 4, 0, 0xff] });
-  r.sim.mcuReset();
-  await r.clock.advance(20_000);
-  await t.rejects(r.read(0x04, 4), { name: 'BusError', kind: 'nack' }, 'silent: swap, a crash, the bootloader\'s watchdog, the swap back');
-  await r.clock.advance(8_000);
-  t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'the old image runs again');
-  t.equal(r.sim.snapshot().controller.pending_swap, false);
-  t.ok(r.sim.log.some((e) => e.kind === 'reset' && /staged image does not start \(Not a HALPI2 firmware image: its initial stack pointer/.test(e.result)));
-  r.sim.mcuReset();
-  await r.clock.advance(100);
-  t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'and stays after the next reset');
-});
+t.test(
+  'an image that is no firmware is written and committed, then does not start: the bootloader reverts',
+  async (t) => {
+    const r = rig({ swapMs: 10_000 });
+    await r.clock.advance(31_000);
+    const { error } = await flash(r, image(5000)); // the controller checks nothing: the host must
+    t.equal(error, null);
+    t.equal(r.sim.snapshot().controller.pending_swap, true);
+    r.sim.setIdentity({ firmware_version: [3, 4, 0, 0xff] });
+    r.sim.mcuReset();
+    await r.clock.advance(20_000);
+    await t.rejects(
+      r.read(0x04, 4),
+      { name: 'BusError', kind: 'nack' },
+      "silent: swap, a crash, the bootloader's watchdog, the swap back",
+    );
+    await r.clock.advance(8_000);
+    t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'the old image runs again');
+    t.equal(r.sim.snapshot().controller.pending_swap, false);
+    t.ok(
+      r.sim.log.some(
+        (e) =>
+          e.kind === 'reset' &&
+          /staged image does not start \(Not a HALPI2 firmware image: its initial stack pointer/.test(e.result),
+      ),
+    );
+    r.sim.mcuReset();
+    await r.clock.advance(100);
+    t.same(await r.read(0x04, 4), [3, 3, 1, 0xff], 'and stays after the next reset');
+  },
+);
 
 t.test('a commit within 30 s of boot is cancelled by the mark-good step', async (t) => {
   const r = rig();
@@ -333,7 +362,10 @@ t.test('waiting for ready: Preparing polls every 500 ms, QueueFull every 100 ms,
 });
 
 t.test('verification: Idle or an error status fails at once and never commits', async (t) => {
-  for (const [status, name] of [[0, 'Idle'], [7, 'WriteError']] as const) {
+  for (const [status, name] of [
+    [0, 'Idle'],
+    [7, 'WriteError'],
+  ] as const) {
     const r = rig();
     let verifying = false;
     const bus: Bus = {

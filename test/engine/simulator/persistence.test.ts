@@ -53,27 +53,40 @@ t.test('TEST_MODE persists the hardware version', async (t) => {
 t.test('an unreadable state file means factory defaults and a warning', async (t) => {
   const dir = t.testdir({ 'bad.json': '{ not json' });
   const warnings: string[] = [];
-  const sim = new SimulatedController({ clock: new FakeClock(), stateFile: join(dir, 'bad.json'), warn: (m) => warnings.push(m) });
+  const sim = new SimulatedController({
+    clock: new FakeClock(),
+    stateFile: join(dir, 'bad.json'),
+    warn: (m) => warnings.push(m),
+  });
   t.same([...(await sim.writeRead(Uint8Array.of(0x17), 1))], [48]);
   t.match(warnings[0], /Cannot parse simulator state file .*bad\.json/);
-  const missing = new SimulatedController({ clock: new FakeClock(), stateFile: join(dir, 'none.json'), warn: (m) => warnings.push(m) });
+  const missing = new SimulatedController({
+    clock: new FakeClock(),
+    stateFile: join(dir, 'none.json'),
+    warn: (m) => warnings.push(m),
+  });
   t.same([...(await missing.writeRead(Uint8Array.of(0x18), 1))], [1]);
   t.equal(warnings.length, 1, 'a missing file is silent: it is created on the first change');
   writeFileSync(join(dir, 'bad.json'), '{}');
 });
 
-t.test('a setting the state file cannot take is refused and stays as it was, with a warning naming the file', async (t) => {
-  // A directory where the file should be: the save fails for root too (a read-only file does not).
-  const dir = t.testdir({ 'state.json': {} });
-  const file = join(dir, 'state.json');
-  const warnings: string[] = [];
-  const sim = new SimulatedController({ clock: new FakeClock(), stateFile: file, warn: (m) => warnings.push(m) });
-  warnings.length = 0; // the unreadable file at start-up
-  await t.rejects(sim.write(Uint8Array.of(0x17, 77)), { message: /^Cannot save simulator state file .*state\.json: .*; the setting is unchanged$/ });
-  t.same([...(await sim.writeRead(Uint8Array.of(0x17), 1))], [48], 'the value did not change');
-  t.equal(warnings.length, 1);
-  t.match(warnings[0], /^Cannot save simulator state file .*state\.json/);
-  t.same(readdirSync(dir), ['state.json'], 'no temporary file left behind');
-  sim.mcuReset();
-  t.same([...(await sim.writeRead(Uint8Array.of(0x17), 1))], [48], 'nor after a reset');
-});
+t.test(
+  'a setting the state file cannot take is refused and stays as it was, with a warning naming the file',
+  async (t) => {
+    // A directory where the file should be: the save fails for root too (a read-only file does not).
+    const dir = t.testdir({ 'state.json': {} });
+    const file = join(dir, 'state.json');
+    const warnings: string[] = [];
+    const sim = new SimulatedController({ clock: new FakeClock(), stateFile: file, warn: (m) => warnings.push(m) });
+    warnings.length = 0; // the unreadable file at start-up
+    await t.rejects(sim.write(Uint8Array.of(0x17, 77)), {
+      message: /^Cannot save simulator state file .*state\.json: .*; the setting is unchanged$/,
+    });
+    t.same([...(await sim.writeRead(Uint8Array.of(0x17), 1))], [48], 'the value did not change');
+    t.equal(warnings.length, 1);
+    t.match(warnings[0], /^Cannot save simulator state file .*state\.json/);
+    t.same(readdirSync(dir), ['state.json'], 'no temporary file left behind');
+    sim.mcuReset();
+    t.same([...(await sim.writeRead(Uint8Array.of(0x17), 1))], [48], 'nor after a reset');
+  },
+);

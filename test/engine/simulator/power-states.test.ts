@@ -21,34 +21,37 @@ t.test('cold start reaches OperationalSolo, and arming the watchdog gives Operat
   t.equal(sim.watchdogActiveMs, 10000);
 });
 
-t.test('blackout with a daemon: BlackoutCoOp → 0x30 → BlackoutShutdown → halt → PoweredDownBlackout → reset → back up', async (t) => {
-  const { clock, sim, write, state, u16 } = rig();
-  await write(0x12, 0x27, 0x10);
-  await clock.advance(50);
-  t.equal(state(), 'OperationalCoOp');
-  sim.setPower(false);
-  // The 10-sample average crosses 9 V after ≈3 samples; VIN then reads 0 (VIN < VSCAP).
-  const detect = await clock.advanceUntil(() => state() === 'BlackoutCoOp', 1000);
-  t.ok(detect <= 150, `BlackoutCoOp within ${detect} ms of the cut`);
-  t.equal(await u16(0x20), 0, 'VIN reads 0 during a blackout');
-  // The watchdog is not checked in BlackoutCoOp: 20 s without traffic do not matter.
-  await clock.advance(20_000);
-  t.equal(state(), 'BlackoutCoOp');
-  await write(0x30, 0x01);
-  await clock.advance(50);
-  t.equal(state(), 'BlackoutShutdown');
-  sim.haltHost();
-  const down = await clock.advanceUntil(() => state() === 'PoweredDownBlackout', 5000);
-  t.ok(down >= 2000 && down <= 2100, `host halted after 2 s, rails off (${down} ms)`);
-  t.equal(sim.snapshot().controller.rails_on, false);
-  t.equal(sim.snapshot().controller.usb, 0, 'USB off when powered down');
-  // Input returns while powered down; after 5 s the MCU resets and starts the host again.
-  sim.setPower(true);
-  await clock.advanceUntil(() => state() === 'PowerOff' || sim.log.some((e) => e.result === 'MCU reset'), 6000);
-  await clock.advanceUntil(() => state() === 'SystemStartup', 2000);
-  await clock.advanceUntil(() => state() === 'OperationalSolo', 5000);
-  t.same(await u16(0x12), 0, 'watchdog copy lost on MCU reset');
-});
+t.test(
+  'blackout with a daemon: BlackoutCoOp → 0x30 → BlackoutShutdown → halt → PoweredDownBlackout → reset → back up',
+  async (t) => {
+    const { clock, sim, write, state, u16 } = rig();
+    await write(0x12, 0x27, 0x10);
+    await clock.advance(50);
+    t.equal(state(), 'OperationalCoOp');
+    sim.setPower(false);
+    // The 10-sample average crosses 9 V after ≈3 samples; VIN then reads 0 (VIN < VSCAP).
+    const detect = await clock.advanceUntil(() => state() === 'BlackoutCoOp', 1000);
+    t.ok(detect <= 150, `BlackoutCoOp within ${detect} ms of the cut`);
+    t.equal(await u16(0x20), 0, 'VIN reads 0 during a blackout');
+    // The watchdog is not checked in BlackoutCoOp: 20 s without traffic do not matter.
+    await clock.advance(20_000);
+    t.equal(state(), 'BlackoutCoOp');
+    await write(0x30, 0x01);
+    await clock.advance(50);
+    t.equal(state(), 'BlackoutShutdown');
+    sim.haltHost();
+    const down = await clock.advanceUntil(() => state() === 'PoweredDownBlackout', 5000);
+    t.ok(down >= 2000 && down <= 2100, `host halted after 2 s, rails off (${down} ms)`);
+    t.equal(sim.snapshot().controller.rails_on, false);
+    t.equal(sim.snapshot().controller.usb, 0, 'USB off when powered down');
+    // Input returns while powered down; after 5 s the MCU resets and starts the host again.
+    sim.setPower(true);
+    await clock.advanceUntil(() => state() === 'PowerOff' || sim.log.some((e) => e.result === 'MCU reset'), 6000);
+    await clock.advanceUntil(() => state() === 'SystemStartup', 2000);
+    await clock.advanceUntil(() => state() === 'OperationalSolo', 5000);
+    t.same(await u16(0x12), 0, 'watchdog copy lost on MCU reset');
+  },
+);
 
 t.test('blackout shorter than the daemon limit returns to OperationalCoOp', async (t) => {
   const { clock, sim, write, state } = rig();
@@ -231,7 +234,10 @@ t.test('brown-out: the supercap runs flat and the host loses power before the co
   t.ok(sim.snapshot().inputs.V_cap < 5.1, 'the host lost power near 5 V');
   await clock.advance(100);
   const transitions = sim.log.filter((e) => e.kind === 'transition' || e.kind === 'reset').map((e) => e.result);
-  t.same(transitions.slice(-2), ['BlackoutSolo -> PoweredDownManual', 'MCU reset'],
-    'CM_ON fell in a blackout state → PoweredDownManual → (VIN ≤ 9) MCU reset');
+  t.same(
+    transitions.slice(-2),
+    ['BlackoutSolo -> PoweredDownManual', 'MCU reset'],
+    'CM_ON fell in a blackout state → PoweredDownManual → (VIN ≤ 9) MCU reset',
+  );
   t.equal(state(), 'PowerOff');
 });

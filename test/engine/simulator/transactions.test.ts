@@ -12,7 +12,11 @@ t.test('plain reads, unknown and write-only registers read zeros; no auto-increm
   const vin = await read(0x20, 2);
   t.same(await read(0x20, 4), [...vin, 0, 0], '4 bytes at 0x20: VIN then fill bytes');
   t.same(await read(0x04, 2), [3, 3], 'a shorter read drops the rest');
-  t.same([...(await sim.writeRead(Uint8Array.of(0x04, 0x20), 4))], [3, 3, 1, 0xff], 'only the first written byte selects');
+  t.same(
+    [...(await sim.writeRead(Uint8Array.of(0x04, 0x20), 4))],
+    [3, 3, 1, 0xff],
+    'only the first written byte selects',
+  );
 });
 
 t.test('identity registers and defaults of a fresh controller', async (t) => {
@@ -102,7 +106,10 @@ t.test('faults: nack, timeout, stretch, corrupt, ignore, by register and count',
   sim.addFault({ kind: 'nack', registers: [0x20], count: 2 });
   await t.rejects(read(0x20, 2), { name: 'BusError', kind: 'nack' });
   await t.rejects(read(0x20, 2), { name: 'BusError', kind: 'nack' });
-  t.ok((await read(0x20, 2)).some((b) => b !== 0), 'third read succeeds');
+  t.ok(
+    (await read(0x20, 2)).some((b) => b !== 0),
+    'third read succeeds',
+  );
   const before = sim.processed;
   sim.addFault({ kind: 'nack', op: 'write' });
   await t.rejects(write(0x17, 10));
@@ -111,7 +118,9 @@ t.test('faults: nack, timeout, stretch, corrupt, ignore, by register and count',
   sim.addFault({ kind: 'timeout', delay_ms: 500 });
   const p = read(0x15, 1);
   let settled = false;
-  p.catch(() => {}).finally(() => { settled = true; });
+  p.catch(() => {}).finally(() => {
+    settled = true;
+  });
   await clock.advance(499);
   t.notOk(settled, 'still waiting before the delay');
   await clock.advance(1);
