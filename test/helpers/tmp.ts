@@ -2,13 +2,16 @@
 // test passed, failed or threw. A process tap kills on timeout (SIGKILL) runs no exit handler,
 // so all of them live under one root per run: HALPI2_TEST_TMP, which .ci/run creates and removes
 // at the end whatever happened (docs/testing.md). Without it, the system's temporary directory.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Where every test's temporary directories go. */
 export const TEST_TMP = process.env.HALPI2_TEST_TMP || tmpdir();
 mkdirSync(TEST_TMP, { recursive: true });
+// Open to every user, sticky, as /tmp is: some tests run a program as another user (nobody; uid
+// 1000 as HaLOS runs Signal K) that must reach or make its own directory here.
+if (process.env.HALPI2_TEST_TMP) chmodSync(TEST_TMP, 0o1777);
 
 const dirs = new Set<string>();
 process.on('exit', () => {
