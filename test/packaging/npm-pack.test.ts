@@ -21,13 +21,18 @@ const ALLOWED = [
   /^dist\/bin\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/,
   /^dist\/plugin\/index\.cjs$/,
   /^prebuilds\/linux-(x64|arm64)\/i2c\.abi\d+\.node$/, // i2c-bus's addon, prebuilt (scripts/build-prebuilds.sh)
-  /^public\/(index\.html|app\.js|style\.css|icon\.png)(\.gz|\.br)?$/,
+  /^public\/(index\.html|app\.js|style\.css)(\.gz|\.br)?$/,
+  /^public\/(icon|icon-192|icon-512)\.png$/,
+  /^public\/manifest\.webmanifest$/, // so the panel can sit on a tablet's home screen
 ];
 const REQUIRED = [
   'package.json',
   'README.md',
   'LICENSE',
   'dist/plugin/index.cjs',
+  'public/manifest.webmanifest',
+  'public/icon-192.png',
+  'public/icon-512.png',
   'dist/bin/halpid.mjs',
   'dist/bin/halpi.mjs',
   'public/index.html',
