@@ -43,7 +43,7 @@ t.test('halpid serves the manifest with its content type, and the page links it'
     const [w, h] = pngSize(Buffer.from(await res.arrayBuffer()));
     t.equal(`${w}x${h}`, icon.sizes, `${icon.src} is as large as it says`);
   }
-  t.match(await (await fetch(base)).text(), /<link rel="manifest" href="manifest.webmanifest">/);
+  t.match(await (await fetch(base)).text(), /<link rel="manifest" href="manifest.webmanifest" ?\/?>/);
 });
 
 t.test('the manifest and the icons are in public/ for the Signal K server', async (t) => {
