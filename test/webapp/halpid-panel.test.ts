@@ -80,7 +80,14 @@ t.test(
     t.equal(await save('led_brightness', '12.5'), 'LED brightness must be a whole number from 0 to 255');
     t.equal(await page.locator('#cfg-led_brightness-msg').getAttribute('class'), 'msg error');
     t.equal((await d.req('GET', '/config/led_brightness')).text, before, 'nothing was sent');
+    const widths = async () =>
+      Promise.all(
+        ['', '-save'].map(async (s) => (await page.locator(`#cfg-watchdog_timeout${s}`).boundingBox())!.width),
+      );
+    const [inputW, saveW] = await widths();
     t.match(await save('watchdog_timeout', '5'), /^The watchdog timeout must be 0 \(off\) or from 10 to 65\.535 s/);
+    // A long message sits under its row: the field and its Save button keep their size.
+    t.same(await widths(), [inputW, saveW], 'the row keeps its layout under a long message');
     t.match(await save('power_on_threshold', '12'), /^The power-on threshold must be from 5 to 10 V/);
     t.equal(JSON.parse((await d.req('GET', '/config/watchdog_timeout')).text), 10, 'the watchdog kept its timeout');
     // A good value: the message says what the controller holds, read back.
