@@ -128,12 +128,15 @@ export class WriteError extends Error {
 }
 
 /**
- * The shutdown deadline from a new count of the seconds left: kept when it moved by less than a
- * second (the count's rounding and its trip over the network), so the timer never steps back up.
+ * The shutdown deadline from a new count of the seconds left (received at `now + count`): within a
+ * second of the one held, the earlier of the two, so the timer never steps back up. A count that
+ * arrived late (Signal K sends a subscription's values up to a second after they were read) only
+ * puts the deadline later than it is: the earliest estimate is the truest, and a timer that says
+ * more time than there is would be the wrong way to err. Further off, a new deadline.
  */
 export function steadyDeadline(prev: number | null, next: number | null): number | null {
   if (prev === null || next === null) return next;
-  return Math.abs(next - prev) < 1000 ? prev : next;
+  return Math.abs(next - prev) < 1000 ? Math.min(prev, next) : next;
 }
 
 export type Tone = 'ok' | 'caution' | 'danger' | 'unknown';

@@ -1,0 +1,22 @@
+// The blackout timer's deadline (webapp/src/model.ts steadyDeadline): steady, never later than
+// the freshest count says.
+import t from 'tap';
+import { steadyDeadline } from '../../../webapp/src/model.js';
+
+t.test('a count that arrived late does not hold the deadline back', async (t) => {
+  // Read 4.5 s before the shutdown at 10 000, but delivered 800 ms late: 10 800.
+  let d = steadyDeadline(null, 10_800);
+  t.equal(d, 10_800);
+  // The next count arrives fresh: the timer moves to the true deadline.
+  d = steadyDeadline(d, 10_050);
+  t.equal(d, 10_050);
+  // A later, staler one does not move it back up.
+  d = steadyDeadline(d, 10_700);
+  t.equal(d, 10_050, 'the timer never steps back up within a second');
+});
+
+t.test('a deadline further off is a new one; no count, no deadline', async (t) => {
+  t.equal(steadyDeadline(10_000, 25_000), 25_000, 'a new blackout');
+  t.equal(steadyDeadline(10_000, 7_000), 7_000, 'the supercap will not last: sooner');
+  t.equal(steadyDeadline(10_000, null), null);
+});
