@@ -91,6 +91,16 @@ t.test('the grid takes the theme: dark lines at night, light ones by day', { ski
 t.test('a blackout appears in the list; a reload keeps the chart and the list', { skip }, async (t) => {
   await d.req('POST', '/sim/power', json({ on: false }));
   await page.waitForFunction(() => /going on now/.test(document.getElementById('blackouts')?.textContent ?? ''));
+  // While it goes on, its row keeps up: the length grows, the supercap's lowest voltage falls.
+  const ongoing = () => page.locator('#blackouts tbody tr').first().locator('td').allTextContents();
+  const [, firstLength, firstOutcome] = await ongoing();
+  await page.waitForFunction(
+    () => parseFloat(document.querySelector('#blackouts tbody tr td:nth-child(2)')?.textContent ?? '') >= 2,
+  );
+  const [, laterLength, laterOutcome] = await ongoing();
+  t.ok(parseFloat(laterLength!) > parseFloat(firstLength!), `the length grew from ${firstLength} to ${laterLength}`);
+  const low = (s: string) => Number(/down to ([\d.]+) V/.exec(s)?.[1]);
+  t.ok(low(laterOutcome!) < low(firstOutcome!), `the lowest supercap voltage fell: ${firstOutcome} → ${laterOutcome}`);
   await d.req('POST', '/sim/power', json({ on: true }));
   await page.waitForFunction(() => /power returned/.test(document.getElementById('blackouts')?.textContent ?? ''));
   await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) >= 5);

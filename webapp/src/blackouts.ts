@@ -36,7 +36,10 @@ export function length(s: number): string {
 
 /** The list, placed after `chartEl` in its card. */
 export function pastBlackouts(chartEl: HTMLElement): {
-  show(rows: BlackoutRow[]): void;
+  /** `skew`: the host's clock minus the browser's, in seconds. */
+  show(rows: BlackoutRow[], skew?: number): void;
+  /** A live supercap reading: a blackout going on grows its length and its lowest voltage. */
+  live(vCap: number | null): void;
   unavailable(why: string | null): void;
 } {
   const box = document.createElement('div');
@@ -48,8 +51,12 @@ export function pastBlackouts(chartEl: HTMLElement): {
   const none = box.querySelector('p')!;
   const table = box.querySelector('table')!;
   const body = box.querySelector('tbody')!;
-  return {
-    show(rows) {
+  let shown: BlackoutRow[] = [];
+  let hostSkew = 0;
+  const self = {
+    show(rows: BlackoutRow[], skew = hostSkew) {
+      shown = rows;
+      hostSkew = skew;
       table.hidden = rows.length === 0;
       none.hidden = rows.length > 0;
       none.textContent = 'None since the daemon started.';
@@ -67,10 +74,20 @@ export function pastBlackouts(chartEl: HTMLElement): {
         }),
       );
     },
-    unavailable(why) {
+    live(vCap: number | null) {
+      // Between two reads of the history, the row of a blackout going on would stand still.
+      const last = shown[shown.length - 1];
+      if (last?.outcome !== 'ongoing') return;
+      const low = vCap === null ? last.min_V_cap : last.min_V_cap === null ? vCap : Math.min(last.min_V_cap, vCap);
+      const duration = Math.max(last.duration, Date.now() / 1000 + hostSkew - last.start);
+      self.show([...shown.slice(0, -1), { ...last, duration, min_V_cap: low }]);
+    },
+    unavailable(why: string | null) {
+      shown = [];
       table.hidden = true;
       none.hidden = false;
       none.textContent = why ?? 'Not available from this server.';
     },
   };
+  return self;
 }

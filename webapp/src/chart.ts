@@ -229,7 +229,7 @@ export function createChart(
         return list.unavailable(r.status === 401 || r.status === 403 ? 'Log in as an administrator to see them' : null);
       const h = (await r.json()) as HistoryJson;
       if (merge_) merge(h);
-      list.show(h.blackouts);
+      list.show(h.blackouts, h.now - Date.now() / 1000);
     } catch {
       list.unavailable(null);
     }
@@ -246,6 +246,7 @@ export function createChart(
       }
       const now = Date.now() / 1000;
       if (now - lastPoint < 0.9) return;
+      if (d.daemonState === 'BLACKOUT') list.live(d.V_cap);
       lastPoint = now;
       times.push(now);
       vin.push(d.V_in);
