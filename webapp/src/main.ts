@@ -4,6 +4,8 @@
 import { createChart } from './chart.js';
 import { HalpidSource } from './halpid.js';
 import {
+  countLeft,
+  countSeen,
   daemonTone,
   EMPTY,
   fixed,
@@ -11,6 +13,7 @@ import {
   stateTone,
   WriteError,
   type PanelData,
+  type SeenCount,
   type Source,
 } from './model.js';
 import { check, FIELDS, show } from './settings.js';
@@ -114,6 +117,8 @@ function onSupercap(d: PanelData): boolean {
 }
 
 let lastDeadline: number | null = null;
+/** The runtime left as last received, and when: it runs down between two counts, as the timer does. */
+let runtimeSeen: SeenCount | null = null;
 
 function renderCountdown(): void {
   const d = data;
@@ -121,7 +126,10 @@ function renderCountdown(): void {
   const banner = $('banner');
   const shutting = shuttingDown(d);
   view.hidden = !onSupercap(d);
-  if (view.hidden) lastDeadline = null;
+  if (view.hidden) {
+    lastDeadline = null;
+    runtimeSeen = null;
+  }
   if (!view.hidden) {
     text('bo-title', shutting ? 'Shutting down after input power loss' : 'Input power lost: running on the supercap');
     // Between the host's counts (every second) the timer runs on the browser's clock.
@@ -136,7 +144,11 @@ function renderCountdown(): void {
     text('bo-timer-unit', shutting ? 's: shutting down' : 's to shutdown');
     text('bo-charge', fixed(d.supply?.charge ?? null, 0));
     // Whole seconds rounded up, as the timer: "7 s to shutdown, 6 s left" would contradict itself.
-    text('bo-runtime', d.supply?.runtime == null ? '—' : String(Math.ceil(d.supply.runtime)));
+    // Between two counts it runs down on the browser's clock, as the timer does: a count a second
+    // old said "2 s left" beside "1 s to shutdown".
+    runtimeSeen = countSeen(runtimeSeen, d.supply?.runtime ?? null, Date.now());
+    const left = shutting ? (runtimeSeen?.value ?? null) : countLeft(runtimeSeen, Date.now());
+    text('bo-runtime', left === null ? '—' : String(Math.ceil(left)));
     text('bo-power', fixed(d.supply?.power ?? null, 1));
     text('bo-current', fixed(d.supply?.current ?? null, 2));
   }

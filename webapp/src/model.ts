@@ -139,6 +139,23 @@ export function steadyDeadline(prev: number | null, next: number | null): number
   return Math.abs(next - prev) < 1000 ? Math.min(prev, next) : next;
 }
 
+/** A count of seconds as received (`value`) and when, on the browser's clock (ms). */
+export interface SeenCount {
+  value: number;
+  at: number;
+}
+
+/** The count as last received: a new value starts it again; the same one keeps its time. */
+export function countSeen(prev: SeenCount | null, value: number | null, now: number): SeenCount | null {
+  if (value === null) return null;
+  return prev?.value === value ? prev : { value, at: now };
+}
+
+/** What is left of a count at `now`: it runs down between two receptions, never below 0. */
+export function countLeft(seen: SeenCount | null, now: number): number | null {
+  return seen === null ? null : Math.max(0, seen.value - (now - seen.at) / 1000);
+}
+
 export type Tone = 'ok' | 'caution' | 'danger' | 'unknown';
 
 /** The colours of `halpi status`: green for co-operative operation, yellow for the quiet states, red otherwise. */

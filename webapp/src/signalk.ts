@@ -98,11 +98,12 @@ export class SignalKSource implements Source {
       ws.send(
         JSON.stringify({
           context: 'vessels.self',
-          // The count to the shutdown as it is read: the 1 s period would hold it back up to a second.
+          // The counts to the shutdown as they are read: the 1 s period would hold them back up to a second.
           subscribe: [
             { path: `${this.prefix}.*`, period: 1000 },
             { path: `notifications.${this.prefix}.*`, period: 1000 },
             { path: `${this.prefix}.blackout.timeToShutdown`, policy: 'instant' },
+            { path: `${this.prefix}.supercap.timeRemaining`, policy: 'instant' },
           ],
         }),
       );

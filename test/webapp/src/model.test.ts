@@ -1,7 +1,7 @@
 // The blackout timer's deadline (webapp/src/model.ts steadyDeadline): steady, never later than
 // the freshest count says.
 import t from 'tap';
-import { steadyDeadline } from '../../../webapp/src/model.js';
+import { countLeft, countSeen, steadyDeadline } from '../../../webapp/src/model.js';
 
 t.test('a count that arrived late does not hold the deadline back', async (t) => {
   // Read 4.5 s before the shutdown at 10 000, but delivered 800 ms late: 10 800.
@@ -19,4 +19,17 @@ t.test('a deadline further off is a new one; no count, no deadline', async (t) =
   t.equal(steadyDeadline(10_000, 25_000), 25_000, 'a new blackout');
   t.equal(steadyDeadline(10_000, 7_000), 7_000, 'the supercap will not last: sooner');
   t.equal(steadyDeadline(10_000, null), null);
+});
+
+t.test('the runtime left runs down between two counts, as the timer does', async (t) => {
+  // 2 s left, received at 1 000 ms: 700 ms later 1.3 s are left (shown "2", not a stale "2" a second on).
+  let seen = countSeen(null, 2, 1_000);
+  t.equal(countLeft(seen, 1_700), 1.3);
+  t.equal(countLeft(seen, 2_500), 0.5, 'a second and a half on, with no new count');
+  t.equal(countLeft(seen, 9_000), 0, 'never below 0');
+  // The same count again keeps its time; a new one starts again.
+  t.equal(countSeen(seen, 2, 1_900), seen);
+  seen = countSeen(seen, 1.1, 2_000);
+  t.equal(countLeft(seen, 2_000), 1.1);
+  t.equal(countSeen(seen, null, 2_100), null, 'no count, nothing shown');
 });
