@@ -122,6 +122,41 @@ t.test(
   },
 );
 
+t.test(
+  'a panel opened while the controller is silent shows no made-up settings, and reads them when it answers',
+  { skip },
+  async (t) => {
+    await live();
+    await d.req('POST', '/sim/faults', json({ kind: 'nack', count: 0 }));
+    // GET /config answers its fallback zeros now (docs/api.md): the panel must not show them.
+    t.equal(JSON.parse((await d.req('GET', '/config')).text).power_on_threshold, 0, 'the daemon falls back on zeros');
+    const second = await openPage(browser, page.url());
+    const other = second.page;
+    await other.waitForFunction(() => document.getElementById('banner')?.hidden === false);
+    await other.waitForFunction(
+      () => document.getElementById('conn')?.textContent === 'No values from the controller',
+      undefined,
+      { timeout: 60_000 },
+    );
+    t.equal(await other.locator('#usb-0').textContent(), 'USB 0: —');
+    t.equal(await other.locator('#cfg-power_on_threshold').inputValue(), '', 'no power-on threshold of 0 V');
+    t.notMatch(await other.locator('#chart').getAttribute('aria-label'), /power-on threshold/, 'no dashed line at 0 V');
+    await d.req('DELETE', '/sim/faults');
+    // It answers: the settings it holds, the line where it is.
+    await other.waitForFunction(
+      () => (document.getElementById('cfg-power_on_threshold') as HTMLInputElement).value === '8.00',
+      undefined,
+      { timeout: 60_000 },
+    );
+    t.equal(await other.locator('#cfg-watchdog_timeout').inputValue(), '10');
+    // The chart names its lines when it next draws.
+    await other.waitForFunction(() =>
+      /power-on threshold 8\.0 V/.test(document.getElementById('chart')?.getAttribute('aria-label') ?? ''),
+    );
+    await other.close();
+  },
+);
+
 t.test('no errors in the console', { skip }, async (t) => {
   t.same(
     problems.filter((p) => !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(p)),

@@ -77,17 +77,19 @@ export class HalpidSource implements Source {
   }
 
   connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void {
-    let lastValues = 0;
+    // From the start: a panel opened while the controller is silent says so after STALE_MS too.
+    let lastValues = Date.now();
     /** Values stopped coming (the controller was silent): what was cleared must be read again when they return. */
     let stale = false;
+    /**
+     * The settings and USB ports must be read (again) with the next values: at first, and after the
+     * controller was silent — while it is, GET /config answers its fallback zeros (docs/api.md), and
+     * the USB ports come only on change.
+     */
+    let reread = true;
     let connectedText = 'Connected to halpid';
     let deadline: number | null = null;
     const setDeadline = (next: number | null) => (deadline = steadyDeadline(deadline, next));
-    void fetch(`${this.base}config`)
-      .then(async (r) => {
-        if (r.ok) update({ config: (await r.json()) as ControllerConfig });
-      })
-      .catch(() => {});
     const es = new EventSource(`${this.base}events?interval=1000`);
     const on = (name: string, fn: (d: Json) => void) =>
       es.addEventListener(name, (ev) => {
@@ -115,12 +117,20 @@ export class HalpidSource implements Source {
       lastValues = Date.now();
       update(fromValues(d));
       if (stale) {
-        // Back after an outage: the USB ports are sent only on change, so read them again.
         stale = false;
         status({ connected: true, message: connectedText });
+      }
+      if (reread) {
+        // Values came, so the controller answers: what it holds now.
+        reread = false;
         void this.readUsb().then((usb) => {
-          if (usb && !stale) update({ usb });
+          if (usb && !reread) update({ usb });
         });
+        void fetch(`${this.base}config`)
+          .then(async (r) => {
+            if (r.ok && !reread) update({ config: (await r.json()) as ControllerConfig });
+          })
+          .catch(() => {});
       }
     });
     on('supply', (d) => {
@@ -150,11 +160,12 @@ export class HalpidSource implements Source {
       else update({ shutdownAt: setDeadline(null), shuttingDown: d.phase === 'shutdown' });
     });
     on('config', (d) => update({ config: d as unknown as ControllerConfig }));
-    on('controller', (d) =>
+    on('controller', (d) => {
+      if (d.reachable === false) reread = true;
       update({
         controllerDown: d.reachable === false ? { powerCycleAt: num(d.power_cycle_at), error: str(d.error) } : null,
-      }),
-    );
+      });
+    });
     es.addEventListener('error', (ev) => {
       if (ev instanceof MessageEvent) return; // halpid's own error events (failed ticks)
       status({ connected: false, message: 'Lost the connection to halpid; reconnecting…' });
@@ -164,6 +175,7 @@ export class HalpidSource implements Source {
       if (lastValues && Date.now() - lastValues > STALE_MS) {
         lastValues = 0;
         stale = true;
+        reread = true;
         update({
           V_in: null,
           V_cap: null,
