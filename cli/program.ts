@@ -7,6 +7,7 @@ import { CliError, Client, httpError, parseJsonResponse, resolveSocket } from '.
 import { colours, configTable, configValue, usbList } from './format.js';
 import { reportError, status, type Globals } from './status.js';
 import { configValueProblem } from '../engine/config-ranges.js';
+import { CONFIG_KEYS } from '../engine/device.js';
 import { VERSION } from '../engine/version.js';
 
 const out = (s: string): void => {
@@ -101,8 +102,13 @@ function build(): Command {
   config.action(async () => {
     const { g, client } = ctx();
     const { res, value } = await client.json('GET', '/config');
-    if (g.json) line(res.text);
-    else out(configTable(value as Record<string, unknown>));
+    if (g.json) return line(res.text);
+    // GET /config never fails: a silent controller's keys fall back on zeros (docs/api.md), which
+    // a table would present as the settings ("watchdog_timeout 0": off). Ask whether it answers.
+    const state = await client.request('GET', '/values/state');
+    if (state.status >= 500)
+      throw new CliError(`The controller is not answering (${errorText(state.text)}): its settings cannot be read`);
+    out(configTable(value as Record<string, unknown>));
   });
   config
     .command('get')
@@ -111,6 +117,9 @@ function build(): Command {
     .action(async (key: string) => {
       const { g, client } = ctx();
       const res = await client.request('GET', `/config/${encodeURIComponent(key)}`);
+      // A known key answers 404 too when the controller does not answer (docs/api.md).
+      if (res.status === 404 && (CONFIG_KEYS as readonly string[]).includes(key))
+        throw new CliError(`Could not read '${key}': the controller is not answering`);
       if (res.status === 404) throw new CliError(`Configuration key '${key}' not found`);
       const { value } = parseJsonResponse(res);
       line(g.json ? res.text : configValue(value));
@@ -391,4 +400,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     return reportError(err, program.opts<Globals>());
   }
+}
+
+/** The `error` of a JSON error body, else the text itself. */
+function errorText(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: unknown };
+    if (typeof j.error === 'string') return j.error;
+  } catch {
+    // plain text
+  }
+  return text.trim();
 }

@@ -154,6 +154,20 @@ solo_depleting_timeout                       5
   t.same([nf.code, nf.stderr], [1, "Error: Configuration key 'nope' not found\n"]);
 });
 
+t.test('config while the controller does not answer: an error, not its fallback zeros', async (t) => {
+  await d.req('POST', '/sim/faults', json({ kind: 'nack', count: 0 }));
+  try {
+    const c = await halpi(['config']);
+    t.same([c.code, c.stdout], [1, ''], 'no table of zeros');
+    t.match(c.stderr, /^Error: The controller is not answering \(.+\): its settings cannot be read\n$/);
+    const g = await halpi(['config', 'get', 'watchdog_timeout']);
+    t.same([g.code, g.stderr], [1, "Error: Could not read 'watchdog_timeout': the controller is not answering\n"]);
+  } finally {
+    await d.req('DELETE', '/sim/faults');
+  }
+  t.equal((await halpi(['config', 'get', 'watchdog_timeout'])).stdout, '10\n', 'read again once it answers');
+});
+
 t.test('config set refuses a value out of range before writing anything', async (t) => {
   const before = (await halpi(['config', '--json'])).stdout;
   const refused = async (key: string, value: string): Promise<[number | null, string, string]> => {
