@@ -108,6 +108,9 @@ t.test('layout at 1280 px: units on the line of their numbers, a full top row', 
 
 t.test('layout on a phone: one column, nothing wider than the screen', { skip }, async (t) => {
   await page.setViewportSize({ width: 390, height: 844 });
+  // The chart takes the new width from its ResizeObserver, which runs with the next frame's
+  // layout: two frames on, the page is as a phone shows it.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const widths = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,
