@@ -7,6 +7,7 @@
 // api-compat. Nothing sent can act on a controller: see `requests` below.
 
 import { socketRequest, type Reply } from '../lib/socket-http.js';
+import { V4_VALUE_KEYS } from '../engine/api/value-keys.js';
 
 export type Answer = Reply;
 
@@ -45,25 +46,8 @@ export async function ask(
   }
 }
 
-const VALUE_KEYS = [
-  'V_in',
-  'V_cap',
-  'V_supercap',
-  'I_in',
-  'T_mcu',
-  'T_pcb',
-  'state',
-  '5v_output_enabled',
-  'usb_port_state',
-  'watchdog_enabled',
-  'watchdog_timeout',
-  'watchdog_elapsed',
-  'hardware_version',
-  'firmware_version',
-  'daemon_version',
-  'device_id',
-  'nope',
-];
+// Both dialects' names (V_cap and V_supercap), and one no daemon knows.
+const VALUE_KEYS = [...new Set<string>(['V_in', 'V_cap', ...V4_VALUE_KEYS]), 'nope'];
 const CONFIG_KEYS = [
   'watchdog_timeout',
   'power_on_threshold',

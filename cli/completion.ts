@@ -2,25 +2,11 @@
 // tree, so it never lists a command or flag halpi does not have. The .deb installs both.
 
 import type { Command } from 'commander';
+import { V5_VALUE_KEYS } from '../engine/api/value-keys.js';
 import { CONFIG_KEYS } from '../engine/device.js';
 
 /** Names `halpi get` takes (docs/api.md, /values). */
-const VALUE_KEYS = [
-  'V_in',
-  'V_cap',
-  'I_in',
-  'T_mcu',
-  'T_pcb',
-  'state',
-  '5v_output_enabled',
-  'watchdog_enabled',
-  'watchdog_timeout',
-  'watchdog_elapsed',
-  'hardware_version',
-  'firmware_version',
-  'daemon_version',
-  'device_id',
-];
+const VALUE_KEYS = V5_VALUE_KEYS;
 
 interface Node {
   /** The command words after `halpi`, space-joined ('' for halpi itself). */

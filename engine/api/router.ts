@@ -35,6 +35,7 @@ import { simRoutes } from './sim.js';
 import { parseStandby } from './standby.js';
 import { parseStandby4 } from './standby4.js';
 import { configField, configObject, MEASUREMENT_KEYS, measurementField, valuesObject } from './values.js';
+import { V4_VALUE_KEYS, V5_VALUE_KEYS } from './value-keys.js';
 
 const debug = createDebug('halpid:http');
 
@@ -75,39 +76,8 @@ export interface Api {
   readonly counters: HttpCounters;
 }
 
-const V5_KEYS = new Set([
-  '5v_output_enabled',
-  'I_in',
-  'T_mcu',
-  'T_pcb',
-  'V_cap',
-  'V_in',
-  'daemon_version',
-  'device_id',
-  'firmware_version',
-  'hardware_version',
-  'state',
-  'watchdog_elapsed',
-  'watchdog_enabled',
-  'watchdog_timeout',
-]);
-const V4_KEYS = new Set([
-  'V_in',
-  'V_supercap',
-  'I_in',
-  'T_mcu',
-  'T_pcb',
-  'state',
-  '5v_output_enabled',
-  'usb_port_state',
-  'watchdog_enabled',
-  'watchdog_timeout',
-  'watchdog_elapsed',
-  'hardware_version',
-  'firmware_version',
-  'daemon_version',
-  'device_id',
-]);
+const V5_KEYS: ReadonlySet<string> = new Set(V5_VALUE_KEYS);
+const V4_KEYS: ReadonlySet<string> = new Set(V4_VALUE_KEYS);
 
 const message = apiErrorText;
 
