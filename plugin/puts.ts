@@ -2,6 +2,7 @@
 // and standby behind `control.power` with an explicit confirmation object. Each returns an
 // ActionResult whose statusCode becomes the HTTP status of the Signal K PUT.
 
+import { configValueProblem } from '../engine/config-ranges.js';
 import type { ConfigKey } from '../engine/device.js';
 import { parseJson } from '../engine/api/json-parse.js';
 import { parseStandby } from '../engine/api/standby.js';
@@ -27,19 +28,13 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function numberIn(
-  key: ConfigKey,
-  min: number,
-  max: number,
-  unit: string,
-  extra?: (v: number) => boolean,
-  rule?: string,
-) {
+/** A numeric setting, checked against the ranges halpi and the panel use (engine/config-ranges.ts). */
+function numberIn(key: Exclude<ConfigKey, 'auto_restart' | 'led_brightness'>) {
   return (value: unknown) => {
-    if (isNum(value) && ((value >= min && value <= max) || extra?.(value))) {
-      return { ok: true as const, apply: (s: Source) => s.setConfig(key, value) };
-    }
-    return { ok: false as const, rule: rule ?? `a number from ${min} to ${max}${unit}` };
+    const problem = configValueProblem(key, value);
+    return problem === null
+      ? { ok: true as const, apply: (s: Source) => s.setConfig(key, value as number) }
+      : { ok: false as const, rule: problem };
   };
 }
 
@@ -52,13 +47,13 @@ export const PUTS: readonly PutSpec[] = [
   {
     leaf: 'watchdog.timeout',
     group: 'config',
-    check: numberIn('watchdog_timeout', 10, 65.535, ' s', (v) => v === 0, '0 (off) or a number from 10 to 65.535 s'),
+    check: numberIn('watchdog_timeout'),
   },
-  { leaf: 'config.powerOnThreshold', group: 'config', check: numberIn('power_on_threshold', 5.0, 10.0, ' V') },
+  { leaf: 'config.powerOnThreshold', group: 'config', check: numberIn('power_on_threshold') },
   {
     leaf: 'config.soloPowerOffThreshold',
     group: 'config',
-    check: numberIn('solo_power_off_threshold', 4.5, 10.0, ' V'),
+    check: numberIn('solo_power_off_threshold'),
   },
   {
     leaf: 'config.ledBrightness',
@@ -74,7 +69,7 @@ export const PUTS: readonly PutSpec[] = [
     check: (v) =>
       isBool(v) ? { ok: true, apply: (s) => s.setConfig('auto_restart', v) } : { ok: false, rule: 'true or false' },
   },
-  { leaf: 'config.soloDepletingTimeout', group: 'config', check: numberIn('solo_depleting_timeout', 0, 60, ' s') },
+  { leaf: 'config.soloDepletingTimeout', group: 'config', check: numberIn('solo_depleting_timeout') },
   {
     leaf: 'commands.shutdown',
     group: 'power',
