@@ -8,6 +8,7 @@
 
 import { socketRequest, type Reply } from '../lib/socket-http.js';
 import { V4_VALUE_KEYS } from '../engine/api/value-keys.js';
+import { CONFIG_KEYS } from '../engine/device.js';
 
 export type Answer = Reply;
 
@@ -48,15 +49,8 @@ export async function ask(
 
 // Both dialects' names (V_cap and V_supercap), and one no daemon knows.
 const VALUE_KEYS = [...new Set<string>(['V_in', 'V_cap', ...V4_VALUE_KEYS]), 'nope'];
-const CONFIG_KEYS = [
-  'watchdog_timeout',
-  'power_on_threshold',
-  'solo_power_off_threshold',
-  'led_brightness',
-  'auto_restart',
-  'solo_depleting_timeout',
-  'nope',
-];
+// Every setting, and one no daemon knows.
+const CONFIG_NAMES = [...CONFIG_KEYS, 'nope'];
 
 /** The read-only requests of the conformance checklist (docs/api.md). */
 export const READS: Array<[string, string]> = [
@@ -65,7 +59,7 @@ export const READS: Array<[string, string]> = [
   ['GET', '/values'],
   ...VALUE_KEYS.map((k): [string, string] => ['GET', `/values/${k}`]),
   ['GET', '/config'],
-  ...CONFIG_KEYS.map((k): [string, string] => ['GET', `/config/${k}`]),
+  ...CONFIG_NAMES.map((k): [string, string] => ['GET', `/config/${k}`]),
   ['GET', '/usb'],
   ['GET', '/usb/0'],
   ['GET', '/usb/3'],
