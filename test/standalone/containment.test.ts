@@ -32,6 +32,23 @@ async function flood(target: Target, n: number): Promise<Socket[]> {
   return all.filter((s): s is Socket => s !== null);
 }
 
+/**
+ * A request made just after a flood: while the flooders' connections still fill the Unix socket's
+ * backlog, the kernel refuses any connect with EAGAIN, whoever makes it (as it would halpi's). Try
+ * again each turn of the event loop until the daemon has accepted them; bounded, and loud.
+ */
+async function afterBacklog<T>(request: () => Promise<T>): Promise<T> {
+  for (let i = 0; i < 20_000; i++) {
+    try {
+      return await request();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  throw new Error('the Unix socket refused 20,000 connects in a row (EAGAIN): its backlog never drained');
+}
+
 // Issue 18's figure: 15,000 on each listener (they killed the daemon's 32 MB heap before).
 const IDLE = Number(process.env.HALPI2_IDLE_CONNECTIONS ?? 15_000);
 
@@ -42,7 +59,7 @@ t.test(
     t.teardown(() => {
       for (const s of idle) s.destroy();
     });
-    t.equal((await d.req('GET', '/version')).status, 200, 'the Unix socket answers');
+    t.equal((await afterBacklog(() => d.req('GET', '/version'))).status, 200, 'the Unix socket answers');
     const s = await open(web());
     t.match(
       await firstReply(s, head('GET', '/api/version', `127.0.0.1:${webPort}`)),
