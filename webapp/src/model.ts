@@ -128,16 +128,21 @@ export class WriteError extends Error {
 }
 
 /**
- * The shutdown deadline from a new count of the seconds left (received at `now + count`): within a
- * second of the one held, the earlier of the two, so the timer never steps back up. A count that
- * arrived late (Signal K sends a subscription's values up to a second after they were read) only
- * puts the deadline later than it is: the earliest estimate is the truest, and a timer that says
- * more time than there is would be the wrong way to err. Further off, a new deadline.
+ * The shutdown deadline from a new count of the seconds left (received at `now + count`): earlier
+ * than the one held, or later by less than LATE_COUNT_MS, the earlier of the two, so the timer
+ * never steps back up. A count that arrived late (Signal K sends a subscription's values up to a
+ * second after they were read, and a busy server or browser adds to that: seen 1–2 s) only puts the
+ * deadline later than it is: the earliest estimate is the truest, and a timer that says more time
+ * than there is would be the wrong way to err. Later by more: a new blackout's deadline (power
+ * came back and went again between two counts).
  */
 export function steadyDeadline(prev: number | null, next: number | null): number | null {
   if (prev === null || next === null) return next;
-  return Math.abs(next - prev) < 1000 ? Math.min(prev, next) : next;
+  return next - prev < LATE_COUNT_MS ? Math.min(prev, next) : next;
 }
+
+/** How late a count may arrive and still be taken for the deadline held (see steadyDeadline). */
+export const LATE_COUNT_MS = 3000;
 
 /** A count of seconds as received (`value`) and when, on the browser's clock (ms). */
 export interface SeenCount {
