@@ -114,7 +114,14 @@ export interface SimSnapshot {
   faults: FaultRule[];
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Lower-case hex of a few bytes, without the Buffer that `toString('hex')` needs (every transaction). */
+const hex = (b: Uint8Array): string => {
+  if (b.length > 16) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!;
+  return s;
+};
 
 export class SimulatedController implements Bus {
   readonly description = 'simulated HALPI2 controller';
@@ -212,12 +219,29 @@ export class SimulatedController implements Bus {
 
   // --- Bus ---------------------------------------------------------------------------------
 
-  async writeRead(data: Uint8Array, length: number): Promise<Uint8Array> {
+  writeRead(data: Uint8Array, length: number): Promise<Uint8Array> {
     if (data.length === 0) return this.plainRead(length);
+    // With no fault to inject and no bus time to model, the answer is ready now: no chain of
+    // promises for the ten reads a second of an idle daemon.
+    if (this.faults.empty && this.busByteUs === 0) {
+      try {
+        return Promise.resolve(this.answerRead(data[0]!, data, length, undefined));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.slowRead(data, length);
+  }
+
+  private async slowRead(data: Uint8Array, length: number): Promise<Uint8Array> {
     const reg = data[0]!;
     const rule = await this.applyFault('read', reg, data);
     if (rule?.kind === 'ignore') return new Uint8Array(length);
     await this.busTime(data.length + length);
+    return this.answerRead(reg, data, length, rule);
+  }
+
+  private answerRead(reg: number, data: Uint8Array, length: number, rule: FaultRule | undefined): Uint8Array {
     this.enter('read', reg, data);
     const value = this.readRegister(reg);
     const out = new Uint8Array(length);
@@ -268,9 +292,9 @@ export class SimulatedController implements Bus {
   // --- periodic catch-up --------------------------------------------------------------------
 
   /**
-   * Keep the model moving on its own (daemon mode), so host boots are noticed without traffic.
-   * Every transaction advances the model anyway (the daemon's tick makes ten a second), so this
-   * wakes the process only once a second: an idle daemon costs what a real controller costs.
+   * Keep the model moving on its own, so host boots are noticed without traffic (the I2C
+   * emulator). Every transaction advances the model anyway, so this wakes the process only once
+   * a second. The Engine does not use it: its tick advances the model (`sync`) ten times a second.
    */
   start(periodMs = 1000): void {
     if (this.timer) return;

@@ -60,6 +60,11 @@ export class FaultTable {
     this.remaining.clear();
   }
 
+  /** No rule is set (the simulator then answers a transaction without a turn of the event loop). */
+  get empty(): boolean {
+    return this.rules.length === 0;
+  }
+
   list(): FaultRule[] {
     return this.rules.map((r) => ({ ...r, registers: [...r.registers] }));
   }
