@@ -211,7 +211,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.loopStart = this.clock.now();
     this.slot = 0;
     if (this.simulator) {
-      this.simulator.start();
+      // The simulated model is advanced by each tick (runTick), not by a timer of its own: one
+      // wake-up a second fewer for an idle daemon.
       const sim = this.simulator;
       // A rebooted simulated host means a rebooted daemon: START again (docs/configuration.md).
       const offHost = sim.onHostChange((on) => {
@@ -307,10 +308,18 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   private async runTick(): Promise<void> {
     if (!this.running) return;
+    // The simulated host boots and halts without traffic too (a DEAD daemon reads nothing).
+    this.simulator?.sync();
+    const tick = this.supervisor.tick();
+    this.tickInProgress = tick;
     // A second without an answer is announced at that second, even while a tick hangs on the bus.
-    this.armReachGuard();
-    this.tickInProgress = this.supervisor.tick();
-    await this.tickInProgress;
+    // The guard's timer is armed only for a tick still waiting once this turn of the event loop
+    // is over (a read on the thread pool, a hung bus): one the microtasks finished (the simulator)
+    // needs none, and an idle daemon then sets one timer per tick, not two.
+    setImmediate(() => {
+      if (this.tickInProgress === tick) this.armReachGuard();
+    });
+    await tick;
     if (this.reachGuard && this.reachability.answering) {
       this.clock.clearTimeout(this.reachGuard);
       this.reachGuard = null;
