@@ -121,6 +121,9 @@ export interface DeviceOptions {
 /** 5 °C: a board this cold may be below 0 °C by the next reading. */
 const PCB_NEAR_FREEZING_K = 278.15;
 
+/** The one-byte register address of each read, made once: a bus must not change what it is given. */
+const REGISTER_BYTES: readonly Uint8Array[] = Array.from({ length: 256 }, (_, reg) => Uint8Array.of(reg));
+
 const uint = (b: Uint8Array): number => {
   let v = 0;
   for (const x of b) v = v * 256 + x;
@@ -153,8 +156,8 @@ export class Device {
 
   // --- raw access -------------------------------------------------------------------------
 
-  async read(reg: number, length: number): Promise<Uint8Array> {
-    return this.attempt('read', reg, this.retries, () => this.bus.writeRead(Uint8Array.of(reg), length));
+  read(reg: number, length: number): Promise<Uint8Array> {
+    return this.attempt('read', reg, this.retries, () => this.bus.writeRead(REGISTER_BYTES[reg & 0xff]!, length));
   }
 
   async write(reg: number, payload: ArrayLike<number>, opts: { retry?: boolean } = {}): Promise<void> {
@@ -164,29 +167,58 @@ export class Device {
     await this.attempt('write', reg, opts.retry === false ? 0 : this.retries, () => this.bus.write(data));
   }
 
-  private async attempt<T>(op: 'read' | 'write', reg: number, retries: number, fn: () => Promise<T>): Promise<T> {
+  /**
+   * The first attempt without an async frame of its own: nearly every transaction succeeds at
+   * once, and the daemon makes ten a second for as long as it runs. A failure goes on in `retry`.
+   */
+  private attempt<T>(op: 'read' | 'write', reg: number, retries: number, fn: () => Promise<T>): Promise<T> {
+    this.counters[op].transactions++;
+    let first: Promise<T>;
+    try {
+      first = fn();
+    } catch (err) {
+      return this.retry(op, reg, retries, fn, err);
+    }
+    return first.then(
+      (result) => {
+        // Stryker disable next-line all: debug output only
+        if (debug.enabled) debug('%s %s ok (attempt %d)', op, hex2(reg), 1);
+        return result;
+      },
+      (err: unknown) => this.retry(op, reg, retries, fn, err),
+    );
+  }
+
+  /** After a failed attempt: up to `retries` more, I/O failures only (docs/controller.md H4). */
+  private async retry<T>(
+    op: 'read' | 'write',
+    reg: number,
+    retries: number,
+    fn: () => Promise<T>,
+    firstError: unknown,
+  ): Promise<T> {
     const c = this.counters[op];
+    let err = firstError;
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) {
-        c.retries++;
-        await this.clock.sleep(this.retryDelayMs);
+      c.errors++;
+      // Stryker disable next-line all: debug output only
+      debug('%s %s failed (attempt %d): %s', op, hex2(reg), attempt + 1, (err as Error).message);
+      if (!(err instanceof BusError) || attempt >= retries) {
+        c.failures++;
+        const text =
+          op === 'read' ? `Failed to read from register ${hex2(reg)}` : `Failed to write to register ${hex2(reg)}`;
+        throw new ControllerError(text, reg, op, err);
       }
+      c.retries++;
+      await this.clock.sleep(this.retryDelayMs);
       c.transactions++;
       try {
         const result = await fn();
         // Stryker disable next-line all: debug output only
-        debug('%s %s ok (attempt %d)', op, hex2(reg), attempt + 1);
+        debug('%s %s ok (attempt %d)', op, hex2(reg), attempt + 2);
         return result;
-      } catch (err) {
-        c.errors++;
-        // Stryker disable next-line all: debug output only
-        debug('%s %s failed (attempt %d): %s', op, hex2(reg), attempt + 1, (err as Error).message);
-        if (!(err instanceof BusError) || attempt >= retries) {
-          c.failures++;
-          const text =
-            op === 'read' ? `Failed to read from register ${hex2(reg)}` : `Failed to write to register ${hex2(reg)}`;
-          throw new ControllerError(text, reg, op, err);
-        }
+      } catch (e) {
+        err = e;
       }
     }
   }

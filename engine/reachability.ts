@@ -61,22 +61,22 @@ export class Reachability {
 
   /** The Bus, with every transaction noted. */
   wrap(bus: Bus): Bus {
+    // The two ends of a transaction, made once (not two closures for each of ten a second).
+    const answered = <T>(v: T): T => {
+      this.askingSince = null;
+      this.lastOkAt = this.clock.now();
+      if (this.announcedAt !== null) this.check(null);
+      return v;
+    };
+    const failed = (err: unknown): never => {
+      this.lastFailAt = this.clock.now();
+      this.failedOne();
+      this.lastError = (err as Error)?.message ?? String(err);
+      throw err;
+    };
     const track = <T>(run: () => Promise<T>): Promise<T> => {
       this.askingSince ??= this.clock.now();
-      return run().then(
-        (v) => {
-          this.askingSince = null;
-          this.lastOkAt = this.clock.now();
-          if (this.announcedAt !== null) this.check(null);
-          return v;
-        },
-        (err: unknown) => {
-          this.lastFailAt = this.clock.now();
-          this.failedOne();
-          this.lastError = (err as Error)?.message ?? String(err);
-          throw err;
-        },
-      );
+      return run().then(answered, failed);
     };
     const wrapped: Bus = {
       get description() {
