@@ -33,9 +33,11 @@ function write(res: ServerResponse, status: number, headers: Record<string, stri
     res.end();
     return;
   }
-  const buf = Buffer.from(body, 'utf8');
-  res.writeHead(status, { ...headers, 'Content-Length': String(buf.length) });
-  res.end(buf);
+  // `headers` is the sender's own object (sendJson, sendText make it): no copy, and no Buffer for
+  // the body, which node:http encodes as it writes.
+  headers['Content-Length'] = String(Buffer.byteLength(body, 'utf8'));
+  res.writeHead(status, headers);
+  res.end(body, 'utf8');
 }
 
 export function sendJson(ctx: Ctx, status: number, value: Out, dialect: Dialect = ctx.dialect): void {

@@ -36,19 +36,69 @@ export function formatFloat4(x: number): string {
   return s.includes('.') ? s : `${s}.0`;
 }
 
-export function stringify(value: Out, dialect: Dialect = 5): string {
-  const spaced = dialect === 4;
-  const num = dialect === 4 ? formatFloat4 : formatFloat5;
-  const write = (v: Out): string => {
-    if (v === null) return 'null';
-    if (v instanceof Float) return num(v.v);
-    if (typeof v === 'number') return String(v);
-    if (typeof v === 'boolean') return v ? 'true' : 'false';
-    if (typeof v === 'string') return JSON.stringify(v);
-    if (Array.isArray(v)) return `[${v.map(write).join(spaced ? ', ' : ',')}]`;
+/** Quoted keys, as JSON.stringify writes them; the API's keys are a few dozen names. */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 512;
+
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
+/** Whether the keys are in code-unit order already (the API builds its objects sorted). */
+function sorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+}
+
+/**
+ * The pieces of the text being written, joined once at the end: a string built with `+=` is a
+ * tree of small strings that is copied again when written out. Reused (stringify never nests),
+ * and never emptied, so that a response of the same shape as the last one does not grow it again.
+ */
+const parts: string[] = [];
+let count = 0;
+
+const put = (s: string): void => {
+  parts[count++] = s;
+};
+
+function write(v: Out, spaced: boolean, num: (x: number) => string): void {
+  if (v === null) put('null');
+  else if (v instanceof Float) put(num(v.v));
+  else if (typeof v === 'number') put(String(v));
+  else if (typeof v === 'boolean') put(v ? 'true' : 'false');
+  else if (typeof v === 'string') put(JSON.stringify(v));
+  else if (Array.isArray(v)) {
+    put('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i) put(spaced ? ', ' : ',');
+      write(v[i]!, spaced, num);
+    }
+    put(']');
+  } else {
     const keys = Object.keys(v);
-    if (!spaced) keys.sort(); // all keys are ASCII: code-unit order is byte order
-    return `{${keys.map((k) => `${JSON.stringify(k)}${spaced ? ': ' : ':'}${write(v[k]!)}`).join(spaced ? ', ' : ',')}}`;
-  };
-  return write(value);
+    if (!spaced && !sorted(keys)) keys.sort(); // all keys are ASCII: code-unit order is byte order
+    put('{');
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (i) put(spaced ? ', ' : ',');
+      put(quoteKey(k));
+      put(spaced ? ': ' : ':');
+      write(v[k]!, spaced, num);
+    }
+    put('}');
+  }
+}
+
+export function stringify(value: Out, dialect: Dialect = 5): string {
+  count = 0;
+  if (dialect === 4) write(value, true, formatFloat4);
+  else write(value, false, formatFloat5);
+  parts.length = count;
+  return parts.join('');
 }

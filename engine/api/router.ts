@@ -81,6 +81,9 @@ const V4_KEYS: ReadonlySet<string> = new Set(V4_VALUE_KEYS);
 
 const message = apiErrorText;
 
+/** The query of a URL without one, shared by those requests: routes only read a query. */
+const NO_QUERY = new URLSearchParams();
+
 /** The client's tag for its upload's progress events: short and plain, else ignored. */
 const uploadTag = (header: string | string[] | undefined): string | undefined =>
   typeof header === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(header) ? header : undefined;
@@ -338,6 +341,8 @@ export function createApi(opts: ApiOptions): Api {
   const table = routes.map((r) => ({
     ...r,
     segments: r.path === '/' ? [] : r.path.slice(1).split('/'),
+    /** The route as /metrics counts it: `/usb/{port}`. */
+    label: r.path.replace(/:(\w+)/g, '{$1}'),
     allow: r.methods.includes('GET')
       ? ['GET', 'HEAD', ...r.methods.filter((m) => m !== 'GET')].join(',')
       : r.methods.join(','),
@@ -348,19 +353,16 @@ export function createApi(opts: ApiOptions): Api {
     const segs = path === '/' ? [] : path.slice(1).split('/');
     for (const route of table) {
       if (route.segments.length !== segs.length) continue;
-      const raw: Record<string, string> = {};
       let ok = true;
       for (let i = 0; i < segs.length && ok; i++) {
         const want = route.segments[i]!;
-        const got = segs[i]!;
-        if (want.startsWith(':')) {
-          if (got === '') ok = false;
-          else raw[want.slice(1)] = got;
-        } else if (want !== got) {
-          ok = false;
-        }
+        if (want.startsWith(':') ? segs[i] === '' : want !== segs[i]) ok = false;
       }
-      if (ok) return { route, raw };
+      if (!ok) continue;
+      const raw: Record<string, string> = {};
+      for (let i = 0; i < segs.length; i++)
+        if (route.segments[i]!.startsWith(':')) raw[route.segments[i]!.slice(1)] = segs[i]!;
+      return { route, raw };
     }
     return null;
   }
@@ -375,14 +377,14 @@ export function createApi(opts: ApiOptions): Api {
       res,
       dialect: opts.dialect(),
       params: {},
-      query: new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''),
+      query: q >= 0 ? new URLSearchParams(url.slice(q + 1)) : NO_QUERY,
       bodyLimit: opts.bodyLimit,
     };
     const found = match(path);
     const method = req.method ?? 'GET';
     res.on('finish', () => {
-      counters.count(method, found ? found.route.path.replace(/:(\w+)/g, '{$1}') : 'unmatched', res.statusCode);
-      debug('%s %s %d %s ms', method, url, res.statusCode, (performance.now() - started).toFixed(1));
+      counters.count(method, found ? found.route.label : 'unmatched', res.statusCode);
+      if (debug.enabled) debug('%s %s %d %s ms', method, url, res.statusCode, (performance.now() - started).toFixed(1));
     });
     if (!found) {
       discardBody(req);
@@ -396,7 +398,8 @@ export function createApi(opts: ApiOptions): Api {
       if (ctx.dialect === 4) return sendText(ctx, 405, '405: Method Not Allowed', { Allow: route.allow });
       return sendEmpty(ctx, 405, { Allow: route.allow });
     }
-    for (const [name, value] of Object.entries(raw)) {
+    for (const name in raw) {
+      const value = raw[name]!;
       const decoded = decodeParam(value);
       if (decoded === null) {
         discardBody(req);
