@@ -22,8 +22,8 @@ import { load, RawConnection, rawGet } from './raw-client.js';
 import { median, quantile, show, spread, type Spread } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
-const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
+const HALPID = join(ROOT, 'dist/bin/halpid.cjs');
+const HALPI = join(ROOT, 'dist/bin/halpi.cjs');
 const ENV: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_OPTIONS: '',

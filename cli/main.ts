@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // halpi: the command-line client of halpid (docs/cli.md). Plain `halpi status` (with at most
 // --socket, --json, --no-color), the command typed most and run by scripts, skips the argument
-// parser (commander, a third of its start-up); any other command line goes to program.ts.
+// parser (commander, a third of its start-up); any other command line goes to program.ts. Built as
+// CommonJS (dist/bin/halpi.cjs, scripts/build-bins.mjs), so no top-level await.
 
 import { reportError, status, type Globals } from './status.js';
 
@@ -23,12 +24,12 @@ function plainStatus(args: string[]): Globals | null {
 }
 
 const g = plainStatus(process.argv.slice(2));
-if (g) {
-  process.exitCode = await status(g).then(
-    () => 0,
-    (err: unknown) => reportError(err, g),
-  );
-} else {
-  const { main } = await import('./program.js');
-  process.exitCode = await main(process.argv);
-}
+const exitCode = g
+  ? status(g).then(
+      () => 0,
+      (err: unknown) => reportError(err, g),
+    )
+  : import('./program.js').then(({ main }) => main(process.argv));
+void exitCode.then((code) => {
+  process.exitCode = code;
+});

@@ -47,10 +47,10 @@ for arch in "${arches[@]}"; do
   cp -r debian systemd README.md LICENSE "$stage/"
   mkdir -p "$stage/docs" && cp docs/*.md "$stage/docs/"
   cp -r public "$stage/app/public"
-  cp -r dist/bin/halpid.mjs dist/bin/halpi.mjs dist/bin/chunks "$stage/app/"
+  cp -r dist/bin/halpid.cjs dist/bin/halpi.cjs dist/bin/chunks "$stage/app/"
   # The launchers in /usr/bin run them with the V8 flags; their own first line is not used.
-  sed -i '1{/^#!/d}' "$stage/app/halpid.mjs" "$stage/app/halpi.mjs"
-  chmod 644 "$stage/app/halpid.mjs" "$stage/app/halpi.mjs"
+  sed -i '1{/^#!/d}' "$stage/app/halpid.cjs" "$stage/app/halpi.cjs"
+  chmod 644 "$stage/app/halpid.cjs" "$stage/app/halpi.cjs"
   # i2c-bus's JavaScript and what it needs at run time (nan is only for building it); the addon
   # comes prebuilt for each Node major (engine/i2c-loader.ts picks the running one's). Their
   # licences are in debian/copyright.
@@ -62,8 +62,8 @@ for arch in "${arches[@]}"; do
   cp prebuilds/linux-"$node_arch"/i2c.abi*.node "$stage/app/prebuilds/linux-$node_arch/"
   # halpi's shell completion, made by halpi itself from its command tree (debian/halpid.install).
   mkdir -p "$stage/completions"
-  node dist/bin/halpi.mjs completion bash >"$stage/completions/halpi"
-  node dist/bin/halpi.mjs completion zsh >"$stage/completions/_halpi"
+  node dist/bin/halpi.cjs completion bash >"$stage/completions/halpi"
+  node dist/bin/halpi.cjs completion zsh >"$stage/completions/_halpi"
 
   # -B: halpid only (arch-dependent); -b: signalk-halpi2 too.
   binaries=-B

@@ -1,4 +1,5 @@
-// The bins load only what a command needs: `halpid --version` and `--help` load neither the
+// The bins load only what a command needs: `halpid --version` and plain `halpi status` answer from
+// their CommonJS entries alone; `halpid --help` loads neither the
 // configuration schema (typebox, yaml) nor express, and halpi loads nothing of the daemon.
 // Asserted on what was loaded (a module hook lists the files), never on time.
 import t from 'tap';
@@ -41,7 +42,7 @@ t.test('halpid --version and --help: no schema, no YAML, no express', async (t) 
     const r = loaded(HALPID, args);
     t.equal(r.status, 0, args.join(' '));
     t.ok(
-      r.files.some((f) => f.endsWith('halpid.mjs')),
+      r.files.some((f) => f.endsWith('halpid.cjs')),
       'the probe saw the entry',
     );
     t.notOk(r.has(SCHEMA), `${args[0]}: typebox not loaded`);
@@ -55,11 +56,12 @@ t.test('halpid --version answers from its entry: not even the argument parser is
     const r = loaded(HALPID, [flag]);
     t.equal(r.status, 0, flag);
     t.ok(
-      r.files.some((f) => f.endsWith('halpid.mjs')),
+      r.files.some((f) => f.endsWith('halpid.cjs')),
       'the probe saw the entry',
     );
     t.notOk(r.has('node_modules/commander/'), `${flag}: commander not loaded`);
     t.notOk(r.has('standalone/run.ts'), `${flag}: the rest of halpid not loaded`);
+    t.same(r.files, [HALPID], `${flag}: nothing but the CommonJS entry (no ES module loader to compile)`);
   }
   const help = loaded(HALPID, ['--help']);
   t.ok(help.has('node_modules/commander/'), 'the probe does see commander where it is needed');
@@ -95,7 +97,7 @@ t.test('the bin runs as it ships: by its own first line, with the V8 flags that 
   const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
   t.match(
     launcher,
-    /exec \/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.mjs "\$@"/,
+    /exec \/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.cjs "\$@"/,
     'the Debian launcher (and so the unit) uses the same flags',
   );
 });
@@ -106,6 +108,7 @@ t.test('plain halpi status answers without the argument parser; any other line g
   t.equal(plain.status, 1, 'no daemon: the usual failure');
   t.ok(plain.has('cli/status.ts'), 'the status command ran');
   t.notOk(plain.has('node_modules/commander/'), 'commander not loaded');
+  t.same(plain.files, [HALPI], 'nothing but the CommonJS entry (no ES module loader to compile)');
   const other = loaded(HALPI, ['-s', socket, 'status', '--bogus']);
   t.equal(other.status, 2, 'an unknown option is still a usage error');
   t.ok(other.has('node_modules/commander/'), 'commander loaded for it');

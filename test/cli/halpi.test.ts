@@ -1,4 +1,4 @@
-// The real halpi (the bundle dist/bin/halpi.mjs) against halpid --simulate on a temporary socket
+// The real halpi (the bundle dist/bin/halpi.cjs) against halpid --simulate on a temporary socket
 // (docs/cli.md; issue: every command, human and --json, errors and exit codes).
 import t from 'tap';
 import { STATUS_EXAMPLE } from '../helpers/fixtures.js';

@@ -19,7 +19,7 @@ interface Artefact {
 const ARTEFACTS: Artefact[] = [
   {
     name: 'the bins (dist/bin)',
-    output: 'dist/bin/halpid.mjs',
+    output: 'dist/bin/halpid.cjs',
     sources: ['engine', 'standalone', 'cli', 'scripts/build-bins.mjs'],
     command: ['node', 'scripts/build-bins.mjs'],
   },

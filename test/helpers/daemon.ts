@@ -1,4 +1,4 @@
-// Test rig: the real halpid (the built bundle dist/bin/halpid.mjs) on a temporary socket, talked
+// Test rig: the real halpid (the built bundle dist/bin/halpid.cjs) on a temporary socket, talked
 // to over that socket with node:http.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -72,8 +72,8 @@ export interface RunningDaemon {
 
 /** The built bins (`npm test` builds first): the daemon and the CLI exactly as they ship. */
 ensureBuilt(); // a single-file run after an edit rebuilds what is stale (test/helpers/built.ts)
-export const HALPID = join(ROOT, 'dist/bin/halpid.mjs');
-export const HALPI = join(ROOT, 'dist/bin/halpi.mjs');
+export const HALPID = join(ROOT, 'dist/bin/halpid.cjs');
+export const HALPI = join(ROOT, 'dist/bin/halpi.cjs');
 /** The V8 flags of the bin's first line (`#!/usr/bin/env -S node …`), so tests run it as it ships. */
 export const HALPID_FLAGS = ((): string[] => {
   const first = existsSync(HALPID) ? (readFileSync(HALPID, 'utf8').split('\n')[0] ?? '') : '';

@@ -103,8 +103,8 @@ for (const arch of arches)
         '/etc/halpid/halpid.conf',
         '/usr/bin/halpi',
         '/usr/bin/halpid',
-        '/usr/lib/halpid/halpi.mjs',
-        '/usr/lib/halpid/halpid.mjs',
+        '/usr/lib/halpid/halpi.cjs',
+        '/usr/lib/halpid/halpid.cjs',
         '/usr/lib/halpid/node_modules/bindings/bindings.js',
         '/usr/lib/halpid/node_modules/bindings/package.json',
         '/usr/lib/halpid/node_modules/file-uri-to-path/index.js',
@@ -131,8 +131,10 @@ for (const arch of arches)
         '/usr/share/zsh/vendor-completions/_halpi',
       ];
       const unit = paths.find((p) => p.endsWith('/systemd/system/halpid.service'));
-      // The bins' chunks have content hashes in their names.
-      const chunks = paths.filter((p) => /^\/usr\/lib\/halpid\/chunks\/[a-z-]+-[A-Z0-9]+\.mjs$/.test(p));
+      // The bins' ES modules: the rest of each command, and chunks with content hashes in their names.
+      const chunks = paths.filter((p) =>
+        /^\/usr\/lib\/halpid\/chunks\/(halpid-run|halpi-program|[a-z-]+-[A-Z0-9]+)\.mjs$/.test(p),
+      );
       t.ok(chunks.length > 3, `${chunks.length} chunks of the bins`);
       t.ok(
         unit === '/lib/systemd/system/halpid.service' || unit === '/usr/lib/systemd/system/halpid.service',
@@ -250,7 +252,7 @@ async function hardwarePath(t: Test, app: string, node: string[], arch: 'native'
   const socket = join(dir, 'halpid.sock');
   const mark = join(dir, 'poweroff-ran');
   const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
-  const flags = /\/usr\/bin\/node ((?:--[a-z-]+=\d+ )*)\/usr\/lib\/halpid\/halpid\.mjs/
+  const flags = /\/usr\/bin\/node ((?:--[a-z-]+=\d+ )*)\/usr\/lib\/halpid\/halpid\.cjs/
     .exec(launcher)![1]!
     .trim()
     .split(' ');
@@ -260,7 +262,7 @@ async function hardwarePath(t: Test, app: string, node: string[], arch: 'native'
       join(ROOT, 'scripts/i2c-emulated.sh'),
       ...node,
       ...flags,
-      join(app, 'halpid.mjs'),
+      join(app, 'halpid.cjs'),
       '--socket',
       socket,
       '--socket-group',
@@ -306,7 +308,7 @@ async function hardwarePath(t: Test, app: string, node: string[], arch: 'native'
     () => log,
   );
   t.match(log, /Opened I2C device/, "the hardware path: i2c-bus with the package's prebuilt addon");
-  const status = await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.mjs'), '-s', socket, 'status']);
+  const status = await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.cjs'), '-s', socket, 'status']);
   t.equal(status.code, 0, status.stderr);
   t.match(status.stdout, /firmware_version\s+3\.3\.1/, "halpi status: the controller's firmware");
   const control = join(dir, 'control.sock');
@@ -314,7 +316,7 @@ async function hardwarePath(t: Test, app: string, node: string[], arch: 'native'
     'OperationalCoOp',
     async () =>
       /state\s+OperationalCoOp/.test(
-        (await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.mjs'), '-s', socket, 'status'])).stdout,
+        (await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.cjs'), '-s', socket, 'status'])).stdout,
       ),
     limitMs,
     () => log,
@@ -382,7 +384,7 @@ t.test(
     ]);
     t.equal(probe.stdout.trim(), 'arm64 115 function', `the arm64 addon loads in arm64 Node 20\n${probe.stderr}`);
     t.equal(
-      (await runAsync(node[0]!, [...node.slice(1), join(app, 'halpid.mjs'), '--version'])).stdout.trim(),
+      (await runAsync(node[0]!, [...node.slice(1), join(app, 'halpid.cjs'), '--version'])).stdout.trim(),
       `halpid ${version}`,
     );
 
@@ -393,7 +395,7 @@ t.test(
         node[0]!,
         [
           ...node.slice(1),
-          join(app, 'halpid.mjs'),
+          join(app, 'halpid.cjs'),
           '--simulate',
           '--socket',
           socket,
@@ -426,7 +428,7 @@ t.test(
         90_000,
         () => log,
       );
-      const status = await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.mjs'), '-s', socket, 'status']);
+      const status = await runAsync(node[0]!, [...node.slice(1), join(app, 'halpi.cjs'), '-s', socket, 'status']);
       t.equal(status.code, 0, status.stderr);
       t.match(status.stdout, /state\s+Operational(CoOp|Solo)/);
       daemon.kill('SIGTERM');

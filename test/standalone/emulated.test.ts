@@ -1,4 +1,4 @@
-// halpid's hardware path end to end: `scripts/i2c-emulated.sh node dist/bin/halpid.mjs` (no
+// halpid's hardware path end to end: `scripts/i2c-emulated.sh node dist/bin/halpid.cjs` (no
 // --simulate) opens the emulated /dev/i2c-1 through the real i2c-bus addon. Start, values, USB,
 // config, bus faults, a firmware flash and a blackout to the shutdown; then the transcript is held
 // against the transaction shapes of docs/controller.md, byte by byte.
