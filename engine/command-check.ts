@@ -3,7 +3,7 @@
 
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { ConfigKey, DaemonConfig } from './config.js';
+import type { ConfigKey, DaemonConfig } from './config-keys.js';
 import { devicePath } from './i2c-bus.js';
 
 /** First words the shell runs itself, or that make the program impossible to tell without a shell. */

@@ -11,7 +11,7 @@ import { BackendError, openBackend } from '../engine/backend.js';
 import { RealClock, type Clock } from '../engine/clock.js';
 import { poweroffCommandChecks } from '../engine/command-check.js';
 import { commandActions } from '../engine/commands.js';
-import { changedKeys, loadConfig, reloadKind, type DaemonConfig } from '../engine/config.js';
+import { changedKeys, readConfig, reloadKind, type DaemonConfig } from '../engine/config-keys.js';
 import { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/log.js';
 import { simulatorSocketPath } from '../engine/paths.js';
@@ -130,7 +130,7 @@ export class Daemon {
     const { logger } = opts;
     logger.info('halpid - HALPI2 power monitor and watchdog daemon');
     logger.info(`Version: ${VERSION}`);
-    const loaded = loadConfig({ files: opts.files, flags: opts.flags, defaultFile: opts.defaultFile });
+    const loaded = await readConfig({ files: opts.files, flags: opts.flags, defaultFile: opts.defaultFile });
     for (const f of loaded.files) logger.info(`Loaded configuration from ${f}`);
     for (const w of loaded.warnings) logger.warn(w);
     if (loaded.errors.length > 0) {
@@ -311,7 +311,11 @@ export class Daemon {
   async reload(): Promise<void> {
     const { logger } = this.opts;
     logger.info('Received SIGHUP, reloading configuration');
-    const loaded = loadConfig({ files: this.opts.files, flags: this.opts.flags, defaultFile: this.opts.defaultFile });
+    const loaded = await readConfig({
+      files: this.opts.files,
+      flags: this.opts.flags,
+      defaultFile: this.opts.defaultFile,
+    });
     for (const w of loaded.warnings) logger.warn(w);
     if (loaded.errors.length > 0) {
       logger.error(`Configuration reload failed: ${loaded.errors[0]}; keeping the previous configuration`);

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { ConfigKey, DaemonConfig } from '../engine/config.js';
+import { parseFlagValue, type ConfigKey, type DaemonConfig } from '../engine/config-keys.js';
 import { VERSION } from '../engine/version.js';
 import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
@@ -12,10 +12,7 @@ import { findPanelDir } from './panel-dir.js';
 
 let daemonModule: Promise<typeof import('./daemon.js')> | null = null;
 
-/**
- * Parse argv. Flag values are collected as text and checked only after --help and --version had
- * their chance: those two load nothing of the configuration schema (typebox, yaml).
- */
+/** Parse argv. Flag values are collected as text and checked once commander is done with them. */
 async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Partial<DaemonConfig>; check: boolean }> {
   const flags: Partial<DaemonConfig> = {};
   const raw: Array<[ConfigKey, string]> = [];
@@ -76,13 +73,12 @@ async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Part
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv);
-  // The daemon's code is fetched alongside the schema, not after it: one load instead of two in a
-  // row (settled below, where it is awaited; a usage error exits first).
+  // The daemon's code is fetched while the flags are checked (settled below, where it is awaited;
+  // a usage error exits first).
   if (program.opts().configCheck !== true) {
     daemonModule = import('./daemon.js');
     daemonModule.catch(() => {});
   }
-  const { parseFlagValue } = await import('../engine/config.js');
   for (const [key, text] of raw) (flags as Record<string, unknown>)[key] = parseFlagValue(key, text);
   const o = program.opts();
   if (o.dryRun !== undefined) flags['dry-run'] = o.dryRun as boolean;

@@ -1,13 +1,15 @@
 // The bins load only what a command needs: `halpid --version` and plain `halpi status` answer from
-// their CommonJS entries alone; `halpid --help` loads neither the
-// configuration schema (typebox, yaml) nor express, and halpi loads nothing of the daemon.
+// their CommonJS entries alone; `halpid --help` loads neither the YAML parser nor express, nothing
+// loads typebox (the settings' rules are plain code), the daemon loads yaml only for a file to
+// read, and halpi loads nothing of the daemon.
 // Asserted on what was loaded (a module hook lists the files), never on time.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HALPI, HALPID, ROOT } from '../helpers/daemon.js';
+import { DEFAULT_CONFIG_FILE } from '../../engine/config-keys.js';
+import { HALPI, HALPID, ROOT, startDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const PROBE = join(ROOT, 'test/helpers/load-probe.mjs');
@@ -22,6 +24,11 @@ function loaded(
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: '', HALPI2_LOAD_LOG: log },
   });
+  return { status: r.status, ...seen(log) };
+}
+
+/** The files the probe logged, and whether a marker is in any of them. */
+function seen(log: string): { files: string[]; has: (marker: string) => boolean } {
   let urls: string[] = [];
   try {
     urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
@@ -30,7 +37,7 @@ function loaded(
   }
   const files = urls.map((u) => fileURLToPath(u));
   const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
-  return { status: r.status, files, has: (marker) => text.includes(marker) };
+  return { files, has: (marker) => text.includes(marker) };
 }
 
 const SCHEMA = 'node_modules/@sinclair/typebox/';
@@ -67,11 +74,35 @@ t.test('halpid --version answers from its entry: not even the argument parser is
   t.ok(help.has('node_modules/commander/'), 'the probe does see commander where it is needed');
 });
 
-t.test('the probe does see them when they are needed: a flag value to check loads the schema', async (t) => {
+t.test('flag values are checked without the schema library or the YAML parser', async (t) => {
   const r = loaded(HALPID, ['--i2c-bus', 'x']);
   t.equal(r.status, 2, 'a usage error');
-  t.ok(r.has(SCHEMA), 'typebox loaded to check the value');
-  t.notOk(r.has(EXPRESS), 'still no express without --web');
+  t.ok(r.has('engine/config-keys.ts'), 'the rules of the values loaded to check it');
+  t.notOk(r.has(SCHEMA), 'no typebox');
+  t.notOk(r.has(YAML), 'no yaml');
+  t.notOk(r.has(EXPRESS), 'no express without --web');
+  const check = loaded(HALPID, ['--config-check', '--simulate']);
+  t.equal(check.status, 0, '--config-check');
+  t.ok(check.has(YAML), 'the probe does see yaml where it is needed: --config-check prints YAML');
+});
+
+t.test('the daemon loads the YAML parser only for a file to read, and no schema library', async (t) => {
+  const dir = tempDir('halpi2-load-');
+  const conf = join(dir, 'halpid.conf');
+  writeFileSync(conf, 'blackout-time-limit: 5\n');
+  // Without --conf the daemon reads /etc/halpid/halpid.conf when it exists.
+  const cases: Array<[string, string[], boolean]> = [['with --conf', ['--conf', conf], true]];
+  if (!existsSync(DEFAULT_CONFIG_FILE)) cases.push(['without a file', [], false]);
+  for (const [name, args, yaml] of cases) {
+    const log = join(dir, `loaded-${args.length}`);
+    const d = await startDaemon(args, { NODE_OPTIONS: `--import ${PROBE}`, HALPI2_LOAD_LOG: log });
+    t.equal((await d.req('GET', '/values')).status, 200, `${name}: the daemon answers`);
+    await d.stop();
+    const r = seen(log);
+    t.ok(r.has('standalone/daemon.ts'), `${name}: the probe saw the daemon`);
+    t.equal(r.has(YAML), yaml, `${name}: yaml ${yaml ? '' : 'not '}loaded`);
+    t.notOk(r.has(SCHEMA), `${name}: typebox not loaded`);
+  }
 });
 
 t.test('halpi loads nothing of the daemon', async (t) => {
