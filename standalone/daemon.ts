@@ -3,7 +3,6 @@
 // can be started and stopped in a test.
 
 import createDebug from 'debug';
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FaceStatus, ListenerConnections } from '../engine/api/metrics.js';
 import { createApi, type Api } from '../engine/api/router.js';
@@ -101,9 +100,11 @@ export class Daemon {
   private releaseNutDemand: (() => void) | null = null;
   /**
    * The web listener's token when no web-token is configured: new at every start, printed in the
-   * panel's URL (as notebook servers do), so that writes over the web always need a token.
+   * panel's URL (as notebook servers do), so that writes over the web always need a token. Made
+   * when a web listener first starts: node:crypto (some twenty modules Node compiles at each
+   * start under the bin's V8 flags) loads only with the listener.
    */
-  private readonly oneTimeToken = randomBytes(24).toString('base64url');
+  private oneTimeToken = '';
 
   private constructor(
     private readonly opts: DaemonOptions,
@@ -283,6 +284,7 @@ export class Daemon {
   private async startWebListener(config: DaemonConfig) {
     // express and the panel's server load only when a web listener is configured.
     const { startWeb } = await import('./web.js');
+    if (!this.oneTimeToken) this.oneTimeToken = (await import('node:crypto')).randomBytes(24).toString('base64url');
     const webApi = createApi({
       engine: this.engine,
       version: VERSION,
