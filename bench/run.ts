@@ -72,9 +72,6 @@ process.on('SIGTERM', () => process.exit(0));
 );
 const TIMER = join(work, 'timer.mjs');
 writeFileSync(TIMER, `setInterval(() => {}, 100); process.on('SIGTERM', () => process.exit(0));\n`);
-// The poweroff of the blackout trials: it only writes when it ran, in nanoseconds since the epoch.
-const POWEROFF = join(work, 'poweroff.sh');
-writeFileSync(POWEROFF, '#!/bin/sh\ndate +%s%N > "$1"\n', { mode: 0o755 });
 
 type Kind = 'ours' | 'floor' | 'floorF';
 const KINDS: Kind[] = ['ours', 'floor', 'floorF'];
@@ -381,17 +378,24 @@ async function idle(): Promise<void> {
   });
 }
 
-/** Blackout → poweroff: the simulated cut, then a real command that writes when it ran. */
+/**
+ * Blackout → poweroff: the simulated cut, then a real command that writes when it ran. The limit
+ * counts from the first low reading (docs/blackout.md, rule 6), which the daemon reports as the
+ * blackout's start in /history (Unix ms); the time from the cut adds the controller's averaging
+ * (≈ 40 ms) and the wait for the next 100 ms tick, which the limit does not count.
+ */
 async function blackout(): Promise<void> {
   const delays: number[] = [];
+  const fromCut: number[] = [];
   for (let i = 0; i < BLACKOUT_TRIALS; i++) {
     const stamp = join(work, `poweroff-${i}`);
+    // What sh -c runs for a real poweroff (one exec), writing the time it ran, in ns since the epoch.
     const { server } = await start('ours', [
       '--blackout-time-limit',
       String(BLACKOUT_LIMIT_S),
       '--sim-execute-commands',
       '--poweroff',
-      `${POWEROFF} ${stamp}`,
+      `date +%s%N > ${stamp}`,
     ]);
     while (!(await rawGet(server.socket, '/sim')).body.includes('"state":"OperationalCoOp"')) await sleep(10);
     const cutAt = wallMs();
@@ -403,17 +407,32 @@ async function blackout(): Promise<void> {
       await sleep(5);
     }
     const ranAt = Number(BigInt(readFileSync(stamp, 'utf8').trim()) / 1000n) / 1000;
-    delays.push(ranAt - cutAt - BLACKOUT_LIMIT_S * 1000);
+    const history = JSON.parse((await rawGet(server.socket, '/history')).body) as {
+      blackouts: Array<{ start: number; outcome: string }>;
+    };
+    const last = history.blackouts.at(-1);
+    if (last?.outcome !== 'shutdown') throw new Error(`no blackout ending in a shutdown in /history:\n${server.log()}`);
+    delays.push(ranAt - last.start * 1000 - BLACKOUT_LIMIT_S * 1000);
+    fromCut.push(ranAt - cutAt - BLACKOUT_LIMIT_S * 1000);
     await stop(server);
   }
   rows.push({
-    metric: `blackout → poweroff command ran, beyond the ${BLACKOUT_LIMIT_S} s limit (${BLACKOUT_TRIALS} trials, from the simulated cut)`,
+    metric: `blackout → poweroff command ran, beyond the ${BLACKOUT_LIMIT_S} s limit counted from the first low reading (${BLACKOUT_TRIALS} trials)`,
     floor: none,
     floorF: none,
     ours: show(spread(delays), 0, 'ms'),
     ratio: none,
     goal: `≤ 100 ms in ${BLACKOUT_TRIALS} of ${BLACKOUT_TRIALS}`,
     met: met(delays.map((d) => d <= 100)),
+  });
+  rows.push({
+    metric: `the same from the simulated cut (adds ≈ 40 ms of the controller's averaging and ≤ 1 tick)`,
+    floor: none,
+    floorF: none,
+    ours: show(spread(fromCut), 0, 'ms'),
+    ratio: none,
+    goal: 'report',
+    met: none,
   });
 }
 
