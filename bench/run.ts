@@ -10,6 +10,11 @@
 // trials, a short idle window); HALPI2_BENCH_ROUNDS, HALPI2_BENCH_IDLE_S (idle window, default
 // 60 s; CPU time is read in nanoseconds from each thread's schedstat),
 // HALPI2_BENCH_BLACKOUT_TRIALS and HALPI2_BENCH_BLACKOUT_LIMIT_S override single settings.
+// HALPI2_BENCH_ONLY=servers,commands,blackout,idle,plugin picks phases. The plugin phase (Signal
+// K server CPU, HALPI2_BENCH_PLUGIN_S, default 60 s) compares with Hat Labs' signalk-halpi when
+// HALPI2_BENCH_VENDOR_PLUGIN names a built copy of it (its directory, with dist/index.js): e.g.
+// `git archive` of its repository into a temporary directory and `tsc` (or TypeScript's
+// transpileModule) of src/ into dist/; bench/signalk.ts loads it through a CommonJS shim.
 // `--write` stores the table, the machine, the date and the load average in bench/RESULTS.md,
 // keeping the run before it beside it.
 
@@ -19,6 +24,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load, RawConnection, rawGet } from './raw-client.js';
+import { configDir, startSignalK, waitForPath, type PluginKind, type SignalKServer } from './signalk.js';
 import { median, quantile, show, spread, type Spread } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -38,6 +44,9 @@ const ROUNDS = num('HALPI2_BENCH_ROUNDS', 5, 2);
 const IDLE_S = num('HALPI2_BENCH_IDLE_S', 60, 6);
 /** Idle is measured once the start's garbage collections and optimising compiles are over. */
 const SETTLE_S = num('HALPI2_BENCH_SETTLE_S', 20, 3);
+/** The Signal K plugin phase's window. */
+const PLUGIN_S = num('HALPI2_BENCH_PLUGIN_S', 60, 9);
+const VENDOR_PLUGIN = process.env.HALPI2_BENCH_VENDOR_PLUGIN;
 const BLACKOUT_TRIALS = num('HALPI2_BENCH_BLACKOUT_TRIALS', 10, 2);
 const BLACKOUT_LIMIT_S = num('HALPI2_BENCH_BLACKOUT_LIMIT_S', 5, 1);
 const LATENCY_REQUESTS = QUICK ? 500 : 2000; // one client, back to back
@@ -155,6 +164,22 @@ function cpuSeconds(pid: number): number {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / HZ;
   }
+}
+
+/**
+ * CPU time of all the process's live threads in nanoseconds (schedstat's time on the CPU): /proc's
+ * 10 ms ticks cannot tell a few milliseconds a second apart over a minute.
+ */
+function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns;
 }
 
 async function transactions(socket: string): Promise<number> {
@@ -436,6 +461,66 @@ async function blackout(): Promise<void> {
   });
 }
 
+/**
+ * The Signal K server's CPU with a plugin publishing halpid's values once a second: the server
+ * alone, with this plugin in client mode and (HALPI2_BENCH_VENDOR_PLUGIN) with Hat Labs'
+ * signalk-halpi, all on the same halpid and measured over the same window, like idle.
+ */
+async function plugin(): Promise<void> {
+  const { server: halpid } = await start('ours');
+  const kinds: PluginKind[] = VENDOR_PLUGIN ? ['none', 'ours', 'vendor'] : ['none', 'ours'];
+  const servers: SignalKServer[] = [];
+  try {
+    for (const k of kinds)
+      servers.push(await startSignalK(ROOT, k, configDir(work, ROOT, k, halpid.socket, 1000, VENDOR_PLUGIN), ENV));
+    for (const s of servers) if (s.kind !== 'none') await waitForPath(s, 'electrical.halpi.dcInputVoltage');
+    await sleep(SETTLE_S * 1000);
+    const parts = 3;
+    const samples: number[][] = [];
+    const sample = () => servers.map((s) => cpuNs(s.proc.pid!));
+    const t0 = performance.now();
+    samples.push(sample());
+    for (let i = 1; i <= parts; i++) {
+      await sleep(t0 + (PLUGIN_S * 1000 * i) / parts - performance.now());
+      samples.push(sample());
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const pct = (j: number, a: number, b: number) =>
+      ((samples[b]![j]! - samples[a]![j]!) / 1e9 / ((seconds * (b - a)) / parts)) * 100;
+    /** Beyond the server alone, over the whole window (the figure) and each part (the range). */
+    const extra = (j: number): Spread => {
+      const subs = Array.from({ length: parts }, (_, i) => pct(j, i, i + 1) - pct(0, i, i + 1));
+      return { median: pct(j, 0, parts) - pct(0, 0, parts), min: Math.min(...subs), max: Math.max(...subs), n: parts };
+    };
+    const ours = extra(1);
+    const vendor = VENDOR_PLUGIN ? extra(2) : null;
+    const alone: Spread = {
+      ...spread(Array.from({ length: parts }, (_, i) => pct(0, i, i + 1))),
+      median: pct(0, 0, parts),
+    };
+    rows.push({
+      metric:
+        `Signal K server CPU beyond the server alone (${show(alone, 3)}), % of a core over ${PLUGIN_S} s: ` +
+        `our plugin in client mode (ours) and Hat Labs' signalk-halpi (floor), both on one halpid, 1 s polls`,
+      floor: vendor ? show(vendor, 3) : 'not measured (HALPI2_BENCH_VENDOR_PLUGIN)',
+      floorF: none,
+      ours: show(ours, 3),
+      ratio: vendor ? `${(ours.median / Math.max(vendor.median, 1e-9)).toFixed(2)}×` : none,
+      goal: '≤ signalk-halpi',
+      met: vendor ? (ours.median <= vendor.median ? 'yes' : '**no**') : none,
+    });
+  } finally {
+    for (const s of servers) {
+      const exited = new Promise((r) => s.proc.once('exit', r));
+      s.proc.kill('SIGTERM');
+      const guard = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(guard);
+    }
+    await stop(halpid);
+  }
+}
+
 /** The commands, interleaved with `node -e 0` in a rotating order; ratios within each round. */
 async function commands(): Promise<void> {
   const { server } = await start('ours');
@@ -487,6 +572,7 @@ async function main(): Promise<void> {
     ['commands', commands],
     ['blackout', blackout],
     ['idle', idle],
+    ['plugin', plugin],
   ];
   for (const [name, run] of phases) {
     if (only && !only.includes(name)) continue;
