@@ -263,10 +263,22 @@ export class ClientSource implements Source {
     if (!this.stopped && m.config) this.sink?.change(m);
   }
 
+  /** The `values` event waiting for the `supply` event that follows it. */
+  private pendingValues: Model | null = null;
+
+  private readonly flushValues = (): void => {
+    const m = this.pendingValues;
+    if (!m) return;
+    this.pendingValues = null;
+    if (!this.stopped) this.sink?.snapshot(m);
+  };
+
   private onEvent(event: string, data: string): void {
     const d = parse(data);
     if (!isObject(d) || this.stopped) return;
     const sink = this.sink!;
+    // Events keep their order: values held for their supply go out before anything else.
+    if (event !== 'supply') this.flushValues();
     switch (event) {
       case 'hello':
         if (typeof d.daemon_version === 'string') this.version = d.daemon_version;
@@ -276,19 +288,27 @@ export class ClientSource implements Source {
         this.valuesError = null;
         const m = modelFromValues(d);
         if (m.daemon_version) this.version = m.daemon_version;
-        sink.snapshot(m);
+        // halpid sends `supply` right behind `values`: held until then (or until this chunk of the
+        // stream is read), both go to the server as one delta.
+        this.pendingValues = m;
+        queueMicrotask(this.flushValues);
         return;
       }
       case 'supply': {
         const n = (v: unknown): number | null => (typeof v === 'number' ? v : null);
-        sink.supply({
+        const supply = {
           charge: n(d.charge),
           runtime: n(d.runtime),
           shutdown_in: n(d.shutdown_in),
           shutting_down: d.shutting_down === true,
           power: n(d.power),
           current: n(d.current),
-        });
+        };
+        const m = this.pendingValues;
+        if (m) {
+          m.supply = supply;
+          this.flushValues();
+        } else sink.supply(supply);
         return;
       }
       case 'usb': {

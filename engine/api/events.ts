@@ -95,8 +95,11 @@ export class EventHub {
       const latest = engine.lastMeasurements;
       if (stream.ready && latest && latest.wall > stream.lastValuesWall) {
         stream.lastValuesWall = latest.wall;
+        // One write for both: a client reads them together (the plugin sends them as one delta).
+        ctx.res.cork();
         this.send(stream, 'values', this.valuesData(latest.values));
         this.send(stream, 'supply', this.supplyData());
+        ctx.res.uncork();
         void engine.refreshStatus().catch(() => {});
       }
       valuesTimer = clock.setTimeout(() => tickValues(), interval);

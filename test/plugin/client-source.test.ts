@@ -256,6 +256,41 @@ t.test('the event stream: hello, values, usb, state, blackout and config drive t
   t.equal(src.statusText(), `Connected to halpid 5.1.0 at ${h.path}`);
 });
 
+t.test('values and the supply behind them: one snapshot carrying both; a supply alone is its own', async (t) => {
+  let stream: ServerResponse | null = null;
+  let opened: () => void = () => {};
+  const streamOpen = new Promise<void>((r) => {
+    opened = r;
+  });
+  const h = await fakeHalpid(t, {
+    'GET /events': (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.flushHeaders();
+      stream = res;
+      opened();
+    },
+    'GET /config': json(200, CONFIG),
+  });
+  const src = new ClientSource(h.path, 1000, { clock: new FakeClock() });
+  const r = recorder();
+  src.start(r.sink);
+  t.teardown(() => src.stop());
+  await streamOpen;
+  const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+  const supply = { charge: 87.4, runtime: 5, shutdown_in: null, shutting_down: false, power: null, current: null };
+  const { V_supercap, usb_port_state, ...rest } = V4;
+  stream!.write(event('values', { ...rest, V_cap: V_supercap }) + event('supply', supply));
+  const snap = (await r.until('snapshot')) as Model;
+  t.equal(snap.V_cap, 10.1);
+  t.same(snap.supply, supply, 'the supply rides with the values');
+  t.equal(r.events.filter((e) => e.kind === 'supply').length, 0, 'not told apart');
+  stream!.write(event('supply', { ...supply, charge: 87.3 }));
+  t.same(await r.until('supply'), { ...supply, charge: 87.3 }, 'a supply without values before it');
+  stream!.write(event('values', { ...rest, V_cap: 10.0 }));
+  t.equal(((await r.until('snapshot', 2)) as Model).V_cap, 10.0, 'values without a supply behind them still arrive');
+  t.equal(((await r.until('snapshot', 2)) as Model).supply, undefined);
+});
+
 t.test("writes: success, the daemon's error as 502, no daemon as 503, no answer as 504", async (t) => {
   const h = await fakeHalpid(t, {
     'PUT /usb/2': (_req, res, body) => {
