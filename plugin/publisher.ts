@@ -26,6 +26,10 @@ import {
 import type { BlackoutNote, ControllerNote, Source, SourceSink } from './source.js';
 
 export const DISCRETE_RESEND_MS = 60_000;
+const MEASUREMENT: readonly Group[] = ['measurement'];
+const DISCRETE: readonly Group[] = ['discrete'];
+const IDENTITY: readonly Group[] = ['identity'];
+const DISCRETE_AND_IDENTITY: readonly Group[] = ['discrete', 'identity'];
 const COUNTDOWN_REFRESH_MS = 1000;
 
 export interface PathValue {
@@ -51,7 +55,7 @@ type NotificationName = 'blackout' | 'shutdown' | 'connection';
 export class Publisher implements SourceSink {
   private model: Model = {};
   /** What was last published per path (discrete and identity), to send only changes. */
-  private sent = new Map<string, string>();
+  private sent = new Map<string, unknown>();
   private lastDiscreteResend = -Infinity;
   private lastFresh: number;
   private staleTimer: TimerHandle | null = null;
@@ -114,8 +118,9 @@ export class Publisher implements SourceSink {
     const now = this.clock.now();
     const resend = reconnected || now - this.lastDiscreteResend >= DISCRETE_RESEND_MS;
     if (resend) this.lastDiscreteResend = now;
-    const out: PathValue[] = valuesOf(this.prefix, this.model, ['measurement']);
-    out.push(...this.changed(['discrete'], resend), ...this.changed(['identity'], reconnected));
+    const out: PathValue[] = valuesOf(this.prefix, this.model, MEASUREMENT);
+    this.changed(DISCRETE, resend, out);
+    this.changed(IDENTITY, reconnected, out);
     out.push(...this.notifications(reconnected));
     if (this.stale !== null) {
       this.stale = null;
@@ -133,7 +138,9 @@ export class Publisher implements SourceSink {
     // its first values): the snapshot that ends the staleness publishes them.
     this.merge(values);
     if (this.stale !== null) return;
-    this.send([...this.changed(['discrete', 'identity'], false), ...this.notifications(false)]);
+    const out = this.changed(DISCRETE_AND_IDENTITY, false);
+    out.push(...this.notifications(false));
+    this.send(out);
   }
 
   blackout(note: BlackoutNote): void {
@@ -224,7 +231,11 @@ export class Publisher implements SourceSink {
   // --- helpers ------------------------------------------------------------------------------
 
   private merge(values: Model): void {
-    for (const [k, v] of Object.entries(values)) if (v !== undefined) (this.model as Record<string, unknown>)[k] = v;
+    const model = this.model as Record<string, unknown>;
+    for (const k in values) {
+      const v = (values as Record<string, unknown>)[k];
+      if (v !== undefined) model[k] = v;
+    }
     const c = this.model.config;
     if (c) {
       const z = {
@@ -244,15 +255,21 @@ export class Publisher implements SourceSink {
     if (ds === 'OK' || ds === 'START') this.shutdownAfterBlackout = false;
   }
 
-  private changed(groups: Group[], all: boolean): PathValue[] {
-    const out: PathValue[] = [];
-    for (const pv of valuesOf(this.prefix, this.model, groups)) {
-      const key = JSON.stringify(pv.value);
+  /** The values of `groups` that changed since last sent (all of them with `all`), appended to `out`. */
+  private changed(groups: readonly Group[], all: boolean, out: PathValue[] = []): PathValue[] {
+    const from = out.length;
+    valuesOf(this.prefix, this.model, groups, out);
+    let kept = from;
+    for (let i = from; i < out.length; i++) {
+      const pv = out[i]!;
+      // Primitives compare as they are; only an object is serialised for the comparison.
+      const key = pv.value !== null && typeof pv.value === 'object' ? JSON.stringify(pv.value) : pv.value;
       if (all || this.sent.get(pv.path) !== key) {
         this.sent.set(pv.path, key);
-        out.push(pv);
+        out[kept++] = pv;
       }
     }
+    out.length = kept;
     return out;
   }
 
