@@ -378,12 +378,8 @@ export function metaFor(o: PluginOptions, z: ZoneInputs, staleTimeoutS: number):
 }
 
 /** The path/value pairs of `groups` that the model knows (undefined values are left out). */
-export function valuesOf(
-  prefix: string,
-  m: Model,
-  groups: readonly Group[],
-  out: Array<{ path: string; value: unknown }> = [],
-): Array<{ path: string; value: unknown }> {
+export function valuesOf(prefix: string, m: Model, groups: readonly Group[]): Array<{ path: string; value: unknown }> {
+  const out: Array<{ path: string; value: unknown }> = [];
   const full = fullPaths(prefix);
   for (let i = 0; i < PATHS.length; i++) {
     const p = PATHS[i]!;
@@ -397,7 +393,7 @@ export function valuesOf(
 /** The full path of every PATHS entry under the last prefix used: built once, not at every poll. */
 let cachedPrefix: string | null = null;
 let cachedPaths: string[] = [];
-function fullPaths(prefix: string): string[] {
+export function fullPaths(prefix: string): string[] {
   if (prefix !== cachedPrefix) {
     cachedPaths = PATHS.map((p) => `${prefix}.${p.leaf}`);
     cachedPrefix = prefix;

@@ -15,7 +15,9 @@ import type { PluginOptions } from './options.js';
 import { staleTimeoutMs } from './options.js';
 import {
   DEFAULT_ZONE_INPUTS,
+  fullPaths,
   metaFor,
+  PATHS,
   nullsOf,
   valuesOf,
   type Group,
@@ -257,19 +259,20 @@ export class Publisher implements SourceSink {
 
   /** The values of `groups` that changed since last sent (all of them with `all`), appended to `out`. */
   private changed(groups: readonly Group[], all: boolean, out: PathValue[] = []): PathValue[] {
-    const from = out.length;
-    valuesOf(this.prefix, this.model, groups, out);
-    let kept = from;
-    for (let i = from; i < out.length; i++) {
-      const pv = out[i]!;
+    const full = fullPaths(this.prefix);
+    for (let i = 0; i < PATHS.length; i++) {
+      const p = PATHS[i]!;
+      if (!groups.includes(p.group)) continue;
+      const value = p.value(this.model);
+      if (value === undefined) continue;
       // Primitives compare as they are; only an object is serialised for the comparison.
-      const key = pv.value !== null && typeof pv.value === 'object' ? JSON.stringify(pv.value) : pv.value;
-      if (all || this.sent.get(pv.path) !== key) {
-        this.sent.set(pv.path, key);
-        out[kept++] = pv;
+      const key = value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+      const path = full[i]!;
+      if (all || this.sent.get(path) !== key) {
+        this.sent.set(path, key);
+        out.push({ path, value });
       }
     }
-    out.length = kept;
     return out;
   }
 
