@@ -3,32 +3,34 @@
 // serves; upsd answers "Description unavailable" for a name it has no description for, and so do we.
 
 /** NUT's own descriptions (data/cmdvartab; the device.* ones since NUT 2.8.3). */
-const DESCRIPTIONS: Record<string, string> = {
-  'ups.status': 'UPS status',
-  'ups.mfr': 'UPS manufacturer',
-  'ups.model': 'UPS model',
-  'ups.firmware': 'UPS firmware',
-  'ups.temperature': 'UPS temperature (degrees C)',
-  'input.voltage': 'Input voltage (V)',
-  'input.current': 'Input current (A)',
-  'battery.charge': 'Battery charge (percent of full)',
-  'battery.voltage': 'Battery voltage (V)',
-  'battery.runtime': 'Battery runtime (seconds)',
-  'battery.runtime.low': 'Remaining battery runtime when UPS switches to LB (seconds)',
-  'device.mfr': 'Device manufacturer',
-  'device.model': 'Device model',
-  'device.serial': 'Device serial number',
-  'device.type': 'Device type',
-  'driver.name': 'Driver name',
-  'driver.version': 'Driver version - NUT release',
-  'server.info': 'Server information',
-  'server.version': 'Server version',
-};
+const DESCRIPTIONS = new Map(
+  Object.entries({
+    'ups.status': 'UPS status',
+    'ups.mfr': 'UPS manufacturer',
+    'ups.model': 'UPS model',
+    'ups.firmware': 'UPS firmware',
+    'ups.temperature': 'UPS temperature (degrees C)',
+    'input.voltage': 'Input voltage (V)',
+    'input.current': 'Input current (A)',
+    'battery.charge': 'Battery charge (percent of full)',
+    'battery.voltage': 'Battery voltage (V)',
+    'battery.runtime': 'Battery runtime (seconds)',
+    'battery.runtime.low': 'Remaining battery runtime when UPS switches to LB (seconds)',
+    'device.mfr': 'Device manufacturer',
+    'device.model': 'Device model',
+    'device.serial': 'Device serial number',
+    'device.type': 'Device type',
+    'driver.name': 'Driver name',
+    'driver.version': 'Driver version - NUT release',
+    'server.info': 'Server information',
+    'server.version': 'Server version',
+  }),
+);
 
 export const NO_DESCRIPTION = 'Description unavailable';
 
-/** upsd looks names up without regard to case. */
-export const description = (name: string): string => DESCRIPTIONS[name.toLowerCase()] ?? NO_DESCRIPTION;
+/** upsd looks names up without regard to case. A Map: `__proto__` or `constructor` is no description. */
+export const description = (name: string): string => DESCRIPTIONS.get(name.toLowerCase()) ?? NO_DESCRIPTION;
 
 /** Text, not numbers: GET TYPE says STRING:n for these (n the longest value a client should expect). */
 const STRINGS = new Set([

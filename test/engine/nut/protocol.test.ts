@@ -164,6 +164,13 @@ t.test('types, descriptions and lists as upsd gives them', async (t) => {
     'DESC halpi2 ups.nothing "Description unavailable"',
     'upsd does not check the name',
   );
+  for (const name of ['__proto__', 'constructor']) {
+    t.equal(
+      say(`GET DESC halpi2 ${name}`),
+      `DESC halpi2 ${name} "Description unavailable"`,
+      `not ERR UNKNOWN: ${name}`,
+    );
+  }
   t.equal(say('GET CMDDESC halpi2 load.off'), 'CMDDESC halpi2 load.off "Description unavailable"');
   t.equal(
     say('LIST ENUM halpi2 ups.status'),
