@@ -113,9 +113,14 @@ export function parseDateTime(s: string): number | 'unparsable' | 'not-local' {
     t.getHours() === h &&
     t.getMinutes() === mi &&
     t.getSeconds() === sec;
-  // Does not exist (spring forward) or is ambiguous (fall back: the same fields an hour away).
+  // Does not exist (spring forward), or is ambiguous (fall back): the same fields at the offset
+  // in force a few hours later name a later instant too (ECMAScript resolves an ambiguous local
+  // time to the earlier one). Not only an hour: Lord Howe Island falls back half an hour,
+  // Antarctica/Troll two hours.
   if (!same(local)) return 'not-local';
-  if (same(new Date(local.getTime() - 3_600_000)) || same(new Date(local.getTime() + 3_600_000))) return 'not-local';
+  const offsetLater = new Date(local.getTime() + 6 * 3_600_000).getTimezoneOffset();
+  const later = Date.UTC(y, mo - 1, d, h, mi, sec) + offsetLater * 60_000;
+  if (later !== local.getTime() && same(new Date(later))) return 'not-local';
   return local.getTime();
 }
 

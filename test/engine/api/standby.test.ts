@@ -134,6 +134,26 @@ t.test('naive local time that does not exist or is ambiguous is refused', async 
   t.equal(parseDateTime('2027-03-28 04:00:00'), Date.parse('2027-03-28T04:00:00+03:00'));
   t.equal(parseDateTime('2027-03-28 02:59:59'), Date.parse('2027-03-28T02:59:59+02:00'));
   t.equal(parseDateTime('2027-01-01 12:00:00'), Date.parse('2027-01-01T12:00:00+02:00'));
+  // Other shifts than an hour, and days that never were.
+  const zones: Array<[string, string, number | string]> = [
+    ['Australia/Lord_Howe', '2027-04-04 01:45:00', 'not-local'], // falls back 02:00 → 01:30
+    ['Australia/Lord_Howe', '2027-04-04 01:29:59', Date.parse('2027-04-04T01:29:59+11:00')],
+    ['Australia/Lord_Howe', '2027-04-04 02:00:00', Date.parse('2027-04-04T02:00:00+10:30')],
+    ['Australia/Lord_Howe', '2027-10-03 02:15:00', 'not-local'], // springs forward 02:00 → 02:30
+    ['Antarctica/Troll', '2027-10-31 01:30:00', 'not-local'], // falls back 03:00 → 01:00
+    ['Antarctica/Troll', '2027-10-31 02:59:59', 'not-local'],
+    ['Antarctica/Troll', '2027-10-31 03:00:00', Date.parse('2027-10-31T03:00:00Z')],
+    ['Pacific/Apia', '2011-12-30 12:00:00', 'not-local'], // Samoa skipped the day
+    ['Pacific/Apia', '2011-12-31 12:00:00', Date.parse('2011-12-31T12:00:00+14:00')],
+  ];
+  try {
+    for (const [tz, s, want] of zones) {
+      process.env.TZ = tz;
+      t.equal(parseDateTime(s), want, `${s} in ${tz}`);
+    }
+  } finally {
+    process.env.TZ = 'Europe/Helsinki';
+  }
 });
 
 t.test('datetime: now is not the future; 366 days ahead is the furthest', async (t) => {
