@@ -32,6 +32,8 @@ const GROUPS = {
   nut: [
     ['engine/nut/*.ts'],
     [
+      'test/engine/nut/auth-budget.test.ts',
+      'test/engine/nut/names.test.ts',
       'test/engine/nut/variables.test.ts',
       'test/engine/nut/protocol.test.ts',
       'test/engine/nut/server.test.ts',
@@ -40,7 +42,12 @@ const GROUPS = {
   ],
   standby: [
     ['engine/api/standby.ts', 'engine/api/standby4.ts'],
-    ['test/engine/api/standby4.test.ts', 'test/engine/api/standby4-bounds.test.ts', 'test/standalone/web.test.ts'],
+    [
+      'test/engine/api/standby.test.ts',
+      'test/engine/api/standby4.test.ts',
+      'test/engine/api/standby4-bounds.test.ts',
+      'test/standalone/web.test.ts',
+    ],
   ],
   router: [['engine/api/router.ts'], ['test/standalone/web.test.ts', 'test/standalone/daemon.test.ts']],
   // standalone/: the daemon's listeners and its life cycle.

@@ -5,6 +5,7 @@ import { FakeClock } from '../../../engine/clock.js';
 import type { Engine } from '../../../engine/engine.js';
 import { startNutServer } from '../../../engine/nut/server.js';
 import { charge, LB_RUNTIME_S, upsState, upsVariables, V_FULL } from '../../../engine/nut/variables.js';
+import { VERSION } from '../../../engine/version.js';
 import { nutClient } from '../../helpers/nut-client.js';
 
 function fakeEngine(opts: { state?: string; elapsed?: number | null; limit?: number } = {}) {
@@ -244,4 +245,102 @@ t.test('stale data: served up to staleMs old, refused beyond', async (t) => {
   t.ok(upsVariables(e as unknown as Engine, st, 6000), 'staleMs is the rule, not a constant');
   (e as { lastMeasurements: unknown }).lastMeasurements = null;
   t.equal(upsVariables(e as unknown as Engine, st, 5000), null, 'no reading yet: none');
+});
+
+t.test('every variable served on line power, with its units and precision', async (t) => {
+  const e = fakeEngine({ limit: 45 });
+  e.lastMeasurements = {
+    wall: e.clock.wallNow(),
+    values: { V_in: 12.345, I_in: 0.5678, V_cap: 9.876, T_pcb: 310.15, T_mcu: 300 },
+  };
+  e.status = { deviceId: 'abcd1234', firmwareVersion: '3.1.0' };
+  const v = upsVariables(e as unknown as Engine, upsState())!;
+  t.same(Object.fromEntries(v), {
+    'ups.status': 'OL',
+    'input.voltage': '12.35',
+    'input.current': '0.568',
+    'battery.voltage': '9.88',
+    'battery.charge': String(Math.round(((9.876 ** 2 - 5.5 ** 2) / (V_FULL ** 2 - 5.5 ** 2)) * 100)),
+    'battery.runtime': '45',
+    'battery.runtime.low': '20',
+    'ups.temperature': '37.0',
+    'device.mfr': 'Hat Labs',
+    'device.model': 'HALPI2',
+    'device.type': 'ups',
+    'ups.mfr': 'Hat Labs',
+    'ups.model': 'HALPI2',
+    'driver.name': 'halpid',
+    'driver.version': VERSION,
+    'device.serial': 'abcd1234',
+    'ups.firmware': '3.1.0',
+  });
+  t.equal(upsState().cutoff, 5.5, "the cut-off until the controller's threshold is read");
+  t.equal(upsState().fsd, false);
+});
+
+t.test("halpid's own shutdown is FSD OB LB; a dead controller on line power is OL", async (t) => {
+  const status = (state: string, V_in: number) => {
+    const e = fakeEngine({ state });
+    e.lastMeasurements = { wall: e.clock.wallNow(), values: { ...e.lastMeasurements.values, V_in } };
+    const v = upsVariables(e as unknown as Engine, upsState())!;
+    return `${v.get('ups.status')} ${v.get('battery.runtime')}`;
+  };
+  t.equal(status('SHUTDOWN', 12), 'FSD OB LB 0', 'shutting down, even with the input back');
+  t.equal(status('DEAD', 3), 'FSD OB LB 0', 'dead below the blackout voltage limit (9 V): shutting down');
+  t.equal(status('DEAD', 9), 'OL 0', 'dead at the limit: on line power');
+  t.equal(status('NORMAL', 3), 'OL 5', 'NORMAL is what the supervisor says, whatever V_in');
+  const st = upsState();
+  st.fsd = true;
+  const e = fakeEngine({ state: 'SHUTDOWN' });
+  t.equal(upsVariables(e as unknown as Engine, st)!.get('ups.status'), 'FSD OB LB', 'FSD once, not twice');
+});
+
+t.test('a blackout not yet timed by the supervisor: the whole limit', async (t) => {
+  const e = fakeEngine({ state: 'BLACKOUT', limit: 60 });
+  e.supervisor.blackoutElapsedS = null;
+  const v = upsVariables(e as unknown as Engine, upsState())!;
+  t.equal(v.get('ups.status'), 'OB');
+  t.equal(v.get('battery.runtime'), '60');
+});
+
+t.test('the discharge is measured over at least 1 s, and only while falling', async (t) => {
+  const d = discharging({ cutoff: 5.5, limit: 600, elapsed: 10 });
+  d.at(10, 8);
+  let v = d.at(10.5, 7.5);
+  t.equal(v.get('battery.runtime'), '590', 'half a second: too short to say, the limit');
+  t.equal(v.get('ups.status'), 'OB');
+  v = d.at(11, 7); // V² 64 → 49 in 1 s: (49 − 30.25) / 15 = 1.25 s left
+  t.equal(v.get('battery.runtime'), '1', 'over exactly 1 s: the supercap');
+  t.equal(v.get('ups.status'), 'OB LB');
+  const up = discharging({ cutoff: 5.5, limit: 600, elapsed: 10 });
+  up.at(10, 7);
+  v = up.at(15, 8);
+  t.equal(v.get('battery.runtime'), '590', 'rising (charging during a blackout): the limit');
+  t.equal(v.get('ups.status'), 'OB');
+  const below = discharging({ cutoff: 5.5, limit: 600, elapsed: 10 });
+  below.at(10, 6);
+  t.equal(below.at(12, 5).get('battery.runtime'), '0', 'below the cut-off already: 0, not negative');
+  const shutting = fakeEngine({ state: 'SHUTDOWN', elapsed: 30, limit: 60 });
+  t.equal(upsVariables(shutting as unknown as Engine, upsState())!.get('battery.runtime'), '0', 'shutting down: 0');
+});
+
+t.test('the discharge slope: the last minute of samples, one every half second', async (t) => {
+  // V² flat at 100 for 60 s, then falling 1 V²/s; asked every 0.25 s. At 100 s the last 120
+  // samples (one per 0.5 s) span 40.5–100 s: slope (60 − 100) / 59.5 V²/s, so with a 3 V
+  // cut-off (60 − 9) / that = 75.9 s left. 119 samples would say 75 s, all of them 128 s, one
+  // every 0.25 s 51 s, one every 0.75 s 115 s.
+  const d = discharging({ cutoff: 3, limit: 600, elapsed: 10 });
+  const curve = (s: number) => Math.sqrt(100 - Math.max(0, s - 60));
+  let v = d.at(0, curve(0));
+  for (let q = 1; q <= 400; q++) v = d.at(q / 4, curve(q / 4));
+  t.equal(v.get('battery.runtime'), '76');
+  t.equal(v.get('ups.status'), 'OB');
+  // The power returns; the next blackout's discharge is measured afresh, not against the last one's.
+  d.e.state = 'NORMAL';
+  t.equal(d.at(101, 10).get('ups.status'), 'OL');
+  d.e.state = 'BLACKOUT';
+  // V² from 100, falling 10 V²/s: at 203 s (70 − 9) / 10 = 6.1 s left.
+  for (let q = 0; q <= 12; q++) v = d.at(200 + q / 4, Math.sqrt(100 - 10 * (q / 4)));
+  t.equal(v.get('battery.runtime'), '6');
+  t.equal(v.get('ups.status'), 'OB LB');
 });
