@@ -3,7 +3,7 @@
 // (tests that start the built halpid cannot see a mutant); `MUTATE=supervisor,nut npm run mutate`
 // runs a subset. The tests run under tsx (esbuild), three times quicker to start than tap's
 // loader. How to read the report: docs/testing.md.
-const GROUPS = {
+export const GROUPS = {
   // engine/: the blackout decision and everything it acts through.
   supervisor: [
     ['engine/supervisor.ts'],
