@@ -317,6 +317,11 @@ t.test('the discharge is measured over at least 1 s, and only while falling', as
   v = up.at(15, 8);
   t.equal(v.get('battery.runtime'), '590', 'rising (charging during a blackout): the limit');
   t.equal(v.get('ups.status'), 'OB');
+  const flat = discharging({ cutoff: 5.5, limit: 600, elapsed: 10 });
+  flat.at(10, 8);
+  v = flat.at(12, 8);
+  t.equal(v.get('battery.runtime'), '590', 'not falling at all: the limit, not 0');
+  t.equal(v.get('ups.status'), 'OB', 'and no LB');
   const below = discharging({ cutoff: 5.5, limit: 600, elapsed: 10 });
   below.at(10, 6);
   t.equal(below.at(12, 5).get('battery.runtime'), '0', 'below the cut-off already: 0, not negative');
