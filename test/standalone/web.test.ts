@@ -180,6 +180,21 @@ t.test(
     t.ok(isNonSimple(req({ 'Content-Type': 'application/merge-patch+json' })));
     t.ok(isNonSimple(req({ 'X-Halpi-Request': '1' })));
     t.ok(isNonSimple(req({ Authorization: 'Bearer x' })));
+    t.ok(isNonSimple(req({ 'Content-Type': 'Application/JSON ; charset=utf-8' })), 'any case, blanks before ;');
+    for (const type of ['text/application/json', 'application/jsonp', 'application/json-seq', 'xapplication/json']) {
+      t.notOk(isNonSimple(req({ 'Content-Type': type })), `${type}: not JSON, a page may send it`);
+    }
+    // Sec-Fetch-Site: what the user typed or bookmarked (none) and the listener's own page pass.
+    for (const site of ['none', 'same-origin']) {
+      t.equal(writeRefusal(req({ Authorization: 'Bearer k', 'Sec-Fetch-Site': site }), 'k'), null, site);
+    }
+    for (const site of ['same-site', 'cross-site', '']) {
+      t.same(
+        writeRefusal(req({ Authorization: 'Bearer k', 'Sec-Fetch-Site': site }), 'k'),
+        { status: 403, body: '{"error":"Cross-origin write refused"}' },
+        JSON.stringify(site),
+      );
+    }
     t.same(writeRefusal(req({ 'Content-Type': 'text/plain', Host: 'localhost:1' }), ''), {
       status: 403,
       body: '{"error":"Writes need Content-Type: application/json or X-Halpi-Request: 1"}',
