@@ -378,6 +378,16 @@ t.test('startWeb: listens, names its URL, answers, refuses a used port with the 
   t.same(await get('/api/version'), { status: 200, text: '{"daemon_version":"test"}', type: 'application/json' });
   t.equal((await get('/')).status, 200, 'the placeholder page');
   t.equal((await get('/no-such-page')).status, 404, 'only / is the placeholder');
+  const headers = { Host: `127.0.0.1:${port}`, 'X-Pad': 'x'.repeat(10 * 1024) };
+  const big = await new Promise<number>((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path: '/api/version', agent: false, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+  t.equal(big, 431, 'headers over MAX_HEADER_BYTES (8 KiB, not the 16 KiB of Node): 431');
   t.equal(web.server.requestTimeout, 0, 'event streams are not cut by a request timeout');
   t.equal(web.server.listenerCount('error'), 0, 'no start-up error handler left behind');
   // A second listener on the same port fails with the system's error.
