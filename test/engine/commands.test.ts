@@ -5,9 +5,9 @@
 import t, { type Test } from 'tap';
 import { spawn as realSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandActions, type CommandOptions, type SpawnFn } from '../../engine/commands.js';
+import { commandActions, RtcwakeError, type CommandOptions, type SpawnFn } from '../../engine/commands.js';
 import { FakeClock } from '../../engine/clock.js';
 import type { Logger } from '../../engine/log.js';
 import { SimulatedController } from '../../engine/simulator/controller.js';
@@ -20,6 +20,9 @@ interface RigOptions {
   timeoutS?: number;
   clock?: FakeClock;
   spawn?: SpawnFn;
+  rtcwake?: string;
+  rtcwakeTimeoutMs?: number;
+  simExecuteCommands?: boolean;
 }
 
 const rig = (t: Test, o: RigOptions = {}) => {
@@ -59,9 +62,10 @@ const rig = (t: Test, o: RigOptions = {}) => {
     simulator: o.simulator,
     clock: o.clock,
     spawn: o.spawn,
+    rtcwakeTimeoutMs: o.rtcwakeTimeoutMs,
     settings: () => ({
-      rtcwake: 'rtcwake',
-      simExecuteCommands: false,
+      rtcwake: o.rtcwake ?? 'rtcwake',
+      simExecuteCommands: o.simExecuteCommands ?? false,
       poweroffTimeoutS: o.timeoutS ?? 15,
       poweroffFallback: o.fallback ?? '',
     }),
@@ -259,7 +263,7 @@ function withoutFds(reserve: number): Promise<{ code: number | null; out: string
   const script = join(ROOT, 'test/helpers/poweroff-without-fds.mjs');
   const child = realSpawn(
     '/bin/sh',
-    ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, script, ROOT, String(reserve), file],
+    ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, '--import=tsx', script, ROOT, String(reserve), file],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_OPTIONS: '' },
@@ -314,4 +318,85 @@ t.test('on the simulator, poweroff halts the simulated host and runs nothing', a
   t.equal(sim.snapshot().host.cm_on, true, 'still halting');
   await clock.advance((sim.snapshot().host.halt_delay_s + 1) * 1000);
   t.equal(sim.snapshot().host.cm_on, false, 'halted after its halt delay, as a real host does');
+});
+
+/** An rtcwake stand-in: a script that records its arguments, then does what `body` says. */
+function fakeRtcwake(body: string): { program: string; args: () => string } {
+  const dir = tempDir('halpid-rtcwake-');
+  const program = join(dir, 'rtcwake');
+  const record = join(dir, 'args');
+  writeFileSync(program, `#!/bin/sh\necho "$@" > ${record}\n${body}\n`);
+  chmodSync(program, 0o755);
+  return { program, args: () => (existsSync(record) ? readFileSync(record, 'utf8').trim() : '(not run)') };
+}
+
+t.test('rtcwake runs `<rtcwake> -m no -t <unix s>` and says so', async (t) => {
+  const fake = fakeRtcwake('exit 0');
+  const { actions, lines } = rig(t, { rtcwake: fake.program });
+  await actions.rtcwake(1_900_000_000);
+  t.equal(fake.args(), '-m no -t 1900000000');
+  t.same(lines, [`info Executing: ${fake.program} -m no -t 1900000000`]);
+});
+
+t.test('rtcwake exiting non-zero: the API error carries its stderr', async (t) => {
+  const fake = fakeRtcwake('echo "rtcwake: /dev/rtc0: no wakealarm" >&2; exit 1');
+  const { actions } = rig(t, { rtcwake: fake.program });
+  await t.rejects(actions.rtcwake(1_900_000_000), new RtcwakeError('rtcwake failed: rtcwake: /dev/rtc0: no wakealarm\n'));
+  t.equal(fake.args(), '-m no -t 1900000000');
+});
+
+t.test('an rtcwake that cannot start: "Failed to execute rtcwake"', async (t) => {
+  const { actions } = rig(t, { rtcwake: '/nonexistent/rtcwake' });
+  const err = await actions.rtcwake(1_900_000_000).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.type(err, RtcwakeError);
+  t.match((err as Error).message, /^Failed to execute rtcwake: .*ENOENT/);
+});
+
+t.test('a hanging rtcwake is killed at its timeout and reported as timed out', async (t) => {
+  // Ends only when killed: the timeout (not the machine's speed) decides the outcome.
+  const fake = fakeRtcwake('exec sleep 1000');
+  const { actions } = rig(t, { rtcwake: fake.program, rtcwakeTimeoutMs: 300 });
+  await t.rejects(actions.rtcwake(1_900_000_000), new RtcwakeError('rtcwake failed: timed out after 0.3 s'));
+});
+
+t.test('on the simulator, rtcwake sets the simulated RTC alarm and runs nothing', async (t) => {
+  const sim = new SimulatedController({ clock: new FakeClock(), start: 'host-running' });
+  const fake = fakeRtcwake('exit 0');
+  const { actions, lines } = rig(t, { simulator: sim, rtcwake: fake.program });
+  await actions.rtcwake(1_900_000_000);
+  t.equal(sim.snapshot().host.rtc_alarm, 1_900_000_000);
+  t.equal(fake.args(), '(not run)');
+  t.same(lines, [`info Simulator: not executing ${fake.program} -m no -t 1900000000`]);
+});
+
+t.test('on the simulator with sim-execute-commands, both commands really run', async (t) => {
+  const sim = new SimulatedController({ clock: new FakeClock(), start: 'host-running' });
+  const fake = fakeRtcwake('exit 0');
+  const file = marker();
+  const { actions, waitLine } = rig(t, { simulator: sim, rtcwake: fake.program, simExecuteCommands: true });
+  await actions.rtcwake(1_900_000_000);
+  t.equal(fake.args(), '-m no -t 1900000000');
+  t.equal(sim.snapshot().host.rtc_alarm, null, 'the simulated alarm is left alone');
+  actions.poweroff(`touch ${file}`);
+  await waitLine(/Poweroff command exited with code 0/);
+  t.ok(existsSync(file));
+  t.equal(sim.snapshot().host.cm_on, true, 'the simulated host is not halted');
+});
+
+t.test('a spawn that throws for another reason than descriptors: no retry, the failure reported', async (t) => {
+  let n = 0;
+  const spawn: SpawnFn = () => {
+    n++;
+    throw Object.assign(new Error('spawn /bin/sh EACCES'), { code: 'EACCES' });
+  };
+  const { actions, failures, lines, waitFailures } = rig(t, { spawn, fallback: 'true' });
+  actions.poweroff('/sbin/poweroff');
+  await waitFailures(2);
+  t.equal(n, 2, 'one try each for the command and its fallback: a retry cannot help');
+  t.same(failures, ['cannot start: spawn /bin/sh EACCES', 'fallback cannot start: spawn /bin/sh EACCES']);
+  t.ok(lines.includes('error Failed to execute poweroff command: spawn /bin/sh EACCES'), lines.join('\n'));
+  t.ok(lines.includes('error Failed to execute poweroff fallback: spawn /bin/sh EACCES'), lines.join('\n'));
 });

@@ -1,10 +1,11 @@
 // Child of test/engine/commands.test.ts: fills every free file descriptor, then runs the poweroff
-// command through the built engine/commands.js (argv: repository root, reserved fds, marker file).
+// command through engine/commands.ts, the source (run with tsx: no stale build, and under Stryker the
+// sandbox's mutated copy) (argv: repository root, reserved fds, marker file).
 // Exits 0 when the command exited 0, 3 when the failure was reported; an uncaught error would be 1.
 import { openSync } from 'node:fs';
 
 const [root, reserve, marker] = process.argv.slice(2);
-const { commandActions } = await import(`${root}/dist/engine/commands.js`);
+const { commandActions } = await import(`${root}/engine/commands.ts`);
 const out = (level) => (message) => {
   process.stdout.write(`${level} ${message}\n`);
   if (message === 'Poweroff command exited with code 0') process.exit(0);
