@@ -23,6 +23,7 @@ interface RigOptions {
   rtcwake?: string;
   rtcwakeTimeoutMs?: number;
   simExecuteCommands?: boolean;
+  reserveFds?: number;
 }
 
 const rig = (t: Test, o: RigOptions = {}) => {
@@ -63,6 +64,7 @@ const rig = (t: Test, o: RigOptions = {}) => {
     clock: o.clock,
     spawn: o.spawn,
     rtcwakeTimeoutMs: o.rtcwakeTimeoutMs,
+    reserveFds: o.reserveFds,
     settings: () => ({
       rtcwake: o.rtcwake ?? 'rtcwake',
       simExecuteCommands: o.simExecuteCommands ?? false,
@@ -341,7 +343,10 @@ t.test('rtcwake runs `<rtcwake> -m no -t <unix s>` and says so', async (t) => {
 t.test('rtcwake exiting non-zero: the API error carries its stderr', async (t) => {
   const fake = fakeRtcwake('echo "rtcwake: /dev/rtc0: no wakealarm" >&2; exit 1');
   const { actions } = rig(t, { rtcwake: fake.program });
-  await t.rejects(actions.rtcwake(1_900_000_000), new RtcwakeError('rtcwake failed: rtcwake: /dev/rtc0: no wakealarm\n'));
+  await t.rejects(
+    actions.rtcwake(1_900_000_000),
+    new RtcwakeError('rtcwake failed: rtcwake: /dev/rtc0: no wakealarm\n'),
+  );
   t.equal(fake.args(), '-m no -t 1900000000');
 });
 
@@ -357,7 +362,7 @@ t.test('an rtcwake that cannot start: "Failed to execute rtcwake"', async (t) =>
 
 t.test('a hanging rtcwake is killed at its timeout and reported as timed out', async (t) => {
   // Ends only when killed: the timeout (not the machine's speed) decides the outcome.
-  const fake = fakeRtcwake('exec sleep 1000');
+  const fake = fakeRtcwake("trap '' TERM; exec sleep 1000"); // deaf to SIGTERM: only a SIGKILL ends it
   const { actions } = rig(t, { rtcwake: fake.program, rtcwakeTimeoutMs: 300 });
   await t.rejects(actions.rtcwake(1_900_000_000), new RtcwakeError('rtcwake failed: timed out after 0.3 s'));
 });
@@ -399,4 +404,49 @@ t.test('a spawn that throws for another reason than descriptors: no retry, the f
   t.same(failures, ['cannot start: spawn /bin/sh EACCES', 'fallback cannot start: spawn /bin/sh EACCES']);
   t.ok(lines.includes('error Failed to execute poweroff command: spawn /bin/sh EACCES'), lines.join('\n'));
   t.ok(lines.includes('error Failed to execute poweroff fallback: spawn /bin/sh EACCES'), lines.join('\n'));
+});
+
+t.test('a hung poweroff command that ends later says how it ended', async (t) => {
+  const clock = new FakeClock();
+  const { actions, waitLine } = rig(t, { clock, timeoutS: 5 });
+  // Exits 5 when told to (SIGUSR1), after its timeout has passed.
+  actions.poweroff('trap "exit 5" USR1; echo $$; while :; do sleep 0.05; done');
+  const pid = Number((await waitLine(/^info poweroff: \d+$/)).split(' ').at(-1));
+  await clock.advance(5000);
+  await waitLine(/No poweroff-fallback is configured/);
+  process.kill(pid, 'SIGUSR1');
+  t.equal(await waitLine(/ended after its timeout/), 'info Poweroff command ended after its timeout (code 5)');
+
+  const second = rig(t, { clock, timeoutS: 5 });
+  second.actions.poweroff('echo $$; exec sleep 1000');
+  const pid2 = Number((await second.waitLine(/^info poweroff: \d+$/)).split(' ').at(-1));
+  await clock.advance(5000);
+  await second.waitLine(/No poweroff-fallback is configured/);
+  process.kill(pid2, 'SIGKILL');
+  t.equal(
+    await second.waitLine(/ended after its timeout/),
+    'info Poweroff command ended after its timeout (signal SIGKILL)',
+  );
+});
+
+t.test('after an out-of-descriptors retry the reserve is taken again at once, for the fallback', async (t) => {
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  const before = open();
+  const running = new EventEmitter() as ChildProcess;
+  let n = 0;
+  const spawn: SpawnFn = () => (++n === 1 ? exhaustedChild() : running);
+  const { actions, lines, waitLine } = rig(t, { spawn, reserveFds: 1 });
+  t.equal(open(), before + 1);
+  actions.poweroff('/sbin/poweroff');
+  // The logged count is how many descriptors were freed: one, singular.
+  t.equal(
+    await waitLine(/retrying/),
+    'error Poweroff command could not start (spawn /bin/sh EMFILE); retrying with 1 reserved file descriptor freed',
+  );
+  t.equal(open(), before + 1, 'held again while the retried command still runs');
+  running.emit('spawn');
+  running.emit('close', 0, null);
+  await waitLine(/Poweroff command exited with code 0/);
+  t.equal(n, 2);
+  t.same(lines.length, 3, lines.join('\n'));
 });
