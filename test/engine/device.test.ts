@@ -1,6 +1,6 @@
 // Device: retry policy and error texts of halpid 5.0.2 (docs/controller.md H4–H5, docs/api.md).
 import t from 'tap';
-import { Device } from '../../engine/device.js';
+import { decodeConfig, Device, encodeConfig } from '../../engine/device.js';
 import { rig } from '../helpers/sim.js';
 
 t.test('an I/O failure is retried up to 3 times, 10 ms apart', async (t) => {
@@ -154,4 +154,110 @@ t.test('an error that is not a bus error is not retried: one attempt', async (t)
   t.same(dev.counters.read, { transactions: 1, errors: 1, retries: 0, failures: 1 });
   await t.rejects(dev.writeUsb(1), { message: 'Failed to write to register 0x1A' });
   t.equal(calls, 2, 'a write too');
+});
+
+t.test('requests and settings go out as the documented register bytes (docs/api.md)', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  const written = (): string[] => sim.log.filter((e) => e.kind === 'write').map((e) => e.bytes!);
+  await dev.setWatchdogMs(10_000);
+  await dev.setWatchdogMs(0);
+  await dev.writeUsb(0x1f); // only four ports exist
+  await dev.writeConfigRaw('led_brightness', 200);
+  await dev.writeConfigRaw('watchdog_timeout', 0x1234);
+  await dev.writeConfigRaw('solo_depleting_timeout', 0x01020304);
+  await dev.requestStandby();
+  await dev.requestShutdown();
+  t.same(written(), ['122710', '120000', '1a0f', '17c8', '121234', '1901020304', '3101', '3001']);
+  t.equal(sim.snapshot().controller.usb, 0x0f);
+});
+
+t.test('DFU commands: start carries the size big-endian, commit and abort a zero byte', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  const written = (): string[] => sim.log.filter((e) => e.kind === 'write').map((e) => e.bytes!);
+  await dev.dfuStart(0x01020304).catch(() => {}); // the simulator may refuse the size: the bytes are what count
+  await dev.dfuAbort();
+  await dev.dfuCommit().catch(() => {});
+  t.same(written().slice(0, 2), ['4001020304', '4500']);
+  t.equal(written()[2], '4400');
+  t.equal(await dev.dfuBlocksWritten(), 0);
+  t.equal(await dev.dfuStatus(), 'ProtocolError', 'a commit with no session: the status names it');
+});
+
+t.test('single registers and settings read back decoded', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  t.equal(await dev.readIin(), 0.43329620361328125);
+  t.equal(await dev.readVcap(), 10.249893188476562);
+  await dev.setWatchdogMs(12_345);
+  t.equal(await dev.readWatchdogTimeoutMs(), 12_345);
+  t.equal(await dev.readConfig('watchdog_timeout'), 12.345);
+  await dev.writeUsb(0b0101);
+  t.equal(await dev.readUsb(), 0b0101);
+  await dev.writeConfigRaw('auto_restart', 0);
+  t.equal(await dev.readConfig('auto_restart'), false);
+  t.equal(await dev.readConfig('solo_power_off_threshold'), 5.4998321533203125, 'float32, as halpid 5.0.2');
+  t.same(dev.counters.write, { transactions: 3, errors: 0, retries: 0, failures: 0 });
+  t.equal(dev.transactions, dev.counters.read.transactions + 3, 'reads and writes together');
+});
+
+t.test('settings to register values and back, as docs/api.md writes them', async (t) => {
+  t.equal(encodeConfig('watchdog_timeout', 10.0009), 10_000, 'milliseconds, truncated');
+  t.equal(encodeConfig('watchdog_timeout', 70), 65_535, 'clamped to 16 bits');
+  t.equal(encodeConfig('solo_depleting_timeout', 70), 70_000, '32 bits');
+  t.equal(encodeConfig('solo_depleting_timeout', 5e6), 4_294_967_295);
+  t.equal(encodeConfig('power_on_threshold', 5.5), 32_768);
+  t.equal(encodeConfig('solo_power_off_threshold', 11), 65_535);
+  t.equal(encodeConfig('led_brightness', 300.7), 44, 'truncated, then modulo 256');
+  t.equal(encodeConfig('led_brightness', -1), 255);
+  t.equal(encodeConfig('auto_restart', 0.5), 1);
+  t.equal(encodeConfig('auto_restart', -2), 1);
+  t.equal(encodeConfig('auto_restart', 0), 0);
+  t.equal(decodeConfig('watchdog_timeout', 1500), 1.5);
+  t.equal(decodeConfig('solo_depleting_timeout', 4_294_967_295), 4_294_967.295);
+  t.equal(decodeConfig('power_on_threshold', 32_768), 5.5);
+  t.equal(decodeConfig('solo_power_off_threshold', 65_535), 10.999832153320312);
+  t.equal(decodeConfig('led_brightness', 7), 7);
+  t.equal(decodeConfig('auto_restart', 0), false);
+  t.equal(decodeConfig('auto_restart', 2), true);
+});
+
+t.test('T_pcb 0 (no sensor reading yet after a reset) is not a last reading near freezing', async (t) => {
+  const { clock } = rig();
+  // A controller whose T_pcb register reads 0, then full scale.
+  const pcb = [
+    [0, 0],
+    [0xff, 0xff],
+  ];
+  const bus = {
+    description: 'scripted',
+    writeRead: async (out: Uint8Array, length: number) =>
+      Uint8Array.from(out[0] === 0x24 ? pcb.shift()! : out[0] === 0x15 ? [3] : new Array<number>(length).fill(1)),
+    write: async () => {},
+    close: async () => {},
+  };
+  const dev = new Device(bus, clock);
+  t.equal((await dev.readMeasurements()).raw.T_pcb, 0);
+  await t.rejects(
+    dev.readMeasurements(),
+    { name: 'ControllerError', op: 'implausible', register: 0x24 },
+    'one full scale after it is still a corrupted read',
+  );
+});
+
+t.test('retries and their pause are configurable', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock, { retries: 1, retryDelayMs: 50 });
+  sim.addFault({ kind: 'nack', registers: [0x20], count: 1 });
+  const p = dev.readVin();
+  await clock.advance(49);
+  t.equal(dev.counters.read.transactions, 1, 'the second attempt waits its 50 ms');
+  await clock.advance(1);
+  t.equal(await p, 11.99951171875);
+  sim.addFault({ kind: 'nack', registers: [0x20], count: 2 });
+  const failed = t.rejects(dev.readVin(), { message: 'Failed to read from register 0x20' });
+  await clock.advance(100);
+  await failed;
+  t.same(dev.counters.read, { transactions: 4, errors: 3, retries: 2, failures: 1 });
 });
