@@ -3,7 +3,7 @@ import t from 'tap';
 import crc32 from 'crc-32';
 import type { Bus } from '../../../engine/bus.js';
 import { Device } from '../../../engine/device.js';
-import { blockMessage, uploadFirmware, type FlashProgress } from '../../../engine/dfu.js';
+import { blockMessage, uploadFirmware, type DfuTimings, type FlashProgress } from '../../../engine/dfu.js';
 import { firmwareImage } from '../../helpers/firmware.js';
 import { rig } from '../../helpers/sim.js';
 
@@ -16,12 +16,12 @@ function image(bytes: number): Uint8Array {
 }
 
 /** Run an upload to completion on simulated time; returns its error (or null) and progress. */
-async function flash(r: Rig, img: Uint8Array, bus: Bus = r.sim, limitMs = 120_000) {
+async function flash(r: Rig, img: Uint8Array, bus: Bus = r.sim, limitMs = 120_000, timings?: Partial<DfuTimings>) {
   const device = new Device(bus, r.clock);
   const progress: FlashProgress[] = [];
   let done = false;
   let error: Error | null = null;
-  uploadFirmware(img, { clock: r.clock, exclusive: (fn) => fn(device), onProgress: (p) => progress.push(p) })
+  uploadFirmware(img, { clock: r.clock, exclusive: (fn) => fn(device), onProgress: (p) => progress.push(p), timings })
     .catch((e: Error) => {
       error = e;
     })
@@ -359,12 +359,15 @@ t.test('waiting for ready: Preparing polls every 500 ms, QueueFull every 100 ms,
   t.equal(error, null, 'the upload succeeded');
   const gaps = reads.slice(1, 6).map((at, i) => reads[i + 2]! - at);
   t.same(gaps.slice(0, 4), [500, 500, 100, 100], 'poll intervals after Preparing, Preparing, QueueFull, QueueFull');
+  const firstBlock = r.sim.log.find((e) => e.kind === 'write' && e.register === 0x43)!;
+  t.equal(firstBlock.t, reads[5], 'ReadyToCommit (the queue drained): the block goes out at once, no further poll');
 });
 
 t.test('verification: Idle or an error status fails at once and never commits', async (t) => {
   for (const [status, name] of [
     [0, 'Idle'],
     [7, 'WriteError'],
+    [8, 'ProtocolError'],
   ] as const) {
     const r = rig();
     let verifying = false;
@@ -385,4 +388,34 @@ t.test('verification: Idle or an error status fails at once and never commits', 
     t.equal(writesTo(r, 0x44).length, 0, `${name}: never committed`);
     t.equal(writesTo(r, 0x45).length, 1, `${name}: aborted`);
   }
+});
+
+t.test('ready in the poll at 30 s exactly is in time: the timeout is "more than 30 s"', async (t) => {
+  const r = rig();
+  // After start: Updating; before block 0, Preparing until (and including) the poll at 30 s.
+  const { bus, reads } = statusScript(r, (n) => (n === 0 ? 2 : r.clock.now() - reads[1]! <= 30_000 ? 1 : undefined));
+  const { error } = await flash(r, image(100), bus, 200_000);
+  t.equal(error, null, 'the upload went on');
+  t.equal(reads.at(-1)! - reads[1]! >= 30_500, true, 'it polled past 30 s');
+  t.equal(writesTo(r, 0x44).length, 1, 'committed');
+});
+
+t.test('verification still going at 5 s exactly is in time: the timeout is "more than 5 s"', async (t) => {
+  const r = rig();
+  let verifyFrom: number | null = null;
+  const bus: Bus = {
+    description: 'slow verify',
+    writeRead: async (d, len) => {
+      const out = await r.sim.writeRead(d, len);
+      if (d[0] !== 0x41 || !writesTo(r, 0x43).length) return out;
+      verifyFrom ??= r.clock.now();
+      return r.clock.now() - verifyFrom < 5_000 ? Uint8Array.of(2) : out; // Updating for 5 s
+    },
+    write: (d) => r.sim.write(d),
+    close: async () => {},
+  };
+  // One status read a second: the last check falls on 5 s exactly.
+  const { error } = await flash(r, image(100), bus, 200_000, { verifyPauseMs: 0, verifyRetryMs: 1000 });
+  t.equal(error, null, 'verified and committed');
+  t.equal(writesTo(r, 0x44).length, 1);
 });
