@@ -30,7 +30,6 @@ import {
 } from './registers.js';
 
 // Stryker disable next-line all: debug output only
-// Stryker disable next-line all: debug output only
 const debug = createDebug('halpid:i2c');
 
 export interface OpCounters {
