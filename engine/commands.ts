@@ -10,6 +10,7 @@ import type { EngineActions } from './engine.js';
 import type { Logger } from './log.js';
 import type { SimulatedController } from './simulator/controller.js';
 
+// Stryker disable next-line all: debug output only
 const debug = createDebug('halpid:cmd');
 
 /** An rtcwake failure; the message is the API's error text (docs/api.md). */
@@ -99,6 +100,7 @@ class FdReserve {
       try {
         this.fds.push(openSync('/dev/null', 'r'));
       } catch (err) {
+        // Stryker disable next-line all: debug output only
         debug('fd reserve: %d of %d held (%s)', this.fds.length, this.size, (err as Error).message);
         return;
       }
@@ -192,6 +194,9 @@ function runCarefully(
         { ok: false, reason: `cannot start: ${err.message}` },
         `Failed to execute ${job.name.toLowerCase()}: ${err.message}`,
       );
+    // A broken output pipe is no reason to fail (the exit decides), nor to crash.
+    // Stryker disable next-line all: debug output only
+    const outputError = (err: Error): void => debug('%s: output: %s', job.tag, err.message);
     const lines = (chunk: Buffer): void => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logger.info(`${job.tag}: ${line}`);
     };
@@ -208,6 +213,7 @@ function runCarefully(
         return cannotStart(err as Error);
       }
       child.on('error', (err) => {
+        // Stryker disable next-line all: debug output only
         debug('%s: error %o', job.tag, err);
         if (!spawned) failedToStart = true; // its 'close' (with the errno as code) follows: not an exit
         if (settled) return;
@@ -220,9 +226,10 @@ function runCarefully(
       });
       for (const stream of [child.stdout, child.stderr]) {
         stream?.on('data', lines);
-        stream?.on('error', (err) => debug('%s: output: %s', job.tag, err.message));
+        stream?.on('error', outputError);
       }
       child.on('close', (code, signal) => {
+        // Stryker disable next-line all: debug output only
         debug('%s exited with %s %s', job.tag, code, signal);
         if (failedToStart) return;
         if (settled) {
@@ -265,6 +272,7 @@ function runRtcwake(program: string, args: string[], timeoutMs: number): Promise
     execFile(program, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+      // Stryker disable next-line all: debug output only
       debug('rtcwake failed: %o', e);
       if (e.killed) return reject(new RtcwakeError(`rtcwake failed: timed out after ${timeoutMs / 1000} s`));
       if (typeof e.code === 'number') return reject(new RtcwakeError(`rtcwake failed: ${stderr}`));

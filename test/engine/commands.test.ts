@@ -450,3 +450,25 @@ t.test('after an out-of-descriptors retry the reserve is taken again at once, fo
   t.equal(n, 2);
   t.same(lines.length, 3, lines.join('\n'));
 });
+
+t.test('an error on the output pipe neither crashes nor fails the poweroff: its exit decides', async (t) => {
+  const child = Object.assign(new EventEmitter(), {
+    stdout: new EventEmitter(),
+    stderr: new EventEmitter(),
+  }) as unknown as ChildProcess;
+  const { actions, failures, lines, waitLine } = rig(t, { spawn: () => child });
+  actions.poweroff('/sbin/poweroff');
+  child.emit('spawn');
+  child.stdout!.emit('data', Buffer.from('syncing\n'));
+  // An EventEmitter with no 'error' listener throws: the daemon would crash here.
+  child.stdout!.emit('error', new Error('read EPIPE'));
+  child.stderr!.emit('error', new Error('read EPIPE'));
+  child.emit('close', 0, null);
+  await waitLine(/Poweroff command exited with code 0/);
+  t.same(failures, []);
+  t.same(lines, [
+    'info Executing: /sbin/poweroff',
+    'info poweroff: syncing',
+    'info Poweroff command exited with code 0',
+  ]);
+});
