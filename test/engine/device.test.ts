@@ -189,7 +189,7 @@ t.test('single registers and settings read back decoded', async (t) => {
   const { clock, sim } = rig();
   const dev = new Device(sim, clock);
   t.equal(await dev.readIin(), 0.43329620361328125);
-  t.equal(await dev.readVcap(), 10.249893188476562);
+  t.equal(await dev.readVcap(), 10.2498931884765625);
   await dev.setWatchdogMs(12_345);
   t.equal(await dev.readWatchdogTimeoutMs(), 12_345);
   t.equal(await dev.readConfig('watchdog_timeout'), 12.345);
@@ -217,7 +217,7 @@ t.test('settings to register values and back, as docs/api.md writes them', async
   t.equal(decodeConfig('watchdog_timeout', 1500), 1.5);
   t.equal(decodeConfig('solo_depleting_timeout', 4_294_967_295), 4_294_967.295);
   t.equal(decodeConfig('power_on_threshold', 32_768), 5.5);
-  t.equal(decodeConfig('solo_power_off_threshold', 65_535), 10.999832153320312);
+  t.equal(decodeConfig('solo_power_off_threshold', 65_535), 10.9998321533203125);
   t.equal(decodeConfig('led_brightness', 7), 7);
   t.equal(decodeConfig('auto_restart', 0), false);
   t.equal(decodeConfig('auto_restart', 2), true);
