@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandActions, RtcwakeError, type CommandOptions, type SpawnFn } from '../../engine/commands.js';
-import { FakeClock } from '../../engine/clock.js';
+import { FakeClock, flushMicrotasks } from '../../engine/clock.js';
 import type { Logger } from '../../engine/log.js';
 import { SimulatedController } from '../../engine/simulator/controller.js';
 import { ROOT } from '../helpers/daemon.js';
@@ -86,17 +86,19 @@ const marker = (): string => join(tempDir('halpid-cmd-'), 'ran');
 t.test('a poweroff command that exits non-zero: an error line, the plugin told, then the fallback runs', async (t) => {
   const file = marker();
   const { actions, failures, lines, waitLine } = rig(t, { fallback: `touch ${file}` });
-  actions.poweroff('echo going down; exit 3');
+  actions.poweroff('echo going down; echo "   "; exit 3');
   await waitLine(/Poweroff fallback exited with code 0/);
+  await flushMicrotasks(); // what follows the fallback's exit has run: a success there reports nothing
   t.same(failures, ['exited with code 3']);
   t.ok(existsSync(file), 'the fallback ran');
   t.same(lines, [
-    'info Executing: echo going down; exit 3',
+    'info Executing: echo going down; echo "   "; exit 3',
     'info poweroff: going down',
     'error Poweroff command exited with code 3',
     `warn Executing poweroff fallback: touch ${file}`,
     'info Poweroff fallback exited with code 0',
   ]);
+  // (a line of white space from the command is not logged)
 });
 
 t.test('a poweroff command that succeeds reports nothing and runs no fallback', async (t) => {
@@ -104,6 +106,7 @@ t.test('a poweroff command that succeeds reports nothing and runs no fallback', 
   const { actions, failures, lines, waitLine } = rig(t, { fallback: `touch ${file}` });
   actions.poweroff('true');
   await waitLine(/Poweroff command exited with code 0/);
+  await flushMicrotasks(); // the outcome has been acted on
   t.same(failures, []);
   t.notOk(existsSync(file));
   t.same(lines, ['info Executing: true', 'info Poweroff command exited with code 0']);
@@ -463,8 +466,11 @@ t.test('an error on the output pipe neither crashes nor fails the poweroff: its 
   // An EventEmitter with no 'error' listener throws: the daemon would crash here.
   child.stdout!.emit('error', new Error('read EPIPE'));
   child.stderr!.emit('error', new Error('read EPIPE'));
+  // An error after the start (a failed kill) is not a failure to start either.
+  child.emit('error', new Error('kill EPERM'));
   child.emit('close', 0, null);
   await waitLine(/Poweroff command exited with code 0/);
+  await flushMicrotasks();
   t.same(failures, []);
   t.same(lines, [
     'info Executing: /sbin/poweroff',
