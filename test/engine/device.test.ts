@@ -261,3 +261,35 @@ t.test('retries and their pause are configurable', async (t) => {
   await failed;
   t.same(dev.counters.read, { transactions: 4, errors: 3, retries: 2, failures: 1 });
 });
+
+t.test('an ordinary write is retried like a read (only DFU blocks and commits are not)', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'nack', registers: [0x1a], op: 'write', count: 1 });
+  const p = dev.writeUsb(0b0011);
+  await clock.advance(10);
+  await p;
+  t.equal(sim.snapshot().controller.usb, 0b0011);
+  t.same(dev.counters.write, { transactions: 2, errors: 1, retries: 1, failures: 0 });
+});
+
+t.test('a state byte with no meaning is a ControllerError of op "decode" for 0x15', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.addFault({ kind: 'corrupt', registers: [0x15] });
+  await t.rejects(dev.readState(), {
+    name: 'ControllerError',
+    op: 'decode',
+    register: 0x15,
+    message: 'Invalid power state value: 255',
+  });
+});
+
+t.test('a cold board excuses a full-scale T_pcb only: a full-scale V_in is still a corrupted read', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  sim.setInputs({ T_pcb: 276.15 }); // 3 °C: near freezing
+  await dev.readMeasurements();
+  sim.addFault({ kind: 'corrupt', registers: [0x20] });
+  await t.rejects(dev.readMeasurements(), { name: 'ControllerError', op: 'implausible', register: 0x20 });
+});
