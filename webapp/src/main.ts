@@ -1,11 +1,11 @@
 // The panel: renders PanelData, draws the voltage chart (uPlot), and wires the controls to the
 // source of the page's host: halpid's web listener, or Signal K (served at /signalk-halpi2/).
 
+import { blackoutView, controllerBanner, FORGET, type Memory } from './blackout-view.js';
+import { badgeClass, capPercent, onOff, powerTexts, watchdogText } from './cards.js';
 import { createChart } from './chart.js';
 import { HalpidSource } from './halpid.js';
 import {
-  countLeft,
-  countSeen,
   daemonTone,
   EMPTY,
   fixed,
@@ -13,7 +13,6 @@ import {
   stateTone,
   WriteError,
   type PanelData,
-  type SeenCount,
   type Source,
 } from './model.js';
 import { check, FIELDS, show } from './settings.js';
@@ -48,34 +47,27 @@ function render(): void {
   const d = data;
   text('v-in', fixed(d.V_in, 2));
   text('v-cap', fixed(d.V_cap, 2));
-  // On the supercap the input says nothing: show what the supercap delivers instead.
-  const onCap = onSupercap(d);
-  text('i-label', onCap ? 'Supercap current' : 'Current');
-  text('p-label', onCap ? 'Supercap power' : 'Power');
-  text('i-in', onCap ? fixed(d.supply?.current ?? null, 2) : fixed(d.I_in, 2));
-  text(
-    'p-in',
-    onCap ? fixed(d.supply?.power ?? null, 1) : d.V_in !== null && d.I_in !== null ? fixed(d.V_in * d.I_in, 1) : '—',
-  );
-  text('charge', d.supply?.charge == null ? '—' : `${fixed(d.supply.charge, 0)} %`);
+  // On the supercap the input says nothing: the cards show what the supercap delivers instead.
+  const power = powerTexts(d);
+  text('i-label', power.currentLabel);
+  text('p-label', power.powerLabel);
+  text('i-in', power.current);
+  text('p-in', power.power);
+  text('charge', power.charge);
   text('t-mcu', fixed(kelvinToCelsius(d.T_mcu), 1));
   text('t-pcb', fixed(kelvinToCelsius(d.T_pcb), 1));
   tone('power-state', d.state, stateTone(d.state));
   tone('daemon-state', d.daemonState, daemonTone(d.daemonState));
-  text(
-    'watchdog',
-    d.watchdogEnabled === null ? '—' : d.watchdogEnabled ? `armed, ${fixed(d.watchdogTimeout, 1)} s` : 'off',
-  );
-  text('out5v', d.output5v === null ? '—' : d.output5v ? 'on' : 'off');
+  text('watchdog', watchdogText(d));
+  text('out5v', onOff(d.output5v));
   text('fw', d.firmwareVersion ?? '—');
   text('hw', d.hardwareVersion ?? '—');
   text('daemon-version', d.daemonVersion ?? '—');
   text('device-id', d.deviceId ?? '—');
   // The supercap bar: 0–11 V with the two thresholds marked.
-  const pct = (v: number | null | undefined) => `${Math.max(0, Math.min(100, ((v ?? 0) / 11) * 100))}%`;
-  $('cap-bar').style.width = pct(d.V_cap);
-  $('cap-on').style.left = pct(d.config?.power_on_threshold);
-  $('cap-solo').style.left = pct(d.config?.solo_power_off_threshold);
+  $('cap-bar').style.width = capPercent(d.V_cap);
+  $('cap-on').style.left = capPercent(d.config?.power_on_threshold);
+  $('cap-solo').style.left = capPercent(d.config?.solo_power_off_threshold);
   for (let n = 0; n < 4; n++) {
     const b = $(`usb-${n}`);
     const on = d.usb?.[n] ?? false;
@@ -106,63 +98,25 @@ function render(): void {
   renderCountdown();
 }
 
-/** The shutdown after a blackout has begun: the host says so (and a panel opened later hears it at once). */
-function shuttingDown(d: PanelData): boolean {
-  return d.shuttingDown || d.daemonState === 'SHUTDOWN';
-}
-
-/** Running on the supercap, or shutting down after it: the blackout view is up. */
-function onSupercap(d: PanelData): boolean {
-  return shuttingDown(d) || d.daemonState === 'BLACKOUT' || d.shutdownAt !== null;
-}
-
-let lastDeadline: number | null = null;
-/** The runtime left as last received, and when: it runs down between two counts, as the timer does. */
-let runtimeSeen: SeenCount | null = null;
+/** What the blackout view keeps between two drawings (blackout-view.ts decides what it shows). */
+let memory: Memory = FORGET;
 
 function renderCountdown(): void {
-  const d = data;
-  const view = $('blackout');
-  const banner = $('banner');
-  const shutting = shuttingDown(d);
-  view.hidden = !onSupercap(d);
-  if (view.hidden) {
-    lastDeadline = null;
-    runtimeSeen = null;
+  const view = blackoutView(data, memory, Date.now());
+  memory = view.mem;
+  $('blackout').hidden = view.texts === null;
+  if (view.texts) {
+    text('bo-title', view.texts.title);
+    text('bo-timer', view.texts.timer);
+    text('bo-timer-unit', view.texts.unit);
+    text('bo-charge', view.texts.charge);
+    text('bo-runtime', view.texts.runtime);
+    text('bo-power', view.texts.power);
+    text('bo-current', view.texts.current);
   }
-  if (!view.hidden) {
-    text('bo-title', shutting ? 'Shutting down after input power loss' : 'Input power lost: running on the supercap');
-    // Between the host's counts (every second) the timer runs on the browser's clock.
-    // Signal K throttles each path on its own: the count can end a moment before the state says
-    // "shutting down". The last deadline holds until then, so the timer never shows "—" at the end.
-    if (d.shutdownAt !== null) lastDeadline = d.shutdownAt;
-    const deadline = d.shutdownAt ?? lastDeadline;
-    text(
-      'bo-timer',
-      shutting ? '0' : deadline === null ? '—' : String(Math.max(0, Math.ceil((deadline - Date.now()) / 1000))),
-    );
-    text('bo-timer-unit', shutting ? 's: shutting down' : 's to shutdown');
-    text('bo-charge', fixed(d.supply?.charge ?? null, 0));
-    // Whole seconds rounded up, as the timer: "7 s to shutdown, 6 s left" would contradict itself.
-    // Between two counts it runs down on the browser's clock, as the timer does: a count a second
-    // old said "2 s left" beside "1 s to shutdown".
-    runtimeSeen = countSeen(runtimeSeen, d.supply?.runtime ?? null, Date.now());
-    const left = shutting ? (runtimeSeen?.value ?? null) : countLeft(runtimeSeen, Date.now());
-    text('bo-runtime', left === null ? '—' : String(Math.ceil(left)));
-    text('bo-power', fixed(d.supply?.power ?? null, 1));
-    text('bo-current', fixed(d.supply?.current ?? null, 2));
-  }
-  const down = d.controllerDown;
-  banner.hidden = !down;
-  if (down) {
-    const why = down.error ? ` (${down.error})` : '';
-    text(
-      'banner',
-      down.powerCycleAt === null
-        ? `The controller is not answering${why}`
-        : `The controller is not answering${why}: its watchdog will power-cycle this computer in ${Math.max(0, Math.ceil((down.powerCycleAt - Date.now()) / 1000))} s`,
-    );
-  }
+  const banner = controllerBanner(data.controllerDown, Date.now());
+  $('banner').hidden = banner === null;
+  if (banner !== null) text('banner', banner);
 }
 setInterval(renderCountdown, 250);
 
@@ -341,7 +295,7 @@ source.connect(
   (s) => {
     const el = $('conn');
     el.textContent = s.message;
-    el.className = s.connected ? 'badge ok' : 'badge danger';
+    el.className = badgeClass(s);
     if (s.connected && source instanceof SignalKSource) void refreshAccess();
   },
 );

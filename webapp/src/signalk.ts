@@ -2,20 +2,11 @@
 // server's REST and WebSocket APIs, writes through the plugin's PUT handlers, so a readwrite user
 // needs no admin rights. The prefix can be changed with ?prefix=… (plugin settings are admin-only).
 
-import {
-  steadyDeadline,
-  WriteError,
-  type Access,
-  type ControllerConfig,
-  type PanelData,
-  type Source,
-  type Status,
-  type UsbPorts,
-} from './model.js';
+import { SignalKFeed } from './signalk-feed.js';
+import { WriteError, type Access, type ControllerConfig, type PanelData, type Source, type Status } from './model.js';
 
 const API = '/signalk/v1/api/vessels/self/';
 const LOGIN = '/admin/#/login?redirect=/signalk-halpi2/';
-const SEVERITY = ['emergency', 'alarm', 'warn', 'alert'];
 
 const CONFIG_PATHS: Record<keyof ControllerConfig, string> = {
   watchdog_timeout: 'watchdog.timeout',
@@ -31,18 +22,17 @@ type Leaf = { value?: unknown; meta?: Record<string, unknown> };
 export class SignalKSource implements Source {
   readonly name = 'signalk' as const;
   private readonly prefix: string;
-  private values = new Map<string, unknown>();
-  private writable = new Set<string>();
-  private notes = new Map<string, { state: string; message: string }>();
+  /** What the values mean is decided in signalk-feed.ts; here they are fetched and streamed. */
+  private readonly feed: SignalKFeed;
   private update: (patch: Partial<PanelData>) => void = () => {};
-  private deadline: number | null = null;
 
   constructor(prefix = new URLSearchParams(location.search).get('prefix') ?? 'electrical.halpi') {
     this.prefix = prefix;
+    this.feed = new SignalKFeed(prefix, () => Date.now());
   }
 
   async access(): Promise<Access> {
-    return { write: this.writable.size > 0, login: LOGIN };
+    return { write: this.feed.canWrite, login: LOGIN };
   }
 
   connect(update: (patch: Partial<PanelData>) => void, status: (s: Status) => void): void {
@@ -135,86 +125,21 @@ export class SignalKSource implements Source {
   }
 
   private meta(path: string, meta: Record<string, unknown>): void {
-    if (meta.supportsPut === true) this.writable.add(path);
-    else if (meta.supportsPut === false) this.writable.delete(path);
-    if (path === `${this.prefix}.dcInputVoltage` && Array.isArray(meta.zones)) {
-      const low = (meta.zones as Array<{ lower?: number; message?: string }>).find((z) => /low/.test(z.message ?? ''));
-      if (typeof low?.lower === 'number') this.update({ voltageLimit: low.lower });
-    }
+    const patch = this.feed.meta(path, meta);
+    if (patch) this.update(patch);
   }
 
   private set(path: string, value: unknown): void {
-    if (path.startsWith(`notifications.${this.prefix}`)) {
-      const n = value as { state?: string; message?: string } | null;
-      if (n && typeof n.state === 'string') this.notes.set(path, { state: n.state, message: n.message ?? '' });
-      else this.notes.delete(path);
-      return;
-    }
-    const leaf = path.slice(this.prefix.length + 1);
-    this.values.set(leaf, value);
-    // The deadline when the count arrives, not each time the panel is redrawn.
-    if (leaf === 'blackout.timeToShutdown') {
-      this.deadline = steadyDeadline(this.deadline, typeof value === 'number' ? Date.now() + value * 1000 : null);
-    }
+    this.feed.set(path, value);
   }
 
   private publish(): void {
-    const v = (leaf: string) => this.values.get(leaf);
-    const num = (leaf: string): number | null => (typeof v(leaf) === 'number' ? (v(leaf) as number) : null);
-    const str = (leaf: string): string | null => (typeof v(leaf) === 'string' ? (v(leaf) as string) : null);
-    const bool = (leaf: string): boolean | null => (typeof v(leaf) === 'boolean' ? (v(leaf) as boolean) : null);
-    const ports = [0, 1, 2, 3].map((n) => bool(`usb.port${n}`));
-    const c = {
-      watchdog_timeout: num('watchdog.timeout'),
-      power_on_threshold: num('config.powerOnThreshold'),
-      solo_power_off_threshold: num('config.soloPowerOffThreshold'),
-      led_brightness: num('config.ledBrightness') === null ? null : Math.round(num('config.ledBrightness')! * 255),
-      auto_restart: bool('config.autoRestart'),
-      solo_depleting_timeout: num('config.soloDepletingTimeout'),
-    };
-    // The plugin publishes the seconds to the shutdown as a path: never read from a message.
-    const left = num('blackout.timeToShutdown');
-    const soc = num('supercap.stateOfCharge');
-    const alerts = [...this.notes.values()]
-      .filter((n) => SEVERITY.includes(n.state))
-      .sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state));
-    this.update({
-      V_in: num('dcInputVoltage'),
-      V_cap: num('supercapVoltage'),
-      I_in: num('inputCurrent'),
-      T_mcu: num('mcuTemperature'),
-      T_pcb: num('pcbTemperature'),
-      state: str('powerState'),
-      daemonState: str('daemonState'),
-      watchdogTimeout: num('watchdog.timeout'),
-      watchdogEnabled: bool('watchdog.enabled'),
-      watchdogElapsed: num('watchdog.elapsed'),
-      output5v: bool('output5v.enabled'),
-      usb: ports.every((p) => p !== null) ? (ports as UsbPorts) : null,
-      config: Object.values(c).every((x) => x !== null) ? (c as ControllerConfig) : null,
-      daemonVersion: str('daemonVersion'),
-      hardwareVersion: str('hardwareVersion'),
-      firmwareVersion: str('firmwareVersion'),
-      deviceId: str('deviceId'),
-      simulator: str('mode') === 'simulator',
-      shutdownAt: left === null ? null : this.deadline,
-      supply:
-        soc === null && num('supercap.timeRemaining') === null
-          ? null
-          : {
-              charge: soc === null ? null : soc * 100,
-              runtime: num('supercap.timeRemaining'),
-              power: num('supercap.power'),
-              current: num('supercap.current'),
-            },
-      shuttingDown: bool('blackout.shuttingDown') === true,
-      alerts,
-    });
+    this.update(this.feed.patch());
   }
 
   /** Whether the server takes PUT on this leaf (its meta says supportsPut). */
   canPut(leaf: string): boolean {
-    return this.writable.has(`${this.prefix}.${leaf}`);
+    return this.feed.canPut(leaf);
   }
 
   private async put(leaf: string, value: unknown): Promise<void> {
