@@ -19,9 +19,10 @@ const OUTCOME: Record<string, string> = {
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
-function when(s: number): string {
+/** A start time: the time of day when it is today (on the browser's clock `now`, Unix ms), else with its date. */
+export function when(s: number, now: number): string {
   const d = new Date(s * 1000);
-  const today = new Date();
+  const today = new Date(now);
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return d.toDateString() === today.toDateString()
     ? time
@@ -30,8 +31,22 @@ function when(s: number): string {
 
 export function length(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  // Rounded first: 119.6 s is "2 min 0 s", not "1 min 60 s".
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  return m < 60 ? `${m} min ${whole - m * 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** A row's cells: start, length, and the outcome with the supercap's lowest voltage. */
+export function rowTexts(b: BlackoutRow, now: number): [string, string, string] {
+  const cap = b.min_V_cap === null ? '' : ` (supercap down to ${b.min_V_cap.toFixed(2)} V)`;
+  return [when(b.start, now), length(b.duration), `${OUTCOME[b.outcome] ?? b.outcome}${cap}`];
+}
+
+/** A blackout going on, at `hostNow` (the host's Unix seconds), with a new supercap reading: longer, and as low as it went. */
+export function liveRow(last: BlackoutRow, vCap: number | null, hostNow: number): BlackoutRow {
+  const low = vCap === null ? last.min_V_cap : last.min_V_cap === null ? vCap : Math.min(last.min_V_cap, vCap);
+  return { ...last, duration: Math.max(last.duration, hostNow - last.start), min_V_cap: low };
 }
 
 /** The list, placed after `chartEl` in its card. */
@@ -64,8 +79,7 @@ export function pastBlackouts(chartEl: HTMLElement): {
         ...[...rows].reverse().map((b) => {
           const tr = document.createElement('tr');
           tr.className = `outcome-${b.outcome}`;
-          const cap = b.min_V_cap === null ? '' : ` (supercap down to ${b.min_V_cap.toFixed(2)} V)`;
-          for (const text of [when(b.start), length(b.duration), `${OUTCOME[b.outcome] ?? b.outcome}${cap}`]) {
+          for (const text of rowTexts(b, Date.now())) {
             const td = document.createElement('td');
             td.textContent = text;
             tr.append(td);
@@ -78,9 +92,7 @@ export function pastBlackouts(chartEl: HTMLElement): {
       // Between two reads of the history, the row of a blackout going on would stand still.
       const last = shown[shown.length - 1];
       if (last?.outcome !== 'ongoing') return;
-      const low = vCap === null ? last.min_V_cap : last.min_V_cap === null ? vCap : Math.min(last.min_V_cap, vCap);
-      const duration = Math.max(last.duration, Date.now() / 1000 + hostSkew - last.start);
-      self.show([...shown.slice(0, -1), { ...last, duration, min_V_cap: low }]);
+      self.show([...shown.slice(0, -1), liveRow(last, vCap, Date.now() / 1000 + hostSkew)]);
     },
     unavailable(why: string | null) {
       shown = [];
