@@ -5,7 +5,8 @@
 // theme's CSS variables at every draw, so any theme applies. All the chart code is here.
 
 import uPlot from 'uplot';
-import { pastBlackouts, type BlackoutRow } from './blackouts.js';
+import { pastBlackouts } from './blackout-list.js';
+import type { BlackoutRow } from './blackouts.js';
 import type { PanelData } from './model.js';
 
 const WINDOW_S = 600;

@@ -70,8 +70,7 @@ function range(text: string, min: number, max: number, what: string, unit: strin
     return { ok: false, error: `${what} must be from ${min} to ${max}${unit}; ${text} is out of range` };
   // More digits than the register keeps would be silently cut: say so instead.
   const frac = text.split('.')[1] ?? '';
-  if (frac.length > decimals)
-    return { ok: false, error: `${what} takes at most ${decimals} decimal${decimals === 1 ? '' : 's'}` };
+  if (frac.length > decimals) return { ok: false, error: `${what} takes at most ${decimals} decimals` }; // every setting takes 2 or 3
   return { ok: true, value: n };
 }
 

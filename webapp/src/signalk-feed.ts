@@ -71,8 +71,6 @@ export class SignalKFeed {
       auto_restart: bool('config.autoRestart'),
       solo_depleting_timeout: num('config.soloDepletingTimeout'),
     };
-    // The plugin publishes the seconds to the shutdown as a path: never read from a message.
-    const left = num('blackout.timeToShutdown');
     const soc = num('supercap.stateOfCharge');
     const runtime = num('supercap.timeRemaining');
     const alerts = [...this.notes.values()]
@@ -97,7 +95,8 @@ export class SignalKFeed {
       firmwareVersion: str('firmwareVersion'),
       deviceId: str('deviceId'),
       simulator: str('mode') === 'simulator',
-      shutdownAt: left === null ? null : this.deadline,
+      // Held from when the count arrived; null exactly when timeToShutdown is not a number.
+      shutdownAt: this.deadline,
       supply:
         soc === null && runtime === null
           ? null

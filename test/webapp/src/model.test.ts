@@ -1,7 +1,17 @@
 // The blackout timer's deadline (webapp/src/model.ts steadyDeadline): steady, never later than
 // the freshest count says.
 import t from 'tap';
-import { countLeft, countSeen, steadyDeadline } from '../../../webapp/src/model.js';
+import {
+  countLeft,
+  countSeen,
+  daemonTone,
+  EMPTY,
+  fixed,
+  kelvinToCelsius,
+  stateTone,
+  steadyDeadline,
+  WriteError,
+} from '../../../webapp/src/model.js';
 
 t.test('a count that arrived late does not hold the deadline back', async (t) => {
   // Read 4.5 s before the shutdown at 10 000, but delivered 800 ms late: 10 800.
@@ -23,6 +33,10 @@ t.test('a deadline further off is a new one; no count, no deadline', async (t) =
   t.equal(steadyDeadline(10_000, 13_000), 13_000, 'a new blackout 3 s after the last deadline');
   t.equal(steadyDeadline(10_000, 7_000), 7_000, 'the supercap will not last: sooner');
   t.equal(steadyDeadline(10_000, null), null);
+  t.equal(steadyDeadline(null, 10_000), 10_000);
+  t.equal(steadyDeadline(10_000, 11_000), 11_000, 'a whole second later: a new deadline');
+  t.equal(steadyDeadline(10_000, 10_999), 10_000, 'just under a second later: the earlier holds');
+  t.equal(steadyDeadline(10_000, 9_001), 9_001, 'just under a second sooner: the sooner');
 });
 
 t.test('the runtime left runs down between two counts, as the timer does', async (t) => {
@@ -36,4 +50,46 @@ t.test('the runtime left runs down between two counts, as the timer does', async
   seen = countSeen(seen, 1.1, 2_000);
   t.equal(countLeft(seen, 2_000), 1.1);
   t.equal(countSeen(seen, null, 2_100), null, 'no count, nothing shown');
+});
+
+t.test('the colours of the controller and daemon states, as halpi status has them', async (t) => {
+  t.equal(stateTone('OperationalCoOp'), 'ok');
+  for (const s of ['OperationalSolo', 'SystemStartup', 'OffCharging', 'EnteringStandby', 'Standby'])
+    t.equal(stateTone(s), 'caution', s);
+  for (const s of ['BlackoutSolo', 'BlackoutShutdown', 'ManualShutdown', 'PoweredDownBlackout'])
+    t.equal(stateTone(s), 'danger', s);
+  t.equal(stateTone(null), 'unknown');
+  t.equal(stateTone(''), 'unknown');
+  t.equal(daemonTone('OK'), 'ok');
+  t.equal(daemonTone('START'), 'caution');
+  for (const s of ['BLACKOUT', 'SHUTDOWN', 'DEAD']) t.equal(daemonTone(s), 'danger', s);
+  t.equal(daemonTone(null), 'unknown');
+  t.equal(daemonTone(''), 'unknown');
+});
+
+t.test('numbers as shown: fixed digits, a dash for what is unknown or not a number', async (t) => {
+  t.equal(fixed(12.345, 2), '12.35');
+  t.equal(fixed(0, 1), '0.0');
+  t.equal(fixed(null, 1), '—');
+  t.equal(fixed(NaN, 1), '—');
+  t.equal(fixed(Infinity, 1), '—');
+  t.equal(fixed(kelvinToCelsius(307.15), 1), '34.0');
+  t.equal(kelvinToCelsius(null), null);
+});
+
+t.test('a panel just opened knows nothing: no values, no blackout, no alerts', async (t) => {
+  t.equal(EMPTY.shuttingDown, false);
+  t.equal(EMPTY.simulator, false);
+  t.same(EMPTY.alerts, []);
+  t.same(
+    Object.entries(EMPTY).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)),
+    [],
+  );
+});
+
+t.test("a refused write carries the server's message and status", async (t) => {
+  const e = new WriteError('Log in to change settings', 403);
+  t.equal(e.message, 'Log in to change settings');
+  t.equal(e.status, 403);
+  t.ok(e instanceof Error);
 });

@@ -44,6 +44,7 @@ t.test('the solo blackout timeout: 0–60 s, three decimals', async (t) => {
   t.same(check('solo_depleting_timeout', '0'), yes(0));
   t.same(check('solo_depleting_timeout', '60'), yes(60));
   t.same(check('solo_depleting_timeout', '.5'), yes(0.5));
+  t.same(check('solo_depleting_timeout', '.125'), yes(0.125));
   t.same(check('solo_depleting_timeout', '1.125'), yes(1.125));
   t.same(check('solo_depleting_timeout', '1.1255'), no('The solo blackout timeout takes at most 3 decimals'));
   t.same(
@@ -91,16 +92,17 @@ t.test('shown as the controller rounds it: volts with two decimals, the rest as 
   t.equal(show(field('power_on_threshold'), 7.999740123), '8.00');
   t.equal(show(field('watchdog_timeout'), 10.5), '10.5');
   t.equal(show(field('auto_restart'), true), 'true');
+  t.equal(show(field('power_on_threshold'), true), 'true', 'a server answering a boolean for volts: shown as it is');
   t.same(
-    FIELDS.map((f) => [f.key, f.leaf, f.unit]),
+    FIELDS.map((f) => [f.key, f.leaf, f.label, f.unit, f.hint]),
     [
-      ['power_on_threshold', 'config.powerOnThreshold', 'V'],
-      ['solo_power_off_threshold', 'config.soloPowerOffThreshold', 'V'],
-      ['solo_depleting_timeout', 'config.soloDepletingTimeout', 's'],
-      ['watchdog_timeout', 'watchdog.timeout', 's'],
-      ['led_brightness', 'config.ledBrightness', ''],
-      ['auto_restart', 'config.autoRestart', ''],
+      ['power_on_threshold', 'config.powerOnThreshold', 'Power-on threshold', 'V', '5–10 V'],
+      ['solo_power_off_threshold', 'config.soloPowerOffThreshold', 'Solo power-off threshold', 'V', '4.5–10 V'],
+      ['solo_depleting_timeout', 'config.soloDepletingTimeout', 'Solo blackout timeout', 's', '0–60 s'],
+      ['watchdog_timeout', 'watchdog.timeout', 'Watchdog timeout', 's', '0 = off, else 10–65.535 s'],
+      ['led_brightness', 'config.ledBrightness', 'LED brightness', '', 'a whole number, 0–255'],
+      ['auto_restart', 'config.autoRestart', 'Restart when power returns', '', 'true or false'],
     ],
-    'each setting on its Signal K path, in its unit',
+    'each setting on its Signal K path, with its label, unit and the range it takes',
   );
 });
