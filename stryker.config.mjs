@@ -64,6 +64,29 @@ export const GROUPS = {
     ['plugin/modes.ts', 'plugin/plugin.ts'],
     ['test/plugin/modes.test.ts', 'test/plugin/plugin-simulator.test.ts'],
   ],
+  // webapp/src/: what the panel shows in a blackout and when the controller is silent, and the
+  // settings it refuses; the pure modules main.ts, halpid.ts and signalk.ts draw from (the
+  // browser tests run the bundle, which Stryker does not mutate).
+  panel: [
+    [
+      'webapp/src/blackout-view.ts',
+      'webapp/src/cards.ts',
+      'webapp/src/halpid-feed.ts',
+      'webapp/src/signalk-feed.ts',
+      'webapp/src/model.ts',
+      'webapp/src/settings.ts',
+      'webapp/src/blackouts.ts',
+    ],
+    [
+      'test/webapp/src/blackout-view.test.ts',
+      'test/webapp/src/cards.test.ts',
+      'test/webapp/src/halpid-feed.test.ts',
+      'test/webapp/src/signalk-feed.test.ts',
+      'test/webapp/src/model.test.ts',
+      'test/webapp/src/settings.test.ts',
+      'test/webapp/src/blackouts.test.ts',
+    ],
+  ],
 };
 const chosen = (process.env.MUTATE || Object.keys(GROUPS).join(',')).split(',').map((g) => g.trim());
 for (const g of chosen)
