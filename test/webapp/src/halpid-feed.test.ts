@@ -174,8 +174,11 @@ t.test('values stop coming: after 5 s the readings go and the badge says why; th
 
 t.test('a panel opened while the controller is silent says so after 5 s too', async (t) => {
   const r = rig();
-  await r.clock.advance(STALE_MS + 1);
+  await r.clock.advance(STALE_MS);
+  t.equal(r.feed.tick(), null, 'not before');
+  await r.clock.advance(1);
   t.equal(r.feed.tick()?.status?.message, 'No values from the controller');
+  t.same(r.feed.values({}).status, { connected: true, message: 'Connected to halpid' }, 'before any hello');
 });
 
 t.test('a silent blackout: the deadline goes with the readings', async (t) => {
@@ -245,4 +248,5 @@ t.test('values: dialect 5 and 4 names, and nothing of the wrong type', async (t)
   const wrong = fromValues({ V_in: '12', state: 3, watchdog_enabled: 'true', '5v_output_enabled': 1 });
   t.same([wrong.V_in, wrong.state, wrong.watchdogEnabled, wrong.output5v], [null, null, null, null]);
   t.same(usbOf({ usb0: true, usb1: false, usb2: 'true', usb3: true }), [true, false, false, true]);
+  t.same(usbOf({ usb0: false, usb1: true, usb2: true, usb3: 'on' }), [false, true, true, false]);
 });

@@ -34,6 +34,7 @@ t.test('a deadline further off is a new one; no count, no deadline', async (t) =
   t.equal(steadyDeadline(10_000, 7_000), 7_000, 'the supercap will not last: sooner');
   t.equal(steadyDeadline(10_000, null), null);
   t.equal(steadyDeadline(null, 10_000), 10_000);
+  t.equal(steadyDeadline(null, 2_000), 2_000, 'the first count is the deadline');
   t.equal(steadyDeadline(10_000, 12_999), 10_000, 'just under 3 s later: the earlier holds');
   t.equal(steadyDeadline(10_000, 9_999), 9_999, 'a moment sooner: the sooner');
 });

@@ -102,6 +102,15 @@ t.test('what is missing or of the wrong type is unknown, never a guess', async (
   t.same(s.feed.patch().supply, { charge: 50, runtime: null, power: null, current: null }, 'a charge alone');
   s.set({ 'config.ledBrightness': 1 });
   t.equal(s.feed.patch().config, null);
+  const b = rig();
+  b.set({
+    'watchdog.timeout': 10,
+    'config.powerOnThreshold': 8,
+    'config.soloPowerOffThreshold': 5,
+    'config.autoRestart': true,
+    'config.soloDepletingTimeout': 30,
+  });
+  t.equal(b.feed.patch().config, null, 'every setting but the LED brightness: no settings');
 });
 
 t.test('the LED brightness: a ratio on Signal K, 0–255 on the panel, rounded', async (t) => {
@@ -125,6 +134,8 @@ t.test('a blackout: the deadline from timeToShutdown when it arrives, and the vi
   r.set({ daemonState: 'BLACKOUT', 'blackout.timeToShutdown': 8 });
   t.equal(r.feed.patch().shutdownAt, start + 8000);
   t.equal(r.view()?.timer, '8');
+  r.set({ supercapVoltage: 9.5, 'supercap.timeRemaining': 30 });
+  t.equal(r.feed.patch().shutdownAt, start + 8000, 'other paths leave the deadline as it is');
   // Redrawn later with no new count: the deadline stays where it was.
   await r.clock.advance(2500);
   t.equal(r.feed.patch().shutdownAt, start + 8000);
