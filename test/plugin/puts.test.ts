@@ -7,7 +7,7 @@ import { ActionError, type Source } from '../../plugin/source.js';
 
 const P = 'electrical.halpi';
 
-function rig(control: Record<string, boolean> = { power: true }, fail?: ActionError | Error) {
+function rig(control: Record<string, boolean> = { power: true }, fail?: ActionError | Error, connected = true) {
   const calls: unknown[][] = [];
   let refreshed = 0;
   const act = (...c: unknown[]) => {
@@ -24,7 +24,7 @@ function rig(control: Record<string, boolean> = { power: true }, fail?: ActionEr
   const handlers = new Map(
     putHandlers(
       options,
-      () => source,
+      () => (connected ? source : null),
       async () => {
         refreshed++;
       },
@@ -51,10 +51,12 @@ t.test('good values reach the source in its terms, then the paths are read again
   t.same(await r.put('config.powerOnThreshold', 8.5), ok);
   t.same(await r.put('config.soloPowerOffThreshold', 4.5), ok);
   t.same(await r.put('config.ledBrightness', 1), ok);
+  t.same(await r.put('config.ledBrightness', 0), ok, 'the LED off');
   t.same(await r.put('config.autoRestart', true), ok);
   t.same(await r.put('config.soloDepletingTimeout', 60), ok);
   t.same(await r.put('commands.shutdown', { confirm: 'shutdown' }), ok);
   t.same(await r.put('commands.standby', { confirm: 'standby', delay: 3600 }), ok);
+  t.same(await r.put('commands.standby', { confirm: 'standby', delay: 0 }), ok, 'standby at once');
   const future = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
   t.same(await r.put('commands.standby', { confirm: 'standby', datetime: future }), ok);
   t.same(r.calls, [
@@ -65,13 +67,15 @@ t.test('good values reach the source in its terms, then the paths are read again
     ['config', 'power_on_threshold', 8.5],
     ['config', 'solo_power_off_threshold', 4.5],
     ['config', 'led_brightness', 255],
+    ['config', 'led_brightness', 0],
     ['config', 'auto_restart', true],
     ['config', 'solo_depleting_timeout', 60],
     ['shutdown'],
     ['standby', { delay: 3600 }],
+    ['standby', { delay: 0 }],
     ['standby', { datetime: future }],
   ]);
-  t.equal(r.refreshed(), 12, 'each success re-reads');
+  t.equal(r.refreshed(), 14, 'each success re-reads');
 });
 
 t.test('bad values: 400 with the rule, and nothing reaches the source', async (t) => {
@@ -83,10 +87,30 @@ t.test('bad values: 400 with the rule, and nothing reaches the source', async (t
     ['config.powerOnThreshold', 4.9, 'a number from 5 to 10 V'],
     ['config.soloPowerOffThreshold', '5', 'a number from 4.5 to 10 V'],
     ['config.ledBrightness', 1.5, 'a ratio from 0 to 1'],
+    ['config.ledBrightness', -0.5, 'a ratio from 0 to 1'],
+    ['config.ledBrightness', '0.5', 'a ratio from 0 to 1'],
+    ['config.ledBrightness', null, 'a ratio from 0 to 1'],
     ['config.autoRestart', 'yes', 'true or false'],
     ['config.soloDepletingTimeout', -1, 'a number from 0 to 60 s'],
     ['commands.shutdown', { confirm: 'shutdown', now: true }, '{"confirm":"shutdown"}'],
     ['commands.shutdown', { confirm: 'yes' }, '{"confirm":"shutdown"}'],
+    ['commands.shutdown', null, '{"confirm":"shutdown"}'],
+    ['commands.standby', null, '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}'],
+    [
+      'commands.standby',
+      { confirm: 'standby', delay: '60' },
+      '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}',
+    ],
+    [
+      'commands.standby',
+      { confirm: 'standby', datetime: 1767225600 },
+      '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}',
+    ],
+    [
+      'commands.standby',
+      { confirm: 'standby', datetime: '2030-01-01T00:00:00Z', delay: 60 },
+      '{"confirm":"standby","delay":<seconds>} or {"confirm":"standby","datetime":"<time>"}',
+    ],
     [
       'commands.standby',
       { delay: 60 },
@@ -116,6 +140,22 @@ t.test('bad values: 400 with the rule, and nothing reaches the source', async (t
       'electrical.halpi.commands.standby must be a date and time such as "2025-11-08T12:00:00Z" or "2025-11-08 12:00:00", or in the forms of halpi standby (got "soon")',
   });
   t.same(r.calls, []);
+  t.equal(r.refreshed(), 0);
+});
+
+t.test('before the plugin has a source: 503, and a bad value is still a 400', async (t) => {
+  const r = rig({ power: true }, undefined, false);
+  t.same(await r.put('usb.port0', true), {
+    state: 'COMPLETED',
+    statusCode: 503,
+    message: 'The HALPI2 plugin is not connected yet',
+  });
+  t.same(await r.put('commands.shutdown', { confirm: 'shutdown' }), {
+    state: 'COMPLETED',
+    statusCode: 503,
+    message: 'The HALPI2 plugin is not connected yet',
+  });
+  t.equal((await r.put('usb.port0', 'on')).statusCode, 400);
   t.equal(r.refreshed(), 0);
 });
 
