@@ -8,7 +8,7 @@ import { SimulatedController } from '../../engine/simulator/controller.js';
 import { cpSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { LinuxI2cBus } from '../../engine/i2c-bus.js';
-import { noI2cModule, nothingFound, probeDevice, probeHalpid } from '../../plugin/modes.js';
+import { noI2cModule, nothingFound, PROBE_TIMEOUT_MS, probeDevice, probeHalpid } from '../../plugin/modes.js';
 import { ROOT } from '../helpers/daemon.js';
 import { createPlugin } from '../../plugin/plugin.js';
 import { fakeApp } from '../helpers/signalk.js';
@@ -46,6 +46,82 @@ t.test('probeHalpid: an answer, no socket, refused', async (t) => {
     `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
   ]);
   t.same(await probeHalpid(stale), { ok: false, reason: 'connection refused' });
+});
+
+t.test(
+  'probeHalpid: GET /version; an error status, an answer without a version, permission, any other error',
+  async (t) => {
+    const asked: unknown[][] = [];
+    const answering =
+      (status: number, text: string) =>
+      async (...args: unknown[]) => {
+        asked.push(args);
+        return { status, text };
+      };
+    const failing = (err: Error) => async () => {
+      throw err;
+    };
+    t.same(await probeHalpid('/s', { request: answering(200, '{"daemon_version":"5.1.0"}') }), {
+      ok: true,
+      version: '5.1.0',
+    });
+    t.same(asked, [['/s', 'GET', '/version', undefined, PROBE_TIMEOUT_MS]], 'GET /version with the probe timeout');
+    t.same(await probeHalpid('/s', { request: answering(503, '') }), {
+      ok: false,
+      reason: 'GET /version answered 503',
+    });
+    t.same(await probeHalpid('/s', { request: answering(200, 'halpid') }), { ok: true, version: 'unknown' });
+    t.same(await probeHalpid('/s', { request: answering(200, '{"daemon_version":5}') }), {
+      ok: true,
+      version: 'unknown',
+    });
+    const code = (c: string) => Object.assign(new Error(`${c}: x`), { code: c });
+    t.same(await probeHalpid('/s', { request: failing(code('EACCES')) }), { ok: false, reason: 'permission denied' });
+    t.same(await probeHalpid('/s', { request: failing(code('ECONNREFUSED')) }), {
+      ok: false,
+      reason: 'connection refused',
+    });
+    t.same(await probeHalpid('/s', { request: failing(code('ENOENT')) }), { ok: false, reason: 'no socket' });
+    t.same(await probeHalpid('/s', { request: failing(new Error('No answer from halpid within 2 s')) }), {
+      ok: false,
+      reason: 'No answer from halpid within 2 s',
+    });
+  },
+);
+
+t.test('probeDevice: EPERM is a permission problem; other errors say what failed', async (t) => {
+  const throwing = (code: string) => () => {
+    throw Object.assign(new Error(`${code}: something`), { code });
+  };
+  t.same(await probeDevice(3, 0x6d, { exists: () => true, access: throwing('EPERM') }), {
+    ok: false,
+    permission: true,
+    reason: "Permission denied on /dev/i2c-3: add the Signal K server's user to the 'i2c' group",
+  });
+  t.same(await probeDevice(3, 0x6d, { exists: () => true, access: throwing('EIO') }), {
+    ok: false,
+    reason: 'EIO: something',
+  });
+  t.same(
+    await probeDevice(3, 0x6d, {
+      exists: () => true,
+      access: () => {},
+      openI2c: async () => {
+        throw new Error('Device or resource busy');
+      },
+    }),
+    { ok: false, reason: 'Device or resource busy' },
+  );
+  let closed = 0;
+  const silent = new SimulatedController({ clock: new FakeClock(), start: 'host-running' });
+  silent.faults.add({ kind: 'nack', count: 0 });
+  const bus = Object.assign(Object.create(silent) as SimulatedController, {
+    close: async () => {
+      closed++;
+    },
+  });
+  await probeDevice(1, 0x6d, { exists: () => true, access: () => {}, openI2c: async () => bus });
+  t.equal(closed, 1, 'a silent controller: the bus is closed again');
 });
 
 t.test('probeDevice: absent, no permission, the controller answering, the controller silent', async (t) => {
