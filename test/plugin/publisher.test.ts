@@ -373,3 +373,124 @@ t.test("the controller's own BlackoutShutdown raises the emergency, whatever the
     );
   }
 });
+
+t.test('after stop nothing more is published, whatever the source still reports', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot({ ...SNAP, daemon_state: 'SHUTDOWN' }); // a shutdown by hand stops the server
+  r.pub.stop();
+  const n = r.deltas.length;
+  r.pub.stop();
+  r.pub.blackout({ phase: 'shutdown' });
+  r.pub.snapshot({ ...SNAP, V_in: 0 });
+  r.pub.change({ state: 'BlackoutShutdown' });
+  r.pub.blackout({ phase: 'start', time_limit: 5 });
+  r.pub.poweroffFailed('exited with code 1');
+  r.pub.controller({ reachable: false, powerCycleAt: null });
+  await r.clock.advance(60_000);
+  t.equal(r.deltas.length, n, 'the stop values stay the last word');
+  t.same(r.errors, [], 'no stale error after stop');
+});
+
+t.test('the blackout notification: solo blackouts, no known numbers, a countdown past its end', async (t) => {
+  const N = `notifications.${P}.blackout`;
+  const lost = 'HALPI2 input power lost, running on supercap';
+  const r = rig();
+  r.pub.begin();
+  r.pub.change({ usb: SNAP.usb });
+  t.notOk(r.paths().includes(N), 'nothing said before a power or daemon state is known');
+  r.pub.change({ state: 'BlackoutSolo' });
+  t.same(r.value(N), { state: 'alarm', method: ['visual', 'sound'], message: lost }, 'no V_cap, no countdown');
+  const d = rig();
+  d.pub.begin();
+  d.pub.change({ daemon_state: 'BLACKOUT' });
+  t.equal((d.value(N) as { message: string }).message, lost, "the daemon's BLACKOUT alone");
+  d.pub.blackout({ phase: 'start', time_limit: 5 });
+  const blackoutSnap = (V_cap: number) => d.pub.snapshot({ ...SNAP, V_in: 0, V_cap, daemon_state: 'BLACKOUT' });
+  for (let s = 1; s <= 7; s++) {
+    await d.clock.advance(1000);
+    blackoutSnap(9.2);
+  }
+  t.equal((d.value(N) as { message: string }).message, `${lost} (V_cap 9.20 V, shutdown in 0 s)`, 'never negative');
+  d.pub.blackout({ phase: 'start' });
+  await d.clock.advance(1000);
+  blackoutSnap(9.0);
+  t.equal((d.value(N) as { message: string }).message, `${lost} (V_cap 9.00 V)`, 'no time limit: no countdown');
+});
+
+t.test('a blackout that ended, then a shutdown by hand: no blackout emergency', async (t) => {
+  const N = `notifications.${P}.blackout`;
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  r.pub.change({ daemon_state: 'BLACKOUT', state: 'BlackoutCoOp' });
+  r.pub.blackout({ phase: 'start', time_limit: 5 });
+  r.pub.blackout({ phase: 'end' });
+  r.pub.change({ daemon_state: 'SHUTDOWN', state: 'ManualShutdown' });
+  t.same(r.value(N), { state: 'normal', method: [], message: 'HALPI2 input power OK' });
+  // After a blackout shutdown, a restarted daemon (START) that is then shut down by hand.
+  const s = rig();
+  s.pub.begin();
+  s.pub.snapshot(SNAP);
+  s.pub.blackout({ phase: 'start', time_limit: 5 });
+  s.pub.blackout({ phase: 'shutdown' });
+  s.pub.change({ daemon_state: 'DEAD', state: 'OperationalCoOp' });
+  t.equal((s.value(N) as { state: string }).state, 'emergency');
+  s.pub.change({ daemon_state: 'START' });
+  s.pub.change({ daemon_state: 'SHUTDOWN', state: 'ManualShutdown' });
+  t.equal((s.value(N) as { state: string }).state, 'normal', 'START ends the blackout shutdown');
+  // A new blackout after a blackout shutdown starts afresh.
+  const b = rig();
+  b.pub.begin();
+  b.pub.snapshot(SNAP);
+  b.pub.blackout({ phase: 'shutdown' });
+  b.pub.blackout({ phase: 'start', time_limit: 5 });
+  b.pub.change({ daemon_state: 'SHUTDOWN', state: 'ManualShutdown' });
+  t.equal((b.value(N) as { state: string }).state, 'normal', 'the new blackout has not ended in a shutdown');
+});
+
+t.test('zones: the metadata is sent again only when a threshold changes', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  const metas = () => r.deltas.filter((d) => d.updates.some((u) => u.meta)).length;
+  const config = {
+    watchdog_timeout: 60,
+    power_on_threshold: 8.5,
+    solo_power_off_threshold: 6,
+    led_brightness: 40,
+    auto_restart: true,
+    solo_depleting_timeout: 10,
+  };
+  r.pub.snapshot({ ...SNAP, config });
+  t.equal(metas(), 2, 'the thresholds read: new zones');
+  r.pub.snapshot({ ...SNAP, config: { ...config, led_brightness: 50 } });
+  t.equal(metas(), 2, 'another setting: the same zones');
+  r.pub.snapshot({ ...SNAP, config: { ...config, power_on_threshold: 9 } });
+  t.equal(metas(), 3, 'the power-on threshold');
+  r.pub.snapshot({ ...SNAP, config: { ...config, power_on_threshold: 9, solo_power_off_threshold: 5 } });
+  t.equal(metas(), 4, 'the solo power-off threshold');
+});
+
+t.test('a server that refuses setDefaultMetadata gets the metadata as a delta instead', async (t) => {
+  const deltas: Delta[] = [];
+  const { options } = resolveOptions({});
+  const pub = new Publisher(
+    {
+      handleMessage: (d) => deltas.push(d),
+      setStatus: () => {},
+      setError: () => {},
+      setDefaultMetadata: async () => {
+        throw new Error('not allowed');
+      },
+    },
+    options,
+    new FakeClock(),
+    { mode: 'engine', statusText: () => 's', connectedText: () => 'c', staleText: (x: string) => x },
+  );
+  pub.begin();
+  await new Promise((res) => setImmediate(res));
+  const meta = deltas.flatMap((d) => d.updates.flatMap((u) => u.meta ?? []));
+  t.equal(meta.length, PATHS.length, 'each path once');
+  t.equal((meta.find((m) => m.path === `${P}.dcInputVoltage`)?.value as { units?: string }).units, 'V');
+  pub.stop();
+});
