@@ -341,3 +341,92 @@ t.test(
     t.match(app.statuses.at(-1), /^Controlling HALPI2 on \/dev\/i2c-1/);
   },
 );
+
+t.test('engine mode without a controller: says so, and looks again until one answers', async (t) => {
+  const { REPROBE_MS } = await import('../../plugin/plugin.js');
+  const clock = new FakeClock();
+  const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+  let present = false;
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock, exists: () => present, access: () => {}, openI2c: async () => sim });
+  plugin.start({
+    mode: 'engine',
+    socketPath: join(tempDir('halpi2-eng-'), 'none.sock'),
+    engine: { poweroffCommand: 'true' },
+  });
+  t.teardown(async () => {
+    const done = plugin.stop();
+    await clock.advance(500);
+    await done;
+  });
+  while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.same(app.pluginErrors, ['No HALPI2 controller on /dev/i2c-1: no such device']);
+  present = true; // the module loaded, the overlay enabled, …
+  await clock.advance(REPROBE_MS);
+  for (let i = 0; !plugin.current; i++) {
+    if (i > 1000) throw new Error(`no engine after the reprobe: ${app.pluginErrors.at(-1)}`);
+    await new Promise((r) => setImmediate(r));
+  }
+  t.equal(plugin.current.mode, 'engine');
+});
+
+t.test('auto with nothing found looks again: a halpid that starts later makes a client', async (t) => {
+  const { REPROBE_MS } = await import('../../plugin/plugin.js');
+  const clock = new FakeClock();
+  const socketPath = join(tempDir('halpi2-later-'), 'h.sock');
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock, exists: () => false });
+  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
+  t.teardown(async () => {
+    const done = plugin.stop();
+    await clock.advance(500);
+    await done;
+  });
+  while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"daemon_version":"5.1.0"}');
+  });
+  await new Promise<void>((r) => server.listen(socketPath, () => r()));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
+  await clock.advance(REPROBE_MS);
+  for (let i = 0; !plugin.current; i++) {
+    if (i > 100_000) throw new Error(`no client after the reprobe: ${app.pluginErrors.at(-1)}`);
+    await new Promise((r) => setImmediate(r));
+  }
+  t.equal(plugin.current.mode, 'client');
+});
+
+t.test('signalk-halpi enabled beside it: the status says to disable it; a failing check is no error', async (t) => {
+  const { SIDE_BY_SIDE } = await import('../../plugin/plugin.js');
+  const socketPath = join(tempDir('halpi2-side-'), 'none.sock');
+  const asked: string[] = [];
+  const app = fakeApp();
+  app.pluginEnabled = (id) => {
+    asked.push(id);
+    return true;
+  };
+  const plugin = createPlugin(app, { clock: new FakeClock(), exists: () => false });
+  plugin.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
+  t.same(asked, ['signalk-halpi']);
+  t.equal(app.statuses[0], `Starting…. ${SIDE_BY_SIDE}`);
+  while (app.pluginErrors.length === 0) await new Promise((r) => setImmediate(r));
+  t.equal(app.pluginErrors[0], `${nothingFound(socketPath, 'no socket', 1, 'no such device')}. ${SIDE_BY_SIDE}`);
+  await plugin.stop();
+  const app2 = fakeApp();
+  app2.pluginEnabled = () => {
+    throw new Error('no plugin settings');
+  };
+  const plugin2 = createPlugin(app2, { clock: new FakeClock(), exists: () => false });
+  plugin2.start({ mode: 'auto', socketPath, engine: { poweroffCommand: 'true' } });
+  t.equal(app2.statuses[0], 'Starting…');
+  const stopping = plugin2.stop();
+  t.equal(plugin2.stop(), stopping, 'a second stop waits for the same end');
+  await stopping;
+});
