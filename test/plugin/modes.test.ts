@@ -430,3 +430,48 @@ t.test('signalk-halpi enabled beside it: the status says to disable it; a failin
   t.equal(plugin2.stop(), stopping, 'a second stop waits for the same end');
   await stopping;
 });
+
+t.test("engine mode: a poweroff command that fails is the shutdown notification's emergency", async (t) => {
+  const clock = new FakeClock();
+  const sim = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+  const app = fakeApp();
+  const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => sim });
+  plugin.start({
+    mode: 'engine',
+    socketPath: join(tempDir('halpi2-poweroff-'), 'none.sock'),
+    engine: { poweroffCommand: 'exit 3', blackoutTimeLimit: 1 },
+  });
+  t.teardown(async () => {
+    const done = plugin.stop();
+    await clock.advance(500);
+    await done;
+  });
+  const S = 'electrical.halpi.daemonState';
+  while (!plugin.current) await new Promise((r) => setImmediate(r));
+  await clock.advanceUntil(() => app.values.get(S) === 'OK', 5000);
+  const failed = app.next(
+    'notifications.electrical.halpi.shutdown',
+    (v) => (v as { state?: string }).state === 'emergency',
+  );
+  sim.setPower(false);
+  await clock.advanceUntil(() => app.values.get(S) === 'SHUTDOWN' || app.values.get(S) === 'DEAD', 10_000);
+  // The command runs as a real process: its exit is the event awaited, bounded so a lost one fails loudly.
+  let bound: NodeJS.Timeout | undefined;
+  const n = await Promise.race([
+    failed,
+    new Promise((_, reject) => {
+      bound = setTimeout(
+        () =>
+          reject(
+            new Error(`no emergency: ${JSON.stringify(app.values.get('notifications.electrical.halpi.shutdown'))}`),
+          ),
+        30_000,
+      );
+    }),
+  ]).finally(() => clearTimeout(bound));
+  t.same(n, {
+    state: 'emergency',
+    method: ['visual', 'sound'],
+    message: 'HALPI2 poweroff command failed: exited with code 3; power will be cut within 60 s',
+  });
+});
