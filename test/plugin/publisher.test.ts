@@ -494,3 +494,16 @@ t.test('a server that refuses setDefaultMetadata gets the metadata as a delta in
   t.equal((meta.find((m) => m.path === `${P}.dcInputVoltage`)?.value as { units?: string }).units, 'V');
   pub.stop();
 });
+
+t.test('events that change nothing send nothing', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  r.pub.poweroffFailed('exited with code 1');
+  const n = r.deltas.length;
+  r.pub.change({ usb: SNAP.usb, state: SNAP.state });
+  r.pub.poweroffFailed('exited with code 1');
+  r.pub.controller({ reachable: true, powerCycleAt: null });
+  r.pub.blackout({ phase: 'end' });
+  t.equal(r.deltas.length, n, 'no delta, not even an empty one');
+});
