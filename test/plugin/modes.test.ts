@@ -56,7 +56,7 @@ t.test(
       (status: number, text: string) =>
       async (...args: unknown[]) => {
         asked.push(args);
-        return { status, text };
+        return { status, type: 'application/json', text };
       };
     const failing = (err: Error) => async () => {
       throw err;
