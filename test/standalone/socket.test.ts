@@ -120,6 +120,19 @@ t.test('ensureDirectory: creates every missing level with mode 0755; refuses a f
   );
 });
 
+t.test('ensureDirectory: creates exactly the missing levels, outermost first, and nothing else', async (t) => {
+  const dir = tempDir('halpid-mk-');
+  const made: string[] = [];
+  ensureDirectory(join(dir, 'x', 'y'), (path, opts) => {
+    made.push(path);
+    mkdirSync(path, opts);
+  });
+  t.same(made, [join(dir, 'x'), join(dir, 'x', 'y')]);
+  made.length = 0;
+  ensureDirectory(join(dir, 'x', 'y'), (path) => made.push(path));
+  t.same(made, [], 'all there: nothing created');
+});
+
 t.test(
   'ensureDirectory: a directory another process creates in the meantime is fine; anything else is not',
   async (t) => {
