@@ -26,6 +26,18 @@ interface RigOptions {
   reserveFds?: number;
 }
 
+/**
+ * The real spawn, except for a command that would halt this machine: several tests name
+ * `/sbin/poweroff` as the command of a stubbed spawn, and one that lost its stub must fail, not run it.
+ */
+const HALTS =
+  /^\s*(?:(?:\/usr)?\/s?bin\/)?(?:poweroff|shutdown|halt|reboot|rtcwake)\b|^\s*systemctl\s+(?:poweroff|halt|reboot)\b/;
+const safeSpawn: SpawnFn = (cmd, args, options) => {
+  const line = cmd === '/bin/sh' && args[0] === '-c' ? args[1]! : [cmd, ...args].join(' ');
+  if (HALTS.test(line)) throw new Error(`test refused to run ${JSON.stringify(line)} for real`);
+  return realSpawn(cmd, args, options);
+};
+
 const rig = (t: Test, o: RigOptions = {}) => {
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
@@ -62,11 +74,12 @@ const rig = (t: Test, o: RigOptions = {}) => {
     logger,
     simulator: o.simulator,
     clock: o.clock,
-    spawn: o.spawn,
+    spawn: o.spawn ?? safeSpawn,
     rtcwakeTimeoutMs: o.rtcwakeTimeoutMs,
     reserveFds: o.reserveFds,
     settings: () => ({
-      rtcwake: o.rtcwake ?? 'rtcwake',
+      // Never the machine's own rtcwake: every test that runs one gives a recording stand-in.
+      rtcwake: o.rtcwake ?? '/nonexistent/rtcwake',
       simExecuteCommands: o.simExecuteCommands ?? false,
       poweroffTimeoutS: o.timeoutS ?? 15,
       poweroffFallback: o.fallback ?? '',
