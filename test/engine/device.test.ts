@@ -1,5 +1,6 @@
 // Device: retry policy and error texts of halpid 5.0.2 (docs/controller.md H4–H5, docs/api.md).
 import t from 'tap';
+import { BusError } from '../../engine/bus.js';
 import { decodeConfig, Device, encodeConfig } from '../../engine/device.js';
 import { rig } from '../helpers/sim.js';
 
@@ -154,6 +155,54 @@ t.test('an error that is not a bus error is not retried: one attempt', async (t)
   t.same(dev.counters.read, { transactions: 1, errors: 1, retries: 0, failures: 1 });
   await t.rejects(dev.writeUsb(1), { message: 'Failed to write to register 0x1A' });
   t.equal(calls, 2, 'a write too');
+});
+
+t.test('a bus function that throws at once is retried like one that rejects', async (t) => {
+  // An adapter may fail before it has a promise to reject (a closed file descriptor, an ioctl that
+  // throws): the driver must still retry an I/O failure, not give up on the first one.
+  const { clock, sim } = rig();
+  let throws = 2;
+  const flaky = {
+    description: 'flaky',
+    writeRead: (data: Uint8Array, length: number): Promise<Uint8Array> => {
+      if (throws-- > 0) throw new BusError('EIO', 'io');
+      return sim.writeRead(data, length);
+    },
+    write: (data: Uint8Array): Promise<void> => sim.write(data),
+    close: async () => {},
+  };
+  const dev = new Device(flaky, clock);
+  const p = dev.readVin();
+  await clock.advance(20);
+  t.equal(await p, 11.99951171875, 'the third attempt reads the value');
+  t.same(dev.counters.read, { transactions: 3, errors: 2, retries: 2, failures: 0 });
+});
+
+t.test("after the last retry the error carries the last attempt's failure, not the first", async (t) => {
+  // What a developer reads in a stack trace: the adapter's latest word (a NACK that became a
+  // timeout says the controller stopped answering), not a stale one.
+  const { clock } = rig();
+  const errors = [new BusError('NACK', 'nack'), new BusError('EIO', 'io'), new BusError('EIO', 'io')];
+  const last = new BusError('ETIMEDOUT', 'timeout');
+  errors.push(last);
+  const failing = {
+    description: 'failing',
+    writeRead: async (): Promise<Uint8Array> => {
+      throw errors.shift() ?? new Error('a fifth attempt');
+    },
+    write: async (): Promise<void> => {},
+    close: async () => {},
+  };
+  const dev = new Device(failing, clock);
+  const failed = dev.readVin().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  await clock.advance(30);
+  const err = (await failed) as Error;
+  t.equal(err.message, 'Failed to read from register 0x20');
+  t.equal(err.cause, last, "the cause is the fourth attempt's timeout");
+  t.equal(errors.length, 0, 'four attempts, no fifth');
 });
 
 t.test('requests and settings go out as the documented register bytes (docs/api.md)', async (t) => {
