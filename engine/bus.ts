@@ -5,6 +5,13 @@
 export interface Bus {
   /** Combined write-then-read: write `data` without STOP, repeated START, read `length` bytes, STOP. */
   writeRead(data: Uint8Array, length: number): Promise<Uint8Array>;
+  /**
+   * The same read, answered at once by a bus that can (the simulator without faults or bus time,
+   * a fixed-register bus): the bytes, a throw where `writeRead` would reject, or undefined when
+   * it cannot answer now (then `writeRead` goes to the bus). Optional; the real adapter has none:
+   * its reads go through the thread pool, so a hung adapter never blocks the event loop.
+   */
+  readNow?(data: Uint8Array, length: number): Uint8Array | undefined;
   /** One plain message `[reg, data…]` ending with STOP. */
   write(data: Uint8Array): Promise<void>;
   /**

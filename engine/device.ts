@@ -159,6 +159,28 @@ export class Device {
     return this.attempt('read', reg, this.retries, () => this.bus.writeRead(REGISTER_BYTES[reg & 0xff]!, length));
   }
 
+  /**
+   * The same read without a promise when the bus answers at once (Bus.readNow): the bytes, or the
+   * read's promise when the bus cannot answer now or the first attempt failed (the retries then
+   * run as they always do).
+   */
+  readNow(reg: number, length: number): Uint8Array | Promise<Uint8Array> {
+    const data = REGISTER_BYTES[reg & 0xff]!;
+    const bus = this.bus;
+    let out: Uint8Array | undefined;
+    try {
+      out = bus.readNow?.(data, length);
+    } catch (err) {
+      this.counters.read.transactions++;
+      return this.retry('read', reg, this.retries, () => bus.writeRead(data, length), err);
+    }
+    if (out === undefined) return this.read(reg, length);
+    this.counters.read.transactions++;
+    // Stryker disable next-line all: debug output only
+    if (debug.enabled) debug('%s %s ok (attempt %d)', 'read', hex2(reg), 1);
+    return out;
+  }
+
   async write(reg: number, payload: ArrayLike<number>, opts: { retry?: boolean } = {}): Promise<void> {
     const data = new Uint8Array(1 + payload.length);
     data[0] = reg;
@@ -237,6 +259,16 @@ export class Device {
     return decodeVin(await this.readMeasurement(Reg.V_IN));
   }
 
+  /**
+   * V_in without a promise when the bus answers at once (the simulator; the tick's one read ten
+   * times a second), else its promise. Throws what `readVin` would reject with.
+   */
+  vinNow(): number | Promise<number> {
+    const bytes = this.readNow(Reg.V_IN, 2);
+    if (bytes instanceof Promise) return bytes.then((b) => decodeVin(this.checkMeasurement(Reg.V_IN, uint(b))));
+    return decodeVin(this.checkMeasurement(Reg.V_IN, uint(bytes)));
+  }
+
   async readIin(): Promise<number> {
     return decodeIin(await this.readMeasurement(Reg.I_IN));
   }
@@ -251,7 +283,10 @@ export class Device {
    * counted as a failed read and never published (docs/api.md). One exception: T_pcb.
    */
   private async readMeasurement(reg: number): Promise<number> {
-    const raw = uint(await this.read(reg, 2));
+    return this.checkMeasurement(reg, uint(await this.read(reg, 2)));
+  }
+
+  private checkMeasurement(reg: number, raw: number): number {
     if (reg === Reg.T_PCB) this.notePcb(raw);
     if (raw === 0xffff && !(reg === Reg.T_PCB && this.pcbBelowZero())) {
       this.counters.read.errors++;

@@ -23,9 +23,33 @@ export class BusQueue {
     try {
       return await fn();
     } finally {
-      const next = this.waiters.shift();
-      if (next) next();
-      else this.busy = false;
+      this.release();
     }
+  }
+
+  /**
+   * `fn` at once when the bus is free, and its result without a promise when it gives one
+   * without (a bus that answers at once); otherwise as `run`. The lock is held until a promise
+   * `fn` returns has settled.
+   */
+  runNow<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    if (this.busy) return this.run(async () => fn());
+    this.busy = true;
+    let out: T | Promise<T>;
+    try {
+      out = fn();
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    if (out instanceof Promise) return out.finally(() => this.release());
+    this.release();
+    return out;
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.busy = false;
   }
 }

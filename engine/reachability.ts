@@ -87,6 +87,20 @@ export class Reachability {
       close: () => bus.close(),
     };
     if (bus.writeSync) wrapped.writeSync = (data) => bus.writeSync!(data);
+    const now = bus.readNow?.bind(bus);
+    if (now) {
+      // Noted as `track` notes a transaction; a bus that cannot answer now made none.
+      wrapped.readNow = (data, length) => {
+        let out: Uint8Array | undefined;
+        try {
+          out = now(data, length);
+        } catch (err) {
+          this.askingSince ??= this.clock.now();
+          return failed(err);
+        }
+        return out === undefined ? undefined : answered(out);
+      };
+    }
     return wrapped;
   }
 

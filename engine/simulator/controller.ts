@@ -233,6 +233,12 @@ export class SimulatedController implements Bus {
     return this.slowRead(data, length);
   }
 
+  /** The read answered at once (Bus.readNow) when no fault or bus time is to be modelled. */
+  readNow(data: Uint8Array, length: number): Uint8Array | undefined {
+    if (data.length === 0 || !this.faults.empty || this.busByteUs !== 0) return undefined;
+    return this.answerRead(data[0]!, data, length, undefined);
+  }
+
   private async slowRead(data: Uint8Array, length: number): Promise<Uint8Array> {
     const reg = data[0]!;
     const rule = await this.applyFault('read', reg, data);

@@ -1,7 +1,9 @@
 // Device: retry policy and error texts of halpid 5.0.2 (docs/controller.md H4–H5, docs/api.md).
 import t from 'tap';
 import { BusError } from '../../engine/bus.js';
+import { FakeClock } from '../../engine/clock.js';
 import { decodeConfig, Device, encodeConfig } from '../../engine/device.js';
+import { decodeVin } from '../../engine/registers.js';
 import { rig } from '../helpers/sim.js';
 
 t.test('an I/O failure is retried up to 3 times, 10 ms apart', async (t) => {
@@ -341,4 +343,67 @@ t.test('a cold board excuses a full-scale T_pcb only: a full-scale V_in is still
   await dev.readMeasurements();
   sim.addFault({ kind: 'corrupt', registers: [0x20] });
   await t.rejects(dev.readMeasurements(), { name: 'ControllerError', op: 'implausible', register: 0x20 });
+});
+
+// A bus that answers at once (Bus.readNow): the tick's V_in without a promise, same rules.
+const nowBus = (answers: Array<Uint8Array | Error | undefined>) => {
+  const log: string[] = [];
+  const bus = {
+    description: 'answers at once',
+    readNow(data: Uint8Array) {
+      const a = answers.shift();
+      log.push(`now ${data[0]}`);
+      if (a instanceof Error) throw a;
+      return a;
+    },
+    async writeRead(data: Uint8Array) {
+      log.push(`async ${data[0]}`);
+      return Uint8Array.of(0x2e, 0xe0);
+    },
+    async write() {},
+    async close() {},
+  };
+  return { bus, log };
+};
+
+t.test('vinNow: a bus that answers at once gives V_in without a promise', async (t) => {
+  const { clock, sim } = rig();
+  const dev = new Device(sim, clock);
+  const vin = dev.vinNow();
+  t.equal(vin, await dev.readVin(), 'the same value as readVin, not a promise');
+  t.same(dev.counters.read, { transactions: 2, errors: 0, retries: 0, failures: 0 });
+});
+
+t.test('vinNow: a failed first attempt goes on as retries, 10 ms apart', async (t) => {
+  const clock = new FakeClock();
+  const { bus, log } = nowBus([new BusError('Remote I/O error', 'nack')]);
+  const dev = new Device(bus, clock);
+  const p = dev.vinNow();
+  t.ok(p instanceof Promise, 'a promise once the bus has failed');
+  await clock.advance(10);
+  t.equal(await p, decodeVin(0x2ee0));
+  t.same(log, ['now 32', 'async 32'], 'the retry goes to the bus as a plain read');
+  t.same(dev.counters.read, { transactions: 2, errors: 1, retries: 1, failures: 0 });
+});
+
+t.test('vinNow: a bus that cannot answer now is read as usual; a full-scale answer throws', async (t) => {
+  const clock = new FakeClock();
+  const { bus, log } = nowBus([undefined, Uint8Array.of(0xff, 0xff)]);
+  const dev = new Device(bus, clock);
+  const p = dev.vinNow();
+  t.ok(p instanceof Promise);
+  t.equal(await p, decodeVin(0x2ee0));
+  t.same(log, ['now 32', 'async 32']);
+  t.throws(() => dev.vinNow(), { name: 'ControllerError', op: 'implausible', register: 0x20 });
+  t.same(dev.counters.read, { transactions: 2, errors: 1, retries: 0, failures: 1 });
+});
+
+t.test('vinNow: a bus without readNow (the real adapter) is read through its promise', async (t) => {
+  const clock = new FakeClock();
+  const { bus, log } = nowBus([]);
+  const dev = new Device({ ...bus, readNow: undefined }, clock);
+  const p = dev.vinNow();
+  t.ok(p instanceof Promise);
+  t.equal(await p, decodeVin(0x2ee0));
+  t.same(log, ['async 32']);
 });

@@ -124,3 +124,24 @@ t.test('a controller that never answered at start is announced as such', async (
   await clock.advance(2000);
   await stopped;
 });
+
+t.test('a controller that goes silent without a fault rule (reads answered at once) is announced too', async (t) => {
+  // The tick's read of a simulator without faults takes the bus's answer-at-once path; its
+  // failure must count as silence, be retried, and be announced like any other.
+  const { clock, sim, engine, stop } = engineRig();
+  const events: Array<ReachabilityEvent & { t: number }> = [];
+  engine.on('controller', (ev) => events.push({ ...ev, t: clock.now() }));
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  await clock.advance(1000);
+  const retries = engine.i2cCounters.read.retries;
+  const silent = clock.now();
+  sim.silence(3000);
+  await clock.advanceUntil(() => events.length === 1, 3000);
+  t.equal(events[0]!.reachable, false);
+  t.ok(events[0]!.t - silent <= 1100, `announced ${events[0]!.t - silent} ms after the controller went silent`);
+  t.ok(engine.i2cCounters.read.retries > retries, 'the failed reads were retried');
+  await clock.advanceUntil(() => events.length === 2, 3000);
+  t.equal(events[1]!.reachable, true, 'and its return is said');
+  await stop();
+});
