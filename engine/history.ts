@@ -33,27 +33,39 @@ export interface BlackoutRecord {
 const STATE_INDEX = new Map<DaemonState, number>(DAEMON_STATES.map((s, i) => [s, i]));
 const BLACKOUT_BIT = 1 << STATE_INDEX.get('BLACKOUT')!;
 
+// A bucket's fields, interleaved: one 64-byte record per slot in one buffer, so a reading
+// touches one or two cache lines of each ring instead of a line in each of 17 arrays (measured:
+// less CPU per tick for an idle daemon, whose tick finds its data out of the caches).
+const RECORD = 64;
+// Float64 fields (index within the record's 8 doubles).
+const KEY = 0;
+const WALL = 1;
+// Float32 fields (index within the record's 16 floats; bytes 16–55).
+const VIN_MIN = 4;
+const VIN_MAX = 5;
+const VIN_SUM = 6;
+const VCAP_MIN = 7;
+const VCAP_MAX = 8;
+const VCAP_SUM = 9;
+const IIN_MAX = 10;
+const IIN_SUM = 11;
+const TMCU_SUM = 12;
+const TPCB_SUM = 13;
+// Uint16 counts (index within the record's 32 halves; bytes 56–61).
+const VIN_N = 28;
+const AUX_N = 29;
+const T_N = 30;
+// Bytes 62 and 63: bit i of STATES says DAEMON_STATES[i] was seen in the bucket; LAST is the
+// index of the last state seen.
+const STATES = 62;
+const LAST = 63;
+
 /** One ring of buckets, `slots` long, `bucketMs` each. */
 export class HistoryRing {
-  readonly key: Float64Array;
-  readonly wall: Float64Array;
-  readonly vinMin: Float32Array;
-  readonly vinMax: Float32Array;
-  readonly vinSum: Float32Array;
-  readonly vcapMin: Float32Array;
-  readonly vcapMax: Float32Array;
-  readonly vcapSum: Float32Array;
-  readonly iinMax: Float32Array;
-  readonly iinSum: Float32Array;
-  readonly tMcuSum: Float32Array;
-  readonly tPcbSum: Float32Array;
-  readonly vinN: Uint16Array;
-  readonly auxN: Uint16Array;
-  readonly tN: Uint16Array;
-  /** Bit i: DAEMON_STATES[i] was seen in the bucket. */
-  readonly states: Uint8Array;
-  /** Index in DAEMON_STATES of the last state seen in the bucket. */
-  readonly last: Uint8Array;
+  private readonly f64: Float64Array;
+  private readonly f32: Float32Array;
+  private readonly u16: Uint16Array;
+  private readonly u8: Uint8Array;
   /** The newest bucket number written (-1: none). */
   newest = -1;
 
@@ -61,70 +73,36 @@ export class HistoryRing {
     readonly bucketMs: number,
     readonly slots: number,
   ) {
-    this.key = new Float64Array(slots).fill(-1);
-    this.wall = new Float64Array(slots);
-    const f32 = () => new Float32Array(slots);
-    this.vinMin = f32();
-    this.vinMax = f32();
-    this.vinSum = f32();
-    this.vcapMin = f32();
-    this.vcapMax = f32();
-    this.vcapSum = f32();
-    this.iinMax = f32();
-    this.iinSum = f32();
-    this.tMcuSum = f32();
-    this.tPcbSum = f32();
-    this.vinN = new Uint16Array(slots);
-    this.auxN = new Uint16Array(slots);
-    this.tN = new Uint16Array(slots);
-    this.states = new Uint8Array(slots);
-    this.last = new Uint8Array(slots);
+    const buffer = new ArrayBuffer(slots * RECORD);
+    this.f64 = new Float64Array(buffer);
+    this.f32 = new Float32Array(buffer);
+    this.u16 = new Uint16Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+    for (let i = 0; i < slots; i++) this.f64[i * 8 + KEY] = -1;
   }
 
   /** Bytes of typed storage: what the ring costs, whatever it holds. */
   get bytes(): number {
-    let n = 0;
-    for (const a of [
-      this.key,
-      this.wall,
-      this.vinMin,
-      this.vinMax,
-      this.vinSum,
-      this.vcapMin,
-      this.vcapMax,
-      this.vcapSum,
-      this.iinMax,
-      this.iinSum,
-      this.tMcuSum,
-      this.tPcbSum,
-      this.vinN,
-      this.auxN,
-      this.tN,
-      this.states,
-      this.last,
-    ])
-      n += a.byteLength;
-    return n;
+    return this.u8.byteLength;
   }
 
   /** The slot of the bucket holding monotonic time `mono`, cleared if it held an older bucket. */
   slot(mono: number, wall: number): number {
     const k = Math.floor(mono / this.bucketMs);
     const i = k % this.slots;
-    if (this.key[i] !== k) {
-      this.key[i] = k;
+    const d = i * 8;
+    if (this.f64[d + KEY] !== k) {
+      this.f64[d + KEY] = k;
       // Labelled with the wall time of the bucket's start, as this reading's wall clock has it.
-      this.wall[i] = wall - (mono - k * this.bucketMs);
-      this.vinN[i] = 0;
-      this.auxN[i] = 0;
-      this.tN[i] = 0;
-      this.vinSum[i] = 0;
-      this.vcapSum[i] = 0;
-      this.iinSum[i] = 0;
-      this.iinMax[i] = 0;
-      this.tMcuSum[i] = 0;
-      this.tPcbSum[i] = 0;
-      this.states[i] = 0;
+      this.f64[d + WALL] = wall - (mono - k * this.bucketMs);
+      // Everything else is zero, as a new bucket starts (minima and maxima are set by the
+      // first reading; LAST is overwritten by the state noted now).
+      this.f32.fill(0, i * 16 + VIN_MIN, i * 16 + TPCB_SUM + 1);
+      const h = i * 32;
+      this.u16[h + VIN_N] = 0;
+      this.u16[h + AUX_N] = 0;
+      this.u16[h + T_N] = 0;
+      this.u8[i * RECORD + STATES] = 0;
     }
     if (k > this.newest) this.newest = k;
     return i;
@@ -132,36 +110,67 @@ export class HistoryRing {
 
   vin(mono: number, wall: number, v: number, state: number): void {
     const i = this.slot(mono, wall);
-    const n = this.vinN[i]!;
-    if (n === 0 || v < this.vinMin[i]!) this.vinMin[i] = v;
-    if (n === 0 || v > this.vinMax[i]!) this.vinMax[i] = v;
-    this.vinSum[i] = this.vinSum[i]! + v;
-    if (n < 0xffff) this.vinN[i] = n + 1;
+    const f = this.f32;
+    const b = i * 16;
+    const n = this.u16[i * 32 + VIN_N]!;
+    if (n === 0 || v < f[b + VIN_MIN]!) f[b + VIN_MIN] = v;
+    if (n === 0 || v > f[b + VIN_MAX]!) f[b + VIN_MAX] = v;
+    f[b + VIN_SUM] = f[b + VIN_SUM]! + v;
+    if (n < 0xffff) this.u16[i * 32 + VIN_N] = n + 1;
     this.state(i, state);
   }
 
   aux(mono: number, wall: number, vcap: number, iin: number, tMcu: number, tPcb: number, state: number): void {
     const i = this.slot(mono, wall);
+    const f = this.f32;
+    const b = i * 16;
+    const h = i * 32;
     if (Number.isFinite(vcap) && Number.isFinite(iin)) {
-      const n = this.auxN[i]!;
-      if (n === 0 || vcap < this.vcapMin[i]!) this.vcapMin[i] = vcap;
-      if (n === 0 || vcap > this.vcapMax[i]!) this.vcapMax[i] = vcap;
-      this.vcapSum[i] = this.vcapSum[i]! + vcap;
-      if (iin > this.iinMax[i]!) this.iinMax[i] = iin;
-      this.iinSum[i] = this.iinSum[i]! + iin;
-      if (n < 0xffff) this.auxN[i] = n + 1;
+      const n = this.u16[h + AUX_N]!;
+      if (n === 0 || vcap < f[b + VCAP_MIN]!) f[b + VCAP_MIN] = vcap;
+      if (n === 0 || vcap > f[b + VCAP_MAX]!) f[b + VCAP_MAX] = vcap;
+      f[b + VCAP_SUM] = f[b + VCAP_SUM]! + vcap;
+      if (iin > f[b + IIN_MAX]!) f[b + IIN_MAX] = iin;
+      f[b + IIN_SUM] = f[b + IIN_SUM]! + iin;
+      if (n < 0xffff) this.u16[h + AUX_N] = n + 1;
     }
     if (Number.isFinite(tMcu) && Number.isFinite(tPcb)) {
-      this.tMcuSum[i] = this.tMcuSum[i]! + tMcu;
-      this.tPcbSum[i] = this.tPcbSum[i]! + tPcb;
-      if (this.tN[i]! < 0xffff) this.tN[i] = this.tN[i]! + 1;
+      f[b + TMCU_SUM] = f[b + TMCU_SUM]! + tMcu;
+      f[b + TPCB_SUM] = f[b + TPCB_SUM]! + tPcb;
+      if (this.u16[h + T_N]! < 0xffff) this.u16[h + T_N] = this.u16[h + T_N]! + 1;
     }
     this.state(i, state);
   }
 
   state(i: number, state: number): void {
-    this.states[i] = this.states[i]! | (1 << state);
-    this.last[i] = state;
+    const o = i * RECORD;
+    this.u8[o + STATES] = this.u8[o + STATES]! | (1 << state);
+    this.u8[o + LAST] = state;
+  }
+
+  /** The bucket number held in slot `i` (-1: none yet). */
+  key(i: number): number {
+    return this.f64[i * 8 + KEY]!;
+  }
+
+  /** The wall time (Unix ms) the bucket in slot `i` is labelled with. */
+  wall(i: number): number {
+    return this.f64[i * 8 + WALL]!;
+  }
+
+  /** Float32 field `field` of slot `i`. */
+  num(i: number, field: number): number {
+    return this.f32[i * 16 + field]!;
+  }
+
+  /** Count `field` (VIN_N, AUX_N, T_N) of slot `i`. */
+  count(i: number, field: number): number {
+    return this.u16[i * 32 + field]!;
+  }
+
+  /** Byte `field` (STATES, LAST) of slot `i`. */
+  byte(i: number, field: number): number {
+    return this.u8[i * RECORD + field]!;
   }
 }
 
@@ -299,23 +308,24 @@ export class History {
     const first = Math.max(0, ring.newest - ring.slots + 1);
     for (let k = first; k <= ring.newest; k++) {
       const i = k % ring.slots;
-      if (ring.key[i] !== k || ring.wall[i]! < sinceWall) continue;
-      const vn = ring.vinN[i]!;
-      const an = ring.auxN[i]!;
-      const tn = ring.tN[i]!;
-      out.t.push(round(ring.wall[i]! / 1000, 3));
-      out.V_in.push(vn ? round(ring.vinSum[i]! / vn, 3) : null);
-      out.V_in_min.push(vn ? round(ring.vinMin[i]!, 3) : null);
-      out.V_in_max.push(vn ? round(ring.vinMax[i]!, 3) : null);
-      out.V_cap.push(an ? round(ring.vcapSum[i]! / an, 3) : null);
-      out.V_cap_min.push(an ? round(ring.vcapMin[i]!, 3) : null);
-      out.V_cap_max.push(an ? round(ring.vcapMax[i]!, 3) : null);
-      out.I_in.push(an ? round(ring.iinSum[i]! / an, 3) : null);
-      out.I_in_max.push(an ? round(ring.iinMax[i]!, 3) : null);
-      out.T_mcu.push(tn ? round(ring.tMcuSum[i]! / tn, 1) : null);
-      out.T_pcb.push(tn ? round(ring.tPcbSum[i]! / tn, 1) : null);
-      out.daemon_state.push(ring.states[i] ? DAEMON_STATES[ring.last[i]!]! : null);
-      out.blackout.push(ring.states[i]! & BLACKOUT_BIT ? 1 : 0);
+      if (ring.key(i) !== k || ring.wall(i) < sinceWall) continue;
+      const vn = ring.count(i, VIN_N);
+      const an = ring.count(i, AUX_N);
+      const tn = ring.count(i, T_N);
+      const states = ring.byte(i, STATES);
+      out.t.push(round(ring.wall(i) / 1000, 3));
+      out.V_in.push(vn ? round(ring.num(i, VIN_SUM) / vn, 3) : null);
+      out.V_in_min.push(vn ? round(ring.num(i, VIN_MIN), 3) : null);
+      out.V_in_max.push(vn ? round(ring.num(i, VIN_MAX), 3) : null);
+      out.V_cap.push(an ? round(ring.num(i, VCAP_SUM) / an, 3) : null);
+      out.V_cap_min.push(an ? round(ring.num(i, VCAP_MIN), 3) : null);
+      out.V_cap_max.push(an ? round(ring.num(i, VCAP_MAX), 3) : null);
+      out.I_in.push(an ? round(ring.num(i, IIN_SUM) / an, 3) : null);
+      out.I_in_max.push(an ? round(ring.num(i, IIN_MAX), 3) : null);
+      out.T_mcu.push(tn ? round(ring.num(i, TMCU_SUM) / tn, 1) : null);
+      out.T_pcb.push(tn ? round(ring.num(i, TPCB_SUM) / tn, 1) : null);
+      out.daemon_state.push(states ? DAEMON_STATES[ring.byte(i, LAST)]! : null);
+      out.blackout.push(states & BLACKOUT_BIT ? 1 : 0);
     }
     return out;
   }
@@ -325,7 +335,7 @@ export class History {
     if (ring.newest < 0) return null;
     for (let k = Math.max(0, ring.newest - ring.slots + 1); k <= ring.newest; k++) {
       const i = k % ring.slots;
-      if (ring.key[i] === k) return ring.wall[i]!;
+      if (ring.key(i) === k) return ring.wall(i);
     }
     return null;
   }
