@@ -171,6 +171,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private running = false;
   private stopped = false;
   private tickInProgress: Promise<void> | null = null;
+  /** The running tick's V_in was answered at once (tickVin): the tick ends within its turn. */
+  private tickReadNow = false;
   private loopStart = 0;
   /** The 100 ms slot of the last tick: a timer that fires early must not run a slot twice. */
   private slot = 0;
@@ -321,15 +323,18 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (!this.running) return;
     // The simulated host boots and halts without traffic too (a DEAD daemon reads nothing).
     this.simulator?.sync();
+    this.tickReadNow = false;
     const tick = this.supervisor.tick();
     this.tickInProgress = tick;
     // A second without an answer is announced at that second, even while a tick hangs on the bus.
     // The guard's timer is armed only for a tick still waiting once this turn of the event loop
     // is over (a read on the thread pool, a hung bus): one the microtasks finished (the simulator)
-    // needs none, and an idle daemon then sets one timer per tick, not two.
-    setImmediate(() => {
-      if (this.tickInProgress === tick) this.armReachGuard();
-    });
+    // needs none, and an idle daemon then sets one timer per tick, not two. A tick whose read was
+    // answered at once (tickReadNow) ends within this turn's microtasks: no look is needed.
+    if (!this.tickReadNow)
+      setImmediate(() => {
+        if (this.tickInProgress === tick) this.armReachGuard();
+      });
     await tick;
     if (this.reachGuard && this.reachability.answering) {
       this.clock.clearTimeout(this.reachGuard);
@@ -512,7 +517,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
       } catch (err) {
         return Promise.reject(err as Error);
       }
-      return typeof vin === 'number' ? Promise.resolve(this.noteTickVin(vin)) : vin.then((v) => this.noteTickVin(v));
+      if (typeof vin !== 'number') return vin.then((v) => this.noteTickVin(v));
+      this.tickReadNow = true;
+      return Promise.resolve(this.noteTickVin(vin));
     }
     return this.tickVinFromBlock();
   }
