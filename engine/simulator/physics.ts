@@ -18,22 +18,27 @@ export interface Loads {
   hostLoadW: number;
 }
 
+/** The mean of the last ADC_WINDOW samples, oldest first, in a ring (no array shifted per sample). */
 class Average {
-  private samples: number[] = [];
+  private readonly samples = new Float64Array(ADC_WINDOW);
+  /** Index of the oldest sample. */
+  private head = 0;
   constructor(initial: number) {
     this.fill(initial);
   }
   fill(v: number): void {
-    this.samples = new Array<number>(ADC_WINDOW).fill(v);
+    this.samples.fill(v);
+    this.head = 0;
   }
   push(v: number): void {
-    this.samples.push(v);
-    if (this.samples.length > ADC_WINDOW) this.samples.shift();
+    this.samples[this.head] = v;
+    this.head = (this.head + 1) % ADC_WINDOW;
   }
   get value(): number {
+    // Summed oldest first, as the samples came.
     let sum = 0;
-    for (const s of this.samples) sum += s;
-    return sum / this.samples.length;
+    for (let i = 0; i < ADC_WINDOW; i++) sum += this.samples[(this.head + i) % ADC_WINDOW]!;
+    return sum / ADC_WINDOW;
   }
 }
 
