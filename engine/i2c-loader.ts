@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { I2cModule } from './i2c-bus.js';
 
-/** This file (dist/engine/, a chunk of dist/bin/, the plugin's bundle, /usr/lib/halpid/chunks/). */
+/** This file (dist/engine/, a bundle in dist/bin/ or /usr/lib/halpid/, the plugin's bundle). */
 const here = fileURLToPath(import.meta.url);
 
 export interface LoadOptions {

@@ -1,48 +1,81 @@
-// The halpid and halpi bins as esbuild bundles (dist/bin/): a few files to load instead of some
-// 300 modules, so both start quickly. The entries are CommonJS (halpid.cjs, halpi.cjs): Node loads
-// a CommonJS file without its ES module loader, whose own modules it would otherwise compile at
-// every start the bin's V8 flags are given (docs/performance.md). They answer `halpid --version`
-// and plain `halpi status` themselves; everything else is ES modules in chunks/ (halpid-run.mjs,
-// halpi-program.mjs and what they share), and code only some commands need (the configuration
-// schema, express for the web listener, the daemon) sits in chunks loaded on demand.
+// The halpid and halpi bins as esbuild bundles (dist/bin/), all CommonJS: with the bin's V8 flags
+// Node compiles its own modules from source at every start, and an ES module would make it load
+// (and compile) its ES module loader too (docs/performance.md). Each command is two files: an entry
+// (halpid.cjs, halpi.cjs) that answers `halpid --version` and plain `halpi status` itself, and the
+// rest of the command (halpid-run.cjs, halpi-program.cjs), required on demand. Within a bundle a
+// dynamic import() becomes a require() of code initialised when first asked for. The heavy
+// libraries only some commands need (express for the web listener, yaml for a configuration file,
+// chrono-node for free-form times) are bundled on their own in dist/bin/lib/, so the start never
+// parses them; they hold no state of ours, and each is one file shared by whichever bundle asks.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
 rmSync('dist/bin', { recursive: true, force: true });
-const common = { bundle: true, platform: 'node', target: 'node20', external: ['i2c-bus'], logLevel: 'warning' };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // import() of our own code or a library becomes require(): no ES module loader.
+  supported: { 'dynamic-import': false },
+  external: ['i2c-bus'],
+  logLevel: 'warning',
+};
+
+/** Libraries loaded on demand, each bundled alone as dist/bin/lib/<name>.cjs. */
+const LIBS = ['express', 'yaml', 'chrono-node'];
+for (const lib of LIBS) {
+  await build({
+    ...common,
+    stdin: { contents: `module.exports = require(${JSON.stringify(lib)});`, resolveDir: '.', loader: 'js' },
+    outfile: `dist/bin/lib/${lib}.cjs`,
+  });
+}
+
+/** Imports of the libraries above, and of the rest of a command (`./run.js`, `./program.js`), stay requires of their files. */
+const separate = (rest) => ({
+  name: 'separate-files',
+  setup(b) {
+    const libs = new RegExp(`^(${LIBS.join('|')})$`);
+    b.onResolve({ filter: libs }, (args) => ({ path: `./lib/${args.path}.cjs`, external: true }));
+    for (const [from, to] of Object.entries(rest))
+      b.onResolve({ filter: new RegExp(`^\\./${from}\\.js$`) }, () => ({ path: `./${to}.cjs`, external: true }));
+  },
+});
+// import.meta.url (the panel's and the prebuilt addon's search start from the code's own file).
+const importMeta = { inject: ['scripts/cjs-import-meta-url.js'], define: { 'import.meta.url': 'importMetaUrl' } };
+/**
+ * `createRequire` from node:module (engine/i2c-loader.ts) taken from CommonJS's own Module class:
+ * the node:module module loads Node's ES module loader, which the bin's V8 flags make it compile.
+ */
+const cjsModule = {
+  name: 'cjs-create-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:module$/ }, () => ({ path: 'node:module', namespace: 'cjs-module' }));
+    b.onLoad({ filter: /.*/, namespace: 'cjs-module' }, () => ({
+      contents: 'export const createRequire = (from) => module.constructor.createRequire(from);',
+      loader: 'js',
+    }));
+  },
+};
 
 await build({
   ...common,
+  ...importMeta,
   entryPoints: { 'halpid-run': 'standalone/run.ts', 'halpi-program': 'cli/program.ts' },
-  outdir: 'dist/bin/chunks',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: '[name]-[hash]',
-  splitting: true,
-  format: 'esm',
-  // CommonJS dependencies (express, …) call require(): give each ES module one.
-  banner: {
-    js: "import { createRequire as __halpiCreateRequire } from 'node:module'; const require = __halpiCreateRequire(import.meta.url);",
-  },
-});
-
-/** The entries' one dynamic import, of the rest of their command, stays an import of its ES module. */
-const rest = (from, to) => ({
-  name: 'rest-of-the-command',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^\\./${from}\\.js$`) }, () => ({ path: `./chunks/${to}.mjs`, external: true }));
-  },
+  outdir: 'dist/bin',
+  outExtension: { '.js': '.cjs' },
+  plugins: [separate({}), cjsModule],
 });
 await build({
   ...common,
   entryPoints: ['standalone/main.ts'],
   outfile: 'dist/bin/halpid.cjs',
-  format: 'cjs',
-  plugins: [rest('run', 'halpid-run')],
+  plugins: [separate({ run: 'halpid-run' })],
 });
 await build({
   ...common,
   entryPoints: ['cli/main.ts'],
   outfile: 'dist/bin/halpi.cjs',
-  format: 'cjs',
-  plugins: [rest('program', 'halpi-program')],
+  plugins: [separate({ program: 'halpi-program' })],
 });

@@ -30,7 +30,7 @@ done
 
 rm -rf build/deb
 npm run --silent build:webapp
-# The bins as npm run build bundles them (dist/bin/: two entries and their chunks).
+# The bins as npm run build bundles them (dist/bin/: two entries, the rest of each command, lib/).
 npm run --silent build:bins
 for mod in i2c-bus bindings file-uri-to-path; do
   [ -d "node_modules/$mod" ] || { echo "node_modules/$mod is missing (npm ci installs it)" >&2; exit 1; }
@@ -47,7 +47,7 @@ for arch in "${arches[@]}"; do
   cp -r debian systemd README.md LICENSE "$stage/"
   mkdir -p "$stage/docs" && cp docs/*.md "$stage/docs/"
   cp -r public "$stage/app/public"
-  cp -r dist/bin/halpid.cjs dist/bin/halpi.cjs dist/bin/chunks "$stage/app/"
+  cp -r dist/bin/halpid.cjs dist/bin/halpid-run.cjs dist/bin/halpi.cjs dist/bin/halpi-program.cjs dist/bin/lib "$stage/app/"
   # The launchers in /usr/bin run them with the V8 flags; their own first line is not used.
   sed -i '1{/^#!/d}' "$stage/app/halpid.cjs" "$stage/app/halpi.cjs"
   chmod 644 "$stage/app/halpid.cjs" "$stage/app/halpi.cjs"

@@ -1,5 +1,5 @@
-// Where the built panel is. halpid's code may sit in a chunk (dist/bin/chunks/ in the npm package,
-// /usr/lib/halpid/chunks/ in the Debian one), so the panel's public/ is looked for a few folders up
+// Where the built panel is. halpid's code sits in dist/bin/ in the npm package, /usr/lib/halpid/ in
+// the Debian one, or dist/standalone/ when built by tsc, so the panel's public/ is looked for a few folders up
 // rather than at a fixed depth.
 
 import { existsSync } from 'node:fs';

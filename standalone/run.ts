@@ -136,8 +136,8 @@ async function main(): Promise<void> {
   if (args.check) process.exit(await configCheck(args.files, args.flags));
   const logger = createLogger();
   // The built panel: the package's public/ (also what Signal K serves as the webapp), or beside the
-  // bundle in the Debian package (/usr/lib/halpid/public). This code may sit in a chunk
-  // (dist/bin/chunks/, /usr/lib/halpid/chunks/), so look a few folders up rather than at a fixed depth.
+  // bundle in the Debian package (/usr/lib/halpid/public). This code may sit in a bundle
+  // (dist/bin/, /usr/lib/halpid/) or not (dist/standalone/), so look a few folders up rather than at a fixed depth.
   const panelDir = findPanelDir(dirname(fileURLToPath(import.meta.url)));
   let daemon: Daemon | null = null;
   let exiting = false;

@@ -7,54 +7,62 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG_FILE } from '../../engine/config-keys.js';
 import { HALPI, HALPID, ROOT, startDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const PROBE = join(ROOT, 'test/helpers/load-probe.mjs');
+const PROBE = join(ROOT, 'test/helpers/load-probe.cjs');
+const BIN = join(ROOT, 'dist/bin');
 
-/** Run a bin; return which of the markers appear in the files it loaded (esbuild keeps each module's path as a comment). */
-function loaded(
-  bin: string,
-  args: string[],
-): { status: number | null; files: string[]; has: (marker: string) => boolean } {
+interface Loaded {
+  /** The files compiled, in order (the bins are CommonJS bundles: one file each, and dist/bin/lib/). */
+  files: string[];
+  /** Whether a marker is in the text of any file loaded (esbuild keeps each module's path as a comment). */
+  has: (marker: string) => boolean;
+  /** Whether a file of dist/bin/ (e.g. `lib/yaml.cjs`) was loaded. */
+  file: (name: string) => boolean;
+  /** Whether one of Node's own modules was loaded, by the time the process exited. */
+  native: (name: string) => boolean;
+}
+
+/** Run a bin (without the hook tap puts in every child's NODE_OPTIONS); what it loaded. */
+function loaded(bin: string, args: string[]): Loaded & { status: number | null } {
   const log = join(tempDir('halpi2-load-'), 'loaded');
-  const r = spawnSync(process.execPath, ['--import', PROBE, bin, ...args], {
+  const r = spawnSync('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '--require', PROBE, bin, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', HALPI2_LOAD_LOG: log },
+    env: { ...process.env, HALPI2_LOAD_LOG: log },
   });
   return { status: r.status, ...seen(log) };
 }
 
-/** The files the probe logged, and whether a marker is in any of them. */
-function seen(log: string): { files: string[]; has: (marker: string) => boolean } {
-  let urls: string[] = [];
-  try {
-    urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    // nothing loaded beyond the entry
-  }
-  const files = urls.map((u) => fileURLToPath(u));
+/** What the probe logged. */
+function seen(log: string): Loaded {
+  const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const files = lines.filter((l) => !l.startsWith('native: ') && l !== PROBE);
+  const natives = new Set(lines.filter((l) => l.startsWith('native: ')).map((l) => l.slice(8)));
   const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
-  return { files, has: (marker) => text.includes(marker) };
+  return {
+    files,
+    has: (marker) => text.includes(marker),
+    file: (name) => files.includes(join(BIN, name)),
+    native: (name) => natives.has(name),
+  };
 }
 
 const SCHEMA = 'node_modules/@sinclair/typebox/';
-const YAML = 'node_modules/yaml/';
-const EXPRESS = 'node_modules/express/';
+const YAML = 'lib/yaml.cjs';
+const EXPRESS = 'lib/express.cjs';
+const ESM_LOADER = 'internal/modules/esm/loader';
 
-t.test('halpid --version and --help: no schema, no YAML, no express', async (t) => {
+t.test('halpid --version and --help: no schema, no YAML, no express, no ES module loader', async (t) => {
   for (const args of [['--version'], ['--help']]) {
     const r = loaded(HALPID, args);
     t.equal(r.status, 0, args.join(' '));
-    t.ok(
-      r.files.some((f) => f.endsWith('halpid.cjs')),
-      'the probe saw the entry',
-    );
+    t.equal(r.files[0], HALPID, 'the probe saw the entry');
     t.notOk(r.has(SCHEMA), `${args[0]}: typebox not loaded`);
-    t.notOk(r.has(YAML), `${args[0]}: yaml not loaded`);
-    t.notOk(r.has(EXPRESS), `${args[0]}: express not loaded`);
+    t.notOk(r.file(YAML), `${args[0]}: yaml not loaded`);
+    t.notOk(r.file(EXPRESS), `${args[0]}: express not loaded`);
+    t.notOk(r.native(ESM_LOADER), `${args[0]}: no ES module loader`);
   }
 });
 
@@ -62,16 +70,13 @@ t.test('halpid --version answers from its entry: not even the argument parser is
   for (const flag of ['--version', '-V']) {
     const r = loaded(HALPID, [flag]);
     t.equal(r.status, 0, flag);
-    t.ok(
-      r.files.some((f) => f.endsWith('halpid.cjs')),
-      'the probe saw the entry',
-    );
     t.notOk(r.has('node_modules/commander/'), `${flag}: commander not loaded`);
-    t.notOk(r.has('standalone/run.ts'), `${flag}: the rest of halpid not loaded`);
-    t.same(r.files, [HALPID], `${flag}: nothing but the CommonJS entry (no ES module loader to compile)`);
+    t.notOk(r.file('halpid-run.cjs'), `${flag}: the rest of halpid not loaded`);
+    t.same(r.files, [HALPID], `${flag}: nothing but the CommonJS entry`);
   }
   const help = loaded(HALPID, ['--help']);
   t.ok(help.has('node_modules/commander/'), 'the probe does see commander where it is needed');
+  t.same(help.files, [HALPID, join(BIN, 'halpid-run.cjs')], '--help: the entry and the rest of halpid');
 });
 
 t.test('flag values are checked without the schema library or the YAML parser', async (t) => {
@@ -79,48 +84,49 @@ t.test('flag values are checked without the schema library or the YAML parser', 
   t.equal(r.status, 2, 'a usage error');
   t.ok(r.has('engine/config-keys.ts'), 'the rules of the values loaded to check it');
   t.notOk(r.has(SCHEMA), 'no typebox');
-  t.notOk(r.has(YAML), 'no yaml');
-  t.notOk(r.has(EXPRESS), 'no express without --web');
+  t.notOk(r.file(YAML), 'no yaml');
+  t.notOk(r.file(EXPRESS), 'no express without --web');
   const check = loaded(HALPID, ['--config-check', '--simulate']);
   t.equal(check.status, 0, '--config-check');
-  t.ok(check.has(YAML), 'the probe does see yaml where it is needed: --config-check prints YAML');
+  t.ok(check.file(YAML), 'the probe does see yaml where it is needed: --config-check prints YAML');
 });
 
-t.test('the daemon loads the YAML parser only for a file to read, no schema library, no node:crypto', async (t) => {
-  const dir = tempDir('halpi2-load-');
-  const conf = join(dir, 'halpid.conf');
-  writeFileSync(conf, 'blackout-time-limit: 5\n');
-  // Without --conf the daemon reads /etc/halpid/halpid.conf when it exists.
-  const cases: Array<[string, string[], boolean]> = [['with --conf', ['--conf', conf], true]];
-  if (!existsSync(DEFAULT_CONFIG_FILE)) cases.push(['without a file', [], false]);
-  for (const [name, args, yaml] of cases) {
-    const log = join(dir, `loaded-${args.length}`);
-    const d = await startDaemon(args, { NODE_OPTIONS: `--import ${PROBE}`, HALPI2_LOAD_LOG: log });
-    t.equal((await d.req('GET', '/values')).status, 200, `${name}: the daemon answers`);
-    await d.stop();
-    const r = seen(log);
-    t.ok(r.has('standalone/daemon.ts'), `${name}: the probe saw the daemon`);
-    t.equal(r.has(YAML), yaml, `${name}: yaml ${yaml ? '' : 'not '}loaded`);
-    t.notOk(r.has(SCHEMA), `${name}: typebox not loaded`);
-    // node:crypto is some twenty modules Node compiles at each start under the bin's V8 flags;
-    // only the web listener (its one-time token) and the NUT server need it. (Seen in the code
-    // loaded: under tap, its own hook in every child loads node:crypto anyway.)
-    t.ok(r.has('from "node:net"'), `${name}: the probe sees the imports of Node's modules`);
-    t.notOk(r.has('from "node:crypto"'), `${name}: no import of node:crypto without --web or --nut`);
-  }
-});
+t.test(
+  'the daemon starts without the ES module loader, node:crypto, the YAML parser (but for a file) or the schema library',
+  async (t) => {
+    const dir = tempDir('halpi2-load-');
+    const conf = join(dir, 'halpid.conf');
+    writeFileSync(conf, 'blackout-time-limit: 5\n');
+    // Without --conf the daemon reads /etc/halpid/halpid.conf when it exists.
+    const cases: Array<[string, string[], boolean]> = [['with --conf', ['--conf', conf], true]];
+    if (!existsSync(DEFAULT_CONFIG_FILE)) cases.push(['without a file', [], false]);
+    for (const [name, args, yaml] of cases) {
+      const log = join(dir, `loaded-${args.length}`);
+      const d = await startDaemon(args, { HALPI2_LOAD_LOG: log }, { nodeArgs: ['--require', PROBE] });
+      t.equal((await d.req('GET', '/values')).status, 200, `${name}: the daemon answers`);
+      await d.stop();
+      // The probe writes Node's modules at exit: what the whole run loaded, the start included.
+      const r = seen(log);
+      t.ok(r.has('standalone/daemon.ts'), `${name}: the probe saw the daemon`);
+      t.equal(r.file(YAML), yaml, `${name}: yaml ${yaml ? '' : 'not '}loaded`);
+      t.notOk(r.file(EXPRESS), `${name}: express not loaded`);
+      t.notOk(r.has(SCHEMA), `${name}: typebox not loaded`);
+      // With the bin's V8 flags Node compiles each of its own modules from source at every start:
+      // the ES module loader and node:crypto (some twenty modules; only the web listener's one-time
+      // token and the NUT server need it) are not loaded.
+      t.ok(r.native('net'), `${name}: the probe sees Node's modules`);
+      t.notOk(r.native(ESM_LOADER), `${name}: no ES module loader`);
+      t.notOk(r.native('crypto'), `${name}: no node:crypto without --web or --nut`);
+    }
+  },
+);
 
 t.test('halpi loads nothing of the daemon', async (t) => {
   const r = loaded(HALPI, ['--help']);
   t.equal(r.status, 0);
-  for (const marker of [
-    SCHEMA,
-    YAML,
-    EXPRESS,
-    'engine/supervisor.ts',
-    'engine/simulator/',
-    'node_modules/chrono-node/',
-  ])
+  t.same(r.files, [HALPI, join(BIN, 'halpi-program.cjs')], 'the entry and the rest of halpi');
+  t.notOk(r.native(ESM_LOADER), 'no ES module loader');
+  for (const marker of [SCHEMA, 'engine/supervisor.ts', 'engine/simulator/', 'node_modules/chrono-node/'])
     t.notOk(r.has(marker), marker);
 });
 
@@ -144,7 +150,8 @@ t.test('plain halpi status answers without the argument parser; any other line g
   t.equal(plain.status, 1, 'no daemon: the usual failure');
   t.ok(plain.has('cli/status.ts'), 'the status command ran');
   t.notOk(plain.has('node_modules/commander/'), 'commander not loaded');
-  t.same(plain.files, [HALPI], 'nothing but the CommonJS entry (no ES module loader to compile)');
+  t.same(plain.files, [HALPI], 'nothing but the CommonJS entry');
+  t.notOk(plain.native(ESM_LOADER), 'no ES module loader');
   const other = loaded(HALPI, ['-s', socket, 'status', '--bogus']);
   t.equal(other.status, 2, 'an unknown option is still a usage error');
   t.ok(other.has('node_modules/commander/'), 'commander loaded for it');

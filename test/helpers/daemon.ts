@@ -86,11 +86,19 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
+/**
+ * halpid with `args`. `nodeArgs` go to Node before the bin, and the process then runs through
+ * `env -u NODE_OPTIONS`: without the hook tap adds to every child's NODE_OPTIONS, which loads
+ * Node's ES module loader (test/bins/lazy-loading.test.ts looks at what the bin itself loads).
+ */
 export function spawnHalpid(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  nodeArgs?: string[],
 ): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [...HALPID_FLAGS, HALPID, ...args], {
+  const command = [process.execPath, ...HALPID_FLAGS, ...(nodeArgs ?? []), HALPID, ...args];
+  if (nodeArgs) command.unshift('/usr/bin/env', '-u', 'NODE_OPTIONS');
+  const proc = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     // Without tap's NODE_OPTIONS (its coverage hook costs most of a second per start).
     env: { ...process.env, NODE_OPTIONS: '', JOURNAL_STREAM: '', HALPID_LOG_LEVEL: '', DEBUG: '', ...env },
@@ -118,7 +126,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startDaemon(
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
-  opts: { defaultSocket?: boolean } = {},
+  opts: { defaultSocket?: boolean; nodeArgs?: string[] } = {},
 ): Promise<RunningDaemon> {
   const dir = tempDir('halpid-test-');
   const given = args.lastIndexOf('--socket');
@@ -131,6 +139,7 @@ export async function startDaemon(
   const { proc, output, exited } = spawnHalpid(
     ['--simulate', ...socketArgs, '--socket-group', GID, '--poweroff', 'true', '--poweroff-fallback', '', ...args],
     env,
+    opts.nodeArgs,
   );
   let done = false;
   void exited.then(() => {

@@ -17,8 +17,8 @@ const ALLOWED = [
   /^package\.json$/,
   /^README\.md$/,
   /^LICENSE$/,
-  /^dist\/bin\/(halpid|halpi)\.cjs$/,
-  /^dist\/bin\/chunks\/(halpid-run|halpi-program|[a-z-]+-[A-Z0-9]+)\.mjs$/,
+  /^dist\/bin\/(halpid|halpi|halpid-run|halpi-program)\.cjs$/,
+  /^dist\/bin\/lib\/(express|yaml|chrono-node)\.cjs$/, // libraries some commands load on demand
   /^dist\/plugin\/index\.cjs$/,
   /^prebuilds\/linux-(x64|arm64)\/i2c\.abi\d+\.node$/, // i2c-bus's addon, prebuilt (scripts/build-prebuilds.sh)
   /^public\/(index\.html|app\.js|style\.css)(\.gz|\.br)?$/,
@@ -34,7 +34,12 @@ const REQUIRED = [
   'public/icon-192.png',
   'public/icon-512.png',
   'dist/bin/halpid.cjs',
+  'dist/bin/halpid-run.cjs',
   'dist/bin/halpi.cjs',
+  'dist/bin/halpi-program.cjs',
+  'dist/bin/lib/express.cjs',
+  'dist/bin/lib/yaml.cjs',
+  'dist/bin/lib/chrono-node.cjs',
   'public/index.html',
   'public/app.js',
   'public/icon.png',

@@ -12,18 +12,17 @@ const layout = (t: Test, files: string[]): string => {
   return root;
 };
 
-t.test("the npm package: the code in dist/bin/chunks finds the package root's public/", async (t) => {
-  const root = layout(t, ['public/index.html', 'dist/bin/chunks/run.mjs']);
-  t.equal(findPanelDir(join(root, 'dist/bin/chunks')), join(root, 'public'));
+t.test("the npm package: the code in dist/bin finds the package root's public/", async (t) => {
+  const root = layout(t, ['public/index.html', 'dist/bin/halpid-run.cjs']);
   t.equal(findPanelDir(join(root, 'dist/bin')), join(root, 'public'));
 });
 
-t.test('the Debian package: /usr/lib/halpid/chunks finds /usr/lib/halpid/public', async (t) => {
-  const root = layout(t, ['usr/lib/halpid/public/index.html', 'usr/lib/halpid/chunks/run.mjs']);
-  t.equal(findPanelDir(join(root, 'usr/lib/halpid/chunks')), join(root, 'usr/lib/halpid/public'));
+t.test('the Debian package: /usr/lib/halpid finds /usr/lib/halpid/public', async (t) => {
+  const root = layout(t, ['usr/lib/halpid/public/index.html', 'usr/lib/halpid/halpid-run.cjs']);
+  t.equal(findPanelDir(join(root, 'usr/lib/halpid')), join(root, 'usr/lib/halpid/public'));
 });
 
 t.test('a public/ without the panel, or none at all, is no panel', async (t) => {
-  const root = layout(t, ['public/other.txt', 'dist/bin/chunks/run.mjs']);
-  t.equal(findPanelDir(join(root, 'dist/bin/chunks')), undefined);
+  const root = layout(t, ['public/other.txt', 'dist/bin/halpid-run.cjs']);
+  t.equal(findPanelDir(join(root, 'dist/bin')), undefined);
 });

@@ -1,0 +1,20 @@
+// A preload for child processes (`node --require <this file> …`): appends to $HALPI2_LOAD_LOG the
+// path of every CommonJS file Node compiles (the bins are CommonJS bundles, so the files they
+// load), and, at exit, `native: <name>` for each of Node's own modules it loaded
+// (process.moduleLoadList: `internal/modules/esm/loader` is its ES module loader). Used to see what
+// a command loaded, not how long it took. CommonJS itself, so that the probe loads nothing of its own.
+'use strict';
+const { appendFileSync } = require('node:fs');
+const log = process.env.HALPI2_LOAD_LOG;
+if (log) {
+  const Module = module.constructor;
+  const compile = Module.prototype._compile;
+  Module.prototype._compile = function (content, filename) {
+    appendFileSync(log, `${filename}\n`);
+    return compile.call(this, content, filename);
+  };
+  process.on('exit', () => {
+    const natives = process.moduleLoadList.filter((m) => m.startsWith('NativeModule '));
+    appendFileSync(log, natives.map((m) => `native: ${m.slice(13)}\n`).join(''));
+  });
+}
