@@ -368,7 +368,8 @@ export function createApi(opts: ApiOptions): Api {
   }
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
+    // Timed only for the debug line (performance.now() would load perf_hooks at the first request).
+    const started = debug.enabled ? performance.now() : 0;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
