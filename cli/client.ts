@@ -2,7 +2,6 @@
 // errors of docs/cli.md turned into one-line messages.
 
 import { existsSync, statSync, readFileSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import {
   socketRequest,
   SocketRequestError,
@@ -10,6 +9,7 @@ import {
   type Reply,
   type SocketRequestOptions,
 } from '../lib/socket-http.js';
+import { REASONS } from '../lib/http-reasons.js';
 import { DEFAULT_SOCKET, LEGACY_SOCKET, simulatorSocketPath, SYSTEMD_UNITS } from '../engine/paths.js';
 
 /** A failure to report: the message goes after `Error: `; exit with `code`. */
@@ -149,6 +149,6 @@ export function httpError(res: Response): CliError {
   } catch {
     // a text body
   }
-  const reason = STATUS_CODES[res.status] ?? 'Unknown';
+  const reason = REASONS[res.status] ?? 'Unknown';
   return new CliError(`Request failed (${res.status} ${reason})${message ? `: ${message}` : ''}`);
 }

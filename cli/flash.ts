@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkFirmwareImage, FirmwareImageError, imageTooLarge, MAX_IMAGE_BYTES } from '../engine/firmware-image.js';
 import { readEvents } from '../lib/sse.js';
-import { socketStream } from '../lib/socket-http.js';
+import { socketStream } from '../lib/socket-stream.js';
 import { CliError, httpError, type Client } from './client.js';
 
 export interface FlashOutput {

@@ -3,7 +3,8 @@
 // stream is down. Tolerant of both dialects. Never throws out of a socket callback.
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { socketRequest, socketStream, TimeoutError, type Reply } from '../lib/socket-http.js';
+import { socketRequest, TimeoutError, type Reply } from '../lib/socket-http.js';
+import { socketStream } from '../lib/socket-stream.js';
 import { readEvents } from '../lib/sse.js';
 import { RealClock, type Clock, type TimerHandle } from '../engine/clock.js';
 import type { ConfigKey } from '../engine/device.js';
