@@ -110,6 +110,7 @@ t.test(
       t.ok(r.has('standalone/daemon.ts'), `${name}: the probe saw the daemon`);
       t.equal(r.file(YAML), yaml, `${name}: yaml ${yaml ? '' : 'not '}loaded`);
       t.notOk(r.file(EXPRESS), `${name}: express not loaded`);
+      t.notOk(r.file('lib/busboy.cjs'), `${name}: busboy (firmware uploads) not loaded`);
       t.notOk(r.has(SCHEMA), `${name}: typebox not loaded`);
       // With the bin's V8 flags Node compiles each of its own modules from source at every start:
       // the ES module loader and node:crypto (some twenty modules; only the web listener's one-time
@@ -117,6 +118,7 @@ t.test(
       t.ok(r.native('net'), `${name}: the probe sees Node's modules`);
       t.notOk(r.native(ESM_LOADER), `${name}: no ES module loader`);
       t.notOk(r.native('crypto'), `${name}: no node:crypto without --web or --nut`);
+      t.notOk(r.native('perf_hooks'), `${name}: no perf_hooks (the performance global loads it)`);
     }
   },
 );
@@ -152,6 +154,14 @@ t.test('plain halpi status answers without the argument parser; any other line g
   t.notOk(plain.has('node_modules/commander/'), 'commander not loaded');
   t.same(plain.files, [HALPI], 'nothing but the CommonJS entry');
   t.notOk(plain.native(ESM_LOADER), 'no ES module loader');
+  t.notOk(plain.native('http'), 'no node:http');
+  const d = await startDaemon();
+  t.teardown(() => d.stop());
+  const answered = loaded(HALPI, ['-s', d.socket, 'status']);
+  t.equal(answered.status, 0, 'against a daemon: its status');
+  t.same(answered.files, [HALPI], 'against a daemon: nothing but the entry');
+  t.notOk(answered.native('http'), 'against a daemon: no node:http (a plain socket carries the request)');
+  t.ok(answered.native('net'), 'the probe sees node:net');
   const other = loaded(HALPI, ['-s', socket, 'status', '--bogus']);
   t.equal(other.status, 2, 'an unknown option is still a usage error');
   t.ok(other.has('node_modules/commander/'), 'commander loaded for it');
