@@ -5,7 +5,8 @@
 // rest of the command (halpid-run.cjs, halpi-program.cjs), required on demand. Within a bundle a
 // dynamic import() becomes a require() of code initialised when first asked for. The heavy
 // libraries only some commands need (express for the web listener, yaml for a configuration file,
-// chrono-node for free-form times) are bundled on their own in dist/bin/lib/, so the start never
+// chrono-node for free-form times, busboy for a firmware upload, commander for a command line
+// halpid cannot read alone) are bundled on their own in dist/bin/lib/, so the start never
 // parses them; they hold no state of ours, and each is one file shared by whichever bundle asks.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -23,7 +24,7 @@ const common = {
 };
 
 /** Libraries loaded on demand, each bundled alone as dist/bin/lib/<name>.cjs. */
-const LIBS = ['express', 'yaml', 'chrono-node'];
+const LIBS = ['express', 'yaml', 'chrono-node', 'busboy', 'commander'];
 for (const lib of LIBS) {
   await build({
     ...common,

@@ -3,90 +3,32 @@
 
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
-import { parseFlagValue, type ConfigKey, type DaemonConfig } from '../engine/config-keys.js';
+import { parseFlagValue, type DaemonConfig } from '../engine/config-keys.js';
 import { VERSION } from '../engine/version.js';
+import { commanderArgs, plainArgs } from './args.js';
 import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 import { findPanelDir } from './panel-dir.js';
 
 let daemonModule: Promise<typeof import('./daemon.js')> | null = null;
 
-/** Parse argv. Flag values are collected as text and checked once commander is done with them. */
+/** Parse argv. Flag values are collected as text and checked once the line is read. */
 async function parseArgs(argv: string[]): Promise<{ files: string[]; flags: Partial<DaemonConfig>; check: boolean }> {
   const flags: Partial<DaemonConfig> = {};
-  const raw: Array<[ConfigKey, string]> = [];
-  const value = (key: ConfigKey) => (text: string) => {
-    raw.push([key, text]);
-    return text;
-  };
-  const program = new Command('halpid')
-    .description('HALPI2 power monitor and watchdog daemon')
-    .helpOption('-h, --help', 'show this help')
-    .version(`halpid ${VERSION}`, '-V, --version', 'print the version')
-    .option(
-      '-c, --conf <file>',
-      'configuration file (repeatable; later files override earlier ones)',
-      (f: string, acc: string[]) => [...acc, f],
-      [] as string[],
-    )
-    .option('--i2c-bus <n>', 'I2C bus number', value('i2c-bus'))
-    .option('--i2c-addr <n>', 'controller address, decimal or 0x hex', value('i2c-addr'))
-    .option('--blackout-time-limit <s>', 'seconds of blackout before shutting down', value('blackout-time-limit'))
-    .option(
-      '--blackout-voltage-limit <v>',
-      'input voltage below which power counts as lost',
-      value('blackout-voltage-limit'),
-    )
-    .option('-s, --socket <path>', 'Unix socket of the HTTP API', value('socket'))
-    .option('-g, --socket-group <group>', 'group owning the socket (name or gid)', value('socket-group'))
-    .option('--poweroff <command>', 'shell command that powers the machine off ("" = none)', value('poweroff'))
-    .option(
-      '--poweroff-timeout <s>',
-      'seconds before a poweroff command that has not exited counts as hung',
-      value('poweroff-timeout'),
-    )
-    .option(
-      '--poweroff-fallback <command>',
-      'shell command run when the poweroff command fails or hangs ("" = none)',
-      value('poweroff-fallback'),
-    )
-    .option('--rtcwake <command>', 'rtcwake program', value('rtcwake'))
-    .option('-n, --dry-run', 'log instead of shutting down')
-    .option('--no-dry-run', 'shut down for real')
-    .addOption(new Option('--backend <backend>', 'controller backend').choices(['auto', 'i2c', 'simulator']))
-    .option('--simulate', 'short for --backend simulator')
-    .addOption(new Option('--api-compat <dialect>', 'HTTP API dialect').choices(['5', '4']))
-    .option('--sim-state-file <path>', 'simulator settings file ("" = memory only)', value('sim-state-file'))
-    .option('--sim-execute-commands', 'run poweroff and rtcwake even on the simulator')
-    .option('--no-sim-execute-commands', 'do not run poweroff and rtcwake on the simulator')
-    .option('--web <host:port>', 'serve the web panel and the API under /api on this address', value('web'))
-    .option(
-      '--nut <[host:]port>',
-      'serve the Network UPS Tools protocol (UPS halpi2) on this address',
-      value('nut-listen'),
-    )
-    .option(
-      '--config-check',
-      'check the configuration files and flags, print the settings halpid would run with and every warning, and exit (1 on errors)',
-    )
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  program.parse(argv);
+  const o = plainArgs(argv.slice(2)) ?? (await commanderArgs(argv));
   // The daemon's code is fetched while the flags are checked (settled below, where it is awaited;
   // a usage error exits first).
-  if (program.opts().configCheck !== true) {
+  if (o.configCheck !== true) {
     daemonModule = import('./daemon.js');
     daemonModule.catch(() => {});
   }
-  for (const [key, text] of raw) (flags as Record<string, unknown>)[key] = parseFlagValue(key, text);
-  const o = program.opts();
-  if (o.dryRun !== undefined) flags['dry-run'] = o.dryRun as boolean;
-  if (o.simExecuteCommands !== undefined) flags['sim-execute-commands'] = o.simExecuteCommands as boolean;
+  for (const [key, text] of o.raw) (flags as Record<string, unknown>)[key] = parseFlagValue(key, text);
+  if (o.dryRun !== undefined) flags['dry-run'] = o.dryRun;
+  if (o.simExecuteCommands !== undefined) flags['sim-execute-commands'] = o.simExecuteCommands;
   if (o.backend) flags.backend = o.backend as DaemonConfig['backend'];
   if (o.simulate) flags.backend = 'simulator';
   if (o.apiCompat) flags['api-compat'] = Number(o.apiCompat) as 4 | 5;
-  return { files: o.conf as string[], flags, check: o.configCheck === true };
+  return { files: o.conf, flags, check: o.configCheck === true };
 }
 
 /** --config-check: every problem of the files and flags, then the effective settings as YAML. */
@@ -123,10 +65,6 @@ async function main(): Promise<void> {
   try {
     args = await parseArgs(process.argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      const code = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
-      process.exit(code);
-    }
     if ((err as Error).name === 'UsageError') {
       process.stderr.write(`${(err as Error).message}\n`);
       process.exit(2);

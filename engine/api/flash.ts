@@ -1,7 +1,7 @@
 // POST /flash request body: the first multipart part named `firmware` (docs/api.md), with
 // halpid 5.0.2's error texts for each way a body can be wrong.
 
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import { afterDrain, BODY_LIMIT } from './http.js';
 
@@ -17,16 +17,19 @@ export function hasBoundary(contentType: string | undefined): boolean {
   return params.some((p) => /^\s*boundary\s*=\s*("?)[^"]+\1\s*$/i.test(p));
 }
 
-export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<FirmwareUpload> {
+export async function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<FirmwareUpload> {
   if (!hasBoundary(req.headers['content-type'])) {
     req.resume();
-    return Promise.resolve({
+    return {
       ok: false,
       status: 400,
       kind: 'text',
       message: 'Invalid `boundary` for `multipart/form-data` request',
-    });
+    };
   }
+  // Loaded for an upload only: the daemon's start does not parse it (docs/performance.md). The
+  // body waits, paused, until it is piped below.
+  const { default: createBusboy } = await import('busboy');
   return new Promise((resolve) => {
     let settled = false;
     let inFirmware = false;
@@ -58,7 +61,7 @@ export function readFirmware(req: IncomingMessage, limit = BODY_LIMIT): Promise<
 
     let bb: busboy.Busboy;
     try {
-      bb = busboy({
+      bb = createBusboy({
         headers: req.headers,
         // A part without a filename arrives as a string: latin1 maps it back to its bytes.
         defCharset: 'latin1',

@@ -76,7 +76,11 @@ t.test('halpid --version answers from its entry: not even the argument parser is
   }
   const help = loaded(HALPID, ['--help']);
   t.ok(help.has('node_modules/commander/'), 'the probe does see commander where it is needed');
-  t.same(help.files, [HALPID, join(BIN, 'halpid-run.cjs')], '--help: the entry and the rest of halpid');
+  t.same(
+    help.files,
+    [HALPID, join(BIN, 'halpid-run.cjs'), join(BIN, 'lib/commander.cjs')],
+    '--help: the entry, the rest of halpid and commander',
+  );
 });
 
 t.test('flag values are checked without the schema library or the YAML parser', async (t) => {
@@ -111,6 +115,7 @@ t.test(
       t.equal(r.file(YAML), yaml, `${name}: yaml ${yaml ? '' : 'not '}loaded`);
       t.notOk(r.file(EXPRESS), `${name}: express not loaded`);
       t.notOk(r.file('lib/busboy.cjs'), `${name}: busboy (firmware uploads) not loaded`);
+      t.notOk(r.file('lib/commander.cjs'), `${name}: commander not loaded (a line of long options)`);
       t.notOk(r.has(SCHEMA), `${name}: typebox not loaded`);
       // With the bin's V8 flags Node compiles each of its own modules from source at every start:
       // the ES module loader and node:crypto (some twenty modules; only the web listener's one-time
@@ -126,7 +131,11 @@ t.test(
 t.test('halpi loads nothing of the daemon', async (t) => {
   const r = loaded(HALPI, ['--help']);
   t.equal(r.status, 0);
-  t.same(r.files, [HALPI, join(BIN, 'halpi-program.cjs')], 'the entry and the rest of halpi');
+  t.same(
+    r.files,
+    [HALPI, join(BIN, 'halpi-program.cjs'), join(BIN, 'lib/commander.cjs')],
+    'the entry, the rest of halpi and commander',
+  );
   t.notOk(r.native(ESM_LOADER), 'no ES module loader');
   for (const marker of [SCHEMA, 'engine/supervisor.ts', 'engine/simulator/', 'node_modules/chrono-node/'])
     t.notOk(r.has(marker), marker);

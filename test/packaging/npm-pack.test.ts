@@ -18,7 +18,7 @@ const ALLOWED = [
   /^README\.md$/,
   /^LICENSE$/,
   /^dist\/bin\/(halpid|halpi|halpid-run|halpi-program)\.cjs$/,
-  /^dist\/bin\/lib\/(express|yaml|chrono-node)\.cjs$/, // libraries some commands load on demand
+  /^dist\/bin\/lib\/(express|yaml|chrono-node|busboy|commander)\.cjs$/, // libraries some commands load on demand
   /^dist\/plugin\/index\.cjs$/,
   /^prebuilds\/linux-(x64|arm64)\/i2c\.abi\d+\.node$/, // i2c-bus's addon, prebuilt (scripts/build-prebuilds.sh)
   /^public\/(index\.html|app\.js|style\.css)(\.gz|\.br)?$/,
@@ -40,6 +40,8 @@ const REQUIRED = [
   'dist/bin/lib/express.cjs',
   'dist/bin/lib/yaml.cjs',
   'dist/bin/lib/chrono-node.cjs',
+  'dist/bin/lib/busboy.cjs',
+  'dist/bin/lib/commander.cjs',
   'public/index.html',
   'public/app.js',
   'public/icon.png',
