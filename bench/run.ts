@@ -47,7 +47,7 @@ const IDLE_S = num('HALPI2_BENCH_IDLE_S', 60, 6);
 const SETTLE_S = num('HALPI2_BENCH_SETTLE_S', 20, 3);
 /**
  * Idle is measured once the start's garbage collections and optimising compiles are over: with
- * the bin's --interrupt-budget the tick's functions are optimised (and some once more after a
+ * the interrupt budget the daemon sets once it runs (standalone/v8-tuning.ts) the tick's functions are optimised (and some once more after a
  * deoptimisation) until 60-90 s after the start.
  */
 const IDLE_SETTLE_S = num('HALPI2_BENCH_IDLE_SETTLE_S', 90, 3);

@@ -1,8 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=32 --interrupt-budget=8192
+#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=32
 // The V8 flags keep the daemon small (docs/performance.md): a 1 MiB young generation instead of
 // growing to 32 MiB, and an old space cap far above what it uses, at no cost in throughput. The
-// lower interrupt budget lets the 100 ms tick reach optimised code in about a minute, not never:
-// an idle daemon's tick runs ten times a second, too seldom for V8's default to tier it up.
+// tick's lower interrupt budget is set once the daemon runs (v8-tuning.ts).
 // halpid: the process entry, built as CommonJS (dist/bin/halpid.cjs, scripts/build-bins.mjs).
 // `halpid --version` answers here, loading nothing else (scripts and package tools call it, and it
 // costs a whole Node start already); everything else is in run.ts, an ES module.

@@ -9,6 +9,7 @@ import { commanderArgs, plainArgs } from './args.js';
 import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 import { findPanelDir } from './panel-dir.js';
+import { tuneForTicks } from './v8-tuning.js';
 
 let daemonModule: Promise<typeof import('./daemon.js')> | null = null;
 
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
   const { Daemon, StartupError } = await (daemonModule ?? import('./daemon.js'));
   try {
     daemon = await Daemon.start({ files: args.files, flags: args.flags, logger, panelDir });
+    tuneForTicks();
   } catch (err) {
     if (err instanceof StartupError) process.exit(err.code);
     throw err;
