@@ -9,13 +9,21 @@ import { fakeApp } from '../helpers/signalk.js';
 
 const P = 'electrical.halpi';
 
+/** A simulator with the synchronous write of the real I2C bus, which the exit hook needs: records what it wrote. */
+class SyncWriteSimulator extends SimulatedController {
+  readonly syncWrites: number[][] = [];
+  writeSync(data: Uint8Array): void {
+    this.syncWrites.push([...data]);
+  }
+}
+
 function rig(config: Record<string, unknown> = {}) {
   const clock = new FakeClock();
-  let sim: SimulatedController | undefined;
+  let sim: SyncWriteSimulator | undefined;
   const app = fakeApp();
   const plugin = createPlugin(app, {
     clock,
-    simulator: () => (sim = new SimulatedController({ clock, start: 'host-running', hostGated: true })),
+    simulator: () => (sim = new SyncWriteSimulator({ clock, start: 'host-running', hostGated: true })),
   });
   // A harmless poweroff command, although the simulator never runs it.
   plugin.start({
@@ -188,19 +196,19 @@ t.test('shutdown and standby with control.power: the confirmation object is requ
 });
 
 t.test('stop: the watchdog is disarmed, measurements go to null, notifications say monitoring stopped', async (t) => {
-  const exitHooks = process.listenerCount('exit');
+  const hooksBefore = process.listeners('exit');
   const r = rig();
   await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
-  t.equal(
-    process.listenerCount('exit'),
-    exitHooks + 1,
-    'an exit hook disarms the watchdog if the server exits without stopping us',
-  );
+  const hooks = process.listeners('exit').filter((l) => !hooksBefore.includes(l));
+  t.equal(hooks.length, 1, 'one exit hook while the plugin drives the controller');
   await r.clock.advance(600);
   t.equal(r.sim.watchdogActiveMs, 60_000, 'the plugin arms its own 60 s watchdog');
+  // A server that exits without stopping the plugin: Node runs the hook, which may only write synchronously.
+  hooks[0]!.call(process, 0);
+  t.same(r.sim.syncWrites, [[0x12, 0, 0]], 'the exit hook writes watchdog timeout 0 (disarmed) on the bus');
   await stopAll(r);
   t.equal(r.sim.watchdogActiveMs, 0, 'disarmed');
-  t.equal(process.listenerCount('exit'), exitHooks, 'the hook goes with a clean stop');
+  t.notOk(process.listeners('exit').includes(hooks[0]!), 'the hook goes with a clean stop');
   t.equal(r.app.values.get(`${P}.dcInputVoltage`), null);
   t.equal(r.app.values.get(`${P}.usb.port0`), null);
   t.match(r.app.values.get(`${P}.firmwareVersion`), /^\d+\.\d+\.\d+/, 'identity stays');
