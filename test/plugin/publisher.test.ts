@@ -49,7 +49,12 @@ function rig(config: Record<string, unknown> = {}) {
     values(from)
       .filter((v) => v.path === path)
       .at(-1)?.value;
-  return { clock, deltas, statuses, errors, pub, values, paths, value, options };
+  /** Entries of a values list that are not a path and a value (the server would drop or choke on them). */
+  const malformed = () =>
+    deltas
+      .flatMap((d) => d.updates.flatMap((u) => u.values ?? []))
+      .filter((v) => typeof v !== 'object' || v === null || typeof v.path !== 'string' || !('value' in v));
+  return { clock, deltas, statuses, errors, pub, values, paths, value, options, malformed };
 }
 
 t.test('the first snapshot sends everything, in one delta; later ones send measurements and changes', async (t) => {
@@ -110,6 +115,14 @@ t.test('the first snapshot sends everything, in one delta; later ones send measu
   r.pub.snapshot(SNAP);
   t.ok(r.paths(n).includes(`${P}.powerState`), 'resent after 60 s');
   t.notOk(r.paths(n).includes(`${P}.firmwareVersion`), 'identity is not');
+  t.same(r.statuses, ['Connected to halpid 5.1.0 at /x'], 'the status is set once, not at every snapshot');
+  // SNAP has no config and no supply: those paths are left out, never sent without a value.
+  t.same(
+    r.values().filter((v) => v.value === undefined),
+    [],
+    'no path without a value',
+  );
+  t.notOk(r.paths().includes(`${P}.config.ledBrightness`));
 });
 
 t.test(
@@ -252,6 +265,7 @@ t.test('a notification switched off is never published', async (t) => {
   r.pub.stop();
   t.notOk(r.paths().some((p) => p === `notifications.${P}.blackout` || p === `notifications.${P}.connection`));
   t.ok(r.paths().includes(`notifications.${P}.shutdown`));
+  t.same(r.malformed(), [], 'every value sent is a path and a value');
 });
 
 t.test('zones follow the controller thresholds read from /config', async (t) => {
@@ -347,6 +361,11 @@ t.test(
       state: 'alarm',
       message: 'HALPI2 controller not answering: nothing will power-cycle the computer',
     });
+    // The data going stale then changes nothing in the alarm: it is not sent again (a client would sound it again).
+    const alarms = r.values().filter((v) => v.path === `notifications.${P}.connection`).length;
+    await r.clock.advance(60_000);
+    t.ok(r.pub.isStale);
+    t.equal(r.values().filter((v) => v.path === `notifications.${P}.connection`).length, alarms, 'not resent');
   },
 );
 
@@ -387,6 +406,7 @@ t.test('after stop nothing more is published, whatever the source still reports'
   r.pub.blackout({ phase: 'start', time_limit: 5 });
   r.pub.poweroffFailed('exited with code 1');
   r.pub.controller({ reachable: false, powerCycleAt: null });
+  r.pub.supply({ charge: 50, runtime: 10, shutdown_in: 4, shutting_down: true, power: 2, current: 0.2 });
   await r.clock.advance(60_000);
   t.equal(r.deltas.length, n, 'the stop values stay the last word');
   t.same(r.errors, [], 'no stale error after stop');
@@ -398,7 +418,21 @@ t.test('the blackout notification: solo blackouts, no known numbers, a countdown
   const r = rig();
   r.pub.begin();
   r.pub.change({ usb: SNAP.usb });
-  t.notOk(r.paths().includes(N), 'nothing said before a power or daemon state is known');
+  t.same(
+    r.values(),
+    [
+      { path: `${P}.usb.port0`, value: true },
+      { path: `${P}.usb.port1`, value: true },
+      { path: `${P}.usb.port2`, value: false },
+      { path: `${P}.usb.port3`, value: true },
+      { path: `${P}.mode`, value: 'client' },
+      {
+        path: `notifications.${P}.shutdown`,
+        value: { state: 'normal', method: [], message: 'No HALPI2 shutdown in progress' },
+      },
+    ],
+    'the ports, the mode and the shutdown notification; no blackout notification before a power or daemon state is known',
+  );
   r.pub.change({ state: 'BlackoutSolo' });
   t.same(r.value(N), { state: 'alarm', method: ['visual', 'sound'], message: lost }, 'no V_cap, no countdown');
   const d = rig();
@@ -506,4 +540,166 @@ t.test('events that change nothing send nothing', async (t) => {
   r.pub.controller({ reachable: true, powerCycleAt: null });
   r.pub.blackout({ phase: 'end' });
   t.equal(r.deltas.length, n, 'no delta, not even an empty one');
+});
+
+t.test('no data at all after the start: stale at the timeout, saying no data came yet', async (t) => {
+  const r = rig({ staleTimeout: 5, pollInterval: 1000 });
+  r.pub.begin();
+  await r.clock.advance(4999);
+  t.same(r.errors, [], 'not before the timeout');
+  t.notOk(r.pub.isStale);
+  await r.clock.advance(1);
+  t.ok(r.pub.isStale);
+  const alert = 'halpid not reachable at /x: no data yet';
+  t.same(r.errors, [alert]);
+  t.same(r.value(`notifications.${P}.connection`), { state: 'alert', method: ['visual'], message: alert });
+  t.equal(r.value(`${P}.dcInputVoltage`), null);
+});
+
+t.test('the stale timeout runs from the last snapshot', async (t) => {
+  const r = rig({ staleTimeout: 5, pollInterval: 1000 });
+  r.pub.begin();
+  await r.clock.advance(3000);
+  r.pub.snapshot(SNAP);
+  await r.clock.advance(4999);
+  t.notOk(r.pub.isStale, '4.999 s after the snapshot');
+  await r.clock.advance(1);
+  t.ok(r.pub.isStale, '5 s after the snapshot');
+  t.same(r.errors, ['halpid not reachable at /x: no data yet']);
+});
+
+t.test("halpid's supply event: the supercap paths at once; while stale, kept for the next snapshot", async (t) => {
+  const r = rig({ staleTimeout: 5, pollInterval: 1000 });
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  const n = r.deltas.length;
+  r.pub.supply({ charge: 80, runtime: 30, shutdown_in: null, shutting_down: false, power: null, current: null });
+  t.equal(r.deltas.length, n + 1, 'one delta');
+  t.same(
+    r.values(n),
+    [
+      { path: `${P}.supercap.stateOfCharge`, value: 0.8 },
+      { path: `${P}.supercap.timeRemaining`, value: 30 },
+      { path: `${P}.supercap.power`, value: null },
+      { path: `${P}.supercap.current`, value: null },
+      { path: `${P}.blackout.timeToShutdown`, value: null },
+    ],
+    'the measurements of the supply, nothing else',
+  );
+  await r.clock.advance(5000);
+  t.ok(r.pub.isStale);
+  const stale = r.deltas.length;
+  r.pub.supply({ charge: 50, runtime: 10, shutdown_in: 4, shutting_down: true, power: 2, current: 0.2 });
+  t.equal(r.deltas.length, stale, 'nothing among the nulls');
+  r.pub.snapshot(SNAP);
+  t.equal(r.value(`${P}.supercap.stateOfCharge`, stale), 0.5, 'the kept supply with the next snapshot');
+  t.equal(r.value(`${P}.blackout.timeToShutdown`, stale), 4);
+  t.equal(r.value(`${P}.blackout.shuttingDown`, stale), true);
+});
+
+t.test(
+  'the countdown refresh: a number that gains or loses a digit is still a countdown, held to once a second',
+  async (t) => {
+    const N = `notifications.${P}.blackout`;
+    const r = rig();
+    r.pub.begin();
+    r.pub.snapshot(SNAP);
+    await r.clock.advance(3000); // the blackout starts 3 s after the plugin: its times count from then
+    r.pub.blackout({ phase: 'start', time_limit: 12 });
+    const snap = (V_cap: number) =>
+      r.pub.snapshot({ ...SNAP, V_in: 0, V_cap, state: 'BlackoutCoOp', daemon_state: 'BLACKOUT' });
+    const messages = () =>
+      r
+        .values()
+        .filter((v) => v.path === N)
+        .map((v) => (v.value as { message: string }).message);
+    const lost = 'HALPI2 input power lost, running on supercap';
+    snap(10.05);
+    t.same(messages().slice(-1), [`${lost} (V_cap 10.05 V, shutdown in 12 s)`]);
+    const n = messages().length;
+    await r.clock.advance(200);
+    snap(9.96); // 10.05 → 9.96: one digit fewer
+    await r.clock.advance(200);
+    snap(9.93); // a change in the second decimal only
+    t.equal(messages().length, n, 'no refresh within the second');
+    await r.clock.advance(1100); // t = 1.5 s
+    snap(9.87);
+    t.same(messages().slice(n), [`${lost} (V_cap 9.87 V, shutdown in 11 s)`], 'refreshed after a second');
+    await r.clock.advance(500); // t = 2.0 s: 10 s left, 0.5 s after the last refresh
+    snap(9.84);
+    t.equal(messages().length, n + 1, 'the seconds changed, but within the second: held');
+    for (let i = 0; i < 8; i++) {
+      await r.clock.advance(1000);
+      snap(9.8 - i * 0.01);
+    }
+    t.equal(messages().at(-1), `${lost} (V_cap 9.73 V, shutdown in 2 s)`, 'refreshed once a second (t = 10 s)');
+    t.same(r.malformed(), [], 'every value sent is a path and a value');
+  },
+);
+
+t.test('a change event publishes a changed identity value at once, and only what changed', async (t) => {
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  const n = r.deltas.length;
+  r.pub.change({ daemon_version: '5.2.0', firmware_version: SNAP.firmware_version });
+  t.same(r.values(n), [{ path: `${P}.daemonVersion`, value: '5.2.0' }]);
+});
+
+t.test('discrete values are resent 60 s after the last resend, whenever the first snapshot came', async (t) => {
+  const r = rig({ staleTimeout: 600 });
+  r.pub.begin();
+  await r.clock.advance(7000);
+  r.pub.snapshot(SNAP); // the first: everything, at t = 7 s
+  await r.clock.advance(59_999);
+  let n = r.deltas.length;
+  r.pub.snapshot(SNAP);
+  t.notOk(r.paths(n).includes(`${P}.powerState`), '59.999 s later: not yet');
+  await r.clock.advance(1);
+  n = r.deltas.length;
+  r.pub.snapshot(SNAP);
+  t.ok(r.paths(n).includes(`${P}.powerState`), '60 s later');
+});
+
+t.test('a shutdown by hand is no blackout emergency, at the start or after a restart seen only as OK', async (t) => {
+  const N = `notifications.${P}.blackout`;
+  const normal = { state: 'normal', method: [], message: 'HALPI2 input power OK' };
+  // The plugin starts while halpid is shutting down by hand: no blackout is known.
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot({ ...SNAP, daemon_state: 'SHUTDOWN', state: 'ManualShutdown' });
+  t.same(r.value(N), normal, 'at the start');
+  // A blackout shutdown; the plugin's data goes stale while the host is down; halpid restarts, and
+  // the first thing the plugin hears is OK (its START fell in the gap).
+  const s = rig();
+  s.pub.begin();
+  s.pub.snapshot(SNAP);
+  s.pub.blackout({ phase: 'start', time_limit: 5 });
+  s.pub.blackout({ phase: 'shutdown' });
+  s.pub.change({ daemon_state: 'DEAD' });
+  t.equal((s.value(N) as { state: string }).state, 'emergency');
+  await s.clock.advance(60_000);
+  t.ok(s.pub.isStale);
+  s.pub.snapshot(SNAP);
+  t.same(s.value(N), normal, 'OK after the restart');
+  s.pub.change({ daemon_state: 'SHUTDOWN', state: 'ManualShutdown' });
+  t.same(s.value(N), normal, 'then a shutdown by hand');
+});
+
+t.test('after a blackout ended, a blackout without a start event shows no countdown', async (t) => {
+  const N = `notifications.${P}.blackout`;
+  const r = rig();
+  r.pub.begin();
+  r.pub.snapshot(SNAP);
+  r.pub.blackout({ phase: 'start', time_limit: 5 });
+  await r.clock.advance(2000);
+  r.pub.blackout({ phase: 'end' });
+  await r.clock.advance(1000);
+  // The controller drops to a solo blackout on its own (no start event from the daemon).
+  r.pub.change({ state: 'BlackoutSolo' });
+  t.same(r.value(N), {
+    state: 'alarm',
+    method: ['visual', 'sound'],
+    message: 'HALPI2 input power lost, running on supercap (V_cap 10.00 V)',
+  });
 });
