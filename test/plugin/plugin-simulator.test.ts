@@ -297,3 +297,23 @@ t.test("the plugin's NUT user is a secondary: PRIMARY and FSD refused, ups.statu
   c.send('USERNAME mon\nPASSWORD s3cret\nLOGIN halpi2\nPRIMARY halpi2\nFSD halpi2\nGET VAR halpi2 ups.status\n');
   t.same(await c.lines(6), ['OK', 'OK', 'OK', 'ERR ACCESS-DENIED', 'ERR ACCESS-DENIED', 'VAR halpi2 ups.status "OL"']);
 });
+
+t.test('a server with setDefaultMetadata (2.30+) gets the metadata through it, never as a delta', async (t) => {
+  const clock = new FakeClock();
+  const app = fakeApp();
+  const defaults = new Map<string, Record<string, unknown>>();
+  // What keeps the user's own edits in the Data Browser; a meta delta would overwrite them at every start.
+  app.setDefaultMetadata = async (path, value) => void defaults.set(path, value);
+  const plugin = createPlugin(app, {
+    clock,
+    simulator: () => new SimulatedController({ clock, start: 'host-running', hostGated: true }),
+  });
+  plugin.start({ mode: 'simulator', pollInterval: 200, engine: { poweroffCommand: 'true' } });
+  await clock.advanceUntil(() => app.values.has(`${P}.dcInputVoltage`), 2000);
+  t.equal(defaults.get(`${P}.dcInputVoltage`)?.units, 'V');
+  t.equal(defaults.get(`${P}.mcuTemperature`)?.units, 'K');
+  t.notOk(app.meta.has(`${P}.dcInputVoltage`), 'no meta delta for the paths');
+  const done = plugin.stop();
+  await clock.advance(300);
+  await done;
+});
