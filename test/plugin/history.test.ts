@@ -2,7 +2,6 @@
 // serves it at /plugins/signalk-halpi2/history in halpid's format, across a plugin restart; client
 // mode fills it from what halpid sends.
 import t from 'tap';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { FakeClock } from '../../engine/clock.js';
 import { History } from '../../engine/history.js';
 import { SimulatedController } from '../../engine/simulator/controller.js';
@@ -11,51 +10,7 @@ import { createPlugin } from '../../plugin/plugin.js';
 import type { SourceSink } from '../../plugin/source.js';
 import { json, startDaemon } from '../helpers/daemon.js';
 import { fakeApp } from '../helpers/signalk.js';
-
-type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
-
-/** The plugin's router mounted as Signal K mounts it (under /plugins/signalk-halpi2, prefix stripped). */
-async function mount(
-  t: { teardown: (fn: () => unknown) => void },
-  register: (router: { use(h: Handler): void }) => void,
-) {
-  const handlers: Handler[] = [];
-  register({ use: (h) => void handlers.push(h) });
-  const server = createServer((req, res) => {
-    req.url = req.url!.replace(/^\/plugins\/signalk-halpi2/, '');
-    let i = 0;
-    const next = (): void => {
-      const h = handlers[i++];
-      if (h) h(req, res, next);
-      else {
-        res.writeHead(404);
-        res.end();
-      }
-    };
-    next();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  );
-  const port = (server.address() as { port: number }).port;
-  return (path: string, method = 'GET') =>
-    new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-}
+import { mount } from '../helpers/plugin-router.js';
 
 t.test("simulator mode: the engine fills the plugin's buffer; a blackout is listed; a restart keeps it", async (t) => {
   const clock = new FakeClock();

@@ -6,6 +6,9 @@ import { FakeClock } from '../../engine/clock.js';
 import { SimulatedController } from '../../engine/simulator/controller.js';
 import { createPlugin } from '../../plugin/plugin.js';
 import { fakeApp } from '../helpers/signalk.js';
+import { mount } from '../helpers/plugin-router.js';
+import { tempDir } from '../helpers/tmp.js';
+import { join } from 'node:path';
 
 const P = 'electrical.halpi';
 
@@ -317,3 +320,33 @@ t.test('a server with setDefaultMetadata (2.30+) gets the metadata through it, n
   await clock.advance(300);
   await done;
 });
+
+t.test(
+  "the /sim routes: the running simulator's state; 404 when driving a real controller; 503 when stopped",
+  async (t) => {
+    const r = rig();
+    const get = await mount(t, (router) => r.plugin.registerWithRouter(router as never));
+    await r.clock.advanceUntil(() => r.app.values.has(`${P}.dcInputVoltage`), 2000);
+    const sim = await get('/plugins/signalk-halpi2/sim');
+    t.equal(sim.status, 200);
+    t.equal(sim.body.controller.usb, r.sim.snapshot().controller.usb, "the simulator's own state");
+    await stopAll(r);
+    t.same(await get('/plugins/signalk-halpi2/sim'), { status: 503, body: { error: 'Plugin is not running' } });
+    // Engine mode on a controller: no simulator to control.
+    const clock = new FakeClock();
+    const controller = new SimulatedController({ clock, start: 'host-running', hostGated: true });
+    const app = fakeApp();
+    const plugin = createPlugin(app, { clock, exists: () => true, access: () => {}, openI2c: async () => controller });
+    const getE = await mount(t, (router) => plugin.registerWithRouter(router as never));
+    plugin.start({
+      mode: 'engine',
+      socketPath: join(tempDir('halpi2-simroutes-'), 'none.sock'),
+      engine: { poweroffCommand: 'true' },
+    });
+    await clock.advanceUntil(() => app.values.has(`${P}.dcInputVoltage`), 2000);
+    t.same(await getE('/plugins/signalk-halpi2/sim'), { status: 404, body: { error: 'Not in simulator mode' } });
+    const done = plugin.stop();
+    await clock.advance(500);
+    await done;
+  },
+);

@@ -1,0 +1,48 @@
+// The plugin's router (registerWithRouter) mounted on a loopback HTTP server as Signal K mounts it:
+// under /plugins/signalk-halpi2, the prefix stripped before the plugin's handlers see the URL.
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/** The plugin's router mounted as Signal K mounts it (under /plugins/signalk-halpi2, prefix stripped). */
+export async function mount(
+  t: { teardown: (fn: () => unknown) => void },
+  register: (router: { use(h: Handler): void }) => void,
+) {
+  const handlers: Handler[] = [];
+  register({ use: (h) => void handlers.push(h) });
+  const server = createServer((req, res) => {
+    req.url = req.url!.replace(/^\/plugins\/signalk-halpi2/, '');
+    let i = 0;
+    const next = (): void => {
+      const h = handlers[i++];
+      if (h) h(req, res, next);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+    };
+    next();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
+  const port = (server.address() as { port: number }).port;
+  return (path: string, method = 'GET') =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
