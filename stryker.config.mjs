@@ -12,6 +12,9 @@ export const GROUPS = {
       'test/engine/supervisor.test.ts',
       'test/engine/blackout-faults.test.ts',
       'test/engine/supervisor-deadline.test.ts',
+      'test/engine/supervisor-figures.test.ts',
+      'test/engine/supply.test.ts',
+      'test/engine/watchdog-setting.test.ts',
     ],
   ],
   engine: [

@@ -1,6 +1,8 @@
 // The shutdown at the limit whatever the bus does, and the supercap's own say (docs/blackout.md):
 // a scripted port on a FakeClock, where a read can hang as long as the test wants.
 import t from 'tap';
+import { FakeClock } from '../../engine/clock.js';
+import { decodeIin } from '../../engine/registers.js';
 import {
   ASSUMED_LOAD_W,
   CONFIRM_BOUND_MS,
@@ -182,4 +184,102 @@ t.test('the measured discharge is kept for the next blackout', async (t) => {
   t.equal(s.sup.state, 'BLACKOUT', 'the second blackout goes on on the measured 3 W');
   t.ok(s.sup.supercapSecondsLeft! > HALT_RESERVE_S, `${s.sup.supercapSecondsLeft!.toFixed(1)} s left`);
   void TICK_MS;
+});
+
+t.test('deadline timers that fire early: the shutdown still comes just past the limit, never before', async (t) => {
+  for (const limitS of [5, 5.05, 5.1, 6, 7.3]) {
+    // Timers fire up to 3 ms early, in a repeating pattern (FakeClock earlyMs).
+    const s = scripted({ vin: cutAt(1000), limitS, clock: new FakeClock(undefined, 0, { earlyMs: 3 }) });
+    await s.run(1000 + limitS * 1000 + 1000);
+    const d = s.at('SHUTDOWN')! - s.at('BLACKOUT')!;
+    t.ok(d > limitS * 1000 && d <= limitS * 1000 + 4, `limit ${limitS} s: shutdown ${d} ms after detection`);
+    t.notOk(
+      s.logs.some((l) => l.includes('the bus has not answered')),
+      `limit ${limitS} s: decided on a reading, not on the grace`,
+    );
+  }
+});
+
+t.test('an input current of exactly 0.1 A is power coming back', async (t) => {
+  const s = scripted({ vin: cutAt(1000), iin: (ms) => (ms >= 1000 ? IIN_POWER_A : 0) });
+  await s.run(9000);
+  const d = s.poweroffs[0]! - s.at('BLACKOUT')!;
+  t.ok(
+    d >= 5000 + CONFIRM_BOUND_MS && d <= 5001 + CONFIRM_BOUND_MS,
+    `held to the bound: poweroff ${d} ms after detection`,
+  );
+});
+
+t.test('a full-scale I_in (a corrupted read) is no current: the shutdown comes at the limit', async (t) => {
+  const s = scripted({ vin: cutAt(1000), iin: (ms) => (ms >= 1000 ? decodeIin(0xffff) : 0) });
+  await s.run(9000);
+  t.equal(s.poweroffs[0]! - s.at('BLACKOUT')!, 5001);
+});
+
+t.test(
+  'current 200 ms into a blackout is evidence: a low supercap then does not shut a returning supply down',
+  async (t) => {
+    // The supply returns 200 ms after detection (I_in at once, V_in 200 ms later); V_cap reads low then.
+    const s = scripted({
+      vin: (ms) => (ms >= 1000 && ms < 1400 ? 0 : 12),
+      iin: (ms) => (ms >= 1200 ? 1.0 : 0),
+      vcap: (ms) => (ms >= 1200 ? 6.0 : 9.0),
+      limitS: 60,
+    });
+    await s.run(3000);
+    t.same(s.poweroffs, []);
+    t.same(
+      s.transitions.map((x) => x.to),
+      ['OK', 'BLACKOUT', 'OK'],
+    );
+  },
+);
+
+t.test(
+  'current flowing while V_in reads exactly the limit: not "power resumed" (strict), shutdown at the bound',
+  async (t) => {
+    const s = scripted({
+      vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : ms >= 2000 ? 9 : 12),
+      iin: (ms) => (ms >= 2000 ? 1.0 : 0),
+    });
+    await s.run(9000);
+    t.same(
+      s.events.map((e) => e.phase),
+      ['start', 'shutdown'],
+    );
+    t.equal(s.controllerReads(), 0, 'V_in never above the limit: the controller is not asked');
+    t.ok(s.logs.some((l) => l.includes('the return of the power was not confirmed in time')));
+  },
+);
+
+t.test('the halt reserve is inclusive: exactly the reserve left shuts down', async (t) => {
+  // At the assumed load, 7.0 V leaves `left` seconds; a reserve of exactly that shuts down.
+  const left = (7 * 7 - SUPERCAP_CUTOFF_V * SUPERCAP_CUTOFF_V) / ((2 * ASSUMED_LOAD_W) / SUPERCAP_F);
+  for (const [reserve, shuts] of [
+    [left, true],
+    [left * (1 - 1e-12), false],
+  ] as const) {
+    const s = scripted({ vin: cutAt(1000), vcap: () => 7.0, limitS: 60 });
+    s.sup.settings.haltReserveS = reserve;
+    await s.run(2000);
+    t.equal(s.sup.state, shuts ? 'DEAD' : 'BLACKOUT', `reserve ${reserve}`);
+  }
+});
+
+t.test("the supercap's shutdown line says the seconds left and the load", async (t) => {
+  const s = scripted({ vin: cutAt(1000), vcap: () => 7.0, limitS: 60 });
+  await s.run(2000);
+  t.ok(
+    s.logs.includes(
+      'Supercap at 7.00V carries the computer for about 7.3s more (5.50V cut-off, 8.0W), initiating shutdown',
+    ),
+  );
+  const below = scripted({ vin: cutAt(1000), vcap: () => 5.0, limitS: 60 });
+  await below.run(2000);
+  t.ok(
+    below.logs.includes(
+      'Supercap at 5.00V carries the computer for about 0.0s more (5.50V cut-off, 8.0W), initiating shutdown',
+    ),
+    'below the cut-off: 0 s, not a negative time',
+  );
 });

@@ -439,3 +439,114 @@ t.test(
     t.equal(end.duration, (end.t - 10_000) / 1000, 'the second lasted from its own start');
   },
 );
+
+t.test(
+  'two blackouts: the confirmation of the first is forgotten, so one high reading cannot end the second',
+  async (t) => {
+    // The first (1000–2000) ends once 12 V has held from 2000 to 2300. The second starts at 5000;
+    // its first BLACKOUT tick (5100) reads a lone 12 V, which only starts a confirmation of its own.
+    const s = scripted({ vin: (ms) => ((ms >= 1000 && ms < 2000) || (ms >= 5000 && ms !== 5100) ? 0 : 12) });
+    await s.run(12_000);
+    t.same(
+      s.events.map((e) => e.phase),
+      ['start', 'end', 'start', 'shutdown'],
+    );
+    t.equal(s.at('DEAD'), 10_001, 'the second shuts down at its limit');
+    t.equal(s.controllerReads(), 1, 'the controller asked only when the first ended');
+  },
+);
+
+t.test('a restart during a read that shows a low supercap: the old life does not shut the new host down', async (t) => {
+  const s = scripted({ vin: cutAt(1000), vcap: (ms) => (ms >= 2000 ? 6.0 : 9.0), limitS: 60 });
+  await s.run(1900);
+  t.equal(s.sup.state, 'BLACKOUT');
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const read = s.port.readBlackout;
+  s.port.readBlackout = async () => {
+    await gate;
+    return read();
+  };
+  const tick = s.sup.tick();
+  await s.clock.advance(TICK_MS); // the read answers at 2000: V_cap 6 V, far under the reserve
+  s.sup.restart();
+  release();
+  await tick;
+  t.equal(s.sup.state, 'START');
+  t.same(s.poweroffs, [], 'no poweroff');
+  t.notOk(s.logs.some((l) => l.startsWith('Supercap at')));
+});
+
+t.test('never two ticks at once, also when a tick of the old life ends after a restart', async (t) => {
+  const s = scripted({ vin: () => 12 });
+  await s.run(300);
+  let releaseOld!: () => void;
+  const old = new Promise<void>((resolve) => {
+    releaseOld = resolve;
+  });
+  s.port.readVin = async () => {
+    await old;
+    return 12;
+  };
+  const stale = s.sup.tick();
+  s.sup.restart();
+  // The new life's START tick: its arm write waits until the test lets it go.
+  let active = 0;
+  let most = 0;
+  let releaseArm!: () => void;
+  const arm = new Promise<void>((resolve) => {
+    releaseArm = resolve;
+  });
+  s.port.armWatchdog = async () => {
+    most = Math.max(most, ++active);
+    await arm;
+    active--;
+  };
+  const first = s.sup.tick();
+  releaseOld();
+  await stale;
+  const second = s.sup.tick(); // the grid's next tick while the START tick still waits
+  releaseArm();
+  await Promise.all([first, second]);
+  t.equal(most, 1, 'one arm write at a time: the second tick joined the first');
+  t.equal(s.sup.state, 'OK');
+});
+
+t.test('a failure in the tick just before power resumed is logged again at its next occurrence', async (t) => {
+  // Power back at 2000; 2200 fails (logged), 2300 confirms the return; 2400 fails again: news.
+  const s = scripted({ vin: (ms) => (ms === 2200 || ms === 2400 ? 'error' : ms >= 1000 && ms < 2000 ? 0 : 12) });
+  await s.run(3000);
+  t.same(
+    s.transitions.map((x) => x.to),
+    ['OK', 'BLACKOUT', 'OK'],
+  );
+  t.equal(s.events.find((e) => e.phase === 'end')!.t, 2300);
+  t.equal(s.logs.filter((l) => l === 'State machine error: Failed to read from register 0x20').length, 2);
+});
+
+t.test('dry-run: a failure after the supercap shutdown is logged again (the shutdown tick was good)', async (t) => {
+  const s = scripted({
+    vin: (ms) => (ms === 1500 || ms === 1700 ? 'error' : cutAt(1000)(ms)),
+    vcap: (ms) => (ms >= 1600 ? 6.0 : 9.0),
+    limitS: 60,
+  });
+  s.sup.settings.dryRun = true;
+  await s.run(2000);
+  t.equal(s.at('DEAD'), 1600, 'the supercap rule shut down (dry run)');
+  t.equal(s.logs.filter((l) => l === 'State machine error: Failed to read from register 0x20').length, 2);
+});
+
+t.test('a restart of a daemon still in START announces no transition', async (t) => {
+  const s = scripted({ vin: () => 12 });
+  s.sup.restart();
+  s.sup.restart();
+  t.same(s.transitions, []);
+  t.notOk(s.logs.some((l) => l.startsWith('State transition')));
+  await s.run(0);
+  t.same(
+    s.transitions.map((x) => x.to),
+    ['OK'],
+  );
+});

@@ -23,8 +23,10 @@ export function scripted(opts: {
   requestFailures?: number;
   /** How many watchdog arm writes fail before one succeeds. */
   armFailures?: number;
+  /** The clock (default: a FakeClock whose timers fire on time). */
+  clock?: FakeClock;
 }) {
-  const clock = new FakeClock();
+  const clock = opts.clock ?? new FakeClock();
   const events: Array<BlackoutEvent & { t: number }> = [];
   const transitions: Array<{ t: number; to: DaemonState }> = [];
   const poweroffs: number[] = [];
