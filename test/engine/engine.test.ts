@@ -1,5 +1,6 @@
 // Engine: one owner of the bus, bus economy, shared snapshots, events, flash beside the supervisor.
 import t from 'tap';
+import { HttpCounters, renderMetrics } from '../../engine/api/metrics.js';
 import { FakeClock } from '../../engine/clock.js';
 import { engineRig } from '../helpers/engine.js';
 import { firmwareImage } from '../helpers/firmware.js';
@@ -474,4 +475,43 @@ t.test('the identity is read again when the simulator changes it', async (t) => 
   engine.invalidateMeasurements();
   t.match((await read()).firmware_version, /^3\.4\.0/, 'the new version, at once');
   await stop();
+});
+
+t.test('a failing bus raises the error event at once, then at most once a second', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  const disarm = engine.writeConfigRaw('watchdog_timeout', 0); // or it would power-cycle the host
+  await clock.advance(100);
+  await disarm;
+  const errors: Array<{ t: number; message: string }> = [];
+  engine.on('error', (e) => errors.push({ t: clock.now(), message: e.message }));
+  const dead = clock.now();
+  sim.addFault({ kind: 'nack', count: 0 });
+  await clock.advance(5000);
+  t.ok(errors.length > 0 && errors[0]!.t - dead <= 200, 'the first failed tick is reported');
+  t.equal(errors[0]!.message, 'Failed to read from register 0x20');
+  t.ok(errors.length >= 4 && errors.length <= 6, `${errors.length} error events in 5 s of failing ticks`);
+  t.same(
+    errors.slice(1).map((e, i) => e.t - errors[i]!.t),
+    errors.slice(1).map(() => 1000),
+    'one a second: the first failed tick a second after the last event raises the next',
+  );
+  sim.faults.clear();
+  await stop();
+});
+
+t.test('/metrics shows the watchdog the daemon armed at START, before any status read', async (t) => {
+  for (const [watchdogMs, seconds] of [
+    [undefined, 10],
+    [60_000, 60],
+  ] as const) {
+    const { clock, engine, stop } = engineRig({ settings: watchdogMs === undefined ? {} : { watchdogMs } });
+    engine.start();
+    await clock.advanceUntil(() => engine.state === 'OK', 1000);
+    const metrics = renderMetrics(engine, new HttpCounters(), { version: 'x', dialect: 5 });
+    t.match(metrics, new RegExp(`^halpi_watchdog_timeout_seconds ${seconds}$`, 'm'));
+    t.match(metrics, /^halpi_watchdog_enabled 1$/m);
+    await stop();
+  }
 });
