@@ -161,3 +161,56 @@ t.test('two blackouts: the second is timed from its own start, and shuts down on
   t.equal(engine.supervisor.blackoutsTotal, 2);
   await stop();
 });
+
+for (const [name, reg] of [
+  ['V_cap', 0x21],
+  ['I_in', 0x22],
+] as const) {
+  t.test(`a short dip while ${name} cannot be read: V_in decides, the blackout ends, no shutdown`, async (t) => {
+    const { clock, sim, engine, rec, states, stop } = engineRig();
+    engine.start();
+    await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+    sim.addFault({ kind: 'nack', registers: [reg], count: 0 });
+    sim.setPower(false);
+    await clock.advance(2000);
+    sim.setPower(true);
+    await clock.advanceUntil(() => engine.state === 'OK' && states.length === 3, 5000);
+    t.same(
+      states.map((s) => s.state),
+      ['OK', 'BLACKOUT', 'OK'],
+    );
+    await clock.advance(10_000);
+    t.same(rec.poweroff, [], 'no poweroff');
+    sim.faults.clear();
+    await stop();
+  });
+}
+
+t.test(
+  'a client polling every tick while T_mcu cannot be read: the cut is seen, a dip ends, a lasting cut shuts down on time',
+  async (t) => {
+    const { clock, sim, engine, rec, states, stop } = engineRig();
+    engine.start();
+    engine.demand(100); // the whole block every tick, as an open event stream asks
+    await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+    sim.addFault({ kind: 'nack', registers: [0x23], count: 0 });
+    await clock.advance(1000);
+    sim.setPower(false);
+    await clock.advance(2000);
+    sim.setPower(true);
+    await clock.advanceUntil(() => states.length === 3, 5000);
+    t.same(
+      states.map((s) => s.state),
+      ['OK', 'BLACKOUT', 'OK'],
+      'the dip ended',
+    );
+    await clock.advance(2000);
+    const cut = clock.now();
+    sim.setPower(false);
+    await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
+    const d = rec.poweroff[0]!.t - cut;
+    t.ok(d > 5000 && d <= 5200, `poweroff ${d} ms after the cut`);
+    sim.faults.clear();
+    await stop();
+  },
+);
