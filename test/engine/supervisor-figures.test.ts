@@ -11,6 +11,7 @@ import {
   TICK_MS,
   WATCHDOG_MS,
 } from '../../engine/supervisor.js';
+import { decodeVcap } from '../../engine/registers.js';
 import { scripted } from '../helpers/scripted-supervisor.js';
 
 const cutAt =
@@ -122,7 +123,7 @@ t.test('a V_cap that stays level measures no discharge: the assumed load holds',
 });
 
 t.test('a full-scale V_cap (a corrupted read) is no reading: it neither shuts down nor counts', async (t) => {
-  const s = scripted({ vin: cutAt(1000), vcap: () => 11, limitS: 60 });
+  const s = scripted({ vin: cutAt(1000), vcap: () => decodeVcap(0xffff), limitS: 60 });
   await s.run(3000);
   t.equal(s.sup.state, 'BLACKOUT');
   t.equal(s.sup.supercapSecondsLeft, null);
@@ -273,3 +274,13 @@ t.test('a stopped engine (dispose) takes no decision at the deadline', async (t)
   t.same(s.poweroffs, [], 'no poweroff from the deadline timer');
   t.equal(s.sup.state, 'BLACKOUT');
 });
+
+t.test(
+  'a drop of V_cap within a fraction of a second is not a discharge rate: it is measured over a second',
+  async (t) => {
+    // 9.00 V, then 8.95 V 100 ms later and level: over 100 ms that would be 9 V²/s (5.5 s left).
+    const s = scripted({ vin: cutAt(1000), vcap: (ms) => (ms < 1200 ? 9.0 : 8.95), limitS: 60 });
+    await s.run(3000);
+    t.equal(s.sup.state, 'BLACKOUT', 'no shutdown on a 100 ms difference');
+  },
+);
