@@ -2,61 +2,17 @@
 // to over that socket with node:http.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { simulatorSocketPath } from '../../engine/paths.js';
 import { ensureBuilt } from './built.js';
+import { request, type Reply } from './http-request.js';
 import { tempDir } from './tmp.js';
 
 export const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 export const GID = String(process.getgid?.() ?? 0);
 
-export interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  /** Header names as sent, in order (lower-cased). */
-  headerNames: string[];
-  body: Buffer;
-  text: string;
-}
-
-export function request(
-  socket: string,
-  method: string,
-  path: string,
-  opts: { headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<Reply> {
-  return new Promise((resolvePromise, reject) => {
-    const headers: Record<string, string> = { Host: 'localhost', ...opts.headers };
-    // Node sends a GET/DELETE/OPTIONS body unframed unless told its length.
-    if (opts.body !== undefined && !('Content-Length' in headers))
-      headers['Content-Length'] = String(Buffer.byteLength(opts.body));
-    const req = httpRequest({ socketPath: socket, method, path, agent: false, timeout: 15_000, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const headers: Record<string, string> = {};
-        const headerNames: string[] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const name = res.rawHeaders[i]!.toLowerCase();
-          headers[name] = res.rawHeaders[i + 1]!;
-          headerNames.push(name);
-        }
-        const body = Buffer.concat(chunks);
-        resolvePromise({ status: res.statusCode ?? 0, headers, headerNames, body, text: body.toString('utf8') });
-      });
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 15 s`)));
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
-  });
-}
-
-export const json = (value: unknown) => ({
-  headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify(value),
-});
+export { json, request, type Reply } from './http-request.js';
+export { physical } from './physical.js';
 
 export interface RunningDaemon {
   proc: ChildProcess;
@@ -184,9 +140,3 @@ export async function startDaemon(
 }
 
 /** Physical input values whose controller encoding is exactly `raw` (docs/controller.md). */
-export const physical = {
-  V_in: (raw: number) => ((raw + 0.5) * 40) / 65535,
-  V_cap: (raw: number) => ((raw + 0.5) * 11) / 65536,
-  I_in: (raw: number) => ((raw + 0.5) * 3.3) / 65535,
-  T: (raw: number) => Math.fround(Math.fround(273.15) - 40) + ((raw + 0.5) * 140) / 65535,
-};
