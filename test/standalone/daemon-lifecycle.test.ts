@@ -1,0 +1,242 @@
+// The daemon's life cycle in-process (standalone/daemon.ts): what start-up logs and serves, a
+// clean stop (the watchdog disarmed, the socket removed, exit code 0), a second signal, a stop
+// during a blackout, start-up failures and SIGHUP reloads. The Daemon class on the simulator,
+// in this process, so Stryker sees it (daemon.test.ts runs the built halpid for the rest).
+import t from 'tap';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../engine/log.js';
+import { VERSION } from '../../engine/version.js';
+import { Daemon, StartupError } from '../../standalone/daemon.js';
+import { json, request } from '../helpers/http-request.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const GID = Number(process.getgid?.() ?? 0);
+
+function logs() {
+  const lines: Array<{ level: string; message: string }> = [];
+  const logger: Logger = {
+    info: (message) => lines.push({ level: 'info', message }),
+    warn: (message) => lines.push({ level: 'warn', message }),
+    error: (message) => lines.push({ level: 'error', message }),
+  };
+  const has = (level: string, message: string | RegExp) =>
+    lines.some(
+      (l) => l.level === level && (typeof message === 'string' ? l.message === message : message.test(l.message)),
+    );
+  /** Wait (bounded, failing loudly with what was logged) for a line. */
+  const waitFor = async (level: string, message: string | RegExp, ms = 10_000) => {
+    const start = Date.now();
+    while (!has(level, message)) {
+      if (Date.now() - start > ms)
+        throw new Error(
+          `no ${level} line ${String(message)} within ${ms} ms; logged:\n${lines.map((l) => `${l.level}: ${l.message}`).join('\n')}`,
+        );
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { lines, logger, has, waitFor };
+}
+
+/** Wait for `pred` (polled), failing loudly at the bound. */
+async function until(pred: () => boolean, what: string, ms = 10_000) {
+  const start = Date.now();
+  while (!pred()) {
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function start(
+  t: { teardown: (fn: () => unknown) => void },
+  flags: Record<string, unknown> = {},
+  files: string[] = [],
+) {
+  const dir = tempDir('halpid-life-');
+  const log = logs();
+  const socket = join(dir, 'h.sock');
+  // A flag given as undefined is left to the configuration file.
+  const all: Record<string, unknown> = {
+    backend: 'simulator',
+    socket,
+    'socket-group': GID,
+    poweroff: 'true',
+    'poweroff-fallback': '',
+    'blackout-time-limit': 600,
+    ...flags,
+  };
+  for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k];
+  const daemon = await Daemon.start({ files, logger: log.logger, defaultFile: join(dir, 'none.conf'), flags: all });
+  t.teardown(() => daemon.stop('teardown'));
+  const sim = daemon.engine.simulator!;
+  const req = (method: string, path: string, o?: Parameters<typeof request>[3]) =>
+    request(daemon.socketPath, method, path, o);
+  return { daemon, sim, dir, socket, req, ...log };
+}
+
+t.test('start-up: its log lines, the socket served with this version, the watchdog armed', async (t) => {
+  const { daemon, sim, socket, req, lines, has } = await start(t);
+  t.same(
+    lines.slice(0, 2).map((l) => l.message),
+    ['halpid - HALPI2 power monitor and watchdog daemon', `Version: ${VERSION}`],
+  );
+  t.ok(has('info', 'Controller firmware 3.3.1'), 'the firmware read at start');
+  t.ok(has('info', `HTTP server listening on ${socket}`));
+  t.ok(has('info', 'Starting power management state machine'));
+  t.equal(daemon.socketPath, socket);
+  t.equal(daemon.webUrl, null, 'no web listener unless configured');
+  t.equal((await req('GET', '/version')).text, `{"daemon_version":"${VERSION}"}`);
+  await until(() => sim.state === 'OperationalCoOp', 'the watchdog armed');
+  await req('PUT', '/usb/1', json(false));
+  t.ok(has('info', 'USB ports set by a client on the socket: usb1 on → off'), 'writes over the socket say so');
+  const m = (await req('GET', '/metrics')).text;
+  t.match(m, /^halpi_connections_open\{listener="socket"\} \d+$/m, 'the socket listener in /metrics');
+  t.notMatch(m, /halpi_face_up\{/, 'no optional face');
+  t.match(m, /api="5"/);
+});
+
+t.test('api-compat 4 is the dialect of the socket', async (t) => {
+  const { req } = await start(t, { 'api-compat': 4 });
+  t.equal((await req('GET', '/version')).text, `{"daemon_version": "${VERSION}"}`);
+});
+
+t.test('stop: 0, the watchdog disarmed, the socket removed; a second signal is only noted', async (t) => {
+  const { daemon, sim, socket, lines, has } = await start(t);
+  await until(() => sim.state === 'OperationalCoOp', 'the watchdog armed');
+  const before = lines.length;
+  t.equal(await daemon.stop('SIGTERM'), 0);
+  t.equal(sim.snapshot().controller.watchdog_ms, 0, '0x12 written with 0 before stop() returned');
+  t.notOk(existsSync(socket), 'the socket file is gone');
+  t.same(
+    lines.slice(before).map((l) => `${l.level}: ${l.message}`),
+    [
+      'info: Received SIGTERM',
+      'info: Watchdog disabled',
+      'info: Removed socket file',
+      'info: Cleanup complete',
+      'info: Daemon shutdown complete',
+    ],
+  );
+  t.equal(await daemon.stop('SIGINT'), -1);
+  t.ok(has('info', 'Received SIGINT (already shutting down)'));
+});
+
+t.test('stop when the watchdog cannot be disarmed: said, and still 0', async (t) => {
+  const { daemon, sim, req, has } = await start(t);
+  await until(() => sim.state === 'OperationalCoOp', 'the watchdog armed');
+  await req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x12], op: 'write', count: 0 }));
+  t.equal(await daemon.stop('SIGTERM'), 0);
+  t.ok(has('warn', 'Failed to disable watchdog during shutdown: Failed to write to register 0x12'));
+});
+
+t.test('stop during a blackout waits for the power to return', async (t) => {
+  const { daemon, sim, has, waitFor } = await start(t);
+  await until(() => daemon.engine.state === 'OK', 'running');
+  sim.setPower(false);
+  await until(() => daemon.engine.state === 'BLACKOUT', 'the blackout');
+  let code: number | null = null;
+  const stopping = daemon.stop('SIGTERM').then((c) => (code = c));
+  await waitFor(
+    'error',
+    /^Received SIGTERM during a blackout \(\d+\.\ds of 600s, \d+\.\ds left\): halpid stays until the power returns/,
+  );
+  t.equal(code, null, 'not stopped while the blackout lasts');
+  t.notOk(has('info', 'Cleanup complete'));
+  sim.setPower(true);
+  t.equal(await stopping, 0);
+  t.ok(has('info', 'Power resumed: going on with the stop'));
+  t.equal(sim.snapshot().controller.watchdog_ms, 0);
+});
+
+t.test('a second signal during a blackout exits at once, at error level', async (t) => {
+  const { daemon, sim, has, waitFor } = await start(t);
+  await until(() => daemon.engine.state === 'OK', 'running');
+  sim.setPower(false);
+  await until(() => daemon.engine.state === 'BLACKOUT', 'the blackout');
+  const stopping = daemon.stop('SIGTERM');
+  await waitFor('error', /^Received SIGTERM during a blackout/);
+  t.equal(await daemon.stop('SIGINT'), -1);
+  t.equal(await stopping, 0);
+  t.ok(
+    has(
+      'error',
+      'Received SIGINT again: exiting during a blackout; nothing will shut this computer down cleanly before the supercap runs out',
+    ),
+  );
+  t.equal(sim.snapshot().controller.watchdog_ms, 0, 'the watchdog disarmed all the same');
+});
+
+t.test('start-up failures: a bad configuration file, a socket that cannot be made', async (t) => {
+  const dir = tempDir('halpid-life-');
+  const conf = join(dir, 'halpid.conf');
+  writeFileSync(conf, 'blackout-time-limit: soon\n');
+  const a = logs();
+  const err = await Daemon.start({ files: [conf], flags: { backend: 'simulator' }, logger: a.logger }).catch((e) => e);
+  t.ok(err instanceof StartupError, 'a StartupError');
+  t.equal((err as StartupError).code, 1);
+  t.match((err as Error).message, /halpid\.conf:1: blackout-time-limit/);
+  t.ok(a.has('error', (err as Error).message), 'logged');
+
+  const blocked = join(dir, 'dir');
+  mkdirSync(blocked);
+  const b = logs();
+  const err2 = await Daemon.start({
+    files: [],
+    defaultFile: join(dir, 'none.conf'),
+    flags: { backend: 'simulator', socket: blocked, 'socket-group': GID, poweroff: 'true' },
+    logger: b.logger,
+  }).catch((e) => e);
+  t.ok(err2 instanceof StartupError);
+  t.equal((err2 as StartupError).code, 1);
+  t.ok(b.has('error', (err2 as Error).message), `one error line: ${(err2 as Error).message}`);
+  t.ok(existsSync(blocked), 'the directory in the way is left alone');
+});
+
+t.test('reload: a live key applies, a restart key is said, a bad file keeps the previous configuration', async (t) => {
+  const dir = tempDir('halpid-life-');
+  const conf = join(dir, 'halpid.conf');
+  writeFileSync(conf, 'blackout-time-limit: 30\n');
+  const { daemon, req, has } = await start(t, {}, [conf]);
+  t.equal(daemon.engine.settings.blackoutTimeLimitS, 600, 'the flag wins over the file');
+  const d2 = await start(t, { 'blackout-time-limit': undefined }, [conf]);
+  t.equal(d2.daemon.engine.settings.blackoutTimeLimitS, 30);
+  writeFileSync(conf, 'blackout-time-limit: 12\napi-compat: 4\ni2c-bus: 3\n');
+  await d2.daemon.reload();
+  t.ok(d2.has('info', 'Received SIGHUP, reloading configuration'));
+  t.ok(d2.has('warn', 'i2c-bus changed; restart halpid to apply it'));
+  t.ok(d2.has('info', 'Configuration reloaded'));
+  t.equal(d2.daemon.engine.settings.blackoutTimeLimitS, 12, 'the new limit is in force');
+  t.equal(d2.daemon.config['i2c-bus'], 1, 'the restart key kept its value');
+  t.equal(d2.daemon.config['api-compat'], 4);
+  t.equal((await d2.req('GET', '/version')).text, `{"daemon_version": "${VERSION}"}`, 'the new dialect at once');
+  writeFileSync(conf, 'blackout-time-limit: nope\n');
+  await d2.daemon.reload();
+  t.ok(d2.has('error', /^Configuration reload failed: .*blackout-time-limit.*; keeping the previous configuration$/));
+  t.equal(d2.daemon.engine.settings.blackoutTimeLimitS, 12, 'unchanged');
+  t.equal((await req('GET', '/version')).status, 200);
+  t.notOk(has('info', 'Configuration reloaded'), 'the other daemon was not reloaded');
+});
+
+t.test('reload: the socket moves to a new path, the old file removed', async (t) => {
+  const dir = tempDir('halpid-life-');
+  const conf = join(dir, 'halpid.conf');
+  const first = join(dir, 'a.sock');
+  const second = join(dir, 'b.sock');
+  writeFileSync(conf, `socket: ${first}\n`);
+  const { daemon, has } = await start(t, { socket: undefined }, [conf]);
+  t.equal(daemon.socketPath, first);
+  writeFileSync(conf, `socket: ${second}\n`);
+  await daemon.reload();
+  t.equal(daemon.socketPath, second);
+  t.notOk(existsSync(first), 'the old socket file is removed');
+  t.ok(has('info', `Removed socket file ${first}`));
+  t.equal((await request(second, 'GET', '/version')).status, 200, 'served on the new path');
+  mkdirSync(join(dir, 'c.sock'));
+  writeFileSync(conf, `socket: ${join(dir, 'c.sock')}\n`);
+  await daemon.reload();
+  t.ok(
+    has('error', new RegExp(`^Cannot move the socket to .*c\\.sock: .*; keeping ${second.replace(/[.]/g, '\\.')}$`)),
+  );
+  t.equal(daemon.socketPath, second);
+  t.equal((await request(second, 'GET', '/version')).status, 200, 'still served');
+});
