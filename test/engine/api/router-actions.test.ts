@@ -100,6 +100,16 @@ t.test('POST /standby: rtcwake at the time asked, then the poweroff; refusals an
   t.same(bus.rec.poweroff, [], 'no poweroff after the controller refused');
 });
 
+t.test('POST /standby in dialect 4 reads the body as halpid 4.0.7 did (int() of a float delay)', async (t) => {
+  const r = await apiRig(t, { dialect: 4 });
+  const now = Math.floor(r.clock.wallNow() / 1000);
+  t.equal((await r.req('POST', '/standby', json({ delay: 60.9 }))).status, 204);
+  t.same(r.rec.rtcwake, [now + 60]);
+  const r5 = await apiRig(t);
+  t.equal((await r5.req('POST', '/standby', json({ delay: 60.9 }))).status, 422, 'dialect 5 takes no float');
+  t.same(r5.rec.rtcwake, []);
+});
+
 t.test('dry run: shutdown and standby answer 204 and run nothing', async (t) => {
   const r = await apiRig(t, { rig: { settings: { dryRun: true } } });
   t.equal((await r.req('POST', '/shutdown')).status, 204);
@@ -125,6 +135,9 @@ t.test('POST /flash: an image is written through DFU; bad uploads and images ref
   tags.length = 0;
   await r.req('POST', '/flash', multipart(image, 'firmware', { 'X-Halpi-Upload': 'bad tag!' }));
   t.same([...new Set(tags)], [undefined], 'a tag that is not plain is ignored');
+  tags.length = 0;
+  await r.req('POST', '/flash', multipart(image, 'firmware', { 'X-Halpi-Upload': '!bad' }));
+  t.same([...new Set(tags)], [undefined], 'nor one that starts wrong');
   tags.length = 0;
   await r.req('POST', '/flash', multipart(image, 'firmware', { 'X-Halpi-Upload': 'x'.repeat(65) }));
   t.same([...new Set(tags)], [undefined], 'nor one longer than 64');
@@ -220,6 +233,22 @@ t.test('GET /metrics: the text format, requests counted by route, the faces and 
   );
 });
 
+t.test('GET /metrics on a listener given no faces nor connections', async (t) => {
+  const r = await apiRig(t, { dialect: 4 });
+  const m = await r.req('GET', '/metrics');
+  t.equal(m.status, 200);
+  t.match(m.text, /halpi_info\{.*api="4"\} 1/, 'the dialect of the request');
+  t.notMatch(m.text, /halpi_face_up\{/);
+});
+
+t.test('a listener with a smaller body limit answers 413 past it', async (t) => {
+  const r = await apiRig(t, { api: { bodyLimit: 8 } });
+  const big = await r.req('PUT', '/usb/1', { headers: { 'Content-Type': 'application/json' }, body: '   false ' });
+  t.equal(`${big.status} ${big.text}`, '413 Failed to buffer the request body: length limit exceeded');
+  t.equal((await r.req('GET', '/usb/1')).text, 'true', 'nothing changed');
+  t.equal((await r.req('PUT', '/usb/1', json(false))).status, 204, 'a body within the limit');
+});
+
 t.test('GET /events: a stream per listener budget; 503 past it; close() ends them', async (t) => {
   const r = await apiRig(t, { api: { maxStreams: 1 } });
   const open = () =>
@@ -251,6 +280,20 @@ t.test('GET /events: a stream per listener budget; 503 past it; close() ends the
   r.api.close();
   await s.end;
   t.pass('close() ended the stream');
+  const d4 = await apiRig(t, { dialect: 4 });
+  const hello = await new Promise<string>((resolve, reject) => {
+    const req = httpRequest(
+      { socketPath: d4.socket, path: '/events', agent: false, headers: { Host: 'localhost' } },
+      (res) =>
+        res.once('data', (c: Buffer) => {
+          resolve(c.toString());
+          req.destroy();
+        }),
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  t.match(hello, /"api":"4"/, "the hub reports the listener's dialect");
 });
 
 t.test('an event hub given is the one served', async (t) => {

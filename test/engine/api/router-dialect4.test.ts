@@ -148,6 +148,9 @@ t.test("USB ports: 4.0.7's texts for a port out of range and a value that is not
   for (const [path, text] of [
     ['/usb/x', 'Port must be an integer'],
     ['/usb/1.5', 'Port must be an integer'],
+    ['/usb/x1', 'Port must be an integer'],
+    ['/usb/1x', 'Port must be an integer'],
+    ['/usb/--1', 'Port must be an integer'],
     ['/usb/-1', 'Port must be 0-3'],
     ['/usb/%201%20', 'Port must be 0-3'],
     ['/usb/300', 'Port must be 0-3'],
