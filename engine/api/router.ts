@@ -385,6 +385,7 @@ export function createApi(opts: ApiOptions): Api {
     const method = req.method ?? 'GET';
     res.on('finish', () => {
       counters.count(method, found ? found.route.label : 'unmatched', res.statusCode);
+      // Stryker disable next-line all: debug output only
       if (debug.enabled) debug('%s %s %d %s ms', method, url, res.statusCode, (performance.now() - started).toFixed(1));
     });
     if (!found) {
@@ -429,6 +430,7 @@ export function createApi(opts: ApiOptions): Api {
     handle(req, res) {
       dispatch(req, res).catch((err: unknown) => {
         // Never crash on a request: an unexpected failure is a 500 with its message.
+        // Stryker disable next-line all: debug output only
         debug('handler failed: %s', (err as Error)?.stack ?? err);
         if (!res.headersSent) {
           const ctx = { req, res, dialect: opts.dialect(), params: {}, query: new URLSearchParams() };
