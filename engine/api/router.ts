@@ -37,6 +37,7 @@ import { parseStandby4 } from './standby4.js';
 import { configField, configObject, MEASUREMENT_KEYS, measurementField, valuesObject } from './values.js';
 import { V4_VALUE_KEYS, V5_VALUE_KEYS } from './value-keys.js';
 
+// Stryker disable next-line all: debug output only
 const debug = createDebug('halpid:http');
 
 export interface ApiOptions {

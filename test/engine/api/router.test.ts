@@ -3,6 +3,8 @@
 // on the simulated controller with a fake clock. The same rules as test/standalone/api-routing,
 // where the built halpid runs them; here Stryker sees the router.
 import t from 'tap';
+import { Agent, request as httpRequest } from 'node:http';
+import type { Dialect } from '../../../engine/api/json-write.js';
 import { apiRig, json } from '../../helpers/api.js';
 import { physical } from '../../helpers/physical.js';
 
@@ -366,4 +368,49 @@ t.test('a listener given an origin names it in the log', async (t) => {
     rec.logs.filter((l) => / by /.test(l.message)).map((l) => l.message),
     ['USB ports set by the socket API: usb1 on → off', 'Setting led_brightness changed by the socket API: 48 → 40'],
   );
+});
+
+t.test('a refused body leaves the connection open for the next request (keep-alive)', async (t) => {
+  const bad = { headers: JSON_TYPE, body: '{' };
+  const cases: Array<[Dialect, string, string]> = [
+    [5, 'PUT', '/config/led_brightness'],
+    [5, 'PUT', '/usb'],
+    [4, 'PUT', '/usb/1'],
+    [5, 'POST', '/standby'],
+  ];
+  for (const [dialect, method, path] of cases) {
+    const { socket, rec } = await apiRig(t, { dialect, start: false });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    t.teardown(() => agent.destroy());
+    const send = (m: string, p: string, o: { headers?: Record<string, string>; body?: string } = {}) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(
+          { socketPath: socket, method: m, path: p, agent, headers: { Host: 'localhost', ...o.headers } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+          },
+        );
+        req.on('error', reject);
+        req.end(o.body);
+      });
+    const first = await send(method, path, bad);
+    t.equal(first.status, 400, `${method} ${path}: the syntax error`);
+    const second = await send('GET', '/version');
+    t.same(second, { status: 200, reused: true }, `${method} ${path}: the next request on the same connection`);
+    t.same(rec.rtcwake, [], 'nothing done');
+  }
+});
+
+t.test('dialect 5 /values does not read the USB ports (dialect 4 does)', async (t) => {
+  for (const dialect of [5, 4] as const) {
+    const { req, sim } = await apiRig(t, { dialect, start: false });
+    await req('POST', '/sim/faults', json({ kind: 'nack', registers: [0x1a], op: 'read', count: 1 }));
+    t.equal((await req('GET', '/values')).status, 200);
+    t.equal(
+      sim.faults.list().length,
+      dialect === 5 ? 1 : 0,
+      `dialect ${dialect}: the 0x1A rule ${dialect === 5 ? 'untouched' : 'used'}`,
+    );
+  }
 });
