@@ -414,3 +414,19 @@ t.test('dialect 5 /values does not read the USB ports (dialect 4 does)', async (
     );
   }
 });
+
+t.test('a refused body touches no register', async (t) => {
+  for (const [dialect, method, path] of [
+    [5, 'PUT', '/config/led_brightness'],
+    [5, 'PUT', '/usb'],
+    [4, 'PUT', '/usb'],
+    [5, 'PUT', '/usb/1'],
+    [4, 'PUT', '/usb/1'],
+  ] as Array<[Dialect, string, string]>) {
+    const { req, sim } = await apiRig(t, { dialect, start: false });
+    // A rule on every register, used up by the first transaction of any kind.
+    await req('POST', '/sim/faults', json({ kind: 'nack', count: 1 }));
+    t.equal((await req(method, path, { headers: JSON_TYPE, body: '{' })).status, 400, `${method} ${path}`);
+    t.equal(sim.faults.list().length, 1, `dialect ${dialect} ${method} ${path}: no bus transaction`);
+  }
+});
