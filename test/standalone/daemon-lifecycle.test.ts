@@ -3,11 +3,11 @@
 // during a blackout, start-up failures and SIGHUP reloads. The Daemon class on the simulator,
 // in this process, so Stryker sees it (daemon.test.ts runs the built halpid for the rest).
 import t from 'tap';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../engine/log.js';
 import { VERSION } from '../../engine/version.js';
-import { Daemon, StartupError } from '../../standalone/daemon.js';
+import { Daemon, StartupError, STOP_DEADLINE_MS } from '../../standalone/daemon.js';
 import { json, request } from '../helpers/http-request.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -130,15 +130,25 @@ t.test('stop when the watchdog cannot be disarmed: said, and still 0', async (t)
 });
 
 t.test('stop during a blackout waits for the power to return', async (t) => {
-  const { daemon, sim, has, waitFor } = await start(t);
+  const { daemon, sim, has, waitFor, lines } = await start(t);
   await until(() => daemon.engine.state === 'OK', 'running');
   sim.setPower(false);
   await until(() => daemon.engine.state === 'BLACKOUT', 'the blackout');
   let code: number | null = null;
+  // Some of the blackout gone, so the line's elapsed and remaining times are not trivial.
+  await until(() => (daemon.engine.supervisor.blackoutElapsedS ?? 0) >= 0.2, 'a fifth of a second of blackout');
   const stopping = daemon.stop('SIGTERM').then((c) => (code = c));
-  await waitFor(
-    'error',
-    /^Received SIGTERM during a blackout \(\d+\.\ds of 600s, \d+\.\ds left\): halpid stays until the power returns/,
+  await waitFor('error', /^Received SIGTERM during a blackout/);
+  const line = lines.find((l) => /^Received SIGTERM during a blackout/.test(l.message))!.message;
+  const m =
+    /^Received SIGTERM during a blackout \((\d+\.\d)s of 600s, (\d+\.\d)s left\): halpid stays until the power returns or its shutdown has started; send SIGTERM again to exit now, leaving the computer to run until the supercap is empty$/.exec(
+      line,
+    );
+  t.ok(m, line);
+  t.ok(Number(m![1]) >= 0.2, `elapsed ${m![1]} s`);
+  t.ok(
+    Math.abs(Number(m![1]) + Number(m![2]) - 600) <= 0.1,
+    `elapsed and left add up to the limit: ${m![1]} + ${m![2]}`,
   );
   t.equal(code, null, 'not stopped while the blackout lasts');
   t.notOk(has('info', 'Cleanup complete'));
@@ -239,4 +249,36 @@ t.test('reload: the socket moves to a new path, the old file removed', async (t)
   );
   t.equal(daemon.socketPath, second);
   t.equal((await request(second, 'GET', '/version')).status, 200, 'still served');
+});
+
+t.test('stop during a blackout goes on once the blackout shutdown has started', async (t) => {
+  const { daemon, sim, has, waitFor } = await start(t, { 'blackout-time-limit': 1 });
+  await until(() => daemon.engine.state === 'OK', 'running');
+  sim.setPower(false);
+  await until(() => daemon.engine.state === 'BLACKOUT', 'the blackout');
+  const stopping = daemon.stop('SIGTERM');
+  await waitFor('error', /^Received SIGTERM during a blackout \(\d+\.\ds of 1s/);
+  t.equal(await stopping, 0, 'the stop ends once the shutdown has begun (its 1 s limit)');
+  t.ok(has('info', 'The blackout shutdown has started: going on with the stop'));
+  t.notOk(has('info', 'Power resumed: going on with the stop'));
+});
+
+t.test('a socket file removed by someone else: the stop does not claim it removed it', async (t) => {
+  const { daemon, socket, has } = await start(t);
+  rmSync(socket);
+  t.equal(await daemon.stop('SIGTERM'), 0);
+  t.notOk(has('info', 'Removed socket file'));
+  t.ok(has('info', 'Watchdog disabled'));
+});
+
+t.test('a cleanup that hangs: exit 1 at the stop deadline, said at error level', async (t) => {
+  const { daemon, has } = await start(t);
+  const stopEngine = daemon.engine.stop.bind(daemon.engine);
+  daemon.engine.stop = () => new Promise(() => {}); // never settles
+  t.teardown(() => stopEngine());
+  const started = Date.now();
+  t.equal(await daemon.stop('SIGTERM'), 1);
+  t.ok(Date.now() - started >= STOP_DEADLINE_MS - 50, 'not before the deadline');
+  t.ok(has('error', /^Cleanup timed out/), 'said');
+  t.notOk(has('info', 'Cleanup complete'));
 });
