@@ -279,6 +279,6 @@ t.test('a cleanup that hangs: exit 1 at the stop deadline, said at error level',
   const started = Date.now();
   t.equal(await daemon.stop('SIGTERM'), 1);
   t.ok(Date.now() - started >= STOP_DEADLINE_MS - 50, 'not before the deadline');
-  t.ok(has('error', /^Cleanup timed out/), 'said');
+  t.ok(has('error', 'Cleanup timed out'), 'said (no direct write on the simulator, whose bus has none)');
   t.notOk(has('info', 'Cleanup complete'));
 });
