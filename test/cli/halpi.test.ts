@@ -7,7 +7,8 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SYSTEMD_UNITS } from '../../engine/paths.js';
 import { VERSION } from '../../engine/version.js';
-import { HALPI, json, physical, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { HALPI, json, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { EXAMPLE_INPUTS } from '../helpers/physical.js';
 import { firmwareImage } from '../helpers/firmware.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -38,18 +39,7 @@ function halpi(args: string[], env: NodeJS.ProcessEnv = {}, socket?: string): Pr
 let d: RunningDaemon;
 t.before(async () => {
   d = await startDaemon();
-  await d.req(
-    'PUT',
-    '/sim/inputs',
-    json({
-      V_in: physical.V_in(20000),
-      V_cap: physical.V_cap(61000),
-      I_in: physical.I_in(7000),
-      T_mcu: physical.T(35000),
-      T_pcb: physical.T(33000),
-      hold: true,
-    }),
-  );
+  await d.req('PUT', '/sim/inputs', json(EXAMPLE_INPUTS));
 });
 t.teardown(() => d.stop());
 

@@ -1,8 +1,10 @@
 // Conformance over the real socket (docs/api.md, rows 1–6): bodies byte for byte, routing,
 // framework rejections and their order, config writes, fallbacks.
 import t from 'tap';
+import { NOT_ALLOWED } from '../helpers/api-cases.js';
 import { VERSION } from '../../engine/version.js';
 import { json, physical, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { EXAMPLE_INPUTS } from '../helpers/physical.js';
 
 let d: RunningDaemon;
 t.before(async () => {
@@ -17,23 +19,7 @@ const fault = (registers: number[], count = 0) =>
 const clearFaults = () => d.req('DELETE', '/sim/faults');
 
 t.test('1. /values: the worked example of docs/api.md byte for byte', async (t) => {
-  t.equal(
-    (
-      await d.req(
-        'PUT',
-        '/sim/inputs',
-        json({
-          V_in: physical.V_in(20000),
-          V_cap: physical.V_cap(61000),
-          I_in: physical.I_in(7000),
-          T_mcu: physical.T(35000),
-          T_pcb: physical.T(33000),
-          hold: true,
-        }),
-      )
-    ).status,
-    204,
-  );
+  t.equal((await d.req('PUT', '/sim/inputs', json(EXAMPLE_INPUTS))).status, 204);
   t.equal((await d.req('PUT', '/sim/controller', json({ device_id: 'E66164840BCE7521' }))).status, 204);
   const r = await d.req('GET', '/values');
   t.equal(r.status, 200);
@@ -131,23 +117,7 @@ t.test('3. routing: 404 empty, 405 with the exact Allow, HEAD on GET routes', as
     t.equal(r.body.length, 0, `${path}: empty`);
     t.notOk('content-type' in r.headers, `${path}: no content type`);
   }
-  const allow: Array<[string, string, string]> = [
-    ['DELETE', '/', 'GET,HEAD'],
-    ['POST', '/version', 'GET,HEAD'],
-    ['POST', '/values', 'GET,HEAD'],
-    ['DELETE', '/values/V_in', 'GET,HEAD'],
-    ['PUT', '/config', 'GET,HEAD'],
-    ['POST', '/config/led_brightness', 'GET,HEAD,PUT'],
-    ['DELETE', '/usb', 'GET,HEAD,PUT'],
-    ['POST', '/usb/1', 'GET,HEAD,PUT'],
-    ['GET', '/shutdown', 'POST'],
-    ['GET', '/standby', 'POST'],
-    ['HEAD', '/flash', 'POST'],
-    ['OPTIONS', '/', 'GET,HEAD'],
-    ['POST', '/events', 'GET,HEAD'],
-    ['PUT', '/metrics', 'GET,HEAD'],
-  ];
-  for (const [method, path, header] of allow) {
+  for (const [method, path, header] of NOT_ALLOWED) {
     const r = await d.req(method, path);
     t.equal(r.status, 405, `${method} ${path}`);
     t.equal(r.headers.allow, header, `${method} ${path} Allow`);

@@ -2,25 +2,15 @@
 // error texts and coercions, on the simulated controller with a fake clock. The same rules as
 // test/standalone/api-dialect4, where the built halpid runs them; here Stryker sees the router.
 import t from 'tap';
+import { DIALECT4_COERCED, DIALECT4_REFUSED } from '../../helpers/api-cases.js';
 import { apiRig, json } from '../../helpers/api.js';
-import { physical } from '../../helpers/physical.js';
+import { EXAMPLE_INPUTS } from '../../helpers/physical.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
 t.test('the example /values body byte for byte; V_supercap and usb_port_state keys', async (t) => {
   const { req } = await apiRig(t, { dialect: 4 });
-  await req(
-    'PUT',
-    '/sim/inputs',
-    json({
-      V_in: physical.V_in(20000),
-      V_cap: physical.V_cap(61000),
-      I_in: physical.I_in(7000),
-      T_mcu: physical.T(35000),
-      T_pcb: physical.T(33000),
-      hold: true,
-    }),
-  );
+  await req('PUT', '/sim/inputs', json(EXAMPLE_INPUTS));
   await req('PUT', '/sim/controller', json({ device_id: 'e66164840bce7521' }));
   const r = await req('GET', '/values');
   t.equal(`${r.status} ${r.headers['content-type']}`, '200 application/json; charset=utf-8');
@@ -95,36 +85,12 @@ t.test('PUT /config/{key}: every input halpid 4.0.7 took, with its coercions', a
   const { req } = await apiRig(t, { dialect: 4 });
   const put = (key: string, body: string) => req('PUT', `/config/${key}`, { body });
   const get = async (key: string) => JSON.parse((await req('GET', `/config/${key}`)).text) as unknown;
-  const cases: Array<[string, string, unknown]> = [
-    ['auto_restart', '0', false],
-    ['auto_restart', '1', true],
-    ['auto_restart', '2.5', true],
-    ['auto_restart', 'false', false],
-    ['auto_restart', 'true', true],
-    ['led_brightness', '40.5', 40],
-    ['led_brightness', '40.9', 40],
-    ['led_brightness', 'true', 1],
-    ['led_brightness', 'false', 0],
-    ['led_brightness', '48', 48],
-    ['watchdog_timeout', '12', 12],
-    ['watchdog_timeout', '10.5', 10.5],
-    ['solo_depleting_timeout', '7', 7],
-    ['solo_depleting_timeout', 'true', 1],
-    ['solo_depleting_timeout', '5', 5],
-  ];
-  for (const [key, body, expected] of cases) {
+  for (const [key, body, expected] of DIALECT4_COERCED) {
     const r = await put(key, body);
     t.equal(`${r.status} ${r.body.length}`, '204 0', `${key} ${body}: 204`);
     t.same(await get(key), expected, `${key} ${body} → ${JSON.stringify(expected)}`);
   }
-  const wrong: Array<[string, string, string]> = [
-    ['auto_restart', '"yes"', 'Value must be a boolean or number'],
-    ['auto_restart', 'null', 'Value must be a boolean or number'],
-    ['led_brightness', '"40"', 'Value must be a number'],
-    ['watchdog_timeout', '[10]', 'Value must be a number'],
-    ['power_on_threshold', '{}', 'Value must be a number'],
-  ];
-  for (const [key, body, text] of wrong) {
+  for (const [key, body, text] of DIALECT4_REFUSED) {
     const r = await put(key, body);
     t.equal(`${r.status} ${r.headers['content-type']} ${r.text}`, `400 ${TEXT} ${text}`, `${key} ${body}`);
   }

@@ -3,10 +3,11 @@
 // on the simulated controller with a fake clock. The same rules as test/standalone/api-routing,
 // where the built halpid runs them; here Stryker sees the router.
 import t from 'tap';
+import { NOT_ALLOWED } from '../../helpers/api-cases.js';
 import { Agent, request as httpRequest } from 'node:http';
 import type { Dialect } from '../../../engine/api/json-write.js';
 import { apiRig, json } from '../../helpers/api.js';
-import { physical } from '../../helpers/physical.js';
+import { EXAMPLE_INPUTS } from '../../helpers/physical.js';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const TEXT = 'text/plain; charset=utf-8';
@@ -26,18 +27,7 @@ t.test('/, /version, /values: the worked example of docs/api.md byte for byte', 
   t.equal((await req('GET', '/?')).text, 'This is halpid!\n', 'an empty query string is still /');
   const v = await req('GET', '/version');
   t.equal(`${v.status} ${v.headers['content-type']} ${v.text}`, '200 application/json {"daemon_version":"test-1.2.3"}');
-  await req(
-    'PUT',
-    '/sim/inputs',
-    json({
-      V_in: physical.V_in(20000),
-      V_cap: physical.V_cap(61000),
-      I_in: physical.I_in(7000),
-      T_mcu: physical.T(35000),
-      T_pcb: physical.T(33000),
-      hold: true,
-    }),
-  );
+  await req('PUT', '/sim/inputs', json(EXAMPLE_INPUTS));
   t.equal((await req('PUT', '/sim/controller', json({ device_id: 'E66164840BCE7521' }))).status, 204);
   const r = await req('GET', '/values');
   t.equal(r.status, 200);
@@ -103,25 +93,7 @@ t.test('routing: 404 empty, 405 with the exact Allow, HEAD on GET routes, querie
     t.equal(r.body.length, 0, `${path}: empty`);
     t.notOk('content-type' in r.headers, `${path}: no content type`);
   }
-  const allow: Array<[string, string, string]> = [
-    ['DELETE', '/', 'GET,HEAD'],
-    ['POST', '/version', 'GET,HEAD'],
-    ['POST', '/values', 'GET,HEAD'],
-    ['DELETE', '/values/V_in', 'GET,HEAD'],
-    ['PUT', '/config', 'GET,HEAD'],
-    ['POST', '/config/led_brightness', 'GET,HEAD,PUT'],
-    ['DELETE', '/usb', 'GET,HEAD,PUT'],
-    ['POST', '/usb/1', 'GET,HEAD,PUT'],
-    ['GET', '/shutdown', 'POST'],
-    ['GET', '/standby', 'POST'],
-    ['HEAD', '/flash', 'POST'],
-    ['OPTIONS', '/', 'GET,HEAD'],
-    ['POST', '/events', 'GET,HEAD'],
-    ['PUT', '/history', 'GET,HEAD'],
-    ['PUT', '/metrics', 'GET,HEAD'],
-    ['POST', '/sim', 'GET,HEAD'],
-  ];
-  for (const [method, path, header] of allow) {
+  for (const [method, path, header] of NOT_ALLOWED) {
     const r = await req(method, path, { body: 'x' });
     t.equal(
       `${r.status} ${r.headers.allow} ${r.body.length} ${'content-type' in r.headers}`,
