@@ -1,6 +1,7 @@
 // /events, /metrics and /sim (docs/api.md) over the real socket. Each test runs its own daemon,
 // so none depends on what another left behind.
 import t from 'tap';
+import { dischargeMeasured, stream } from '../helpers/events-stream.js';
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -15,58 +16,6 @@ async function daemon(t: { teardown: (fn: () => unknown) => void }, args: string
   // the shutdown forward) stays far above the limit.
   if (args.includes('--blackout-time-limit')) await d.req('PUT', '/sim/host', json({ load_W: 0 }));
   return d;
-}
-
-interface SseEvent {
-  id: number;
-  event: string;
-  data: unknown;
-}
-
-/** Open an event stream; collect parsed events until `close` is called. */
-function stream(d: RunningDaemon, path = '/events') {
-  const events: SseEvent[] = [];
-  let raw = '';
-  let status = 0;
-  let headers: Record<string, string | string[] | undefined> = {};
-  const req = httpRequest({ socketPath: d.socket, path, agent: false, headers: { Host: 'localhost' } }, (res) => {
-    status = res.statusCode ?? 0;
-    headers = res.headers;
-    res.on('data', (c: Buffer) => {
-      raw += c.toString();
-      let i;
-      while ((i = raw.indexOf('\n\n')) >= 0) {
-        const block = raw.slice(0, i);
-        raw = raw.slice(i + 2);
-        const f: Record<string, string> = {};
-        for (const line of block.split('\n')) {
-          const m = /^(\w+): (.*)$/.exec(line);
-          if (m) f[m[1]!] = m[2]!;
-        }
-        if (f.event) events.push({ id: Number(f.id), event: f.event, data: JSON.parse(f.data!) });
-      }
-    });
-  });
-  req.on('error', () => {});
-  req.end();
-  return {
-    events,
-    get status() {
-      return status;
-    },
-    get headers() {
-      return headers;
-    },
-    // A bound for a lost event, not a timing: generous for a loaded machine.
-    wait: async (pred: () => boolean, ms = 30_000) => {
-      const start = Date.now();
-      while (!pred()) {
-        if (Date.now() - start > ms) throw new Error(`event not seen: ${JSON.stringify(events.map((e) => e.event))}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    close: () => req.destroy(),
-  };
 }
 
 // A blackout limit no test can reach: a slow machine may take seconds between the cut and the
@@ -156,17 +105,8 @@ t.test('/events: hello, usb, values at the interval, state, blackout, config, fl
     ),
   );
   t.ok(s.events.some((e) => e.event === 'state' && (e.data as { daemon_state: string }).daemon_state === 'BLACKOUT'));
-  // Until the supercap's discharge is measured (its first second), the time it carries the
-  // computer is reckoned for an assumed 8 W load (docs/blackout.md), which brings shutdown_in
-  // below the limit: wait for the measured discharge, so the late stream's figure is the limit's.
-  await s.wait(() =>
-    s.events.some(
-      (e) =>
-        e.event === 'supply' &&
-        (e.data as { power: number | null; shutdown_in: number | null }).power !== null &&
-        (e.data as { shutdown_in: number | null }).shutdown_in !== null,
-    ),
-  );
+  // Until then shutdown_in is reckoned for an assumed load, not the limit (events-stream.ts).
+  await dischargeMeasured(s);
   // A stream opened during the blackout learns how long it has lasted, for a countdown at once.
   const late = stream(d, '/events?interval=200');
   await late.wait(() => late.events.length >= 2);
