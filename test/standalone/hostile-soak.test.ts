@@ -20,7 +20,11 @@ import { tempDir } from '../helpers/tmp.js';
 
 const DURATION_S = Number(process.env.HALPI2_SOAK_S ?? 20);
 const LIMIT_S = 2;
-const RSS_SLACK_MIB = 16;
+// Growth of RSS over the attack: 13-15 MiB here on a quiet machine, 17 in a CI run with two
+// mutation runs beside it (more attackers' connections open at once). The JS heap is capped by the
+// bin's --max-old-space-size=32, so a leak there ends the daemon (checked: it still answers); this
+// bound is for what lies outside it (buffers, sockets, code).
+const RSS_SLACK_MIB = 24;
 const SHUTDOWN_SLACK_MS = 200;
 /** From the cut to the detection: the tick, the averaged V_in, and a loaded machine's delays. */
 const DETECTION_MS = 500;
