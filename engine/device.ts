@@ -265,8 +265,8 @@ export class Device {
    */
   vinNow(): number | Promise<number> {
     const bytes = this.readNow(Reg.V_IN, 2);
-    if (bytes instanceof Promise) return bytes.then((b) => decodeVin(this.checkMeasurement(Reg.V_IN, uint(b))));
-    return decodeVin(this.checkMeasurement(Reg.V_IN, uint(bytes)));
+    const vin = (b: Uint8Array): number => decodeVin(this.checkMeasurement(Reg.V_IN, uint(b)));
+    return bytes instanceof Promise ? bytes.then(vin) : vin(bytes);
   }
 
   async readIin(): Promise<number> {

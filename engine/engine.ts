@@ -510,7 +510,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private tickVin(): Promise<number> {
     // The common tick reads one register. From a bus that answers at once (the simulator) it
     // does so without a chain of promises: less code run for each of ten ticks a second.
-    if (this.device.bus.readNow && !(this.latest && this.clock.now() - this.latest.at < TICK_MS) && !this.blockDue()) {
+    if (this.device.bus.readNow && !this.blockServesTick() && !this.blockDue()) {
       let vin: number | Promise<number>;
       try {
         vin = this.queue.runNow(() => this.device.vinNow());
@@ -529,10 +529,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return vin;
   }
 
+  /** A block a request read within this tick's slot serves the tick too. */
+  private blockServesTick(): boolean {
+    return this.latest !== null && this.clock.now() - this.latest.at < TICK_MS;
+  }
+
   private async tickVinFromBlock(): Promise<number> {
     let vin: number | null = null;
-    // A block a request read within this tick's slot serves the tick too.
-    if (this.latest && this.clock.now() - this.latest.at < TICK_MS) vin = this.latest.values.V_in;
+    if (this.blockServesTick()) vin = this.latest!.values.V_in;
     else if (this.blockDue()) {
       try {
         vin = (await this.readMeasurements(1)).V_in;
