@@ -1,4 +1,6 @@
-// A free TCP port on loopback, for a listener a test starts (the system picks it, then frees it).
+// Loopback for the listeners a test starts: a free TCP port (the system picks it, then frees it),
+// and an HTTP server on one.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 
 export const freePort = (): Promise<number> =>
@@ -10,3 +12,20 @@ export const freePort = (): Promise<number> =>
       s.close(() => resolve(port));
     });
   });
+
+/** An HTTP server on a free loopback port for one test, closed (connections too) at its teardown. */
+export async function serveOnLoopback(
+  t: { teardown: (fn: () => unknown) => void },
+  handler: Parameters<typeof createHttpServer>[1],
+): Promise<number> {
+  const server = createHttpServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
+  return (server.address() as { port: number }).port;
+}

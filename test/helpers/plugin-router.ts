@@ -1,6 +1,7 @@
 // The plugin's router (registerWithRouter) mounted on a loopback HTTP server as Signal K mounts it:
 // under /plugins/signalk-halpi2, the prefix stripped before the plugin's handlers see the URL.
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { serveOnLoopback } from './net.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -11,7 +12,7 @@ export async function mount(
 ) {
   const handlers: Handler[] = [];
   register({ use: (h) => void handlers.push(h) });
-  const server = createServer((req, res) => {
+  const port = await serveOnLoopback(t, (req, res) => {
     req.url = req.url!.replace(/^\/plugins\/signalk-halpi2/, '');
     let i = 0;
     const next = (): void => {
@@ -24,15 +25,6 @@ export async function mount(
     };
     next();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  );
-  const port = (server.address() as { port: number }).port;
   return (path: string, method = 'GET') =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {

@@ -1,8 +1,9 @@
 // The panel's .br/.gz copies over HTTP (standalone/precompressed.ts, behind createWebApp): which
 // encoding a request gets, and the headers that go with it.
 import t from 'tap';
+import { serveOnLoopback } from '../helpers/net.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -43,16 +44,10 @@ interface Got {
 async function listen(t: { teardown(fn: () => unknown): void }, panelDir: string) {
   const { engine } = engineRig();
   const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
-  const server = createServer(createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir }));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
+  const port = await serveOnLoopback(
+    t,
+    createWebApp({ api, bound: { host: '127.0.0.1', port: 1 }, token: () => '', panelDir }),
   );
-  const port = (server.address() as { port: number }).port;
   return (path: string, acceptEncoding?: string, method = 'GET') =>
     new Promise<Got>((resolve, reject) => {
       const headers: Record<string, string> = { Host: `127.0.0.1:${port}` };

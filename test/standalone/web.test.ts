@@ -1,6 +1,7 @@
 // The web listener's rules in process (standalone/web.ts): addresses, the Host check, the
 // security headers, and who may write.
 import t from 'tap';
+import { serveOnLoopback } from '../helpers/net.js';
 import { createServer, request as httpRequest } from 'node:http';
 import { createApi } from '../../engine/api/router.js';
 import { createWebApp, isLoopback, parseWebAddress, startWeb } from '../../standalone/web.js';
@@ -21,16 +22,7 @@ async function serve(t: { teardown: (fn: () => unknown) => void }, host: string,
   const { engine, rec, sim } = engineRig();
   const api = createApi({ engine, version: 'test', dialect: () => 5, flash: false });
   const app = createWebApp({ api, bound: { host, port: 8080 }, token: () => token });
-  const server = createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  );
-  const port = (server.address() as { port: number }).port;
+  const port = await serveOnLoopback(t, app);
   const send = (method: string, path: string, body = '', headers: Record<string, string> = {}) =>
     new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve) => {
       const h: Record<string, string> = { 'Content-Type': 'application/json', Host: `localhost:${port}`, ...headers };

@@ -1,7 +1,8 @@
 // GET /history: the engine's buffer as the API serves it, on the API handler (the Unix socket's)
 // and under /api on the web listener, without the token (a read), with its query checks.
 import t from 'tap';
-import { createServer, request as httpRequest } from 'node:http';
+import { serveOnLoopback } from '../../helpers/net.js';
+import { request as httpRequest } from 'node:http';
 import { createApi } from '../../../engine/api/router.js';
 import { createWebApp } from '../../../standalone/web.js';
 import { engineRig } from '../../helpers/engine.js';
@@ -10,18 +11,7 @@ async function serve(t: { teardown: (fn: () => unknown) => void }) {
   const rig = engineRig({ settings: { blackoutTimeLimitS: 60 } });
   const api = createApi({ engine: rig.engine, version: 'test', dialect: () => 5, flash: false });
   t.teardown(() => api.close());
-  const listen = async (handler: Parameters<typeof createServer>[1]) => {
-    const server = createServer(handler);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    t.teardown(
-      () =>
-        new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        }),
-    );
-    return (server.address() as { port: number }).port;
-  };
+  const listen = (handler: Parameters<typeof serveOnLoopback>[1]) => serveOnLoopback(t, handler);
   const direct = await listen((req, res) => api.handle(req, res));
   const web = await listen(createWebApp({ api, bound: { host: '127.0.0.1', port: 8080 }, token: () => 'tok' }));
   const get = (port: number, path: string, method = 'GET') =>
