@@ -1,9 +1,11 @@
 // The engine alone on a fixed-register fake bus, for the idle-CPU row of `npm run bench`: what
 // the daemon's own tick costs with a real controller's answers and no simulated physics behind
-// them. Runs until SIGTERM.
+// them. Runs until SIGTERM. It lowers V8's interrupt budget as the daemon does once it runs
+// (standalone/v8-tuning.ts), so its row measures the same tick, optimised alike.
 
 import type { Bus } from '../engine/bus.js';
 import { Engine } from '../engine/engine.js';
+import { tuneForTicks } from '../standalone/v8-tuning.js';
 
 const REGISTERS: Record<number, number[]> = {
   0x03: [0, 0, 0xff, 0xff],
@@ -45,5 +47,6 @@ const engine = new Engine({
   actions: { poweroff: () => {}, rtcwake: async () => {} },
 });
 engine.start();
+tuneForTicks();
 process.on('SIGTERM', () => void engine.stop().then(() => process.exit(0)));
 console.log('ready');
