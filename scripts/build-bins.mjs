@@ -9,7 +9,8 @@
 // halpid cannot read alone) are bundled on their own in dist/bin/lib/, so the start never
 // parses them; they hold no state of ours, and each is one file shared by whichever bundle asks.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 
 rmSync('dist/bin', { recursive: true, force: true });
 const common = {
@@ -68,10 +69,16 @@ await build({
   outExtension: { '.js': '.cjs' },
   plugins: [separate({}), cjsModule],
 });
+/**
+ * The entry loads halpid-run.cjs with a V8 code cache named by this hash (standalone/code-cache.ts):
+ * V8 checks a cache against the source's length only.
+ */
+const runHash = createHash('sha256').update(readFileSync('dist/bin/halpid-run.cjs')).digest('hex').slice(0, 16);
 await build({
   ...common,
   entryPoints: ['standalone/main.ts'],
   outfile: 'dist/bin/halpid.cjs',
+  define: { HALPID_RUN_HASH: JSON.stringify(runHash) },
   plugins: [separate({ run: 'halpid-run' })],
 });
 await build({

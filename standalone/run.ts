@@ -1,6 +1,7 @@
 // halpid after its entry (main.ts): parses argv (usage errors exit 2), starts the daemon, and maps
 // signals to reload and cleanup (docs/configuration.md).
 
+import createDebug from 'debug';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlagValue, type DaemonConfig } from '../engine/config-keys.js';
@@ -10,6 +11,14 @@ import type { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 import { findPanelDir } from './panel-dir.js';
 import { tuneForTicks } from './v8-tuning.js';
+
+/**
+ * Run once the daemon has run a second, before V8's flags change (v8-tuning.ts): the built entry
+ * saves its code cache then, since V8 ties a cache to the flags it was made under. What each
+ * returns goes to `DEBUG=halpid:start`.
+ */
+export const beforeTuning: Array<() => string> = [];
+const startDebug = createDebug('halpid:start');
 
 let daemonModule: Promise<typeof import('./daemon.js')> | null = null;
 
@@ -115,7 +124,9 @@ async function main(): Promise<void> {
   const { Daemon, StartupError } = await (daemonModule ?? import('./daemon.js'));
   try {
     daemon = await Daemon.start({ files: args.files, flags: args.flags, logger, panelDir });
-    tuneForTicks();
+    tuneForTicks(() => {
+      for (const f of beforeTuning) startDebug(f());
+    });
   } catch (err) {
     if (err instanceof StartupError) process.exit(err.code);
     throw err;

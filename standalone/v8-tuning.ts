@@ -6,9 +6,17 @@
 
 const BUDGET = 8192;
 
-/** After `delayMs` (unref'd: never keeps the process alive), lower V8's interrupt budget. */
-export function tuneForTicks(delayMs = 1000): void {
+/**
+ * After `delayMs` (unref'd: never keeps the process alive), run `before` (what must happen under
+ * the start's flags: a code cache is tied to them), then lower V8's interrupt budget.
+ */
+export function tuneForTicks(before: () => void = () => {}, delayMs = 1000): void {
   const timer = setTimeout(() => {
+    try {
+      before();
+    } catch {
+      // a failed cache write costs the next start some compiling, nothing else
+    }
     import('node:v8').then(
       (v8) => v8.setFlagsFromString(`--interrupt-budget=${BUDGET}`),
       () => {}, // only a tuning: the daemon runs as well without it

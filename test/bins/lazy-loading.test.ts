@@ -73,6 +73,7 @@ t.test('halpid --version answers from its entry: not even the argument parser is
     t.notOk(r.has('node_modules/commander/'), `${flag}: commander not loaded`);
     t.notOk(r.file('halpid-run.cjs'), `${flag}: the rest of halpid not loaded`);
     t.same(r.files, [HALPID], `${flag}: nothing but the CommonJS entry`);
+    t.notOk(r.native('vm'), `${flag}: no node:vm (the code cache of the rest of halpid)`);
   }
   const help = loaded(HALPID, ['--help']);
   t.ok(help.has('node_modules/commander/'), 'the probe does see commander where it is needed');

@@ -6,7 +6,7 @@
 // The arm64 package's programs run under qemu-aarch64, on its own emulated /dev/i2c-1 too.
 import t, { type Test } from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { json, request, ROOT } from '../helpers/daemon.js';
@@ -527,11 +527,15 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   t.equal(run('dpkg', ['-r', 'halpid']).status, 0, 'dpkg -r');
   t.notOk(existsSync('/usr/bin/halpid'));
   t.ok(existsSync('/etc/halpid/halpid.conf'), 'remove keeps the conffile');
+  // The code cache the daemon writes under systemd (CacheDirectory=, its first start).
+  mkdirSync('/var/cache/halpid', { recursive: true });
+  writeFileSync('/var/cache/halpid/halpid-run-0000000000000000.v8cache', '');
   t.equal(run('dpkg', ['-P', 'halpid']).status, 0, 'dpkg -P');
   for (const p of [
     '/etc/halpid',
     '/usr/lib/halpid',
     '/var/lib/halpid',
+    '/var/cache/halpid',
     '/usr/bin/halpi',
     '/run/halpid.sock',
     '/usr/lib/tmpfiles.d/halpid.conf',
