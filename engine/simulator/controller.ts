@@ -22,6 +22,9 @@ import { PowerStateMachine, type Board, TICK_MS } from './firmware.js';
 import { HostModel, type HostPhase } from './host.js';
 import { Physics } from './physics.js';
 import { SettingsStore, type PersistedSettings } from './store.js';
+import { TransactionLog, type TransactionLogEntry } from './transaction-log.js';
+
+export type { TransactionLogEntry } from './transaction-log.js';
 
 const debug = createDebug('halpid:sim');
 
@@ -83,14 +86,6 @@ export interface SimIdentity {
   test_mode: boolean;
 }
 
-export interface TransactionLogEntry {
-  t: number;
-  kind: 'read' | 'write' | 'plain-read' | 'transition' | 'fault' | 'reset';
-  register?: number;
-  bytes?: string;
-  result: string;
-}
-
 export interface SimSnapshot {
   controller: {
     state: PowerState;
@@ -114,22 +109,13 @@ export interface SimSnapshot {
   faults: FaultRule[];
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-/** Lower-case hex of a few bytes, without the Buffer that `toString('hex')` needs (every transaction). */
-const hex = (b: Uint8Array): string => {
-  if (b.length > 16) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!;
-  return s;
-};
-
 export class SimulatedController implements Bus {
   readonly description = 'simulated HALPI2 controller';
   readonly faults: FaultTable;
   readonly host: HostModel;
   readonly physics: Physics;
   readonly dfu: DfuWriter;
-  readonly log: TransactionLogEntry[] = [];
+  private readonly transactions = new TransactionLog(LOG_SIZE);
   /** Transactions that reached the controller (each one pings the watchdog). */
   processed = 0;
 
@@ -250,6 +236,12 @@ export class SimulatedController implements Bus {
   private answerRead(reg: number, data: Uint8Array, length: number, rule: FaultRule | undefined): Uint8Array {
     this.enter('read', reg, data);
     const value = this.readRegister(reg);
+    // readRegister makes a new array for each read: one of the length asked for is the answer.
+    if (value && value.length === length && rule === undefined) {
+      this.ping();
+      this.record('read', reg, value, 'ok');
+      return value;
+    }
     const out = new Uint8Array(length);
     if (rule?.kind === 'corrupt') out.fill(0xff);
     else if (value) out.set(value.subarray(0, length));
@@ -340,6 +332,9 @@ export class SimulatedController implements Bus {
   /** Advance the model to the clock's current time. */
   sync(): void {
     const now = this.clock.now();
+    // The wall clock read once for all the steps (not twice per step): the host's RTC alarm
+    // compares each step's moment in Unix seconds with it.
+    const wallS = this.clock.wallNow() / 1000;
     const wasOn = this.host.cmOn;
     let changed = false;
     for (;;) {
@@ -349,7 +344,7 @@ export class SimulatedController implements Bus {
       if (at > now) break;
       this.stepIndex++;
       const before = this.host.cmOn;
-      this.step(at, this.stepIndex);
+      this.step(at, this.stepIndex, wallS - (now - at) / 1000);
       if (this.host.cmOn !== before) changed = true;
     }
     if (now > this.t) this.t = now;
@@ -364,10 +359,11 @@ export class SimulatedController implements Bus {
     }
   }
 
-  private step(at: number, k: number): void {
+  /** One 10 ms step of the model, the `k`th since t0, at `wallS` Unix seconds. */
+  private step(at: number, k: number, wallS: number): void {
     this.t = at;
     const loads = this.loads();
-    this.host.update(at, this.clock.wallNow() / 1000 - (this.clock.now() - at) / 1000);
+    this.host.update(at, wallS);
     if (k % 2 === 0) {
       if (!this.held) this.physics.step(20, loads);
       this.physics.sample(this.loads());
@@ -513,6 +509,7 @@ export class SimulatedController implements Bus {
     this.sm.ping(this.t);
   }
 
+  /** The register's value, in a new array at each read (answerRead may hand it out as the answer). */
   private readRegister(reg: number): Uint8Array | null {
     const p = this.physics;
     switch (reg) {
@@ -878,18 +875,18 @@ export class SimulatedController implements Bus {
     };
   }
 
+  /** The last transactions and events, oldest first. */
+  get log(): TransactionLogEntry[] {
+    return this.transactions.list();
+  }
+
   private record(kind: TransactionLogEntry['kind'], reg: number | undefined, bytes: Uint8Array, result: string): void {
-    const entry: TransactionLogEntry = { t: this.clock.now(), kind, result };
-    if (reg !== undefined) entry.register = reg;
-    entry.bytes = hex(bytes);
-    this.log.push(entry);
-    if (this.log.length > LOG_SIZE) this.log.shift();
+    this.transactions.add(this.clock.now(), kind, reg, bytes, result);
   }
 
   private trace(kind: 'transition' | 'reset', text: string): void {
     debug(text);
-    this.log.push({ t: this.t, kind, result: text });
-    if (this.log.length > LOG_SIZE) this.log.shift();
+    this.transactions.add(this.t, kind, undefined, undefined, text);
   }
 }
 
