@@ -265,8 +265,11 @@ export class Device {
    */
   vinNow(): number | Promise<number> {
     const bytes = this.readNow(Reg.V_IN, 2);
-    const vin = (b: Uint8Array): number => decodeVin(this.checkMeasurement(Reg.V_IN, uint(b)));
-    return bytes instanceof Promise ? bytes.then(vin) : vin(bytes);
+    return bytes instanceof Promise ? bytes.then((b) => this.vinOf(b)) : this.vinOf(bytes);
+  }
+
+  private vinOf(bytes: Uint8Array): number {
+    return decodeVin(this.checkMeasurement(Reg.V_IN, uint(bytes)));
   }
 
   async readIin(): Promise<number> {

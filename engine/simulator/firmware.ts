@@ -95,9 +95,12 @@ export class PowerStateMachine {
   }
 
   tick(now: number): void {
-    const events = this.queue;
-    this.queue = [];
-    for (const ev of events) this.handleEvent(ev, now);
+    if (this.queue.length > 0) {
+      // Events queued while these are handled wait for the next tick; an idle tick makes no array.
+      const events = this.queue;
+      this.queue = [];
+      for (const ev of events) this.handleEvent(ev, now);
+    }
     if (this.pendingPing) {
       this.pendingPing = false;
       if (this.state === 'HostUnresponsive') {
