@@ -21,6 +21,7 @@ export const GROUPS = {
     ['engine/engine.ts'],
     [
       'test/engine/engine.test.ts',
+      'test/engine/engine-status.test.ts',
       'test/engine/blackout-faults.test.ts',
       'test/engine/blackout-physics.test.ts',
       'test/engine/reachability.test.ts',
