@@ -1,0 +1,141 @@
+// Engine: what each 100 ms tick reads — V_in alone, or the whole block when a client (or the idle
+// period) asks for it, or the block a request read in the same slot — on the simulator's bus and
+// on a bus that answers only through promises, as the real I2C adapter does.
+import t from 'tap';
+import type { Bus } from '../../engine/bus.js';
+import type { SimulatedController } from '../../engine/simulator/controller.js';
+import { engineRig } from '../helpers/engine.js';
+
+/** The simulator seen through the real adapter's interface: no `readNow`, every read a promise. */
+const promiseBus = (sim: SimulatedController): Bus => ({
+  description: 'a bus without readNow',
+  writeRead: (data, length) => sim.writeRead(data, length),
+  write: (data) => sim.write(data),
+  close: () => sim.close(),
+});
+
+const rigOn = (bus: 'simulator' | 'promises', opts: Parameters<typeof engineRig>[0] = {}) => {
+  if (bus === 'simulator') return engineRig(opts);
+  // The engine's options are read when it is built: the bus must wrap the rig's own simulator.
+  let wrapped: Bus | undefined;
+  const proxy: Bus = {
+    description: 'a bus without readNow',
+    writeRead: (d, l) => wrapped!.writeRead(d, l),
+    write: (d) => wrapped!.write(d),
+    close: () => wrapped!.close(),
+  };
+  const rig = engineRig({ ...opts, engine: { ...opts.engine, bus: proxy } });
+  wrapped = promiseBus(rig.sim);
+  return rig;
+};
+
+for (const bus of ['simulator', 'promises'] as const) {
+  t.test(
+    `${bus}: the block every 5 s when idle, every second for a 1 s client, every tick for a 100 ms one`,
+    async (t) => {
+      const { clock, engine, stop } = rigOn(bus);
+      const polls: number[] = [];
+      engine.on('values', () => polls.push(clock.now()));
+      engine.start();
+      await clock.advance(1000);
+      polls.length = 0;
+      await clock.advance(60_000);
+      t.equal(polls.length, 12, `idle: ${polls.length} blocks in 60 s`);
+      const release = engine.demand(1000);
+      await clock.advance(100);
+      polls.length = 0;
+      await clock.advance(10_000);
+      t.equal(polls.length, 10, `1 s client: ${polls.length} blocks in 10 s`);
+      const close = engine.demand(100);
+      await clock.advance(100);
+      polls.length = 0;
+      await clock.advance(2000);
+      t.equal(polls.length, 20, `100 ms client: ${polls.length} blocks in 2 s`);
+      close();
+      release();
+      await clock.advance(5000);
+      polls.length = 0;
+      await clock.advance(60_000);
+      t.equal(polls.length, 12, 'both released: back to the idle period');
+      await stop();
+    },
+  );
+
+  t.test(`${bus}: a 100 ms client gets a fresh block at every tick of a blackout`, async (t) => {
+    const { clock, sim, engine, stop } = rigOn(bus, { settings: { blackoutTimeLimitS: 60 } });
+    engine.start();
+    await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+    const release = engine.demand(100);
+    sim.setPower(false);
+    await clock.advanceUntil(() => engine.state === 'BLACKOUT', 1000);
+    await clock.advance(100);
+    const vcaps: number[] = [];
+    engine.on('values', (v) => vcaps.push(v.V_cap));
+    await clock.advance(2000);
+    t.equal(vcaps.length, 20, `${vcaps.length} blocks in 2 s`);
+    t.ok(
+      vcaps.every((v, i) => i === 0 || v < vcaps[i - 1]!),
+      'each one a new reading of the discharging supercap',
+    );
+    release();
+    await stop();
+  });
+
+  t.test(`${bus}: a request's block serves the tick in its slot; the tick reads V_in alone otherwise`, async (t) => {
+    const { clock, sim, engine, stop } = rigOn(bus);
+    engine.start();
+    await clock.advance(2000);
+    await engine.readValues(); // the identity, once
+    // Between ticks: a request reads the block (7 registers, 0x10, 0x12), the next tick reads nothing more.
+    await clock.advance(150); // half-way between two ticks, the block older than a tick
+    let mark = sim.log.length;
+    await engine.readValues();
+    await clock.advance(50);
+    const regs = sim.log
+      .slice(mark)
+      .filter((e) => e.kind === 'read')
+      .map((e) => e.register);
+    t.same(regs, [0x20, 0x21, 0x22, 0x23, 0x24, 0x15, 0x16, 0x10, 0x12], "the request's reads, and no tick's");
+    // One slot later the block is a tick old: the tick reads V_in for itself.
+    mark = sim.log.length;
+    await clock.advance(100);
+    t.same(
+      sim.log
+        .slice(mark)
+        .filter((e) => e.kind === 'read')
+        .map((e) => e.register),
+      [0x20],
+    );
+    await stop();
+  });
+
+  for (const [name, reg] of [
+    ['V_cap', 0x21],
+    ['T_pcb', 0x24],
+  ] as const) {
+    t.test(`${bus}: with ${name} unreadable the ticks still read V_in: no error, no blackout`, async (t) => {
+      const { clock, sim, engine, states, stop } = rigOn(bus);
+      engine.start();
+      await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+      const errors: string[] = [];
+      engine.on('error', (e) => errors.push(e.message));
+      const release = engine.demand(100); // the block at every tick
+      sim.addFault({ kind: 'nack', registers: [reg], count: 0 });
+      await clock.advance(3000);
+      t.same(errors, [], 'no tick failed');
+      t.same(
+        states.map((s) => s.state),
+        ['OK'],
+      );
+      const vin = engine.history.columns(clock.wallNow() - 2000, 1).V_in;
+      t.ok(vin.length >= 2 && vin.every((v) => v !== null && v > 11), 'V_in noted every second');
+      // Then V_in itself fails: that is a failed tick, reported.
+      sim.addFault({ kind: 'nack', registers: [0x20], count: 0 });
+      await clock.advance(500);
+      t.same(errors, ['Failed to read from register 0x20']);
+      sim.faults.clear();
+      release();
+      await stop();
+    });
+  }
+}
