@@ -159,3 +159,38 @@ t.test('after an upload the identity is read from the controller again', async (
   t.equal((await read()).device_id, 'fedcba9876543210');
   await stop();
 });
+
+t.test('stopping while a read hangs: no silence announced after the stop, no timer left behind', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig({ sim: { start: 'host-running' } });
+  engine.start();
+  await clock.advanceUntil(() => engine.state === 'OK', 1000);
+  await clock.advance(50);
+  sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 3000, count: 1 });
+  await clock.advance(60); // the next tick's read hangs; the guard that would announce it is armed
+  t.equal(clock.pending > 1, true, 'a guard beside the hanging read');
+  const result = await settle(clock, engine.stop());
+  t.same(result, { watchdogDisabled: true }, 'disarmed once the hanging read ended');
+  t.same(
+    rec.logs.filter((l) => l.message.startsWith('Controller not answering')),
+    [],
+    'the stopped engine announces nothing',
+  );
+  await clock.advance(5000);
+  t.equal(clock.pending, 0, 'no timer of the engine left');
+  void stop;
+});
+
+t.test('stopping during a flash whose abort fails still disarms the watchdog', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  const f = engine.flash(firmwareImage({ bytes: 20 * 4096 })).catch((e: Error) => e.message);
+  await clock.advance(1000);
+  t.ok(engine.flashInProgress);
+  sim.addFault({ kind: 'nack', op: 'write', registers: [0x45], count: 0 });
+  t.same(await stop(), { watchdogDisabled: true });
+  t.equal(sim.snapshot().controller.watchdog_ms, 0);
+  sim.faults.clear();
+  await clock.advance(1000);
+  t.equal(await f, 'Firmware update aborted');
+});
