@@ -24,6 +24,7 @@ export const GROUPS = {
       'test/engine/engine-status.test.ts',
       'test/engine/engine-requests.test.ts',
       'test/engine/engine-ticks.test.ts',
+      'test/engine/engine-values.test.ts',
       'test/engine/blackout-faults.test.ts',
       'test/engine/blackout-physics.test.ts',
       'test/engine/reachability.test.ts',

@@ -610,6 +610,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     d: Device,
   ): Promise<Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'>> {
     const F = STATUS_FALLBACK;
+    // Taken before the reads: a forget while they wait on the bus must not be undone by them.
+    const epoch = this.identityEpoch;
     let ok = true;
     const fail =
       <T>(v: T) =>
@@ -622,7 +624,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
       firmwareVersion: await d.readFirmwareVersion().catch(fail(F.firmwareVersion)),
       deviceId: await d.readDeviceId().catch(fail(F.deviceId)),
     };
-    const epoch = this.identityEpoch;
     if (ok && epoch === this.identityEpoch) this.identity = id;
     return id;
   }
