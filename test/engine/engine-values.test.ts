@@ -15,6 +15,18 @@ async function settle<T>(clock: ReturnType<typeof engineRig>['clock'], p: Promis
   return p;
 }
 
+t.test('/values carries usb_port_state only when asked; an unreadable 0x1A reads 0', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  const plain = await engine.readValues();
+  t.notOk('usb_port_state' in plain, 'not asked: absent (dialect 5)');
+  await clock.advance(100);
+  t.equal((await engine.readValues({ usb: true })).usb_port_state, 15);
+  await clock.advance(100);
+  sim.addFault({ kind: 'nack', registers: [0x1a], count: 0 });
+  t.equal((await settle(clock, engine.readValues({ usb: true }))).usb_port_state, 0);
+  await stop();
+});
+
 t.test('an identity changed while it is being read is read again by the next request', async (t) => {
   const { clock, sim, engine, stop } = engineRig();
   // The device id (read last) is stretched; meanwhile the simulator's controls change the firmware.
@@ -26,5 +38,53 @@ t.test('an identity changed while it is being read is read again by the next req
   t.equal((await settle(clock, first)).firmware_version, '3.3.1', 'the request under way saw the old one');
   await clock.advance(100);
   t.match((await settle(clock, engine.readValues())).firmware_version, /^3\.4\.0/, 'the next one reads it again');
+  await stop();
+});
+
+t.test('a change of the simulated world is seen by the next read, even within the same tick', async (t) => {
+  const { engine, sim, stop } = engineRig();
+  sim.hold(true);
+  t.ok((await engine.readMeasurements()).V_in > 11);
+  sim.setInputs({ V_in: 13.5 });
+  t.ok((await engine.readMeasurements()).V_in > 11, 'within the tick: the shared snapshot');
+  engine.invalidateMeasurements();
+  const v = (await engine.readMeasurements()).V_in;
+  t.ok(v > 13.4 && v < 13.6, `invalidated: read again (${v} V)`);
+  await stop();
+});
+
+t.test('the last block and the controller state are kept for the faces, with the wall time of the read', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  t.equal(engine.lastMeasurements, null, 'nothing before the first read');
+  t.equal(engine.lastControllerState, null);
+  await clock.advance(1234);
+  const values = await engine.readMeasurements();
+  t.same(engine.lastMeasurements, { values, wall: clock.wallNow() });
+  t.equal(engine.lastControllerState, 'OperationalSolo');
+  await stop();
+});
+
+t.test('state events come with a change only, not with every block', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  const events: unknown[] = [];
+  engine.on('state', (s) => events.push(s));
+  engine.start();
+  await clock.advanceUntil(() => engine.lastControllerState === 'OperationalCoOp', 10_000);
+  const n = events.length;
+  engine.demand(100); // a block every tick
+  await clock.advance(5000);
+  t.equal(events.length, n, 'fifty blocks, the same states: no event');
+  await stop();
+});
+
+t.test('a second start runs no second loop', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  engine.start();
+  await clock.advance(1000);
+  engine.start();
+  const before = engine.device.transactions;
+  await clock.advance(10_000);
+  const rate = (engine.device.transactions - before) / 10;
+  t.ok(rate <= 12, `${rate} transactions/s: one tick per 100 ms`);
   await stop();
 });
