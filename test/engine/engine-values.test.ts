@@ -77,14 +77,20 @@ t.test('state events come with a change only, not with every block', async (t) =
   await stop();
 });
 
-t.test('a second start runs no second loop', async (t) => {
-  const { clock, engine, stop } = engineRig();
+t.test('a second start runs no second loop and says each simulated event once', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig({ haltOnPoweroff: false });
   engine.start();
-  await clock.advance(1000);
+  await clock.advanceUntil(() => engine.state === 'OK', 1000);
   engine.start();
   const before = engine.device.transactions;
   await clock.advance(10_000);
   const rate = (engine.device.transactions - before) / 10;
   t.ok(rate <= 12, `${rate} transactions/s: one tick per 100 ms`);
+  await engine.writeConfigRaw('watchdog_timeout', 0);
+  sim.haltHost();
+  await clock.advanceUntil(() => rec.logs.some((l) => l.message.startsWith('Simulated host powered off')), 10_000);
+  await clock.advance(1000);
+  t.equal(rec.logs.filter((l) => l.message === 'Simulated host halting').length, 1, 'halting, once');
+  t.equal(rec.logs.filter((l) => l.message.startsWith('Simulated host powered off')).length, 1, 'powered off, once');
   await stop();
 });
