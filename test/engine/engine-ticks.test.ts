@@ -109,6 +109,55 @@ for (const bus of ['simulator', 'promises'] as const) {
     await stop();
   });
 
+  t.test(
+    `${bus}: in a blackout a request's block serves the tick; else the tick reads V_in, I_in, V_cap`,
+    async (t) => {
+      const { clock, sim, engine, stop } = rigOn(bus, { settings: { blackoutTimeLimitS: 60 } });
+      engine.start();
+      await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+      await engine.readValues(); // the identity, once
+      sim.setPower(false);
+      await clock.advanceUntil(() => engine.state === 'BLACKOUT', 1000);
+      await clock.advance(1050); // half-way between two ticks
+      const reads = (from: number) =>
+        sim.log
+          .slice(from)
+          .filter((e) => e.kind === 'read')
+          .map((e) => e.register);
+      let mark = sim.log.length;
+      await engine.readValues();
+      await clock.advance(50);
+      t.same(reads(mark), [0x20, 0x21, 0x22, 0x23, 0x24, 0x15, 0x16, 0x10, 0x12], "the request's reads, and no tick's");
+      mark = sim.log.length;
+      await clock.advance(100);
+      t.same(reads(mark), [0x20, 0x22, 0x21], 'the next tick: the three registers the decision needs');
+      await stop();
+    },
+  );
+
+  for (const state of ['OK', 'BLACKOUT'] as const) {
+    t.test(`${bus}: in ${state}, a block whose V_in read fails fails the tick (V_in is not read twice)`, async (t) => {
+      const { clock, sim, engine, stop } = rigOn(bus, { settings: { blackoutTimeLimitS: 60 } });
+      engine.start();
+      await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+      if (state === 'BLACKOUT') {
+        sim.setPower(false);
+        await clock.advanceUntil(() => engine.state === 'BLACKOUT', 1000);
+      }
+      const release = engine.demand(100); // the block at every tick
+      await clock.advance(100);
+      const errors: string[] = [];
+      engine.on('error', (e) => errors.push(e.message));
+      // One read of 0x20 fails in all four attempts; the next one would answer.
+      sim.addFault({ kind: 'nack', registers: [0x20], count: 4 });
+      await clock.advance(300);
+      t.same(errors, ['Failed to read from register 0x20'], 'the tick failed and said so');
+      t.equal(engine.state, state);
+      release();
+      await stop();
+    });
+  }
+
   for (const [name, reg] of [
     ['V_cap', 0x21],
     ['T_pcb', 0x24],
