@@ -486,6 +486,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const p = this.exclusive((d) => d.readMeasurements()).then((values) => {
       this.latest = { at: this.clock.now(), wall: this.clock.wallNow(), values };
       this.history.noteAux(this.latest.at, this.latest.wall, values.V_cap, values.I_in, values.T_mcu, values.T_pcb);
+      // Stryker disable next-line all: debug output only
       stateDebug('measurements %o', values);
       this.emit('values', values);
       if (values.state !== this.controllerState) {
