@@ -53,6 +53,23 @@ t.test('a change of the simulated world is seen by the next read, even within th
   await stop();
 });
 
+t.test('a read under way when the simulated world changes is not shared with the next reader', async (t) => {
+  const { clock, engine, sim, stop } = engineRig();
+  sim.hold(true);
+  // The block's last register (0x16) is stretched: its V_in was read before the change.
+  sim.addFault({ kind: 'stretch', op: 'read', registers: [0x16], delay_ms: 50, count: 1 });
+  const old = engine.readMeasurements();
+  await clock.advance(10);
+  sim.setInputs({ V_in: 13.5 });
+  engine.invalidateMeasurements();
+  const next = engine.readMeasurements();
+  await clock.advance(100);
+  t.ok((await old).V_in < 12.5, 'the read under way saw the old world');
+  const v = (await next).V_in;
+  t.ok(v > 13.4 && v < 13.6, `the next reader read again (${v} V)`);
+  await stop();
+});
+
 t.test('the last block and the controller state are kept for the faces, with the wall time of the read', async (t) => {
   const { clock, engine, stop } = engineRig();
   t.equal(engine.lastMeasurements, null, 'nothing before the first read');
