@@ -2,6 +2,7 @@
 // shutdown or standby asked for (or only logged in a dry run), a firmware upload.
 import t from 'tap';
 import { HttpCounters, renderMetrics } from '../../engine/api/metrics.js';
+import { CONFIG_REGISTERS } from '../../engine/device.js';
 import type { FlashProgress } from '../../engine/dfu.js';
 import { engineRig } from '../helpers/engine.js';
 import { firmwareImage } from '../helpers/firmware.js';
@@ -34,6 +35,21 @@ t.test('a setting written is logged old → new with who asked; an unread old va
     'info Setting led_brightness changed by a client: (unread) → 7',
   ]);
   t.equal(await engine.readConfigKey('led_brightness'), 7, 'the write went out although the read before failed');
+  await stop();
+});
+
+t.test('GET /config with no setting readable: each key its fallback, auto_restart off', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  sim.addFault({ kind: 'nack', registers: Object.values(CONFIG_REGISTERS).map((c) => c.reg), count: 0 });
+  t.same(await settle(clock, engine.readConfig()), {
+    watchdog_timeout: 0,
+    power_on_threshold: 0,
+    solo_power_off_threshold: 0,
+    led_brightness: 0,
+    auto_restart: false,
+    solo_depleting_timeout: 0,
+  });
+  sim.faults.clear();
   await stop();
 });
 

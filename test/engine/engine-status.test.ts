@@ -53,6 +53,11 @@ t.test(
     await clock.advance(1);
     await engine.refreshStatus(10_000, 5000);
     t.same(readsSince(sim, mark), IDENTITY, 'identityMs after the first: the identity alone');
+    // The identity's refresh does not restart the status's period: it is due 10 s after its last read.
+    await clock.advance(6000);
+    mark = sim.log.length;
+    await engine.refreshStatus(10_000, 60_000);
+    t.same(readsSince(sim, mark), STATUS, "the status 10 s after its own last read, whatever the identity's");
     t.same(usb.length, 1, 'no USB read, no USB event');
 
     // A change seen by the next status refresh is published; the identity read 1 s later is not repeated.
