@@ -2,6 +2,7 @@
 // the identity cache against a change made while it is being read, the measurements forgotten
 // when the simulator changes the world, state events only for a change, one loop per engine.
 import t from 'tap';
+import { valuesSnapshot } from '../../engine/engine.js';
 import { engineRig } from '../helpers/engine.js';
 
 /** Run simulated time until the promise settles (retries and stretched reads wait on the fake clock). */
@@ -109,5 +110,48 @@ t.test('a second start runs no second loop and says each simulated event once', 
   await clock.advance(1000);
   t.equal(rec.logs.filter((l) => l.message === 'Simulated host halting').length, 1, 'halting, once');
   t.equal(rec.logs.filter((l) => l.message.startsWith('Simulated host powered off')).length, 1, 'powered off, once');
+  await stop();
+});
+
+t.test('the /events values before any status read: each register outside the block at its fallback', async (t) => {
+  const { engine, stop } = engineRig();
+  const m = await engine.readMeasurements();
+  const block = {
+    V_in: m.V_in,
+    V_cap: m.V_cap,
+    I_in: m.I_in,
+    T_mcu: m.T_mcu,
+    T_pcb: m.T_pcb,
+    state: m.state,
+    watchdog_elapsed: m.watchdog_elapsed,
+    raw: m.raw,
+  };
+  t.same(valuesSnapshot(m, {}), {
+    ...block,
+    '5v_output_enabled': false,
+    watchdog_timeout: 0,
+    watchdog_enabled: false,
+    hardware_version: 'N/A',
+    firmware_version: 'N/A',
+    device_id: '0000000000000000',
+  });
+  t.same(
+    valuesSnapshot(m, {
+      output5v: true,
+      watchdogMs: 12_500,
+      hardwareVersion: '1.2.0',
+      firmwareVersion: '3.3.1',
+      deviceId: '0123456789abcdef',
+    }),
+    {
+      ...block,
+      '5v_output_enabled': true,
+      watchdog_timeout: 12.5,
+      watchdog_enabled: true,
+      hardware_version: '1.2.0',
+      firmware_version: '3.3.1',
+      device_id: '0123456789abcdef',
+    },
+  );
   await stop();
 });
