@@ -188,3 +188,19 @@ for (const bus of ['simulator', 'promises'] as const) {
     });
   }
 }
+
+t.test('a full-scale V_in (a corrupted transfer) fails the tick as implausible, not as 40 V', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  await clock.advance(1000); // the first block read: the ticks now read V_in alone
+  const errors: string[] = [];
+  engine.on('error', (e) => errors.push(e.message));
+  sim.hold(true);
+  sim.setInputs({ V_in: 45 }); // beyond the 40 V full scale: the register reads 0xFFFF
+  await clock.advance(300);
+  t.same(errors, ['Implausible reading from register 0x20 (full scale)']);
+  t.equal(engine.state, 'OK');
+  sim.setInputs({ V_in: 12 });
+  await stop();
+});
