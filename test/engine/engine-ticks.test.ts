@@ -204,3 +204,52 @@ t.test('a full-scale V_in (a corrupted transfer) fails the tick as implausible, 
   sim.setInputs({ V_in: 12 });
   await stop();
 });
+
+t.test('a client asking every 150 ms gets a block at every tick (the one after 150 ms would be late)', async (t) => {
+  const { clock, engine, stop } = engineRig();
+  const polls: number[] = [];
+  engine.on('values', () => polls.push(clock.now()));
+  engine.start();
+  engine.demand(150);
+  await clock.advance(1000);
+  polls.length = 0;
+  await clock.advance(2000);
+  t.equal(polls.length, 20, `${polls.length} blocks in 2 s`);
+  await stop();
+});
+
+t.test("a blackout whose every tick is served by a request's block ends when the power returns", async (t) => {
+  const { clock, sim, engine, stop } = engineRig({ settings: { blackoutTimeLimitS: 600 } });
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  sim.setPower(false);
+  await clock.advanceUntil(() => engine.state === 'BLACKOUT', 1000);
+  await clock.advance(1050); // half-way between two ticks
+  sim.setPower(true);
+  const back = clock.now();
+  while (engine.state === 'BLACKOUT' && clock.now() - back < 10_000) {
+    await engine.readMeasurements(); // the next tick, 50 ms later, takes its readings from this block
+    await clock.advance(100);
+  }
+  t.equal(engine.state, 'OK', `over ${clock.now() - back} ms after the power returned`);
+  await stop();
+});
+
+t.test('the history keeps the input current a blackout tick reads while the return is confirmed', async (t) => {
+  const { clock, sim, engine, stop } = engineRig({ settings: { blackoutTimeLimitS: 600 } });
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  sim.setPower(false);
+  await clock.advanceUntil(() => engine.state === 'BLACKOUT', 1000);
+  await clock.advance(2000);
+  const back = clock.wallNow();
+  sim.setPower(true);
+  await clock.advanceUntil(() => engine.state === 'OK', 10_000);
+  const c = engine.history.columns(back - 1000, 1);
+  const during = c.I_in.filter((_, i) => c.blackout[i] === 1 && c.t[i]! * 1000 >= back - 1000);
+  t.ok(
+    during.some((v) => v !== null && v > 0.1),
+    `current flowing again, read by the blackout's own ticks (${JSON.stringify(during)})`,
+  );
+  await stop();
+});

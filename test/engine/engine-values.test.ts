@@ -48,7 +48,9 @@ t.test('a change of the simulated world is seen by the next read, even within th
   t.ok((await engine.readMeasurements()).V_in > 11);
   sim.setInputs({ V_in: 13.5 });
   t.ok((await engine.readMeasurements()).V_in > 11, 'within the tick: the shared snapshot');
+  const before = engine.lastMeasurements;
   engine.invalidateMeasurements();
+  t.same(engine.lastMeasurements, before, 'the faces keep showing the last block until the next');
   const v = (await engine.readMeasurements()).V_in;
   t.ok(v > 13.4 && v < 13.6, `invalidated: read again (${v} V)`);
   await stop();
@@ -74,6 +76,8 @@ t.test('a read under way when the simulated world changes is not shared with the
 t.test('the last block and the controller state are kept for the faces, with the wall time of the read', async (t) => {
   const { clock, engine, stop } = engineRig();
   t.equal(engine.lastMeasurements, null, 'nothing before the first read');
+  engine.invalidateMeasurements();
+  t.equal(engine.lastMeasurements, null, 'nor after a simulated change before it');
   t.equal(engine.lastControllerState, null);
   await clock.advance(1234);
   const values = await engine.readMeasurements();
