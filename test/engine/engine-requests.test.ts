@@ -210,3 +210,63 @@ t.test('stopping during a flash whose abort fails still disarms the watchdog', a
   await clock.advance(1000);
   t.equal(await f, 'Firmware update aborted');
 });
+
+t.test('an engine on a bus without a simulator behind it (the i2c backend) starts, ticks and stops', async (t) => {
+  const { clock, sim, engine, rec, stop } = engineRig({ engine: { simulator: undefined, backend: 'i2c' } });
+  const polls: number[] = [];
+  engine.on('values', () => polls.push(clock.now()));
+  engine.start();
+  await clock.advance(1000);
+  t.equal(engine.state, 'OK');
+  t.equal(sim.state, 'OperationalCoOp', 'the watchdog armed');
+  t.ok(polls.length >= 1, 'measurements read');
+  t.same(await stop(), { watchdogDisabled: true });
+  t.same(
+    rec.logs.filter((l) => l.message.startsWith('Simulated')),
+    [],
+    'nothing said about a simulated host',
+  );
+});
+
+/** Where in the bus log since `mark` each client's readConfig began (its read of 0x13). */
+const configStarts = (ops: Array<{ kind: string; register?: number }>) =>
+  ops.flatMap((e, i) => (e.kind === 'read' && e.register === 0x13 ? [i] : []));
+
+t.test('stop disarms right after the operation in progress, before requests queued for the bus', async (t) => {
+  const { clock, sim, engine } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  await clock.advance(50); // between two ticks
+  const mark = sim.log.length;
+  // Three clients want the bus (each reads the six settings) when the daemon is told to stop.
+  const queued = [engine.readConfig(), engine.readConfig(), engine.readConfig()];
+  const stopped = engine.stop();
+  await clock.advance(200);
+  t.same(await stopped, { watchdogDisabled: true });
+  await Promise.all(queued);
+  const ops = sim.log.slice(mark).filter((e) => e.kind === 'read' || e.kind === 'write');
+  const disarmAt = ops.findIndex((e) => e.kind === 'write' && e.register === 0x12);
+  const starts = configStarts(ops);
+  t.equal(starts.length, 3);
+  t.ok(disarmAt > starts[0]! && disarmAt < starts[1]!, `disarmed (${disarmAt}) before the queued reads (${starts[1]})`);
+});
+
+t.test('stop during a flash sends the DFU abort before requests queued for the bus', async (t) => {
+  const { clock, sim, engine } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  const f = engine.flash(firmwareImage({ bytes: 20 * 4096 })).catch((e: Error) => e.message);
+  await clock.advance(500);
+  t.ok(engine.flashInProgress);
+  const mark = sim.log.length;
+  const queued = [engine.readConfig(), engine.readConfig(), engine.readConfig()];
+  const stopped = engine.stop();
+  await clock.advance(1000);
+  t.same(await stopped, { watchdogDisabled: true });
+  await Promise.all(queued);
+  t.equal(await f, 'Firmware update aborted');
+  const ops = sim.log.slice(mark).filter((e) => e.kind === 'read' || e.kind === 'write');
+  const abortAt = ops.findIndex((e) => e.kind === 'write' && e.register === 0x45);
+  const starts = configStarts(ops);
+  t.ok(abortAt > starts[0]! && abortAt < starts[1]!, `the abort (${abortAt}) before the queued reads (${starts[1]})`);
+});
