@@ -6,26 +6,22 @@ import type { Bus } from '../../engine/bus.js';
 import type { SimulatedController } from '../../engine/simulator/controller.js';
 import { engineRig } from '../helpers/engine.js';
 
-/** The simulator seen through the real adapter's interface: no `readNow`, every read a promise. */
-const promiseBus = (sim: SimulatedController): Bus => ({
-  description: 'a bus without readNow',
-  writeRead: (data, length) => sim.writeRead(data, length),
-  write: (data) => sim.write(data),
-  close: () => sim.close(),
-});
-
+/**
+ * An engine whose bus is the rig's simulator seen through the real adapter's interface: no
+ * `readNow`, every read a promise. (The engine is built with its bus, before the rig's simulator
+ * exists to be named: the bus looks it up at each call.)
+ */
 const rigOn = (bus: 'simulator' | 'promises', opts: Parameters<typeof engineRig>[0] = {}) => {
   if (bus === 'simulator') return engineRig(opts);
-  // The engine's options are read when it is built: the bus must wrap the rig's own simulator.
-  let wrapped: Bus | undefined;
-  const proxy: Bus = {
+  const target: { sim?: SimulatedController } = {};
+  const promises: Bus = {
     description: 'a bus without readNow',
-    writeRead: (d, l) => wrapped!.writeRead(d, l),
-    write: (d) => wrapped!.write(d),
-    close: () => wrapped!.close(),
+    writeRead: (d, l) => target.sim!.writeRead(d, l),
+    write: (d) => target.sim!.write(d),
+    close: () => target.sim!.close(),
   };
-  const rig = engineRig({ ...opts, engine: { ...opts.engine, bus: proxy } });
-  wrapped = promiseBus(rig.sim);
+  const rig = engineRig({ ...opts, engine: { ...opts.engine, bus: promises } });
+  target.sim = rig.sim;
   return rig;
 };
 
