@@ -47,6 +47,7 @@ export const GROUPS = {
       'test/engine/nut/names.test.ts',
       'test/engine/nut/variables.test.ts',
       'test/engine/nut/protocol.test.ts',
+      'test/engine/nut/protocol-edges.test.ts',
       'test/engine/nut/server.test.ts',
       'test/engine/nut/server-limits.test.ts',
     ],
