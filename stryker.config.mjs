@@ -50,6 +50,7 @@ export const GROUPS = {
       'test/engine/nut/protocol-edges.test.ts',
       'test/engine/nut/server.test.ts',
       'test/engine/nut/server-limits.test.ts',
+      'test/engine/nut/server-edges.test.ts',
     ],
   ],
   standby: [
