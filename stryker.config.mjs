@@ -51,6 +51,7 @@ export const GROUPS = {
       'test/engine/nut/server.test.ts',
       'test/engine/nut/server-limits.test.ts',
       'test/engine/nut/server-edges.test.ts',
+      'test/engine/nut/server-start.test.ts',
     ],
   ],
   standby: [
