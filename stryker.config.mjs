@@ -52,6 +52,7 @@ export const GROUPS = {
       'test/engine/nut/server-limits.test.ts',
       'test/engine/nut/server-edges.test.ts',
       'test/engine/nut/server-start.test.ts',
+      'test/engine/nut/server-close.test.ts',
     ],
   ],
   standby: [

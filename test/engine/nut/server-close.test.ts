@@ -1,0 +1,90 @@
+// How the upsd TCP side (engine/nut/server.ts) lets go of a connection: a last line that never
+// leaves (a peer that stops reading) ends in a destroy after CLOSE_GRACE_MS at the latest, and a
+// connection once gone leaves no timer behind (idle, command budget, grace). Time is a FakeClock;
+// loopback only, on a free port.
+import t from 'tap';
+import type { Socket } from 'node:net';
+import { FakeClock } from '../../../engine/clock.js';
+import { CLOSE_GRACE_MS, createNutServer, type NutServerOptions } from '../../../engine/nut/server.js';
+import { nutClient } from '../../helpers/nut-client.js';
+
+async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions = {}) {
+  const clock = new FakeClock();
+  const nut = createNutServer(
+    {
+      version: 'test',
+      users: [{ name: 'u', password: 'p', role: 'primary' }],
+      variables: () => new Map([['ups.status', 'OL']]),
+      forceShutdown() {},
+    },
+    { clock, ...opts },
+  );
+  await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => nut.close());
+  const sides = new Map<number, Socket>();
+  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
+  const port = (nut.server.address() as { port: number }).port;
+  const open = async (first = 'NETVER\n', n = 1) => {
+    const c = nutClient(port);
+    c.send(first);
+    await c.lines(n);
+    return Object.assign(c, { side: sides.get(c.sock.localPort!)! });
+  };
+  return { nut, clock, open };
+}
+
+const closed = (side: Socket) => new Promise<void>((r) => (side.destroyed ? r() : side.once('close', () => r())));
+
+/** The server's side never finishes sending (as with a peer that stopped reading). */
+function neverFlushes(side: Socket) {
+  side.end = (() => side) as typeof side.end;
+}
+
+t.test('a last line that never leaves: destroyed after exactly CLOSE_GRACE_MS', async (t) => {
+  const { clock, open } = await serve(t);
+  for (const [what, line, n] of [
+    ['LOGOUT', 'LOGOUT\n', 1],
+    ['a wrong password', 'USERNAME u\nPASSWORD x\nLOGIN halpi2\n', 2],
+    ['a line too long', `${'x'.repeat(2000)}\n`, 0],
+  ] as const) {
+    const c = await open();
+    neverFlushes(c.side);
+    c.send(line);
+    // Wait until the server has read it: its answers before the last one, then its turn to close.
+    await c.lines(1 + n);
+    await new Promise<void>((r) => {
+      const check = () => (c.side.bytesRead >= 'NETVER\n'.length + line.length ? r() : c.side.once('data', check));
+      check();
+    });
+    await clock.advance(CLOSE_GRACE_MS - 1);
+    t.equal(c.side.destroyed, false, `${what}: not before`);
+    await clock.advance(1);
+    t.equal(c.side.destroyed, true, `${what}: at CLOSE_GRACE_MS`);
+    await c.closed();
+  }
+});
+
+t.test('a connection gone leaves no timer behind', async (t) => {
+  const { clock, open } = await serve(t, { cmdBurst: 1, cmdRate: 1 });
+  t.equal(clock.pending, 0);
+  const a = await open();
+  t.equal(clock.pending, 1, 'its idle timer');
+  a.sock.destroy();
+  await closed(a.side);
+  t.equal(clock.pending, 0, 'the idle timer cleared');
+  const b = await open('NETVER\nNETVER\n');
+  await new Promise<void>((r) => {
+    const check = () => (b.side.bytesRead >= 14 ? r() : b.side.once('data', check));
+    check();
+  });
+  t.equal(clock.pending, 2, 'its idle timer and its command budget');
+  b.sock.destroy();
+  await closed(b.side);
+  t.equal(clock.pending, 0, 'both cleared');
+  const c = await open();
+  c.send('LOGOUT\n');
+  await clock.advance(1000); // the command budget: one a second
+  await c.closed();
+  await closed(c.side);
+  t.equal(clock.pending, 0, 'after LOGOUT, the grace timer cleared too');
+});
