@@ -53,6 +53,7 @@ export const GROUPS = {
       'test/engine/nut/server-edges.test.ts',
       'test/engine/nut/server-start.test.ts',
       'test/engine/nut/server-close.test.ts',
+      'test/engine/nut/server-fairness.test.ts',
     ],
   ],
   standby: [

@@ -1,0 +1,75 @@
+// Fair shares of the upsd TCP side (engine/nut/server.ts) at their boundaries: with every slot
+// taken, an anonymous client makes way even below MAX_ANONYMOUS, and the command burst is never
+// more than CMD_BURST however long a client was quiet. Time is a FakeClock; loopback only.
+import t from 'tap';
+import type { Socket } from 'node:net';
+import { FakeClock } from '../../../engine/clock.js';
+import { createNutServer, MAX_ANONYMOUS, MAX_CLIENTS, type NutServerOptions } from '../../../engine/nut/server.js';
+import { nutClient } from '../../helpers/nut-client.js';
+
+async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions = {}) {
+  const clock = new FakeClock();
+  const nut = createNutServer(
+    {
+      version: 'test',
+      users: [{ name: 'u', password: 'p', role: 'secondary' }],
+      variables: () => new Map([['ups.status', 'OL']]),
+      forceShutdown() {},
+    },
+    { clock, ...opts },
+  );
+  await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => nut.close());
+  const sides = new Map<number, Socket>();
+  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
+  const port = (nut.server.address() as { port: number }).port;
+  const open = async (first = 'NETVER\n', n = 1) => {
+    const c = nutClient(port);
+    c.send(first);
+    await c.lines(n);
+    return Object.assign(c, { side: sides.get(c.sock.localPort!)! });
+  };
+  return { nut, clock, open };
+}
+
+t.test('every slot taken, few of them anonymous: the quietest anonymous one still makes way', async (t) => {
+  const { clock, open } = await serve(t);
+  const anonymous = MAX_ANONYMOUS / 2;
+  t.ok(anonymous >= 2 && anonymous < MAX_ANONYMOUS);
+  const anon = [];
+  for (let i = 0; i < anonymous; i++) {
+    anon.push(await open());
+    await clock.advance(1000);
+  }
+  const logged = [];
+  while (anon.length + logged.length < MAX_CLIENTS)
+    logged.push(await open('USERNAME u\nPASSWORD p\nLOGIN halpi2\n', 3));
+  const next = await open('LIST UPS\n', 3);
+  t.equal(next.text().split('\n')[0], 'BEGIN LIST UPS', 'the new client is served');
+  // Made way before the new client was served: no wait needed, and none that could hang.
+  t.equal(anon[0]!.side.destroyed, true, 'the quietest made way');
+  t.equal(anon.filter((c) => c.side.destroyed).length, 1, 'only it');
+  t.equal(logged.filter((c) => c.side.destroyed).length, 0, 'no logged-in client');
+  for (const c of [...anon, ...logged, next]) c.sock.destroy();
+});
+
+t.test('a long quiet spell earns no more than the burst', async (t) => {
+  const { clock, open } = await serve(t, { cmdBurst: 2, cmdRate: 100 });
+  const c = await open();
+  await clock.advance(60_000 - 1); // quiet for almost the idle time
+  let writes = 0;
+  const write = c.side.write.bind(c.side) as (...a: unknown[]) => boolean;
+  c.side.write = ((...a: unknown[]) => {
+    writes++;
+    return write(...a);
+  }) as typeof c.side.write;
+  c.send('NETVER\nNETVER\nNETVER\nNETVER\n');
+  await c.lines(3);
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  t.equal(writes, 2, 'two at once, the burst');
+  await clock.advance(10);
+  t.equal((await c.lines(4)).length, 4, 'then one each 10 ms');
+  await clock.advance(10);
+  t.equal((await c.lines(5)).length, 5);
+  c.sock.destroy();
+});
