@@ -50,3 +50,9 @@ t.test('Z or a UTC offset: 400 that says why (4.0.7: 500)', async (t) => {
     'naive local time is taken',
   );
 });
+
+t.test('the offset refusal: its words, and only for a time that ends in Z or an offset', async (t) => {
+  t.equal(OFFSET_REFUSED, 'Invalid datetime format: give local time, without Z or a UTC offset');
+  // A Z later in free text is not an offset: the text is refused as not understood.
+  t.same(await standby('tomorrow 6:00 Zurich time'), { ok: false, status: 400, message: 'Invalid datetime format' });
+});
