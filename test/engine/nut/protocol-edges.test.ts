@@ -219,6 +219,8 @@ t.test('SET: only TRACKING is taken, in any case; SET VAR is refused to everyone
   t.equal(r.say('SET VAR', s), 'ERR INVALID-ARGUMENT');
   t.equal(r.say('SET TRACKING', s), 'ERR INVALID-ARGUMENT');
   t.equal(r.say('SET FOO bar', s), 'ERR INVALID-ARGUMENT');
+  t.equal(r.say('SET FOO ON', s), 'ERR INVALID-ARGUMENT', 'only TRACKING takes ON');
+  t.equal(r.say('GET TRACKING', s), 'OFF');
   t.equal(r.say('SET VAR halpi2 ups.status', s), 'ERR INVALID-ARGUMENT', 'no value');
   t.same(r.reply('set var halpi2 ups.status OB', s), { lines: ['ERR ACCESS-DENIED'] }, 'even a primary; not cut off');
   t.equal(r.say('GET VAR halpi2 ups.status', s), 'VAR halpi2 ups.status "OL"', 'nothing changed');
