@@ -54,6 +54,7 @@ export const GROUPS = {
       'test/engine/nut/server-start.test.ts',
       'test/engine/nut/server-close.test.ts',
       'test/engine/nut/server-fairness.test.ts',
+      'test/engine/nut/server-lines.test.ts',
     ],
   ],
   standby: [
