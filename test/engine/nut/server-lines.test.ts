@@ -68,3 +68,25 @@ t.test('a login is logged once; a refused one names its user; nothing empty is l
   );
   c.sock.destroy();
 });
+
+t.test('a client that resets mid-reply is counted, and the server goes on', async (t) => {
+  const { client, logs } = await serve(t);
+  const { faceErrors } = await import('../../../engine/face-errors.js');
+  const count = () => faceErrors.entries().find((e) => e.face === 'nut' && e.kind === 'socket')?.n ?? 0;
+  const before = count();
+  for (let i = 0; i < 20 && count() === before; i++) {
+    const c = client();
+    c.sock.pause(); // never reads: replies pile up on the server's side
+    c.send('LIST UPS\n'.repeat(2000));
+    await c.connected();
+    await new Promise((r) => setImmediate(r));
+    c.sock.resetAndDestroy();
+    await c.closed();
+  }
+  t.ok(count() > before, 'a reset counted for /metrics');
+  t.ok(logs.some((l) => l.startsWith('warn NUT server: a client connection failed')));
+  const c = client();
+  c.send('NETVER\n');
+  t.same(await c.lines(1), ['1.3']);
+  c.sock.destroy();
+});
