@@ -6,6 +6,7 @@ import createDebug from 'debug';
 import { BusError, type Bus } from './bus.js';
 import type { Clock } from './clock.js';
 import { ControllerError } from './errors.js';
+import { stepsPromise, type Steps } from './steps.js';
 import {
   DecodeError,
   decodeIin,
@@ -125,7 +126,8 @@ const REGISTER_BYTES: readonly Uint8Array[] = Array.from({ length: 256 }, (_, re
 
 const uint = (b: Uint8Array): number => {
   let v = 0;
-  for (const x of b) v = v * 256 + x;
+  // Indexed: an iterator over the bytes was an allocation for each read.
+  for (let i = 0; i < b.length; i++) v = v * 256 + b[i]!;
   return v;
 };
 
@@ -244,9 +246,9 @@ export class Device {
     }
   }
 
-  private async decode<T>(reg: number, fn: () => T): Promise<T> {
+  private decode<T>(reg: number, fn: (b: number) => T, b: number): T {
     try {
-      return fn();
+      return fn(b);
     } catch (err) {
       if (err instanceof DecodeError) throw new ControllerError(err.message, reg, 'decode');
       throw err;
@@ -299,23 +301,39 @@ export class Device {
     return raw;
   }
 
-  async readState(): Promise<PowerState> {
-    const b = (await this.read(Reg.POWER_STATE, 1))[0]!;
-    return this.decode(Reg.POWER_STATE, () => powerStateName(b));
+  readState(): Promise<PowerState> {
+    return stepsPromise(this.stateSteps());
+  }
+
+  private *stateSteps(): Steps<PowerState> {
+    return this.decode(Reg.POWER_STATE, powerStateName, (yield this.readNow(Reg.POWER_STATE, 1))[0]!);
+  }
+
+  /** One 16-bit measurement register as a step (readMeasurement's rules). */
+  private *measurementSteps(reg: number): Steps<number> {
+    return this.checkMeasurement(reg, uint(yield this.readNow(reg, 2)));
   }
 
   /** The 7-register block, in halpid 5.0.2's order; the first failure aborts it. */
-  async readMeasurements(): Promise<Measurements> {
+  readMeasurements(): Promise<Measurements> {
+    return stepsPromise(this.blockSteps());
+  }
+
+  /**
+   * The block as a sequence of reads (steps.ts): without a promise from a bus that answers every
+   * read at once, the same transactions and errors as `readMeasurements` otherwise.
+   */
+  *blockSteps(): Steps<Measurements> {
     const raw = {
-      V_in: await this.readMeasurement(Reg.V_IN),
-      V_cap: await this.readMeasurement(Reg.V_CAP),
-      I_in: await this.readMeasurement(Reg.I_IN),
-      T_mcu: await this.readMeasurement(Reg.T_MCU),
-      T_pcb: await this.readMeasurement(Reg.T_PCB),
+      V_in: yield* this.measurementSteps(Reg.V_IN),
+      V_cap: yield* this.measurementSteps(Reg.V_CAP),
+      I_in: yield* this.measurementSteps(Reg.I_IN),
+      T_mcu: yield* this.measurementSteps(Reg.T_MCU),
+      T_pcb: yield* this.measurementSteps(Reg.T_PCB),
       watchdog_elapsed: 0,
     };
-    const state = await this.readState();
-    raw.watchdog_elapsed = (await this.read(Reg.WATCHDOG_ELAPSED, 1))[0]!;
+    const state = yield* this.stateSteps();
+    raw.watchdog_elapsed = (yield this.readNow(Reg.WATCHDOG_ELAPSED, 1))[0]!;
     return {
       V_in: decodeVin(raw.V_in),
       V_cap: decodeVcap(raw.V_cap),
@@ -350,25 +368,47 @@ export class Device {
 
   // --- identity and status ----------------------------------------------------------------
 
-  async readHardwareVersion(): Promise<string> {
-    return formatVersion(await this.read(Reg.HARDWARE_VERSION, 4));
+  // Each also as a step (steps.ts), for the sequences that read them with others.
+
+  readHardwareVersion(): Promise<string> {
+    return stepsPromise(this.hardwareVersionSteps());
   }
 
-  async readFirmwareVersion(): Promise<string> {
-    return formatVersion(await this.read(Reg.FIRMWARE_VERSION, 4));
+  *hardwareVersionSteps(): Steps<string> {
+    return formatVersion(yield this.readNow(Reg.HARDWARE_VERSION, 4));
   }
 
-  async readDeviceId(): Promise<string> {
-    return formatDeviceId(await this.read(Reg.DEVICE_ID, 8));
+  readFirmwareVersion(): Promise<string> {
+    return stepsPromise(this.firmwareVersionSteps());
   }
 
-  async read5vOutput(): Promise<boolean> {
-    return (await this.read(Reg.POWER_GOOD_5V, 1))[0] !== 0;
+  *firmwareVersionSteps(): Steps<string> {
+    return formatVersion(yield this.readNow(Reg.FIRMWARE_VERSION, 4));
+  }
+
+  readDeviceId(): Promise<string> {
+    return stepsPromise(this.deviceIdSteps());
+  }
+
+  *deviceIdSteps(): Steps<string> {
+    return formatDeviceId(yield this.readNow(Reg.DEVICE_ID, 8));
+  }
+
+  read5vOutput(): Promise<boolean> {
+    return stepsPromise(this.output5vSteps());
+  }
+
+  *output5vSteps(): Steps<boolean> {
+    return (yield this.readNow(Reg.POWER_GOOD_5V, 1))[0] !== 0;
   }
 
   /** Register 0x12 in milliseconds (the controller's read-back copy). */
-  async readWatchdogTimeoutMs(): Promise<number> {
-    return uint(await this.read(Reg.WATCHDOG_TIMEOUT, 2));
+  readWatchdogTimeoutMs(): Promise<number> {
+    return stepsPromise(this.watchdogTimeoutSteps());
+  }
+
+  *watchdogTimeoutSteps(): Steps<number> {
+    return uint(yield this.readNow(Reg.WATCHDOG_TIMEOUT, 2));
   }
 
   // --- controller configuration -----------------------------------------------------------
@@ -393,8 +433,12 @@ export class Device {
 
   // --- USB ----------------------------------------------------------------------------------
 
-  async readUsb(): Promise<number> {
-    return (await this.read(Reg.USB_PORTS, 1))[0]! & 0x0f;
+  readUsb(): Promise<number> {
+    return stepsPromise(this.usbSteps());
+  }
+
+  *usbSteps(): Steps<number> {
+    return (yield this.readNow(Reg.USB_PORTS, 1))[0]! & 0x0f;
   }
 
   async writeUsb(bits: number): Promise<void> {
@@ -418,8 +462,7 @@ export class Device {
   }
 
   async dfuStatus(): Promise<DfuState> {
-    const b = (await this.read(Reg.DFU_STATUS, 1))[0]!;
-    return this.decode(Reg.DFU_STATUS, () => dfuStateName(b));
+    return this.decode(Reg.DFU_STATUS, dfuStateName, (await this.read(Reg.DFU_STATUS, 1))[0]!);
   }
 
   async dfuBlocksWritten(): Promise<number> {

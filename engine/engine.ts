@@ -24,6 +24,7 @@ import { silentLogger, type Logger } from './log.js';
 import { BusQueue } from './queue.js';
 import { Reachability, UNREACHABLE_AFTER_MS, type ReachabilityEvent } from './reachability.js';
 import { Reg, type PowerState } from './registers.js';
+import { runSteps, type Steps } from './steps.js';
 import type { SimulatedController } from './simulator/controller.js';
 import {
   Supervisor,
@@ -94,8 +95,7 @@ export const STATUS_FALLBACK: Readonly<Required<StatusCache>> = Object.freeze({
   deviceId: '0000000000000000',
 });
 
-const output5vFallback = (): boolean => STATUS_FALLBACK.output5v;
-const watchdogFallback = (): number => STATUS_FALLBACK.watchdogMs;
+type Identity = Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'>;
 
 /** The /values set from a measurement block and the status registers, each with its fallback. */
 export function valuesSnapshot(m: Measurements, status: StatusCache): ValuesSnapshot {
@@ -162,7 +162,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private statusAt = -Infinity;
   private identityAt = -Infinity;
   /** The identity registers as last read in full (null: read them on the next request). */
-  private identity: Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'> | null = null;
+  private identity: Identity | null = null;
   private identityEpoch = 0;
   private demands = new Map<number, number>();
   private nextDemandId = 1;
@@ -481,26 +481,46 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The measurement block, shared with other readers when younger than `maxAgeMs`. */
   readMeasurements(maxAgeMs = TICK_MS): Promise<Measurements> {
-    if (this.latest && this.clock.now() - this.latest.at < maxAgeMs) return Promise.resolve(this.latest.values);
+    let m: Measurements | Promise<Measurements>;
+    try {
+      m = this.measurementsNow(maxAgeMs);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return m instanceof Promise ? m : Promise.resolve(m);
+  }
+
+  /**
+   * The same, without a promise when it is shared or the bus answered each of its reads at once
+   * (Bus.readNow); throws what `readMeasurements` would reject with.
+   */
+  private measurementsNow(maxAgeMs = TICK_MS): Measurements | Promise<Measurements> {
+    if (this.latest && this.clock.now() - this.latest.at < maxAgeMs) return this.latest.values;
     if (this.inflight) return this.inflight;
-    const p = this.exclusive((d) => d.readMeasurements()).then((values) => {
-      this.latest = { at: this.clock.now(), wall: this.clock.wallNow(), values };
-      this.history.noteAux(this.latest.at, this.latest.wall, values.V_cap, values.I_in, values.T_mcu, values.T_pcb);
-      // Stryker disable next-line all: debug output only
-      stateDebug('measurements %o', values);
-      this.emit('values', values);
-      if (values.state !== this.controllerState) {
-        this.controllerState = values.state;
-        this.publishState();
-      }
-      return values;
-    });
+    const d = this.device;
+    const out = this.queue.runNow(() => runSteps(d.blockSteps()));
+    if (!(out instanceof Promise)) return this.noteMeasurements(out);
+    const p = out.then((values) => this.noteMeasurements(values));
     this.inflight = p;
     const clear = (): void => {
       if (this.inflight === p) this.inflight = null;
     };
     p.then(clear, clear);
     return p;
+  }
+
+  /** A block just read: kept for those who share it, in the history, announced. */
+  private noteMeasurements(values: Measurements): Measurements {
+    this.latest = { at: this.clock.now(), wall: this.clock.wallNow(), values };
+    this.history.noteAux(this.latest.at, this.latest.wall, values.V_cap, values.I_in, values.T_mcu, values.T_pcb);
+    // Stryker disable next-line all: debug output only
+    stateDebug('measurements %o', values);
+    this.emit('values', values);
+    if (values.state !== this.controllerState) {
+      this.controllerState = values.state;
+      this.publishState();
+    }
+    return values;
   }
 
   private blockDue(): boolean {
@@ -587,44 +607,92 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   /** The /values set (docs/api.md): block errors propagate, the rest falls back. */
-  async readValues(opts: { usb?: boolean } = {}): Promise<ValuesSnapshot> {
-    const m = await this.readMeasurements();
-    return this.exclusive(async (d) => {
-      // Read in halpid 5.0.2's order: 0x03, 0x04, 0x25, 0x10, 0x12. The identity never changes
-      // while the controller runs: it is read again only after a flash, a restart or a bus error.
-      const id = this.identity ?? (await this.readIdentity(d));
-      const s = this.status;
-      s.hardwareVersion = id.hardwareVersion;
-      s.firmwareVersion = id.firmwareVersion;
-      s.deviceId = id.deviceId;
-      s.output5v = await d.read5vOutput().catch(output5vFallback);
-      s.watchdogMs = await d.readWatchdogTimeoutMs().catch(watchdogFallback);
-      // Built from the status just read: nothing else runs on the bus meanwhile (exclusive).
-      const snapshot = valuesSnapshot(m, s);
-      if (opts.usb) snapshot.usb_port_state = await d.readUsb().catch(() => 0);
-      return snapshot;
-    });
+  readValues(opts: { usb?: boolean } = {}): Promise<ValuesSnapshot> {
+    const v = this.valuesNow(opts.usb === true);
+    return v instanceof Promise ? v : Promise.resolve(v);
+  }
+
+  /**
+   * The same without a promise when the block is shared or the bus answered every read at once
+   * (Bus.readNow: the simulator); a failure is a rejected promise, never a throw. From the first
+   * read the bus cannot answer at once (the real adapter's, a fault, a retry) it goes on as
+   * `readValues` always did: the same reads in the same order, the same errors.
+   */
+  valuesNow(usb = false): ValuesSnapshot | Promise<ValuesSnapshot> {
+    let m: Measurements | Promise<Measurements>;
+    try {
+      m = this.measurementsNow();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (m instanceof Promise) return m.then((m) => this.queue.runNow(() => runSteps(this.statusSteps(m, usb))));
+    try {
+      return this.queue.runNow(() => runSteps(this.statusSteps(m, usb)));
+    } catch (err) {
+      // (every read below has its fallback: only a bug gets here)
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** The registers of /values beyond the block, each with its fallback: a sequence of reads (steps.ts). */
+  private *statusSteps(m: Measurements, usb: boolean): Steps<ValuesSnapshot> {
+    const d = this.device;
+    const F = STATUS_FALLBACK;
+    // Read in halpid 5.0.2's order: 0x03, 0x04, 0x25, 0x10, 0x12. The identity never changes
+    // while the controller runs: it is read again only after a flash, a restart or a bus error.
+    const id = this.identity ?? (yield* this.identitySteps());
+    const s = this.status;
+    s.hardwareVersion = id.hardwareVersion;
+    s.firmwareVersion = id.firmwareVersion;
+    s.deviceId = id.deviceId;
+    try {
+      s.output5v = yield* d.output5vSteps();
+    } catch {
+      s.output5v = F.output5v;
+    }
+    try {
+      s.watchdogMs = yield* d.watchdogTimeoutSteps();
+    } catch {
+      s.watchdogMs = F.watchdogMs;
+    }
+    // Built from the status just read: nothing else runs on the bus meanwhile (exclusive).
+    const snapshot = valuesSnapshot(m, s);
+    if (usb) {
+      try {
+        snapshot.usb_port_state = yield* d.usbSteps();
+      } catch {
+        snapshot.usb_port_state = 0;
+      }
+    }
+    return snapshot;
   }
 
   /** Hardware version, firmware version and device id; kept when all three were read. */
-  private async readIdentity(
-    d: Device,
-  ): Promise<Pick<StatusCache, 'hardwareVersion' | 'firmwareVersion' | 'deviceId'>> {
+  private *identitySteps(): Steps<Identity> {
+    const d = this.device;
     const F = STATUS_FALLBACK;
-    // Taken before the reads: a forget while they wait on the bus must not be undone by them.
+    // A forgetting meanwhile (a controller restart seen by the simulator's controls) wins.
     const epoch = this.identityEpoch;
     let ok = true;
-    const fail =
-      <T>(v: T) =>
-      (): T => {
-        ok = false;
-        return v;
-      };
-    const id = {
-      hardwareVersion: await d.readHardwareVersion().catch(fail(F.hardwareVersion)),
-      firmwareVersion: await d.readFirmwareVersion().catch(fail(F.firmwareVersion)),
-      deviceId: await d.readDeviceId().catch(fail(F.deviceId)),
-    };
+    let hardwareVersion = F.hardwareVersion;
+    let firmwareVersion = F.firmwareVersion;
+    let deviceId = F.deviceId;
+    try {
+      hardwareVersion = yield* d.hardwareVersionSteps();
+    } catch {
+      ok = false;
+    }
+    try {
+      firmwareVersion = yield* d.firmwareVersionSteps();
+    } catch {
+      ok = false;
+    }
+    try {
+      deviceId = yield* d.deviceIdSteps();
+    } catch {
+      ok = false;
+    }
+    const id = { hardwareVersion, firmwareVersion, deviceId };
     if (ok && epoch === this.identityEpoch) this.identity = id;
     return id;
   }

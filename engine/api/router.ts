@@ -108,13 +108,14 @@ export function createApi(opts: ApiOptions): Api {
     {
       path: '/values',
       methods: ['GET'],
-      handle: async (ctx) => {
-        try {
-          const v = await engine.readValues({ usb: ctx.dialect === 4 });
-          sendJson(ctx, 200, valuesObject(v, version, ctx.dialect));
-        } catch (err) {
-          sendError(ctx, 500, message(err));
-        }
+      handle: (ctx) => {
+        // Answered within this turn when the bus answers at once (the simulator): no promise.
+        const v = engine.valuesNow(ctx.dialect === 4);
+        if (!(v instanceof Promise)) return sendJson(ctx, 200, valuesObject(v, version, ctx.dialect));
+        return v.then(
+          (v) => sendJson(ctx, 200, valuesObject(v, version, ctx.dialect)),
+          (err: unknown) => sendError(ctx, 500, message(err)),
+        );
       },
     },
     {

@@ -4,6 +4,8 @@ import { BusError } from '../../engine/bus.js';
 import { FakeClock } from '../../engine/clock.js';
 import { decodeConfig, Device, encodeConfig } from '../../engine/device.js';
 import { decodeVin } from '../../engine/registers.js';
+import { runSteps } from '../../engine/steps.js';
+import { nowBus, type Script } from '../helpers/now-bus.js';
 import { rig } from '../helpers/sim.js';
 
 t.test('an I/O failure is retried up to 3 times, 10 ms apart', async (t) => {
@@ -346,7 +348,7 @@ t.test('a cold board excuses a full-scale T_pcb only: a full-scale V_in is still
 });
 
 // A bus that answers at once (Bus.readNow): the tick's V_in without a promise, same rules.
-const nowBus = (answers: Array<Uint8Array | Error | undefined>) => {
+const answersBus = (answers: Array<Uint8Array | Error | undefined>) => {
   const log: string[] = [];
   const bus = {
     description: 'answers at once',
@@ -376,7 +378,7 @@ t.test('vinNow: a bus that answers at once gives V_in without a promise', async 
 
 t.test('vinNow: a failed first attempt goes on as retries, 10 ms apart', async (t) => {
   const clock = new FakeClock();
-  const { bus, log } = nowBus([new BusError('Remote I/O error', 'nack')]);
+  const { bus, log } = answersBus([new BusError('Remote I/O error', 'nack')]);
   const dev = new Device(bus, clock);
   const p = dev.vinNow();
   t.ok(p instanceof Promise, 'a promise once the bus has failed');
@@ -388,7 +390,7 @@ t.test('vinNow: a failed first attempt goes on as retries, 10 ms apart', async (
 
 t.test('vinNow: a bus that cannot answer now is read as usual; a full-scale answer throws', async (t) => {
   const clock = new FakeClock();
-  const { bus, log } = nowBus([undefined, Uint8Array.of(0xff, 0xff)]);
+  const { bus, log } = answersBus([undefined, Uint8Array.of(0xff, 0xff)]);
   const dev = new Device(bus, clock);
   const p = dev.vinNow();
   t.ok(p instanceof Promise);
@@ -400,10 +402,96 @@ t.test('vinNow: a bus that cannot answer now is read as usual; a full-scale answ
 
 t.test('vinNow: a bus without readNow (the real adapter) is read through its promise', async (t) => {
   const clock = new FakeClock();
-  const { bus, log } = nowBus([]);
+  const { bus, log } = answersBus([]);
   const dev = new Device({ ...bus, readNow: undefined }, clock);
   const p = dev.vinNow();
   t.ok(p instanceof Promise);
   t.equal(await p, decodeVin(0x2ee0));
   t.same(log, ['async 32']);
+});
+
+// The block as a sequence of reads (engine/steps.ts): from a bus that answers at once, no promise;
+// the same reads, values and errors as readMeasurements in every case.
+const BLOCK = ['0x20', '0x21', '0x22', '0x23', '0x24', '0x15', '0x16'];
+
+t.test('blockSteps: a bus that answers at once gives the block without a promise, as readMeasurements', async (t) => {
+  const { clock, sim } = rig();
+  const { bus, log } = nowBus(sim);
+  const dev = new Device(bus, clock);
+  const m = runSteps(dev.blockSteps());
+  t.notOk(m instanceof Promise, 'no promise');
+  t.same(
+    log,
+    BLOCK.map((r) => `now ${r}`),
+    'the seven registers in halpid 5.0.2 order',
+  );
+  t.same(m, await dev.readMeasurements(), 'the same block');
+  t.same(dev.counters.read, { transactions: 14, errors: 0, retries: 0, failures: 0 });
+});
+
+t.test('blockSteps: a bus without readNow (the real adapter) reads the same block through promises', async (t) => {
+  const { clock, sim } = rig();
+  const { bus, log } = nowBus(sim, undefined, { readNow: false });
+  const dev = new Device(bus, clock);
+  const p = runSteps(dev.blockSteps());
+  t.ok(p instanceof Promise);
+  const m = await p;
+  t.same(
+    log,
+    BLOCK.map((r) => `async ${r}`),
+  );
+  t.same(m, runSteps(new Device(sim, clock).blockSteps()), 'the values the synchronous path reads');
+  t.same(dev.counters.read, { transactions: 7, errors: 0, retries: 0, failures: 0 });
+});
+
+t.test('blockSteps: a bus error mid-block is retried 10 ms later and the block goes on', async (t) => {
+  const { clock, sim } = rig();
+  let failures = 1;
+  const { bus, log } = nowBus(sim, (reg) =>
+    reg === 0x22 && failures-- > 0 ? new BusError('Remote I/O error', 'nack') : undefined,
+  );
+  const dev = new Device(bus, clock);
+  const p = runSteps(dev.blockSteps());
+  t.ok(p instanceof Promise, 'a promise from the failed read on');
+  await clock.advance(10);
+  const m = await p;
+  t.same(log, ['now 0x20', 'now 0x21', 'now 0x22', 'async 0x22', 'now 0x23', 'now 0x24', 'now 0x15', 'now 0x16']);
+  t.same(m, runSteps(new Device(sim, clock).blockSteps()));
+  t.same(dev.counters.read, { transactions: 8, errors: 1, retries: 1, failures: 0 });
+});
+
+t.test('blockSteps: a lasting bus error mid-block fails it with that register and reads nothing after', async (t) => {
+  const { clock, sim } = rig();
+  const { bus, log } = nowBus(sim, (reg) => (reg === 0x22 ? new BusError('Remote I/O error', 'nack') : undefined));
+  const dev = new Device(bus, clock);
+  const failed = t.rejects(runSteps(dev.blockSteps()) as Promise<unknown>, {
+    name: 'ControllerError',
+    message: 'Failed to read from register 0x22',
+    register: 0x22,
+    op: 'read',
+  });
+  await clock.advance(50);
+  await failed;
+  t.same(log, ['now 0x20', 'now 0x21', 'now 0x22', 'async 0x22', 'async 0x22', 'async 0x22']);
+  t.same(dev.counters.read, { transactions: 6, errors: 4, retries: 3, failures: 1 });
+  // The same through readMeasurements, which never throws at once.
+  const again = t.rejects(dev.readMeasurements(), { message: 'Failed to read from register 0x22' });
+  await clock.advance(50);
+  await again;
+});
+
+t.test('blockSteps: a full-scale answer or a meaningless state mid-block throws at once, no retry', async (t) => {
+  const { clock, sim } = rig();
+  let script: Script = (reg) => (reg === 0x21 ? Uint8Array.of(0xff, 0xff) : undefined);
+  const { bus, log } = nowBus(sim, (reg) => script(reg));
+  const dev = new Device(bus, clock);
+  t.throws(() => runSteps(dev.blockSteps()), { name: 'ControllerError', op: 'implausible', register: 0x21 });
+  t.same(log, ['now 0x20', 'now 0x21']);
+  script = (reg) => (reg === 0x15 ? Uint8Array.of(0xee) : undefined);
+  t.throws(() => runSteps(dev.blockSteps()), { name: 'ControllerError', op: 'decode', register: 0x15 });
+  await t.rejects(
+    dev.readMeasurements(),
+    { name: 'ControllerError', op: 'decode', register: 0x15 },
+    'readMeasurements rejects alike',
+  );
 });

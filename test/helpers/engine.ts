@@ -1,4 +1,5 @@
 // Test rig: an Engine on a simulated controller with a fake clock; actions recorded, never executed.
+import type { Bus } from '../../engine/bus.js';
 import { FakeClock } from '../../engine/clock.js';
 import { Engine, type EngineOptions } from '../../engine/engine.js';
 import type { Logger } from '../../engine/log.js';
@@ -19,6 +20,8 @@ export function engineRig(
     /** Halt the simulated host when poweroff runs (as halpid --simulate does). */
     haltOnPoweroff?: boolean;
     clock?: FakeClock;
+    /** The bus the engine talks to, over the simulator (the simulator itself by default). */
+    bus?: (sim: SimulatedController) => Bus;
   } = {},
 ) {
   const clock = opts.clock ?? new FakeClock();
@@ -37,7 +40,7 @@ export function engineRig(
     error: (message) => rec.logs.push({ level: 'error', message, t: clock.now() }),
   };
   const engine = new Engine({
-    bus: sim,
+    bus: opts.bus?.(sim) ?? sim,
     simulator: sim,
     backend: 'simulator',
     clock,

@@ -1,0 +1,128 @@
+// Engine.valuesNow: GET /values from a bus that answers at once (the simulator) without a promise,
+// the same set, reads and errors as readValues through promises; the real adapter (no readNow)
+// and every read that fails go the way they always went.
+import t from 'tap';
+import { BusError } from '../../engine/bus.js';
+import type { ValuesSnapshot } from '../../engine/engine.js';
+import { engineRig } from '../helpers/engine.js';
+import { nowBus, type Script } from '../helpers/now-bus.js';
+
+function rigOn(script: Script = () => undefined, opts: { readNow?: boolean } = {}) {
+  let log: string[] = [];
+  const rig = engineRig({
+    bus: (sim) => {
+      const b = nowBus(sim, (reg) => script(reg), opts);
+      log = b.log;
+      return b.bus;
+    },
+  });
+  return { ...rig, log };
+}
+
+const nack = () => new BusError('Remote I/O error', 'nack');
+const BLOCK = ['0x20', '0x21', '0x22', '0x23', '0x24', '0x15', '0x16'];
+const IDENTITY = ['0x03', '0x04', '0x25'];
+const STATUS = ['0x10', '0x12'];
+
+t.test('a bus that answers at once: the /values set without a promise, as readValues reads it', async (t) => {
+  const { engine, log, stop } = rigOn();
+  const v = engine.valuesNow(true);
+  t.notOk(v instanceof Promise, 'no promise');
+  t.same(
+    log,
+    [...BLOCK, ...IDENTITY, ...STATUS, '0x1a'].map((r) => `now ${r}`),
+    'the block, the identity, 0x10, 0x12, then USB',
+  );
+  t.match(v, {
+    V_in: 11.99951171875,
+    state: 'OperationalSolo',
+    firmware_version: '3.3.1',
+    device_id: '0123456789abcdef',
+    '5v_output_enabled': true,
+    watchdog_enabled: false,
+    usb_port_state: 15,
+  });
+  log.length = 0;
+  const again = engine.valuesNow();
+  t.same(
+    log,
+    STATUS.map((r) => `now ${r}`),
+    'within the tick: the block shared, the identity kept',
+  );
+  t.same(await engine.readValues({ usb: true }), v, 'readValues gives the same set');
+  t.notOk('usb_port_state' in (again as ValuesSnapshot), 'USB only when asked for');
+  await stop();
+});
+
+t.test('a bus without readNow (the real adapter): the same set and reads, through a promise', async (t) => {
+  const sync = rigOn();
+  const expected = sync.engine.valuesNow(true);
+  const { engine, log, stop } = rigOn(undefined, { readNow: false });
+  const p = engine.valuesNow(true);
+  t.ok(p instanceof Promise);
+  t.same(await p, expected);
+  t.same(
+    log,
+    [...BLOCK, ...IDENTITY, ...STATUS, '0x1a'].map((r) => `async ${r}`),
+  );
+  await stop();
+  await sync.stop();
+});
+
+t.test('a bus error mid-block: retried, and a lasting one rejects /values with its error', async (t) => {
+  let failing = 1;
+  const { clock, engine, log, stop } = rigOn((reg) => (reg === 0x21 && failing-- > 0 ? nack() : undefined));
+  const p = engine.valuesNow();
+  t.ok(p instanceof Promise, 'a promise once a read failed');
+  await clock.advance(10);
+  t.match(await p, { V_in: 11.99951171875, firmware_version: '3.3.1' }, 'the retry answered');
+  t.same(log.slice(0, 4), ['now 0x20', 'now 0x21', 'async 0x21', 'now 0x22'], 'the rest of the block at once again');
+  failing = Infinity;
+  await clock.advance(100);
+  log.length = 0;
+  const q = engine.valuesNow();
+  t.ok(q instanceof Promise, 'never a throw');
+  const failed = t.rejects(q as Promise<ValuesSnapshot>, {
+    name: 'ControllerError',
+    message: 'Failed to read from register 0x21',
+  });
+  await clock.advance(50);
+  await failed;
+  t.same(log, ['now 0x20', 'now 0x21', 'async 0x21', 'async 0x21', 'async 0x21'], 'nothing read after it');
+  const r = t.rejects(engine.readValues(), { message: 'Failed to read from register 0x21' }, 'readValues alike');
+  await clock.advance(50);
+  await r;
+  await stop();
+});
+
+t.test('a full-scale reading mid-block: a rejected promise, not a throw', async (t) => {
+  const { engine, stop } = rigOn((reg) => (reg === 0x22 ? Uint8Array.of(0xff, 0xff) : undefined));
+  const v = engine.valuesNow();
+  t.ok(v instanceof Promise);
+  await t.rejects(v as Promise<ValuesSnapshot>, { name: 'ControllerError', op: 'implausible', register: 0x22 });
+  await stop();
+});
+
+t.test(
+  'the registers beyond the block fall back on their own, the identity is read again after a bus error',
+  async (t) => {
+    let failing = true;
+    const { clock, engine, stop } = rigOn((reg) => (failing && [0x04, 0x10, 0x12].includes(reg) ? nack() : undefined));
+    const p = engine.valuesNow(true);
+    await clock.advance(100);
+    t.match(await p, {
+      firmware_version: 'N/A',
+      hardware_version: 'N/A',
+      device_id: '0123456789abcdef',
+      '5v_output_enabled': false,
+      watchdog_enabled: false,
+      watchdog_timeout: 0,
+      usb_port_state: 15,
+    });
+    failing = false;
+    const v = engine.valuesNow();
+    t.notOk(v instanceof Promise, 'the bus answers at once again');
+    t.match(v, { firmware_version: '3.3.1', '5v_output_enabled': true }, 'the identity was not kept half read');
+    await stop();
+  },
+);
