@@ -626,12 +626,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       return Promise.reject(err as Error);
     }
     if (m instanceof Promise) return m.then((m) => this.queue.runNow(() => runSteps(this.statusSteps(m, usb))));
-    try {
-      return this.queue.runNow(() => runSteps(this.statusSteps(m, usb)));
-    } catch (err) {
-      // (every read below has its fallback: only a bug gets here)
-      return Promise.reject(err as Error);
-    }
+    // No throw to catch here: every read after the block has its fallback.
+    return this.queue.runNow(() => runSteps(this.statusSteps(m, usb)));
   }
 
   /** The registers of /values beyond the block, each with its fallback: a sequence of reads (steps.ts). */

@@ -126,3 +126,41 @@ t.test(
     await stop();
   },
 );
+
+t.test('readValues and readMeasurements stay promises when the bus answers at once', async (t) => {
+  const { engine, stop } = rigOn();
+  const v = engine.readValues();
+  t.ok(v instanceof Promise, 'readValues: a promise');
+  const m = engine.readMeasurements();
+  t.ok(m instanceof Promise, 'readMeasurements: a promise, also when shared');
+  t.equal((await v).V_in, (await m).V_in);
+  await stop();
+});
+
+t.test('the identity is not kept when it was forgotten while being read (a simulator control)', async (t) => {
+  let forget = (): void => {};
+  const { engine, log, stop } = rigOn((reg) => {
+    if (reg === 0x04) forget();
+    return undefined;
+  });
+  forget = () => {
+    forget = () => {};
+    engine.invalidateMeasurements();
+  };
+  engine.valuesNow();
+  log.length = 0;
+  engine.valuesNow();
+  t.same(
+    log,
+    [...BLOCK, ...IDENTITY, ...STATUS].map((r) => `now ${r}`),
+    'the next request reads the block and the identity again',
+  );
+  log.length = 0;
+  engine.valuesNow();
+  t.same(
+    log,
+    STATUS.map((r) => `now ${r}`),
+    'then it is kept',
+  );
+  await stop();
+});
