@@ -34,6 +34,7 @@ export const GROUPS = {
       'test/engine/idle-timers.test.ts',
       'test/engine/supply.test.ts',
       'test/engine/watchdog-setting.test.ts',
+      'test/engine/values-now.test.ts',
     ],
   ],
   commands: [['engine/commands.ts'], ['test/engine/commands.test.ts']],

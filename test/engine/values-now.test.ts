@@ -7,9 +7,10 @@ import type { ValuesSnapshot } from '../../engine/engine.js';
 import { engineRig } from '../helpers/engine.js';
 import { nowBus, type Script } from '../helpers/now-bus.js';
 
-function rigOn(script: Script = () => undefined, opts: { readNow?: boolean } = {}) {
+function rigOn(script: Script = () => undefined, opts: { readNow?: boolean; hardwareVersion?: number[] } = {}) {
   let log: string[] = [];
   const rig = engineRig({
+    sim: opts.hardwareVersion ? { hardwareVersion: opts.hardwareVersion } : {},
     bus: (sim) => {
       const b = nowBus(sim, (reg) => script(reg), opts);
       log = b.log;
@@ -162,5 +163,52 @@ t.test('the identity is not kept when it was forgotten while being read (a simul
     STATUS.map((r) => `now ${r}`),
     'then it is kept',
   );
+  await stop();
+});
+
+t.test('each identity register that fails falls back and leaves the identity to be read again', async (t) => {
+  for (const [reg, field, fallback] of [
+    [0x03, 'hardware_version', 'N/A'],
+    [0x04, 'firmware_version', 'N/A'],
+    [0x25, 'device_id', '0000000000000000'],
+  ] as const) {
+    let failing = true;
+    const { clock, engine, log, stop } = rigOn((r) => (failing && r === reg ? nack() : undefined), {
+      hardwareVersion: [0x02, 0x00, 0x00, 0x01],
+    });
+    const p = engine.valuesNow();
+    await clock.advance(100);
+    const v = (await p) as ValuesSnapshot;
+    t.equal(v[field], fallback, `${field} falls back`);
+    t.equal(v.hardware_version === 'N/A', reg === 0x03, 'the others are read');
+    failing = false;
+    await clock.advance(100);
+    log.length = 0;
+    const again = engine.valuesNow() as ValuesSnapshot;
+    t.ok(
+      log.includes(`now 0x${reg.toString(16).padStart(2, '0')}`),
+      `the identity is read again after ${field} failed`,
+    );
+    t.not(again[field], fallback, `${field} read`);
+    await stop();
+  }
+});
+
+t.test('USB that cannot be read is 0 in the set; block reads announce a state change once', async (t) => {
+  const { clock, engine, stop } = rigOn((reg) => (reg === 0x1a ? new Error('not a bus error') : undefined));
+  const states: unknown[] = [];
+  engine.on('state', (s) => states.push(s.controller_state));
+  t.match(await engine.valuesNow(true), { usb_port_state: 0 });
+  await clock.advance(100);
+  engine.valuesNow();
+  t.same(states, ['OperationalSolo'], 'the first block announced the state, the second (unchanged) did not');
+  await stop();
+});
+
+t.test('readMeasurements rejects, never throws, on a full-scale reading', async (t) => {
+  const { engine, stop } = rigOn((reg) => (reg === 0x20 ? Uint8Array.of(0xff, 0xff) : undefined));
+  const p = engine.readMeasurements();
+  t.ok(p instanceof Promise);
+  await t.rejects(p, { name: 'ControllerError', op: 'implausible', register: 0x20 });
   await stop();
 });
