@@ -667,29 +667,30 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private *identitySteps(): Steps<Identity> {
     const d = this.device;
     const F = STATUS_FALLBACK;
-    // A forgetting meanwhile (a controller restart seen by the simulator's controls) wins.
+    // Kept unless forgotten while being read: every failed transaction forgets it (the
+    // reachability's hook, so a register that fell back is never kept), and so does a
+    // simulator control or a restart meanwhile.
     const epoch = this.identityEpoch;
-    let ok = true;
     let hardwareVersion = F.hardwareVersion;
     let firmwareVersion = F.firmwareVersion;
     let deviceId = F.deviceId;
     try {
       hardwareVersion = yield* d.hardwareVersionSteps();
     } catch {
-      ok = false;
+      // the fallback
     }
     try {
       firmwareVersion = yield* d.firmwareVersionSteps();
     } catch {
-      ok = false;
+      // the fallback
     }
     try {
       deviceId = yield* d.deviceIdSteps();
     } catch {
-      ok = false;
+      // the fallback
     }
     const id = { hardwareVersion, firmwareVersion, deviceId };
-    if (ok && epoch === this.identityEpoch) this.identity = id;
+    if (epoch === this.identityEpoch) this.identity = id;
     return id;
   }
 
