@@ -80,9 +80,17 @@ export const GROUPS = {
   // standalone/: the daemon's listeners and its life cycle.
   socket: [['standalone/socket.ts'], ['test/standalone/socket.test.ts']],
   web: [['standalone/web.ts'], ['test/standalone/web.test.ts']],
-  // The Daemon class in-process first (its life cycle); daemon.test.ts adds two in-process tests
-  // (the start-up command checks) among its runs of the built halpid.
-  daemon: [['standalone/daemon.ts'], ['test/standalone/daemon-lifecycle.test.ts', 'test/standalone/daemon.test.ts']],
+  // The Daemon class in-process first (its life cycle, its faces, its configuration); daemon.test.ts
+  // adds two in-process tests (the start-up command checks) among its runs of the built halpid.
+  daemon: [
+    ['standalone/daemon.ts'],
+    [
+      'test/standalone/daemon-lifecycle.test.ts',
+      'test/standalone/daemon-faces.test.ts',
+      'test/standalone/daemon-config.test.ts',
+      'test/standalone/daemon.test.ts',
+    ],
+  ],
   // plugin/: what Signal K users see and may do.
   publisher: [
     ['plugin/publisher.ts', 'plugin/notifications.ts'],

@@ -5,74 +5,11 @@
 import t from 'tap';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../engine/log.js';
 import { VERSION } from '../../engine/version.js';
 import { Daemon, StartupError, STOP_DEADLINE_MS } from '../../standalone/daemon.js';
+import { GID, logs, startInProcess as start, until } from '../helpers/daemon-inprocess.js';
 import { json, request } from '../helpers/http-request.js';
 import { tempDir } from '../helpers/tmp.js';
-
-const GID = Number(process.getgid?.() ?? 0);
-
-function logs() {
-  const lines: Array<{ level: string; message: string }> = [];
-  const logger: Logger = {
-    info: (message) => lines.push({ level: 'info', message }),
-    warn: (message) => lines.push({ level: 'warn', message }),
-    error: (message) => lines.push({ level: 'error', message }),
-  };
-  const has = (level: string, message: string | RegExp) =>
-    lines.some(
-      (l) => l.level === level && (typeof message === 'string' ? l.message === message : message.test(l.message)),
-    );
-  /** Wait (bounded, failing loudly with what was logged) for a line. */
-  const waitFor = async (level: string, message: string | RegExp, ms = 10_000) => {
-    const start = Date.now();
-    while (!has(level, message)) {
-      if (Date.now() - start > ms)
-        throw new Error(
-          `no ${level} line ${String(message)} within ${ms} ms; logged:\n${lines.map((l) => `${l.level}: ${l.message}`).join('\n')}`,
-        );
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  return { lines, logger, has, waitFor };
-}
-
-/** Wait for `pred` (polled), failing loudly at the bound. */
-async function until(pred: () => boolean, what: string, ms = 10_000) {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function start(
-  t: { teardown: (fn: () => unknown) => void },
-  flags: Record<string, unknown> = {},
-  files: string[] = [],
-) {
-  const dir = tempDir('halpid-life-');
-  const log = logs();
-  const socket = join(dir, 'h.sock');
-  // A flag given as undefined is left to the configuration file.
-  const all: Record<string, unknown> = {
-    backend: 'simulator',
-    socket,
-    'socket-group': GID,
-    poweroff: 'true',
-    'poweroff-fallback': '',
-    'blackout-time-limit': 600,
-    ...flags,
-  };
-  for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k];
-  const daemon = await Daemon.start({ files, logger: log.logger, defaultFile: join(dir, 'none.conf'), flags: all });
-  t.teardown(() => daemon.stop('teardown'));
-  const sim = daemon.engine.simulator!;
-  const req = (method: string, path: string, o?: Parameters<typeof request>[3]) =>
-    request(daemon.socketPath, method, path, o);
-  return { daemon, sim, dir, socket, req, ...log };
-}
 
 t.test('start-up: its log lines, the socket served with this version, the watchdog armed', async (t) => {
   const { daemon, sim, socket, req, lines, has } = await start(t);
@@ -156,6 +93,30 @@ t.test('stop during a blackout waits for the power to return', async (t) => {
   t.equal(await stopping, 0);
   t.ok(has('info', 'Power resumed: going on with the stop'));
   t.equal(sim.snapshot().controller.watchdog_ms, 0);
+});
+
+t.test('a stop during a blackout keeps waiting through a state change that is still a blackout', async (t) => {
+  // The daemon's limit above the controller's 9 V: a supply back at 10.8 V is power to the
+  // controller (OperationalCoOp) but still a blackout to halpid, which must not go on with the stop.
+  const { daemon, sim, has, waitFor } = await start(t, { 'blackout-voltage-limit': 11 });
+  await until(() => daemon.engine.state === 'OK', 'running');
+  sim.setPower(false);
+  await until(() => daemon.engine.state === 'BLACKOUT', 'the blackout');
+  const stopping = daemon.stop('SIGTERM');
+  await waitFor('error', /^Received SIGTERM during a blackout/);
+  const seen = new Promise<string>((resolve) => {
+    const off = daemon.engine.on('state', (s) => {
+      if (s.controller_state !== 'OperationalCoOp') return;
+      off();
+      resolve(String(s.daemon_state));
+    });
+  });
+  sim.setInputs({ V_in: 10.8 });
+  t.equal(await seen, 'BLACKOUT', 'a state event while the blackout lasts');
+  t.notOk(has('info', /going on with the stop/), 'the stop still waits');
+  sim.setInputs({ V_in: 12 });
+  t.equal(await stopping, 0);
+  t.ok(has('info', 'Power resumed: going on with the stop'));
 });
 
 t.test('a second signal during a blackout exits at once, at error level', async (t) => {
