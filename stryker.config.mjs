@@ -80,15 +80,15 @@ export const GROUPS = {
   // standalone/: the daemon's listeners and its life cycle.
   socket: [['standalone/socket.ts'], ['test/standalone/socket.test.ts']],
   web: [['standalone/web.ts'], ['test/standalone/web.test.ts']],
-  // The Daemon class in-process first (its life cycle, its faces, its configuration); daemon.test.ts
-  // adds two in-process tests (the start-up command checks) among its runs of the built halpid.
+  // The Daemon class in-process: its life cycle, its faces, its configuration. Not daemon.test.ts:
+  // it runs the built halpid (slow, and no mutant to kill); its two in-process tests are in
+  // daemon-lifecycle and daemon-config too.
   daemon: [
     ['standalone/daemon.ts'],
     [
       'test/standalone/daemon-lifecycle.test.ts',
       'test/standalone/daemon-faces.test.ts',
       'test/standalone/daemon-config.test.ts',
-      'test/standalone/daemon.test.ts',
     ],
   ],
   // plugin/: what Signal K users see and may do.

@@ -329,8 +329,10 @@ export class Daemon {
     const old = this.config;
     const applied: DaemonConfig = { ...old };
     const changed = changedKeys(old, next);
+    // Stryker disable next-line all: debug output only
     configDebug('reload: changed keys %o', changed);
     for (const key of changed) {
+      // Stryker disable next-line all: debug output only
       configDebug('reload: %s is %s', key, reloadKind(key) === 'restart' ? 'applied only on restart' : 'applied now');
       if (reloadKind(key) === 'restart') {
         logger.warn(`${key} changed; restart halpid to apply it`);

@@ -4,10 +4,10 @@
 // when the new group does not exist). daemon.test.ts checks the same through the built halpid,
 // which Stryker cannot see.
 import t from 'tap';
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, StartupError } from '../../standalone/daemon.js';
-import { GID, logs, startInProcess as start } from '../helpers/daemon-inprocess.js';
+import { GID, logs, startInProcess as start, until } from '../helpers/daemon-inprocess.js';
 import { tempDir } from '../helpers/tmp.js';
 
 t.test('the files loaded and their warnings are logged at start and again on reload', async (t) => {
@@ -99,3 +99,23 @@ t.test(
     t.ok(d.has('info', 'Configuration reloaded'), 'the rest of the reload goes on');
   },
 );
+
+t.test('reload: the poweroff command and sim-execute-commands apply to the next blackout', async (t) => {
+  // A harmless poweroff: `touch` of a file in the test's directory.
+  const dir = tempDir('halpid-conf-');
+  const conf = join(dir, 'halpid.conf');
+  const first = join(dir, 'first');
+  const second = join(dir, 'second');
+  writeFileSync(conf, `blackout-time-limit: 1\npoweroff: touch ${first}\n`);
+  const d = await start(t, { 'blackout-time-limit': undefined, poweroff: undefined }, [conf]);
+  writeFileSync(conf, `blackout-time-limit: 1\npoweroff: touch ${second}\nsim-execute-commands: true\n`);
+  await d.daemon.reload();
+  t.equal(d.daemon.config['sim-execute-commands'], true);
+  await until(() => d.daemon.engine.state === 'OK', 'running');
+  d.sim.setPower(false);
+  await d.waitFor('info', `Executing: touch ${second}`);
+  await d.waitFor('info', /exited with code 0$/);
+  t.ok(existsSync(second), 'the new command ran');
+  t.notOk(existsSync(first), 'not the old one');
+  t.notOk(d.has('info', /^Simulator: not executing/), 'executed, as the reloaded setting says');
+});

@@ -96,7 +96,11 @@ t.test('web and NUT at start: served, in /metrics; a stop closes both and disarm
   t.equal((await web(webPort, 'PUT', '/api/usb/1', { body: 'false', token: 'wrong' })).status, 403);
   t.equal((await web(webPort, 'PUT', '/api/usb/1', { body: 'false', token })).status, 204);
   t.ok(d.has('info', 'USB ports set by the web listener: usb1 on → off'));
-  t.equal((await web(webPort, 'GET', '/api/flash')).status, 404, 'no firmware update over the web');
+  t.equal(
+    (await web(webPort, 'POST', '/api/flash', { body: '{}', token })).status,
+    404,
+    'no firmware update over the web',
+  );
   // Small JSON bodies only over the web: 64 KiB; the socket takes far more.
   const big = JSON.stringify({ pad: 'x'.repeat(64 * 1024) });
   t.equal((await web(webPort, 'PUT', '/api/usb/1', { body: big, token })).status, 413);
@@ -121,9 +125,13 @@ t.test('web and NUT at start: served, in /metrics; a stop closes both and disarm
     `halpi_face_up{face="nut",address="127.0.0.1:${nutPort}"} 1`,
   );
 
+  // The measurements stay fresh for NUT clients (stale after 5 s): read every second, not at
+  // the idle pace, while the NUT server runs.
+  t.equal(d.daemon.engine.blockIntervalMs, 1000);
   await until(() => d.sim.state === 'OperationalCoOp', 'the watchdog armed');
   t.equal(await d.daemon.stop('SIGTERM'), 0);
   t.equal(d.sim.snapshot().controller.watchdog_ms, 0, 'the watchdog disarmed');
+  t.equal(d.daemon.engine.blockIntervalMs, 5000, "the NUT server's demand released");
   await nut.closed();
   t.ok(await refused(webPort), 'the web port is closed');
   t.ok(await refused(nutPort), 'the NUT port is closed');
@@ -275,4 +283,33 @@ t.test('reload: a new web token applies at once, the old one stops working', asy
   t.equal((await web(port, 'PUT', '/api/usb/1', { body: 'true', token: 'first-token' })).status, 403);
   t.equal((await web(port, 'PUT', '/api/usb/1', { body: 'true', token: 'second-token' })).status, 204);
   t.equal(d.daemon.webUrl, `http://127.0.0.1:${port}/`, 'the listener itself untouched');
+});
+
+t.test("NUT: a primary's FSD is logged and shown in ups.status; a secondary may not set it", async (t) => {
+  const port = await freePort();
+  const d = await start(t, {
+    'nut-listen': `127.0.0.1:${port}`,
+    'nut-user': 'monuser',
+    'nut-password': 'secret-pw',
+    'nut-primary': true,
+  });
+  const c = nutClient(port);
+  t.teardown(() => c.sock.destroy());
+  c.send('USERNAME monuser\nPASSWORD secret-pw\nLOGIN halpi2\nFSD halpi2\nGET VAR halpi2 ups.status\n');
+  const lines = await c.lines(5);
+  t.same(lines.slice(0, 4), ['OK', 'OK', 'OK', 'OK FSD-SET']);
+  t.match(lines[4], /^VAR halpi2 ups\.status "[^"]*FSD[^"]*"$/);
+  t.ok(d.has('warn', 'Forced shutdown (FSD) set by a NUT primary'));
+
+  const port2 = await freePort();
+  const s = await start(t, {
+    'nut-listen': `127.0.0.1:${port2}`,
+    'nut-user': 'monuser',
+    'nut-password': 'secret-pw',
+  });
+  const c2 = nutClient(port2);
+  t.teardown(() => c2.sock.destroy());
+  c2.send('USERNAME monuser\nPASSWORD secret-pw\nLOGIN halpi2\nFSD halpi2\n');
+  t.same(await c2.lines(4), ['OK', 'OK', 'OK', 'ERR ACCESS-DENIED']);
+  t.notOk(s.has('warn', /FSD/));
 });

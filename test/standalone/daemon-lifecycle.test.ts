@@ -4,6 +4,7 @@
 // in this process, so Stryker sees it (daemon.test.ts runs the built halpid for the rest).
 import t from 'tap';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { VERSION } from '../../engine/version.js';
 import { Daemon, StartupError, STOP_DEADLINE_MS } from '../../standalone/daemon.js';
@@ -159,7 +160,8 @@ t.test('start-up failures: a bad configuration file, a socket that cannot be mad
   }).catch((e) => e);
   t.ok(err2 instanceof StartupError);
   t.equal((err2 as StartupError).code, 1);
-  t.ok(b.has('error', (err2 as Error).message), `one error line: ${(err2 as Error).message}`);
+  t.equal((err2 as Error).message, `${blocked} exists and is not a socket, exiting`);
+  t.ok(b.has('error', (err2 as Error).message), 'said in one error line');
   t.ok(existsSync(blocked), 'the directory in the way is left alone');
 });
 
@@ -242,4 +244,20 @@ t.test('a cleanup that hangs: exit 1 at the stop deadline, said at error level',
   t.ok(Date.now() - started >= STOP_DEADLINE_MS - 50, 'not before the deadline');
   t.ok(has('error', 'Cleanup timed out'), 'said (no direct write on the simulator, whose bus has none)');
   t.notOk(has('info', 'Cleanup complete'));
+});
+
+t.test('the socket: request heads over 8 KiB refused; idle connections past 256 dropped and counted', async (t) => {
+  const { req, daemon, waitFor } = await start(t);
+  t.equal((await req('GET', '/version', { headers: { 'X-Pad': 'x'.repeat(10 * 1024) } })).status, 431);
+  t.equal((await req('GET', '/version', { headers: { 'X-Pad': 'x'.repeat(4 * 1024) } })).status, 200);
+  const idle: Socket[] = [];
+  t.teardown(() => idle.forEach((s) => s.destroy()));
+  for (let i = 0; i < 257; i++) {
+    const s = connect(daemon.socketPath);
+    s.on('error', () => {});
+    idle.push(s);
+  }
+  await waitFor('warn', 'socket: 256 connections open; dropping the oldest idle ones for new ones');
+  // The request's own connection is one more past the limit.
+  t.match((await req('GET', '/metrics')).text, /^halpi_connections_dropped_total\{listener="socket"\} 2$/m);
 });
