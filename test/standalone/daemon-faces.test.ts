@@ -283,6 +283,14 @@ t.test('reload: a new web token applies at once, the old one stops working', asy
   t.equal((await web(port, 'PUT', '/api/usb/1', { body: 'true', token: 'first-token' })).status, 403);
   t.equal((await web(port, 'PUT', '/api/usb/1', { body: 'true', token: 'second-token' })).status, 204);
   t.equal(d.daemon.webUrl, `http://127.0.0.1:${port}/`, 'the listener itself untouched');
+  t.notOk(d.has('error', /./), 'and not restarted');
+  writeFileSync(conf, `web: 127.0.0.1:${port}\nweb-token: second-token\napi-compat: 4\n`);
+  await d.daemon.reload();
+  t.equal(
+    (await web(port, 'GET', '/api/version')).text,
+    `{"daemon_version": "${VERSION}"}`,
+    'the dialect reloaded on the web too',
+  );
 });
 
 t.test("NUT: a primary's FSD is logged and shown in ups.status; a secondary may not set it", async (t) => {

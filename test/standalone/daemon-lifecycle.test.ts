@@ -6,6 +6,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { SimulatedController } from '../../engine/simulator/controller.js';
 import { VERSION } from '../../engine/version.js';
 import { Daemon, StartupError, STOP_DEADLINE_MS } from '../../standalone/daemon.js';
 import { GID, logs, startInProcess as start, until } from '../helpers/daemon-inprocess.js';
@@ -260,4 +261,25 @@ t.test('the socket: request heads over 8 KiB refused; idle connections past 256 
   await waitFor('warn', 'socket: 256 connections open; dropping the oldest idle ones for new ones');
   // The request's own connection is one more past the limit.
   t.match((await req('GET', '/metrics')).text, /^halpi_connections_dropped_total\{listener="socket"\} 2$/m);
+});
+
+t.test('a cleanup that hangs on a bus with a direct write: the watchdog disarmed by it, and said', async (t) => {
+  // The I2C adapter has a synchronous write for this last resort; here the simulator gets one
+  // for this test (before start: the engine's bus wrapper takes it then), forwarding the bytes.
+  const written: number[][] = [];
+  const proto = SimulatedController.prototype as unknown as { writeSync?: (data: Uint8Array) => void };
+  proto.writeSync = function (this: SimulatedController, data: Uint8Array) {
+    written.push([...data]);
+    void this.write(data);
+  };
+  t.teardown(() => delete proto.writeSync);
+  const { daemon, sim, has } = await start(t);
+  await until(() => sim.state === 'OperationalCoOp', 'the watchdog armed');
+  const stopEngine = daemon.engine.stop.bind(daemon.engine);
+  daemon.engine.stop = () => new Promise(() => {}); // never settles
+  t.teardown(() => stopEngine());
+  t.equal(await daemon.stop('SIGTERM'), 1);
+  t.same(written, [[0x12, 0, 0]], 'one direct write of 0 to the watchdog register');
+  await until(() => sim.snapshot().controller.watchdog_ms === 0, 'the controller disarmed by those bytes');
+  t.ok(has('error', 'Cleanup timed out; watchdog disabled with a direct write'));
 });
