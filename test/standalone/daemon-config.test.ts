@@ -6,6 +6,9 @@
 import t from 'tap';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BusError } from '../../engine/bus.js';
+import { Reg } from '../../engine/registers.js';
+import { SimulatedController } from '../../engine/simulator/controller.js';
 import { Daemon, StartupError } from '../../standalone/daemon.js';
 import { GID, logs, startInProcess as start, until } from '../helpers/daemon-inprocess.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -118,4 +121,32 @@ t.test('reload: the poweroff command and sim-execute-commands apply to the next 
   t.ok(existsSync(second), 'the new command ran');
   t.notOk(existsSync(first), 'not the old one');
   t.notOk(d.has('info', /^Simulator: not executing/), 'executed, as the reloaded setting says');
+});
+
+t.test('a controller that does not answer at start: warned, and halpid starts and serves', async (t) => {
+  // The firmware version register NACKed while the daemon starts, as a controller still booting.
+  const proto = SimulatedController.prototype;
+  const { writeRead, readNow } = proto;
+  const nack = () => new BusError('Remote I/O error (injected NACK)', 'nack');
+  proto.writeRead = function (this: SimulatedController, data: Uint8Array, length: number) {
+    return data[0] === Reg.FIRMWARE_VERSION ? Promise.reject(nack()) : writeRead.call(this, data, length);
+  };
+  proto.readNow = function (this: SimulatedController, data: Uint8Array, length: number) {
+    if (data[0] === Reg.FIRMWARE_VERSION) throw nack();
+    return readNow.call(this, data, length);
+  };
+  let d;
+  try {
+    d = await start(t, { 'i2c-bus': 3, 'i2c-addr': 0x6e });
+  } finally {
+    proto.writeRead = writeRead;
+    proto.readNow = readNow;
+  }
+  t.ok(
+    d.has('warn', 'HALPI2 controller not responding at bus 3, address 0x6E: Failed to read from register 0x04'),
+    d.find('warn', /not responding/) ?? 'no warning',
+  );
+  t.notOk(d.has('info', /^Controller firmware/));
+  t.ok(d.has('info', 'Starting power management state machine'));
+  t.equal((await d.req('GET', '/version')).status, 200);
 });
