@@ -4,7 +4,7 @@
 // when the new group does not exist). daemon.test.ts checks the same through the built halpid,
 // which Stryker cannot see.
 import t from 'tap';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusError } from '../../engine/bus.js';
 import { Reg } from '../../engine/registers.js';
@@ -100,6 +100,18 @@ t.test(
     t.equal(d.daemon.config['socket-group'], other, 'the previous group stays in force');
     t.equal(statSync(d.socket).gid, other);
     t.ok(d.has('info', 'Configuration reloaded'), 'the rest of the reload goes on');
+    // The socket file removed by someone else: the group cannot be changed, and the line says
+    // which file and group (an error as root, where the group is how users get access).
+    rmSync(d.socket);
+    writeFileSync(conf, `socket-group: ${GID}\n`);
+    await d.daemon.reload();
+    t.ok(
+      d.has(
+        process.getuid?.() === 0 ? 'error' : 'warn',
+        new RegExp(`^Cannot change group of ${d.socket.replace(/[.]/g, '\\.')} to ${GID}: .*ENOENT`),
+      ),
+      'the file and the group named',
+    );
   },
 );
 
