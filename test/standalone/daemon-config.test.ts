@@ -162,3 +162,17 @@ t.test('a controller that does not answer at start: warned, and halpid starts an
   t.ok(d.has('info', 'Starting power management state machine'));
   t.equal((await d.req('GET', '/version')).status, 200);
 });
+
+t.test('sim-state-file: the simulated controller keeps its settings there across restarts', async (t) => {
+  const state = join(tempDir('halpid-conf-'), 'sim-state.json');
+  const a = await start(t, { 'sim-state-file': state });
+  t.equal(
+    (await a.req('PUT', '/config/led_brightness', { headers: { 'Content-Type': 'application/json' }, body: '7' }))
+      .status,
+    200,
+  );
+  t.equal(await a.daemon.stop('SIGTERM'), 0);
+  t.ok(existsSync(state), 'saved in the file');
+  const b = await start(t, { 'sim-state-file': state });
+  t.equal((await b.req('GET', '/config/led_brightness')).text, '7', 'read back by the next daemon');
+});
