@@ -120,10 +120,9 @@ t.test('web and NUT at start: served, in /metrics; a stop closes both and disarm
   t.match(m, /^halpi_connections_open\{listener="web"\} \d+$/m);
   t.match(m, /^halpi_connections_open\{listener="nut"\} 1$/m, 'the NUT client is counted');
   t.match(m, /^halpi_connections_dropped_total\{listener="nut"\} 0$/m);
-  t.match(
-    (await web(webPort, 'GET', '/api/metrics')).text,
-    `halpi_face_up{face="nut",address="127.0.0.1:${nutPort}"} 1`,
-  );
+  const webMetrics = (await web(webPort, 'GET', '/api/metrics')).text;
+  t.match(webMetrics, `halpi_face_up{face="nut",address="127.0.0.1:${nutPort}"} 1`, '/metrics over the web too');
+  t.match(webMetrics, /^halpi_connections_open\{listener="web"\} [1-9]\d*$/m, 'with its own connections');
 
   // The measurements stay fresh for NUT clients (stale after 5 s): read every second, not at
   // the idle pace, while the NUT server runs.
