@@ -186,7 +186,9 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
     logger.info(`halpid is gone from ${o.socketPath}; driving the controller on /dev/i2c-${o.engine.i2cBus}`);
     clientLostAt = null;
     await detach(r);
-    if (!r.stopped) attach(r, engineSource(r, 'engine', device.bus));
+    // Stopped meanwhile: the bus the probe opened is not left open.
+    if (r.stopped) await device.bus.close().catch(() => {});
+    else attach(r, engineSource(r, 'engine', device.bus));
   };
 
   const scheduleReprobe = (r: Run): void => {
