@@ -98,9 +98,11 @@ export const GROUPS = {
     ['test/plugin/publisher.test.ts', 'test/plugin/plugin-simulator.test.ts'],
   ],
   puts: [['plugin/puts.ts'], ['test/plugin/puts.test.ts', 'test/plugin/plugin-simulator.test.ts']],
-  modes: [
-    ['plugin/modes.ts', 'plugin/plugin.ts'],
-    ['test/plugin/modes.test.ts', 'test/plugin/plugin-simulator.test.ts'],
+  modes: [['plugin/modes.ts'], ['test/plugin/modes.test.ts']],
+  // The plugin's life cycle: start and stop, auto's re-probe, the status texts, the router.
+  plugin: [
+    ['plugin/plugin.ts'],
+    ['test/plugin/modes.test.ts', 'test/plugin/plugin-simulator.test.ts', 'test/plugin/plugin-lifecycle.test.ts'],
   ],
   // webapp/src/: what the panel shows in a blackout and when the controller is silent, and the
   // settings it refuses; the pure modules main.ts, halpid.ts and signalk.ts draw from (the
