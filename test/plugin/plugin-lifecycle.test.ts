@@ -619,3 +619,18 @@ t.test("the plugin's own values in the data tree are no reason to warn", async (
   r.plugin.start(r.config('simulator'));
   t.same(r.app.errors, []);
 });
+
+t.test('every PUT allowed: no metadata refusing one is sent', async (t) => {
+  const r = rig(t);
+  r.plugin.start(r.config('simulator', { control: { usb: true, config: true, power: true } }));
+  const metas = r.app.deltas.flatMap((d) => d.updates.flatMap((u) => (u.meta ? [u.meta] : [])));
+  t.notOk(
+    metas.some((m) => m.length === 0),
+    'no empty metadata delta',
+  );
+  t.notOk(
+    metas.some((m) => m.some((x) => (x.value as { supportsPut?: boolean }).supportsPut === false)),
+    'no path refused',
+  );
+  t.ok(r.app.puts.has(`${P}.commands.shutdown`), 'shutdown takes PUT');
+});
