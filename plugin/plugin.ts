@@ -2,7 +2,7 @@
 // synchronous and cheap; the mode is resolved and the data flows in async work that catches its
 // own errors; `stop` settles everything and publishes the stop values.
 
-import type { Clock } from '../engine/clock.js';
+import type { Clock, TimerHandle } from '../engine/clock.js';
 import { RealClock } from '../engine/clock.js';
 import type { Logger } from '../engine/log.js';
 import { SimulatedController } from '../engine/simulator/controller.js';
@@ -264,9 +264,14 @@ export function createPlugin(app: ServerApp, deps: PluginDeps = {}) {
         await r.busy.catch(() => {});
         await detach(r);
       })();
-      stopping = Promise.race([settle, new Promise<void>((res) => setTimeout(res, STOP_LIMIT_MS).unref())]).catch(
-        () => {},
-      );
+      // On the plugin's clock, so that tests reach the limit; cleared once the stop is over.
+      let limit: TimerHandle | undefined;
+      const deadline = new Promise<void>((res) => {
+        limit = clock.setTimeout(res, STOP_LIMIT_MS);
+      });
+      stopping = Promise.race([settle, deadline])
+        .catch(() => {})
+        .finally(() => clock.clearTimeout(limit!));
       return stopping;
     },
 

@@ -49,6 +49,8 @@ function rig(t: { teardown(fn: () => unknown): void }, opts: { halpid?: boolean;
     opens: 0,
     closes: 0,
     failClose: false,
+    /** The controller's bus stops completing transactions (a hung adapter). */
+    hang: false,
     /** Thrown by the existence check of /dev/i2c-1 (an unexpected failure while looking). */
     existsError: null as Error | null,
     gate: null as Promise<void> | null,
@@ -58,6 +60,15 @@ function rig(t: { teardown(fn: () => unknown): void }, opts: { halpid?: boolean;
     },
   };
   class Controller extends SimulatedController {
+    override write(data: Uint8Array): Promise<void> {
+      return dev.hang ? new Promise(() => {}) : super.write(data);
+    }
+    override writeRead(data: Uint8Array, length: number): Promise<Uint8Array> {
+      return dev.hang ? new Promise(() => {}) : super.writeRead(data, length);
+    }
+    override readNow(data: Uint8Array, length: number): Uint8Array | undefined {
+      return dev.hang ? undefined : super.readNow(data, length);
+    }
     override async close(): Promise<void> {
       dev.closes++;
       if (dev.failClose) throw new Error('EBADF: bad file descriptor, close');
@@ -633,4 +644,23 @@ t.test('every PUT allowed: no metadata refusing one is sent', async (t) => {
     'no path refused',
   );
   t.ok(r.app.puts.has(`${P}.commands.shutdown`), 'shutdown takes PUT');
+});
+
+t.test('a stop on a hung bus ends after 5 s: the server is never kept waiting', async (t) => {
+  const r = rig(t, { device: true });
+  r.plugin.start(r.config('engine'));
+  await until(() => r.plugin.current !== null, 'the engine');
+  await r.clock.advanceUntil(() => r.dev.sim.watchdogActiveMs === 60_000, 5000);
+  r.dev.hang = true;
+  let stopped = false;
+  const done = r.plugin.stop().then(() => {
+    stopped = true;
+  });
+  await r.clock.advance(4900);
+  t.notOk(stopped, 'still waiting for the bus at 4.9 s');
+  await r.clock.advance(100);
+  t.ok(stopped, 'given up at 5 s');
+  await done;
+  t.equal(r.plugin.current, null);
+  t.equal(r.clock.pending, 0, 'no timer left');
 });
