@@ -102,7 +102,8 @@ export const GROUPS = {
   // The plugin's life cycle: start and stop, auto's re-probe, the status texts, the router.
   plugin: [
     ['plugin/plugin.ts'],
-    ['test/plugin/modes.test.ts', 'test/plugin/plugin-simulator.test.ts', 'test/plugin/plugin-lifecycle.test.ts'],
+    // The life-cycle tests first: most mutants fail there, and a run stops at the first failing file.
+    ['test/plugin/plugin-lifecycle.test.ts', 'test/plugin/plugin-simulator.test.ts', 'test/plugin/modes.test.ts'],
   ],
   // webapp/src/: what the panel shows in a blackout and when the controller is silent, and the
   // settings it refuses; the pure modules main.ts, halpid.ts and signalk.ts draw from (the
