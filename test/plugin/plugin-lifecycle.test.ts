@@ -664,3 +664,18 @@ t.test('a stop on a hung bus ends after 5 s: the server is never kept waiting', 
   t.equal(r.plugin.current, null);
   t.equal(r.clock.pending, 0, 'no timer left');
 });
+
+t.test('a controller that stops answering is said in the server log', async (t) => {
+  const r = rig(t, { device: true });
+  r.plugin.start(r.config('engine'));
+  await until(() => r.plugin.current !== null, 'the engine');
+  await r.clock.advanceUntil(() => r.dev.sim.watchdogActiveMs === 60_000, 5000);
+  t.same(r.app.errors, []);
+  r.dev.sim.faults.add({ kind: 'nack', count: 0 });
+  const silent = () => r.app.errors.find((e) => e.startsWith('Controller not answering'));
+  await r.clock.advanceUntil(() => silent() !== undefined, 30_000);
+  t.match(
+    silent(),
+    /^Controller not answering for \d+\.\ds \(.*\): its watchdog will power-cycle this computer in about \d+s unless it answers again$/,
+  );
+});
