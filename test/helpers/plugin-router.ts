@@ -25,9 +25,10 @@ export async function mount(
     };
     next();
   });
-  return (path: string, method = 'GET') =>
+  return (path: string, method = 'GET', body?: unknown) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      const headers = body === undefined ? {} : { 'Content-Type': 'application/json' };
+      const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => {
           text += c.toString();
@@ -35,6 +36,6 @@ export async function mount(
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
       });
       req.on('error', reject);
-      req.end();
+      req.end(body === undefined ? undefined : JSON.stringify(body));
     });
 }

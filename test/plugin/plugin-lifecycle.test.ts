@@ -210,6 +210,10 @@ t.test("simulator mode on the built-in simulator: the plugin's id on every delta
   await clock.advance(50);
   t.same(await res, { state: 'COMPLETED', statusCode: 200 });
   t.equal(app.values.get(`${P}.usb.port2`), false);
+  // The simulated host switched off cannot read its controller: the data goes stale, as on a HALPI2.
+  t.equal((await get('/plugins/signalk-halpi2/sim/host', 'PUT', { cm_on: false })).status, 204);
+  await clock.advanceUntil(() => app.values.get(`${P}.dcInputVoltage`) === null, 10_000);
+  t.match(app.pluginErrors.at(-1), /^Simulated HALPI2 controller not responding: /);
 });
 
 t.test('a second start while running is ignored; a restart runs again and its stop disarms the watchdog', async (t) => {
