@@ -194,6 +194,8 @@ t.test("simulator mode on the built-in simulator: the plugin's id on every delta
   await clock.advanceUntil(() => app.values.get(`${P}.powerState`) === 'OperationalCoOp', 5000);
   t.equal(app.statuses.at(-1), 'Simulated HALPI2 controller (no hardware)');
   t.equal(typeof app.values.get(`${P}.dcInputVoltage`), 'number');
+  t.same(app.pluginErrors, [], 'no error on the way: the simulated host was running from the start');
+  t.same(app.errors, []);
   const sim = await get('/plugins/signalk-halpi2/sim');
   t.equal(sim.status, 200, "the simulator's controls are served");
   t.equal(typeof sim.body.controller.usb, 'number');
