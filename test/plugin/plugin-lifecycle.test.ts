@@ -685,3 +685,14 @@ t.test('a controller that stops answering is said in the server log', async (t) 
     /^Controller not answering for \d+\.\ds \(.*\): its watchdog will power-cycle this computer in about \d+s unless it answers again$/,
   );
 });
+
+t.test('signalk-halpi enabled beside it: the status says which plugin to disable, and where', async (t) => {
+  const r = rig(t);
+  r.app.pluginEnabled = (id) => id === 'signalk-halpi';
+  r.plugin.start(r.config('simulator'));
+  t.equal(
+    r.app.statuses[0],
+    'Starting…. The signalk-halpi plugin is enabled too and publishes the same paths, so each value flips between two sources: ' +
+      'disable signalk-halpi under Server → Plugin Config (this plugin replaces it; the settings socketPath, pollInterval and pathPrefix carry over)',
+  );
+});
