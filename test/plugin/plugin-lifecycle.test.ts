@@ -696,3 +696,18 @@ t.test('signalk-halpi enabled beside it: the status says which plugin to disable
       'disable signalk-halpi under Server → Plugin Config (this plugin replaces it; the settings socketPath, pollInterval and pathPrefix carry over)',
   );
 });
+
+t.test('auto: a restart of the plugin gives a halpid that is away the whole grace again', async (t) => {
+  const r = rig(t, { halpid: true, device: true });
+  r.plugin.start(r.config('auto'));
+  await until(() => r.plugin.current?.mode === 'client', 'the client');
+  // No server on the socket: stale at 5 s, seen away by the look at 30 s. Settings saved at 40 s.
+  await r.clock.advance(40_000);
+  await r.stop();
+  r.plugin.start(r.config('auto'));
+  const restartAt = r.clock.now();
+  await until(() => r.plugin.current?.mode === 'client', 'the client again');
+  r.probe.up = false;
+  const switchedAt = await whenLogged(r, 'halpid is gone');
+  t.ok(switchedAt - restartAt > CLIENT_GRACE_MS, `${(switchedAt - restartAt) / 1000} s after the restart`);
+});
