@@ -467,6 +467,7 @@ t.test('stopped during the fallback from a vanished halpid: the controller not o
   const stopA = a.plugin.stop();
   heldProbe.open();
   await stopA;
+  t.equal(a.clock.pending, 0, 'no timer left: nothing looks again');
   await a.clock.advance(2 * REPROBE_MS);
   t.equal(a.dev.opens, 0, 'the controller not opened after the stop');
   t.same(a.debug, []);
@@ -486,6 +487,7 @@ t.test('stopped during the fallback from a vanished halpid: the controller not o
   const stopB = b.plugin.stop();
   heldOpen.open();
   await stopB;
+  t.equal(b.clock.pending, 0, 'no timer left');
   await b.clock.advance(2 * REPROBE_MS);
   t.equal(b.dev.closes, 1, 'the bus closed again (its failure no error to show)');
   t.equal(b.dev.sim.watchdogActiveMs, 0, 'the controller left alone');
