@@ -25,10 +25,13 @@ function gate() {
   return { promise, open };
 }
 
-/** Lets pending promise chains and socket callbacks run until `cond` holds; fails loudly if it never does. */
+/**
+ * Lets pending promise chains and socket callbacks run until `cond` holds; fails loudly if it
+ * never does (bounded in turns of the event loop, generously for a loaded machine).
+ */
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; !cond(); i++) {
-    if (i > 20_000) throw new Error(`never: ${what}`);
+    if (i > 500_000) throw new Error(`never: ${what}`);
     await new Promise((r) => setImmediate(r));
   }
 }
