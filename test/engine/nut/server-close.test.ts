@@ -4,34 +4,8 @@
 // loopback only, on a free port.
 import t from 'tap';
 import type { Socket } from 'node:net';
-import { FakeClock } from '../../../engine/clock.js';
-import { CLOSE_GRACE_MS, createNutServer, type NutServerOptions } from '../../../engine/nut/server.js';
-import { nutClient } from '../../helpers/nut-client.js';
-
-async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions = {}) {
-  const clock = new FakeClock();
-  const nut = createNutServer(
-    {
-      version: 'test',
-      users: [{ name: 'u', password: 'p', role: 'primary' }],
-      variables: () => new Map([['ups.status', 'OL']]),
-      forceShutdown() {},
-    },
-    { clock, ...opts },
-  );
-  await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => nut.close());
-  const sides = new Map<number, Socket>();
-  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
-  const port = (nut.server.address() as { port: number }).port;
-  const open = async (first = 'NETVER\n', n = 1) => {
-    const c = nutClient(port);
-    c.send(first);
-    await c.lines(n);
-    return Object.assign(c, { side: sides.get(c.sock.localPort!)! });
-  };
-  return { nut, clock, open };
-}
+import { CLOSE_GRACE_MS } from '../../../engine/nut/server.js';
+import { serveNut } from '../../helpers/nut-server.js';
 
 const closed = (side: Socket) => new Promise<void>((r) => (side.destroyed ? r() : side.once('close', () => r())));
 
@@ -41,7 +15,7 @@ function neverFlushes(side: Socket) {
 }
 
 t.test('a last line that never leaves: destroyed after exactly CLOSE_GRACE_MS', async (t) => {
-  const { clock, open } = await serve(t);
+  const { clock, open } = await serveNut(t);
   for (const [what, line, n] of [
     ['LOGOUT', 'LOGOUT\n', 1],
     ['a wrong password', 'USERNAME u\nPASSWORD x\nLOGIN halpi2\n', 2],
@@ -65,7 +39,7 @@ t.test('a last line that never leaves: destroyed after exactly CLOSE_GRACE_MS', 
 });
 
 t.test('a connection gone leaves no timer behind', async (t) => {
-  const { clock, open } = await serve(t, { cmdBurst: 1, cmdRate: 1 });
+  const { clock, open } = await serveNut(t, {}, { cmdBurst: 1, cmdRate: 1 });
   t.equal(clock.pending, 0);
   const a = await open();
   t.equal(clock.pending, 1, 'its idle timer');

@@ -5,64 +5,9 @@
 // loopback only, on a free port.
 import t from 'tap';
 import type { Server, Socket } from 'node:net';
-import { FakeClock } from '../../../engine/clock.js';
 import { faceErrors } from '../../../engine/face-errors.js';
-import type { NutBackend } from '../../../engine/nut/protocol.js';
-import {
-  createNutServer,
-  IDLE_MS,
-  MAX_ANONYMOUS,
-  MAX_LINE,
-  type NutServerOptions,
-} from '../../../engine/nut/server.js';
-import { nutClient } from '../../helpers/nut-client.js';
-
-type Backend = Omit<NutBackend, 'clients'>;
-
-async function serve(
-  t: { teardown(fn: () => unknown): void },
-  backend: Partial<Backend> = {},
-  opts: NutServerOptions = {},
-) {
-  const clock = new FakeClock();
-  const logs: string[] = [];
-  const log = (level: string) => (m: string) => logs.push(`${level} ${m}`);
-  let fsd = 0;
-  const nut = createNutServer(
-    {
-      version: 'test',
-      users: [
-        { name: 'u', password: 'p', role: 'primary' },
-        { name: 's', password: 'p', role: 'secondary' },
-      ],
-      variables: () => new Map([['ups.status', 'OL']]),
-      forceShutdown: () => {
-        fsd++;
-      },
-      ...backend,
-    },
-    { clock, logger: { info: log('info'), warn: log('warn'), error: log('error') }, ...opts },
-  );
-  await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => nut.close());
-  const sides = new Map<number, Socket>();
-  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
-  const port = (nut.server.address() as { port: number }).port;
-  /** A client whose first `n` lines have been answered (so the server has it in a slot). */
-  const open = async (first = 'NETVER\n', n = 1) => {
-    const c = nutClient(port);
-    c.send(first);
-    await c.lines(n);
-    return Object.assign(c, { side: sides.get(c.sock.localPort!)! });
-  };
-  /** A client that sends nothing, once the server has accepted it. */
-  const silent = async () => {
-    const accepted = new Promise<Socket>((r) => nut.server.once('connection', r));
-    const c = nutClient(port);
-    return Object.assign(c, { side: await accepted });
-  };
-  return { nut, clock, logs, port, open, silent, fsd: () => fsd };
-}
+import { createNutServer, IDLE_MS, MAX_ANONYMOUS, MAX_LINE } from '../../../engine/nut/server.js';
+import { serveNut } from '../../helpers/nut-server.js';
 
 const count = (kind: string) => faceErrors.entries().find((e) => e.face === 'nut' && e.kind === kind)?.n ?? 0;
 const closed = (side: Socket) => new Promise<void>((r) => (side.destroyed ? r() : side.once('close', () => r())));
@@ -79,7 +24,7 @@ const hasRead = (side: Socket, n: number) =>
   });
 
 t.test('a line of exactly MAX_LINE characters is answered, one more ends the connection', async (t) => {
-  const { open } = await serve(t);
+  const { open } = await serveNut(t);
   const exact = `GET VAR halpi2 ${'x'.repeat(MAX_LINE - 'GET VAR halpi2 '.length)}`;
   t.equal(exact.length, MAX_LINE);
   const a = await open(`${exact}\nNETVER\n`, 2);
@@ -93,7 +38,7 @@ t.test('a line of exactly MAX_LINE characters is answered, one more ends the con
 });
 
 t.test('a partial line of exactly MAX_LINE characters is kept until its newline', async (t) => {
-  const { open } = await serve(t);
+  const { open } = await serveNut(t);
   const c = await open();
   const exact = `GET VAR halpi2 ${'y'.repeat(MAX_LINE - 'GET VAR halpi2 '.length)}`;
   const before = c.side.bytesRead;
@@ -106,7 +51,7 @@ t.test('a partial line of exactly MAX_LINE characters is kept until its newline'
 });
 
 t.test('CRLF line ends, as telnet sends them', async (t) => {
-  const { open } = await serve(t);
+  const { open } = await serveNut(t);
   const c = await open('NETVER\r\nGET VAR halpi2 ups.status\r\nLIST UPS\r\n', 5);
   t.same(await c.lines(5), [
     '1.3',
@@ -119,7 +64,7 @@ t.test('CRLF line ends, as telnet sends them', async (t) => {
 });
 
 t.test('a client that says nothing is dropped after exactly IDLE_MS', async (t) => {
-  const { clock, silent } = await serve(t);
+  const { clock, silent } = await serveNut(t);
   const c = await silent();
   await clock.advance(IDLE_MS - 1);
   t.equal(c.side.destroyed, false, 'not before');
@@ -129,7 +74,7 @@ t.test('a client that says nothing is dropped after exactly IDLE_MS', async (t) 
 });
 
 t.test('the idle time counts from the last complete command', async (t) => {
-  const { clock, open } = await serve(t);
+  const { clock, open } = await serveNut(t);
   const c = await open(); // heard at 0
   await clock.advance(IDLE_MS / 2);
   c.send('NETVER\n');
@@ -143,7 +88,7 @@ t.test('the idle time counts from the last complete command', async (t) => {
 });
 
 t.test('LOGOUT: goodbye, and nothing pipelined after it is answered', async (t) => {
-  const { open, logs } = await serve(t);
+  const { open, logs } = await serveNut(t);
   const c = await open('USERNAME u\nPASSWORD p\nLOGIN halpi2\nLOGOUT\nNETVER\nVER\n', 4);
   await c.ended();
   t.equal(c.text(), 'OK\nOK\nOK\nOK Goodbye\n');
@@ -153,7 +98,7 @@ t.test('LOGOUT: goodbye, and nothing pipelined after it is answered', async (t) 
 
 t.test('a wrong password ends the connection; a refused role or a failing command does not', async (t) => {
   let fail: Error | null = null;
-  const { open, logs, fsd } = await serve(t, {
+  const { open, logs, fsd } = await serveNut(t, {
     variables: () => {
       if (fail) throw fail;
       return new Map([['ups.status', 'OL']]);
@@ -196,7 +141,7 @@ t.test('a wrong password ends the connection; a refused role or a failing comman
 });
 
 t.test('FSD through the server: a primary sets it, once per command', async (t) => {
-  const { open, fsd } = await serve(t);
+  const { open, fsd } = await serveNut(t);
   const c = await open('USERNAME u\nPASSWORD p\nLOGIN halpi2\nPRIMARY halpi2\nFSD halpi2\n', 5);
   t.same(await c.lines(5), ['OK', 'OK', 'OK', 'OK PRIMARY-GRANTED', 'OK FSD-SET']);
   t.equal(fsd(), 1);
@@ -207,7 +152,7 @@ t.test('FSD through the server: a primary sets it, once per command', async (t) 
 });
 
 t.test('only logged-in clients are clients: NUMLOGINS, LIST CLIENT, clients()', async (t) => {
-  const { nut, open, logs } = await serve(t);
+  const { nut, open, logs } = await serveNut(t);
   const anon = await open();
   const credentials = await open('USERNAME u\nPASSWORD p\n', 2);
   const logged = await open('USERNAME s\nPASSWORD p\nLOGIN halpi2\n', 3);
@@ -234,7 +179,7 @@ t.test('only logged-in clients are clients: NUMLOGINS, LIST CLIENT, clients()', 
 });
 
 t.test('the command budget refills at cmdRate a second, one command at a time', async (t) => {
-  const { clock, open } = await serve(t, {}, { cmdBurst: 2, cmdRate: 100 });
+  const { clock, open } = await serveNut(t, {}, { cmdBurst: 2, cmdRate: 100 });
   const c = await open('NETVER\nNETVER\nNETVER\nNETVER\nNETVER\nNETVER\n', 2);
   let writes = 0;
   const write = c.side.write.bind(c.side) as (...a: unknown[]) => boolean;
@@ -264,7 +209,7 @@ t.test('the command budget refills at cmdRate a second, one command at a time', 
 });
 
 t.test('a pushed-out anonymous client is counted and logged once', async (t) => {
-  const { clock, open, logs } = await serve(t);
+  const { clock, open, logs } = await serveNut(t);
   const evictedBefore = count('evicted');
   const anon = [];
   for (let i = 0; i < MAX_ANONYMOUS + 2; i++) {
@@ -285,7 +230,7 @@ t.test('a pushed-out anonymous client is counted and logged once', async (t) => 
 });
 
 t.test('close() ends every connection', async (t) => {
-  const { nut, open, silent } = await serve(t);
+  const { nut, open, silent } = await serveNut(t);
   const a = await open('USERNAME u\nPASSWORD p\nLOGIN halpi2\n', 3);
   const b = await silent();
   await nut.close();
@@ -296,7 +241,7 @@ t.test('close() ends every connection', async (t) => {
 });
 
 t.test("a listener failure is counted and logged, never thrown; one before listening is the caller's", async (t) => {
-  const { nut, logs } = await serve(t);
+  const { nut, logs } = await serveNut(t);
   const before = count('server');
   nut.server.emit('error', Object.assign(new Error('accept failed'), { code: 'EMFILE' }));
   t.equal(count('server') - before, 1);
@@ -312,7 +257,7 @@ t.test("a listener failure is counted and logged, never thrown; one before liste
 
 t.test('replies waiting for a paused client are measured', async (t) => {
   const vars = new Map(Array.from({ length: 50 }, (_, i) => [`test.variable${i}`, 'x'.repeat(20)]));
-  const { nut, open } = await serve(t, { variables: () => vars }, { cmdBurst: Infinity });
+  const { nut, open } = await serveNut(t, { variables: () => vars }, { cmdBurst: Infinity });
   const c = await open();
   c.sock.pause();
   c.send('LIST VAR halpi2\n'.repeat(2000));

@@ -2,38 +2,14 @@
 // taken, an anonymous client makes way even below MAX_ANONYMOUS, and the command burst is never
 // more than CMD_BURST however long a client was quiet. Time is a FakeClock; loopback only.
 import t from 'tap';
-import type { Socket } from 'node:net';
-import { FakeClock } from '../../../engine/clock.js';
-import { createNutServer, MAX_ANONYMOUS, MAX_CLIENTS, type NutServerOptions } from '../../../engine/nut/server.js';
-import { nutClient } from '../../helpers/nut-client.js';
+import { MAX_ANONYMOUS, MAX_CLIENTS } from '../../../engine/nut/server.js';
+import { serveNut } from '../../helpers/nut-server.js';
 
-async function serve(t: { teardown(fn: () => unknown): void }, opts: NutServerOptions = {}) {
-  const clock = new FakeClock();
-  const nut = createNutServer(
-    {
-      version: 'test',
-      users: [{ name: 'u', password: 'p', role: 'secondary' }],
-      variables: () => new Map([['ups.status', 'OL']]),
-      forceShutdown() {},
-    },
-    { clock, ...opts },
-  );
-  await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => nut.close());
-  const sides = new Map<number, Socket>();
-  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
-  const port = (nut.server.address() as { port: number }).port;
-  const open = async (first = 'NETVER\n', n = 1) => {
-    const c = nutClient(port);
-    c.send(first);
-    await c.lines(n);
-    return Object.assign(c, { side: sides.get(c.sock.localPort!)! });
-  };
-  return { nut, clock, open };
-}
+// Here `u` may not be primary: every login is a secondary's.
+const SECONDARY_U = { users: [{ name: 'u', password: 'p', role: 'secondary' as const }] };
 
 t.test('every slot taken, few of them anonymous: the quietest anonymous one still makes way', async (t) => {
-  const { clock, open } = await serve(t);
+  const { clock, open } = await serveNut(t, SECONDARY_U);
   const anonymous = MAX_ANONYMOUS / 2;
   t.ok(anonymous >= 2 && anonymous < MAX_ANONYMOUS);
   const anon = [];
@@ -54,7 +30,7 @@ t.test('every slot taken, few of them anonymous: the quietest anonymous one stil
 });
 
 t.test('a long quiet spell earns no more than the burst', async (t) => {
-  const { clock, open } = await serve(t, { cmdBurst: 2, cmdRate: 100 });
+  const { clock, open } = await serveNut(t, SECONDARY_U, { cmdBurst: 2, cmdRate: 100 });
   const c = await open();
   await clock.advance(60_000 - 1); // quiet for almost the idle time
   let writes = 0;

@@ -3,44 +3,15 @@
 // and logins are logged. Time is a FakeClock; loopback only, on a free port.
 import t from 'tap';
 import type { Socket } from 'node:net';
-import { FakeClock } from '../../../engine/clock.js';
 import { AUTH_BURST, AUTH_REFILL_MS } from '../../../engine/nut/auth-budget.js';
-import { createNutServer, IDLE_MS, MAX_ANONYMOUS, MAX_CLIENTS } from '../../../engine/nut/server.js';
-import { nutClient } from '../../helpers/nut-client.js';
-
-async function serve(t: { teardown(fn: () => unknown): void }) {
-  const clock = new FakeClock();
-  const logs: string[] = [];
-  const log = (level: string) => (m: string) => logs.push(`${level} ${m}`);
-  const nut = createNutServer(
-    {
-      version: 'test',
-      users: [{ name: 'u', password: 'p', role: 'primary' }],
-      variables: () => new Map([['ups.status', 'OL']]),
-      forceShutdown() {},
-    },
-    { clock, logger: { info: log('info'), warn: log('warn'), error: log('error') } },
-  );
-  await new Promise<void>((r) => nut.server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => nut.close());
-  const sides = new Map<number, Socket>();
-  nut.server.on('connection', (s: Socket) => sides.set(s.remotePort!, s));
-  const port = (nut.server.address() as { port: number }).port;
-  /** A client whose first line has been answered (so the server has it in a slot). */
-  const open = async (first = 'NETVER\n', n = 1) => {
-    const c = nutClient(port);
-    c.send(first);
-    await c.lines(n);
-    return Object.assign(c, { side: sides.get(c.sock.localPort!)! });
-  };
-  return { nut, clock, logs, port, open };
-}
+import { IDLE_MS, MAX_ANONYMOUS, MAX_CLIENTS } from '../../../engine/nut/server.js';
+import { serveNut } from '../../helpers/nut-server.js';
 
 /** Resolves once the server's side of `c` has received what was just sent. */
 const received = (side: Socket) => new Promise((r) => side.once('data', r));
 
 t.test('a client dribbling a byte a second is dropped after the idle time; one sending commands is not', async (t) => {
-  const { clock, open } = await serve(t);
+  const { clock, open } = await serveNut(t);
   const slow = await open();
   const busy = await open();
   const slowClosed = new Promise((r) => slow.side.once('close', r));
@@ -70,7 +41,7 @@ t.test('a client dribbling a byte a second is dropped after the idle time; one s
 });
 
 t.test('anonymous clients cannot lock a logging-in client out: the quietest one makes way', async (t) => {
-  const { clock, open } = await serve(t);
+  const { clock, open } = await serveNut(t);
   const anon: Array<Awaited<ReturnType<typeof open>>> = [];
   for (let i = 0; i < MAX_ANONYMOUS; i++) {
     anon.push(await open());
@@ -92,7 +63,7 @@ t.test('anonymous clients cannot lock a logging-in client out: the quietest one 
 });
 
 t.test('failed logins: the connection ends, logs are bounded, and a budget stops guessing', async (t) => {
-  const { clock, logs, open } = await serve(t);
+  const { clock, logs, open } = await serveNut(t);
   const guess = async (password: string) => {
     const c = await open(`USERNAME u\nPASSWORD ${password}\nLOGIN halpi2\n`, 3);
     const lines = await c.lines(3);
@@ -119,7 +90,7 @@ t.test('failed logins: the connection ends, logs are bounded, and a budget stops
 });
 
 t.test('a primary granted before a login flood can still set FSD', async (t) => {
-  const { open } = await serve(t);
+  const { open } = await serveNut(t);
   const primary = await open('USERNAME u\nPASSWORD p\nLOGIN halpi2\nPRIMARY halpi2\n', 4);
   for (let i = 0; i < AUTH_BURST + 1; i++) {
     const c = await open(`USERNAME u\nPASSWORD x${i}\nLOGIN halpi2\n`, 3);
