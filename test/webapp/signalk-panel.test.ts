@@ -52,9 +52,13 @@ async function openPanel(t: Test): Promise<{ page: Page; problems: string[] }> {
 t.test('the panel loads and shows live values from Signal K', { skip }, async (t) => {
   const { page } = await openPanel(t);
   t.equal(await page.locator('#conn').textContent(), 'Connected to Signal K');
-  // Each path comes in its own delta: the controller's state may follow V_in by a moment.
-  await page.waitForFunction(() => (document.getElementById('power-state')?.textContent ?? '—') !== '—');
+  // Each path comes in its own delta: the controller's state and the firmware version may each
+  // follow V_in by a moment, in either order.
+  const shown = (id: string) =>
+    page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '—') !== '—', id);
+  await shown('power-state');
   t.match(await page.locator('#power-state').textContent(), /^Operational/);
+  await shown('fw');
   t.match(await page.locator('#fw').textContent(), /^\d+\.\d+\.\d+/);
   t.ok(await page.locator('#sim').isVisible(), 'simulator mode shows the simulator drawer');
   t.ok(await page.locator('#shutdown').isDisabled(), 'no shutdown handler: the button is disabled');
