@@ -56,6 +56,7 @@ export const GROUPS = {
       'test/engine/nut/server-close.test.ts',
       'test/engine/nut/server-fairness.test.ts',
       'test/engine/nut/server-lines.test.ts',
+      'test/engine/nut/server-bounds.test.ts',
     ],
   ],
   standby: [
