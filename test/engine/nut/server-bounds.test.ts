@@ -5,7 +5,7 @@
 import t from 'tap';
 import { FakeClock } from '../../../engine/clock.js';
 import type { Engine } from '../../../engine/engine.js';
-import { MAX_ANONYMOUS, MAX_CLIENTS, startNutServer } from '../../../engine/nut/server.js';
+import { MAX_ANONYMOUS, MAX_BATCH, MAX_CLIENTS, startNutServer } from '../../../engine/nut/server.js';
 import { nutClient } from '../../helpers/nut-client.js';
 import { serveNut } from '../../helpers/nut-server.js';
 
@@ -70,6 +70,54 @@ t.test('of anonymous clients heard at the same time, the one connected first mak
     'only the eldest was pushed out',
   );
   for (const c of [...anon, late]) c.sock.destroy();
+});
+
+t.test('the quietest anonymous client makes way, not the one connected first', async (t) => {
+  const { clock, open } = await serveNut(t);
+  const anon = [];
+  for (let i = 0; i < MAX_ANONYMOUS; i++) {
+    anon.push(await open());
+    await clock.advance(1000);
+  }
+  anon[0]!.send('NETVER\n'); // the eldest speaks again: anon[1] is now the quietest
+  await anon[0]!.lines(2);
+  const late = await open();
+  t.same(
+    anon.map((c) => c.side.destroyed),
+    [false, true, ...Array<boolean>(MAX_ANONYMOUS - 2).fill(false)],
+    'the quietest was pushed out',
+  );
+  for (const c of [...anon, late]) c.sock.destroy();
+});
+
+t.test('past its burst a client is answered at the command rate, not slower', async (t) => {
+  // Burst 2, rate 300/s: the k-th command past the burst is due after k/300 s, rounded up to the ms.
+  const { clock, silent } = await serveNut(t, {}, { cmdBurst: 2, cmdRate: 300 });
+  const c = await silent();
+  c.send('NETVER\n'.repeat(5));
+  t.same(await c.lines(2), ['1.3', '1.3'], 'the burst at once');
+  const answered = () => c.side.bytesWritten / '1.3\n'.length;
+  await clock.advance(4);
+  t.equal(answered(), 3, 'the 1st past it at 4 ms (1/300 s)');
+  await clock.advance(3);
+  t.equal(answered(), 4, 'the 2nd at 7 ms (2/300 s)');
+  await clock.advance(3);
+  t.equal(answered(), 5, 'the 3rd at 10 ms');
+  t.equal((await c.lines(5)).length, 5);
+  c.sock.destroy();
+});
+
+t.test('a batch cut with budget left goes on at the next turn, without waiting for the clock', async (t) => {
+  // The batch (MAX_BATCH) ends with exactly one command of budget left: it is answered at the next
+  // turn of the event loop; the one after waits for the budget to refill.
+  const { clock, silent } = await serveNut(t, {}, { cmdBurst: MAX_BATCH + 1, cmdRate: 100 });
+  const c = await silent();
+  c.send('NETVER\n'.repeat(MAX_BATCH + 2));
+  t.equal((await c.lines(MAX_BATCH + 1)).length, MAX_BATCH + 1, 'the burst, with no time passing');
+  t.equal(c.side.bytesWritten, (MAX_BATCH + 1) * '1.3\n'.length, 'not the one past it');
+  await clock.advance(10);
+  t.equal((await c.lines(MAX_BATCH + 2)).length, MAX_BATCH + 2, 'that one once the budget refilled');
+  c.sock.destroy();
 });
 
 /** Enough of an engine for startNutServer: a reading, blackout events, a logger. */
