@@ -53,3 +53,14 @@ export async function serveNut(
   };
   return { nut, clock, logs, port, open, silent, fsd: () => fsd };
 }
+
+/** Counts the replies the server writes on its side of a connection: read the count with the function. */
+export function countWrites(side: Socket): () => number {
+  let writes = 0;
+  const write = side.write.bind(side) as (...a: unknown[]) => boolean;
+  side.write = ((...a: unknown[]) => {
+    writes++;
+    return write(...a);
+  }) as typeof side.write;
+  return () => writes;
+}

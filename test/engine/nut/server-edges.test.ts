@@ -7,7 +7,7 @@ import t from 'tap';
 import type { Server, Socket } from 'node:net';
 import { faceErrors } from '../../../engine/face-errors.js';
 import { createNutServer, IDLE_MS, MAX_ANONYMOUS, MAX_LINE } from '../../../engine/nut/server.js';
-import { serveNut } from '../../helpers/nut-server.js';
+import { countWrites, serveNut } from '../../helpers/nut-server.js';
 
 const count = (kind: string) => faceErrors.entries().find((e) => e.face === 'nut' && e.kind === kind)?.n ?? 0;
 const closed = (side: Socket) => new Promise<void>((r) => (side.destroyed ? r() : side.once('close', () => r())));
@@ -181,28 +181,23 @@ t.test('only logged-in clients are clients: NUMLOGINS, LIST CLIENT, clients()', 
 t.test('the command budget refills at cmdRate a second, one command at a time', async (t) => {
   const { clock, open } = await serveNut(t, {}, { cmdBurst: 2, cmdRate: 100 });
   const c = await open('NETVER\nNETVER\nNETVER\nNETVER\nNETVER\nNETVER\n', 2);
-  let writes = 0;
-  const write = c.side.write.bind(c.side) as (...a: unknown[]) => boolean;
-  c.side.write = ((...a: unknown[]) => {
-    writes++;
-    return write(...a);
-  }) as typeof c.side.write;
+  const writes = countWrites(c.side);
   const turns = async () => {
     for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
   };
   await turns();
-  t.equal(writes, 0, 'the burst of 2 spent, the rest waits');
+  t.equal(writes(), 0, 'the burst of 2 spent, the rest waits');
   await clock.advance(9);
   await turns();
-  t.equal(writes, 0, 'one command needs 10 ms at 100 a second');
+  t.equal(writes(), 0, 'one command needs 10 ms at 100 a second');
   await clock.advance(1);
   await c.lines(3);
   await turns();
-  t.equal(writes, 1, 'at 10 ms, one more');
+  t.equal(writes(), 1, 'at 10 ms, one more');
   await clock.advance(20);
   await c.lines(5);
   await turns();
-  t.equal(writes, 3, '20 ms later, two more');
+  t.equal(writes(), 3, '20 ms later, two more');
   await clock.advance(1000);
   t.equal((await c.lines(6)).length, 6, 'all answered in the end');
   c.sock.destroy();

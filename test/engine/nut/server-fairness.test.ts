@@ -3,7 +3,7 @@
 // more than CMD_BURST however long a client was quiet. Time is a FakeClock; loopback only.
 import t from 'tap';
 import { MAX_ANONYMOUS, MAX_CLIENTS } from '../../../engine/nut/server.js';
-import { serveNut } from '../../helpers/nut-server.js';
+import { countWrites, serveNut } from '../../helpers/nut-server.js';
 
 // Here `u` may not be primary: every login is a secondary's.
 const SECONDARY_U = { users: [{ name: 'u', password: 'p', role: 'secondary' as const }] };
@@ -33,16 +33,11 @@ t.test('a long quiet spell earns no more than the burst', async (t) => {
   const { clock, open } = await serveNut(t, SECONDARY_U, { cmdBurst: 2, cmdRate: 100 });
   const c = await open();
   await clock.advance(60_000 - 1); // quiet for almost the idle time
-  let writes = 0;
-  const write = c.side.write.bind(c.side) as (...a: unknown[]) => boolean;
-  c.side.write = ((...a: unknown[]) => {
-    writes++;
-    return write(...a);
-  }) as typeof c.side.write;
+  const writes = countWrites(c.side);
   c.send('NETVER\nNETVER\nNETVER\nNETVER\n');
   await c.lines(3);
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-  t.equal(writes, 2, 'two at once, the burst');
+  t.equal(writes(), 2, 'two at once, the burst');
   await clock.advance(10);
   t.equal((await c.lines(4)).length, 4, 'then one each 10 ms');
   await clock.advance(10);

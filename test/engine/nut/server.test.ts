@@ -18,6 +18,7 @@ import {
   type NutServerOptions,
 } from '../../../engine/nut/server.js';
 import { nutClient } from '../../helpers/nut-client.js';
+import { countWrites } from '../../helpers/nut-server.js';
 
 async function serve(
   t: { teardown(fn: () => unknown): void },
@@ -253,16 +254,11 @@ t.test('pipelined commands are answered a batch per turn of the event loop, all 
   await serverSide(sides, c.sock.localPort!);
   const side = sides.get(c.sock.localPort!)!;
   // Count the server's replies; note how many were written when the turn that read them ends.
-  let writes = 0;
-  const write = side.write.bind(side) as (...a: unknown[]) => boolean;
-  side.write = ((...a: unknown[]) => {
-    writes++;
-    return write(...a);
-  }) as typeof side.write;
+  const writes = countWrites(side);
   let firstTurn = -1;
   side.once('data', () =>
     setImmediate(() => {
-      firstTurn = writes;
+      firstTurn = writes();
     }),
   );
   const n = 1000;
@@ -286,18 +282,13 @@ t.test(
     await c.connected();
     await serverSide(sides, c.sock.localPort!);
     const side = sides.get(c.sock.localPort!)!;
-    let writes = 0;
-    const write = side.write.bind(side) as (...a: unknown[]) => boolean;
-    side.write = ((...a: unknown[]) => {
-      writes++;
-      return write(...a);
-    }) as typeof side.write;
+    const writes = countWrites(side);
     const n = CMD_BURST + CMD_RATE;
     c.send(Array.from({ length: n }, (_, i) => `GET VAR halpi2 v${i}\n`).join(''));
     await c.lines(CMD_BURST);
     // With the clock stopped, turns of the event loop answer nothing more.
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-    t.equal(writes, CMD_BURST, `${CMD_BURST} answered, the rest waits`);
+    t.equal(writes(), CMD_BURST, `${CMD_BURST} answered, the rest waits`);
     await clock.advance(1000);
     const lines = await c.lines(n);
     t.equal(lines.length, n, `a second later, ${CMD_RATE} more: all answered`);
