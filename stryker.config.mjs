@@ -57,6 +57,7 @@ export const GROUPS = {
       'test/engine/nut/server-fairness.test.ts',
       'test/engine/nut/server-lines.test.ts',
       'test/engine/nut/server-bounds.test.ts',
+      'test/engine/nut/server-drain.test.ts',
     ],
   ],
   standby: [
