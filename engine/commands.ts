@@ -2,9 +2,10 @@
 // configuration; on the simulator they are not executed unless asked for: the simulated host
 // halts, or the simulated RTC alarm is set, instead.
 
-import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import createDebug from 'debug';
+import { childProcess } from './child-process.js';
 import { RealClock, type Clock, type TimerHandle } from './clock.js';
 import type { EngineActions } from './engine.js';
 import type { Logger } from './log.js';
@@ -56,7 +57,12 @@ export function commandActions(opts: CommandOptions): CommandActions {
   const { logger } = opts;
   const simulated = (): boolean => opts.simulator !== undefined && !opts.settings().simExecuteCommands;
   const reserve = new FdReserve(opts.reserveFds ?? 6);
-  const runner: Runner = { logger, clock: opts.clock ?? new RealClock(), spawn: opts.spawn ?? spawn, reserve };
+  const runner: Runner = {
+    logger,
+    clock: opts.clock ?? new RealClock(),
+    spawn: opts.spawn ?? ((cmd, args, o) => childProcess().spawn(cmd, args, o)),
+    reserve,
+  };
   const failed = opts.onPoweroffFailure ?? (() => {});
   return {
     poweroff(command: string): void {
@@ -269,7 +275,7 @@ function runCarefully(
 
 function runRtcwake(program: string, args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(program, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+    childProcess().execFile(program, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
       // Stryker disable next-line all: debug output only

@@ -4,6 +4,7 @@
 import createDebug from 'debug';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childProcess } from '../engine/child-process.js';
 import { parseFlagValue, type DaemonConfig } from '../engine/config-keys.js';
 import { VERSION } from '../engine/version.js';
 import { commanderArgs, plainArgs } from './args.js';
@@ -126,6 +127,9 @@ async function main(): Promise<void> {
     daemon = await Daemon.start({ files: args.files, flags: args.flags, logger, panelDir });
     tuneForTicks(() => {
       for (const f of beforeTuning) startDebug(f());
+      // Loaded now rather than at the start (engine/child-process.ts): a blackout's poweroff
+      // then finds it ready.
+      childProcess();
     });
   } catch (err) {
     if (err instanceof StartupError) process.exit(err.code);

@@ -1,7 +1,6 @@
 // The Unix socket (docs/configuration.md): parent directory, stale sockets replaced but never a
 // regular file or directory, mode 0660 from birth, group from `socket-group`.
 
-import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -16,6 +15,7 @@ import {
 } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
+import { childProcess } from '../engine/child-process.js';
 import type { Logger } from '../engine/log.js';
 
 /**
@@ -81,7 +81,7 @@ export function ensureDirectory(dir: string, mkdir: (path: string, opts: { mode:
 const DIGITS = /^[0-9]+$/;
 
 /** `getent group <name>`: its line, or throws when NSS has no such group. */
-const getent = (name: string): string => execFileSync('getent', ['group', name], { encoding: 'utf8' });
+const getent = (name: string): string => childProcess().execFileSync('getent', ['group', name], { encoding: 'utf8' });
 
 /** Resolve a group name (or numeric gid) through the group file, then NSS. */
 export function resolveGroup(
