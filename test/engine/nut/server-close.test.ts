@@ -5,6 +5,7 @@
 import t from 'tap';
 import type { Socket } from 'node:net';
 import { CLOSE_GRACE_MS } from '../../../engine/nut/server.js';
+import { nutClient } from '../../helpers/nut-client.js';
 import { serveNut } from '../../helpers/nut-server.js';
 
 const closed = (side: Socket) => new Promise<void>((r) => (side.destroyed ? r() : side.once('close', () => r())));
@@ -61,4 +62,22 @@ t.test('a connection gone leaves no timer behind', async (t) => {
   await c.closed();
   await closed(c.side);
   t.equal(clock.pending, 0, 'after LOGOUT, the grace timer cleared too');
+});
+
+t.test('a last line that leaves: the connection is destroyed then, not a grace period later', async (t) => {
+  // A peer that keeps its own side open (allowHalfOpen) would otherwise hold the slot until the
+  // grace timer; the fake clock never moves here, so only the flush can end it.
+  const { clock, nut, port } = await serveNut(t);
+  const accepted = new Promise<Socket>((r) => nut.server.once('connection', r));
+  const c = nutClient(port, { allowHalfOpen: true });
+  const side = await accepted;
+  c.send('LOGOUT\n');
+  await c.ended(); // the goodbye and the server's FIN came
+  t.equal(c.text(), 'OK Goodbye\n');
+  await Promise.race([
+    closed(side),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('still open with its line flushed')), 5000).unref()),
+  ]);
+  t.equal(clock.pending, 0, 'and its grace timer cleared');
+  c.sock.destroy();
 });

@@ -26,11 +26,17 @@ function fakeEngine(opts: { cutoff?: () => Promise<number> } = {}) {
       values: { V_in: 12, I_in: 0.5, V_cap: 10.25, T_pcb: 300, T_mcu: 300 },
     } as { wall: number; values: Record<string, number> } | null,
     logger: { info() {}, warn() {}, error() {} },
-    readConfigKey: opts.cutoff ?? (async () => 5.5),
+    // Only the cut-off's key answers, as the controller's register map would.
+    readConfigKey: (key: string) =>
+      key === 'solo_power_off_threshold'
+        ? (opts.cutoff ?? (async () => 5.5))()
+        : Promise.reject(new Error(`no such key: ${key}`)),
     refreshStatus: async (timeoutMs: number, maxAgeMs: number) => {
       refreshes.push([timeoutMs, maxAgeMs]);
     },
-    on: (_: string, fn: (ev: { phase: string }) => void) => {
+    // Only 'blackout' is emitted here: a listener for another event never hears it.
+    on: (event: string, fn: (ev: { phase: string }) => void) => {
+      if (event !== 'blackout') return () => false;
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
