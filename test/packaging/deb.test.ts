@@ -6,7 +6,16 @@
 // The arm64 package's programs run under qemu-aarch64, on its own emulated /dev/i2c-1 too.
 import t, { type Test } from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { TranscriptEntry } from '../../engine/simulator/i2c-emulator/server.js';
 import { json, request, ROOT } from '../helpers/daemon.js';
@@ -483,10 +492,12 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   // The installed daemon on the simulator, on a temporary socket, and the installed CLI against it.
   const dir = tempDir('halpid-installed-');
   const socket = join(dir, 'h.sock');
+  const besideBundle = readdirSync('/usr/lib/halpid');
   const daemon = spawn(
     '/usr/bin/halpid',
     ['--simulate', '--socket', socket, '--socket-group', '0', '--poweroff', 'true', '--poweroff-fallback', ''],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // The debug line says where the code cache went (below).
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'halpid:start' } },
   );
   let log = '';
   daemon.stdout!.on('data', (c: Buffer) => {
@@ -510,6 +521,19 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   if (status.status !== 0) t.comment(status.stdout, status.stderr, log);
   t.equal(status.status, 0, 'the installed halpi talks to the installed halpid');
   t.match(status.stdout, /state\s+OperationalCoOp|state\s+OperationalSolo/);
+  // Started by hand (no systemd, so no CACHE_DIRECTORY of its own), the daemon still writes its
+  // code cache under /var/cache/halpid, never into /usr/lib/halpid: a file there would keep that
+  // directory after a purge (found by a repeated run, when the daemon happened to live a second).
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (/code cache:? .*\n/.test(log)) resolve();
+    };
+    check();
+    daemon.stderr!.on('data', check);
+    daemon.once('exit', () => reject(new Error(`the installed halpid exited:\n${log}`)));
+  });
+  t.match(log, /code cache:? .*\/var\/cache\/halpid\/halpid-run-[0-9a-f]{16}\.v8cache( taken)?\n/);
+  t.same(readdirSync('/usr/lib/halpid'), besideBundle, 'nothing written beside the bundle');
   daemon.kill('SIGTERM');
   await exited;
   t.match(log, /Watchdog disabled/, 'a clean stop disarms the watchdog');
