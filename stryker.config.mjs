@@ -35,6 +35,7 @@ export const GROUPS = {
       'test/engine/supply.test.ts',
       'test/engine/watchdog-setting.test.ts',
       'test/engine/values-now.test.ts',
+      'test/engine/engine-guard.test.ts',
     ],
   ],
   commands: [['engine/commands.ts'], ['test/engine/commands.test.ts']],

@@ -36,6 +36,7 @@ import {
   type SupervisorSettings,
 } from './supervisor.js';
 
+// Stryker disable next-line all: debug output only
 const stateDebug = createDebug('halpid:state');
 
 export type Backend = 'i2c' | 'simulator';
