@@ -20,6 +20,19 @@ function tickTimes(rig: Rig): number[] {
   return ticks;
 }
 
+/** An engine in OK on a host-running simulator, 50 ms into a slot; the times of "not answering". */
+async function runningBetweenTicks() {
+  const rig = engineRig({ sim: { start: 'host-running' } });
+  rig.engine.start();
+  await rig.clock.advanceUntil(() => rig.engine.state === 'OK', 1000);
+  await rig.clock.advance(50); // between two ticks
+  const announced: number[] = [];
+  rig.engine.on('controller', (ev) => {
+    if (!ev.reachable) announced.push(rig.clock.now());
+  });
+  return { ...rig, announced };
+}
+
 t.test('a slow read that answers: its guard timer goes with it, one timer pending between ticks', async (t) => {
   const { clock, engine, sim, stop } = engineRig({ sim: { start: 'host-running' } });
   engine.start();
@@ -106,14 +119,20 @@ t.test('the power-cycle moment follows the watchdog timeout last written, not th
   await stopped;
 });
 
-t.test('after the shutdown the daemon reads nothing, and announces no silent controller', async (t) => {
-  const { clock, sim, engine, rec, stop } = engineRig({ settings: { blackoutTimeLimitS: 1 } });
+/** A blackout run to its end (DEAD), 1 s limit; the controller events from the start. */
+async function shutDown(settings: { dryRun?: boolean } = {}) {
+  const rig = engineRig({ settings: { blackoutTimeLimitS: 1, ...settings } });
   const events: ReachabilityEvent[] = [];
-  engine.on('controller', (ev) => events.push(ev));
-  engine.start();
-  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
-  sim.setPower(false);
-  await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
+  rig.engine.on('controller', (ev) => events.push(ev));
+  rig.engine.start();
+  await rig.clock.advanceUntil(() => rig.sim.state === 'OperationalCoOp', 5000);
+  rig.sim.setPower(false);
+  await rig.clock.advanceUntil(() => rig.engine.state === 'DEAD', 10_000);
+  return { ...rig, events };
+}
+
+t.test('after the shutdown the daemon reads nothing, and announces no silent controller', async (t) => {
+  const { clock, sim, rec, stop, events } = await shutDown();
   const before = sim.processed;
   await clock.advance(5000);
   t.equal(sim.processed, before, 'no transaction after the shutdown');
@@ -126,13 +145,7 @@ t.test('after the shutdown the daemon reads nothing, and announces no silent con
 });
 
 t.test('in dry-run the daemon reads on after its "shutdown"; a silent controller is still not announced', async (t) => {
-  const { clock, sim, engine, rec, stop } = engineRig({ settings: { blackoutTimeLimitS: 1, dryRun: true } });
-  const events: ReachabilityEvent[] = [];
-  engine.on('controller', (ev) => events.push(ev));
-  engine.start();
-  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
-  sim.setPower(false);
-  await clock.advanceUntil(() => engine.state === 'DEAD', 10_000);
+  const { clock, sim, rec, stop, events } = await shutDown({ dryRun: true });
   const dead = clock.now();
   sim.addFault({ kind: 'nack', count: 0 });
   await clock.advance(3000);
@@ -150,14 +163,7 @@ t.test('in dry-run the daemon reads on after its "shutdown"; a silent controller
 });
 
 t.test('a read that hangs outside a tick: announced a second after it began, not after the next tick', async (t) => {
-  const { clock, engine, sim, stop } = engineRig({ sim: { start: 'host-running' } });
-  engine.start();
-  await clock.advanceUntil(() => engine.state === 'OK', 1000);
-  await clock.advance(50); // between two ticks
-  const announced: number[] = [];
-  engine.on('controller', (ev) => {
-    if (!ev.reachable) announced.push(clock.now());
-  });
+  const { clock, engine, sim, stop, announced } = await runningBetweenTicks();
   sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 3000, count: 1 });
   const began = clock.now();
   const read = engine.readValues().catch(() => {}); // a client's read; the next tick waits behind it
@@ -171,14 +177,7 @@ t.test('a read that hangs outside a tick: announced a second after it began, not
 t.test(
   'a first read answers late and the next one hangs: the guard waits on, announcing a second into the second',
   async (t) => {
-    const { clock, engine, sim, stop } = engineRig({ sim: { start: 'host-running' } });
-    engine.start();
-    await clock.advanceUntil(() => engine.state === 'OK', 1000);
-    await clock.advance(50); // between two ticks
-    const announced: number[] = [];
-    engine.on('controller', (ev) => {
-      if (!ev.reachable) announced.push(clock.now());
-    });
+    const { clock, engine, sim, stop, announced } = await runningBetweenTicks();
     sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 500, count: 1 });
     sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 3000, count: 1 });
     const began = clock.now();
