@@ -510,13 +510,18 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   t.teardown(() => {
     daemon.kill('SIGKILL');
   });
-  await new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (log.includes('Starting power management state machine')) resolve();
-    };
-    daemon.stdout!.on('data', check);
-    daemon.once('exit', () => reject(new Error(`the installed halpid exited:\n${log}`)));
-  });
+  /** Resolves once the daemon's output matches `pattern`; rejects if it exits first. */
+  const logged = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(log)) resolve();
+      };
+      check();
+      daemon.stdout!.on('data', check);
+      daemon.stderr!.on('data', check);
+      daemon.once('exit', () => reject(new Error(`the installed halpid exited:\n${log}`)));
+    });
+  await logged(/Starting power management state machine/);
   const status = run('/usr/bin/halpi', ['-s', socket, 'status']);
   if (status.status !== 0) t.comment(status.stdout, status.stderr, log);
   t.equal(status.status, 0, 'the installed halpi talks to the installed halpid');
@@ -524,14 +529,7 @@ t.test('installed for real: used, installed over itself, removed, purged', { ski
   // Started by hand (no systemd, so no CACHE_DIRECTORY of its own), the daemon still writes its
   // code cache under /var/cache/halpid, never into /usr/lib/halpid: a file there would keep that
   // directory after a purge (found by a repeated run, when the daemon happened to live a second).
-  await new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (/code cache:? .*\n/.test(log)) resolve();
-    };
-    check();
-    daemon.stderr!.on('data', check);
-    daemon.once('exit', () => reject(new Error(`the installed halpid exited:\n${log}`)));
-  });
+  await logged(/code cache:? .*\n/);
   t.match(log, /code cache:? .*\/var\/cache\/halpid\/halpid-run-[0-9a-f]{16}\.v8cache( taken)?\n/);
   t.same(readdirSync('/usr/lib/halpid'), besideBundle, 'nothing written beside the bundle');
   daemon.kill('SIGTERM');
