@@ -39,6 +39,9 @@ import {
 // Stryker disable next-line all: debug output only
 const stateDebug = createDebug('halpid:state');
 
+/** How long a halted simulated host keeps its rail before it is said to be powered off. */
+const HALTED_NOTE_MS = 100;
+
 export type Backend = 'i2c' | 'simulator';
 
 /** What the face runs when the engine decides to power off or set a wake-up alarm. */
@@ -238,31 +241,49 @@ export class Engine extends TypedEmitter<EngineEvents> {
         }
       });
       // Say what the simulated hardware does, so that a halted host is not taken for a fault.
+      let haltedNote: TimerHandle | null = null;
       const offPhase = sim.onHostPhase((phase) => {
         if (!this.running) return;
         if (phase === 'booting') this.logger.info(`Simulated host booting (controller state ${sim.state})`);
         else if (phase === 'halting') this.logger.info('Simulated host halting');
-        else if (phase === 'halted' || phase === 'unpowered') {
-          const state = sim.state;
-          const advice = !sim.powerConnected
-            ? 'restore power with: POST /sim/power {"on":true}'
-            : state === 'PoweredDownBlackout' || state === 'BlackoutShutdown'
-              ? 'it boots again by itself once the controller has restarted and the supercap is charged'
-              : (state === 'PoweredDownManual' || state === 'ManualShutdown') && sim.snapshot().controller.auto_restart
-                ? 'auto-restart boots it again in about 5 s'
-                : 'wake it with the power button: POST /sim/button {"action":"click"}';
-          this.logger.warn(
-            `Simulated host powered off (controller state ${sim.state}); ${advice}. ` +
-              'Until it boots, the controller cannot be reached, as on real hardware: reads answer 500',
-          );
+        else if (phase === 'unpowered') this.warnHostOff(sim);
+        else if (phase === 'halted') {
+          // A live controller cuts the rail one step after the host halts, and the state it then
+          // takes decides the advice: say it once the rail has stayed on (standby, a hung controller).
+          haltedNote ??= this.clock.setTimeout(() => {
+            haltedNote = null;
+            sim.sync(); // a cut since then is told as its own phase, even while the ticks wait on the bus
+            if (sim.host.phase === 'halted') this.warnHostOff(sim);
+          }, HALTED_NOTE_MS);
         }
       });
       this.unsubscribeHost = () => {
         offHost();
         offPhase();
+        if (haltedNote) this.clock.clearTimeout(haltedNote);
       };
     }
     this.schedule(0);
+  }
+
+  /** The simulated host has no power: say why and what brings it back. */
+  private warnHostOff(sim: SimulatedController): void {
+    const state = sim.state;
+    const alarm = sim.host.rtcAlarm;
+    const button = 'wake it with the power button: POST /sim/button {"action":"click"}';
+    const advice = !sim.powerConnected
+      ? 'restore power with: POST /sim/power {"on":true}'
+      : state === 'PoweredDownBlackout' || state === 'BlackoutShutdown'
+        ? 'it boots again by itself once the controller has restarted and the supercap is charged'
+        : (state === 'PoweredDownManual' || state === 'ManualShutdown') && sim.snapshot().controller.auto_restart
+          ? 'auto-restart boots it again in about 5 s'
+          : state === 'Standby' && alarm !== null
+            ? `its wake-up alarm boots it at ${new Date(alarm * 1000).toISOString()}, or ${button}`
+            : button;
+    this.logger.warn(
+      `Simulated host powered off (controller state ${state}); ${advice}. ` +
+        'Until it boots, the controller cannot be reached, as on real hardware: reads answer 500',
+    );
   }
 
   /**
