@@ -36,6 +36,7 @@ export const GROUPS = {
       'test/engine/watchdog-setting.test.ts',
       'test/engine/values-now.test.ts',
       'test/engine/engine-guard.test.ts',
+      'test/engine/engine-sim-host.test.ts',
     ],
   ],
   commands: [['engine/commands.ts'], ['test/engine/commands.test.ts']],
