@@ -387,6 +387,35 @@ t.test('a failing tick of an old life is not counted after a restart', async (t)
   t.notOk(s.logs.some((l) => l.startsWith('State machine error')));
 });
 
+t.test('a blackout tick of an old life that fails once the new life is in a blackout too: not counted', async (t) => {
+  const s = scripted({ vin: cutAt(1000) });
+  await s.run(1500);
+  t.equal(s.sup.state, 'BLACKOUT', 'in a blackout');
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const read = s.port.readBlackout;
+  let held = true;
+  s.port.readBlackout = async () => {
+    if (!held) return read();
+    held = false; // only the old life's read hangs, then fails
+    await gate;
+    throw new Error('Failed to read from register 0x20');
+  };
+  const tick = s.sup.tick();
+  s.sup.restart();
+  await s.run(s.clock.now() + 500); // the power is still out: START, OK, then a blackout of its own
+  t.equal(s.sup.state, 'BLACKOUT', 'the new life is in a blackout too');
+  const logs = s.logs.length;
+  release();
+  await tick;
+  t.equal(s.sup.pollErrorsTotal, 0, 'the old read is not counted');
+  t.same(s.failures, []);
+  t.same(s.logs.slice(logs), [], 'nothing logged for it');
+  t.equal(s.sup.state, 'BLACKOUT');
+});
+
 t.test('a restart while the controller state is being read: no "power resumed" for the old life', async (t) => {
   const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : 12) });
   await s.run(2200); // highs at 2000, 2100, 2200: the next tick asks the controller
@@ -412,6 +441,40 @@ t.test('a restart while the controller state is being read: no "power resumed" f
   );
   t.notOk(s.logs.some((l) => l.startsWith('Power resumed')));
 });
+
+t.test(
+  'a controller read of an old life that answers once the new life is in a blackout: it ends nothing',
+  async (t) => {
+    // A first blackout 1000–2000, the power back until 2400, then out again for good.
+    const s = scripted({ vin: (ms) => ((ms >= 1000 && ms < 2000) || ms >= 2400 ? 0 : 12) });
+    await s.run(2200); // highs at 2000, 2100, 2200: the next tick asks the controller
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const read = s.port.readControllerState;
+    let held = true;
+    s.port.readControllerState = async () => {
+      if (held) {
+        held = false; // only the old life's read hangs
+        await gate;
+      }
+      return read();
+    };
+    const tick = s.sup.tick();
+    await s.clock.advance(0);
+    t.notOk(held, 'the tick at 2300 asks the controller');
+    s.sup.restart();
+    await s.run(s.clock.now() + 500); // the new life: START, OK, and from 2400 a blackout of its own
+    t.equal(s.sup.state, 'BLACKOUT', 'the new life is in a blackout');
+    const events = s.events.length;
+    release(); // the controller says Operational: true of the old life's power, not of the new
+    await tick;
+    t.equal(s.sup.state, 'BLACKOUT', 'still in the blackout');
+    t.same(s.events.slice(events), [], 'no end event');
+    t.notOk(s.logs.some((l) => l.startsWith('Power resumed')));
+  },
+);
 
 t.test(
   'two blackouts: a veto in the first does not carry over, so the second may still end at its limit',
