@@ -70,6 +70,18 @@ t.test('a bus without readNow (the real adapter): the same set and reads, throug
   await sync.stop();
 });
 
+t.test('two requests at once on the real adapter: the block is read once and shared', async (t) => {
+  const { engine, log, stop } = rigOn(undefined, { readNow: false });
+  const [a, b] = await Promise.all([engine.readValues(), engine.readValues()]);
+  t.same(a, b, 'the same values');
+  t.same(
+    log.filter((l) => BLOCK.includes(l.slice('async '.length))),
+    BLOCK.map((r) => `async ${r}`),
+    'one block of seven reads, not two',
+  );
+  await stop();
+});
+
 t.test('a bus error mid-block: retried, and a lasting one rejects /values with its error', async (t) => {
   let failing = 1;
   const { clock, engine, log, stop } = rigOn((reg) => (reg === 0x21 && failing-- > 0 ? nack() : undefined));
