@@ -17,6 +17,15 @@ const cutAt =
   (t: number): number =>
     t >= ms ? 0 : 12;
 
+/** A gate the test opens when it chooses: what awaits `gate` waits until `release()`. */
+function latch() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { gate, release };
+}
+
 t.test(
   'fault-free: detection on the first low tick, shutdown at the limit itself, on a reading taken then',
   async (t) => {
@@ -246,10 +255,7 @@ t.test('a restart during a tick in flight: the tick abandons itself instead of a
     if (c.walk >= 0) await s.run(c.walk);
     t.equal(s.sup.state, c.from, `walked to ${c.from}`);
     // Every bus call of the next tick waits until the test lets it go.
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = latch();
     const port = s.port;
     for (const key of ['readVin', 'readBlackout', 'armWatchdog', 'requestShutdown', 'readControllerState'] as const) {
       const real = port[key] as (...a: unknown[]) => Promise<unknown>;
@@ -368,10 +374,7 @@ t.test('a failure logged once is logged again after a good tick, in BLACKOUT and
 });
 
 t.test('a failing tick of an old life is not counted after a restart', async (t) => {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const { gate, release } = latch();
   const s = scripted({ vin: () => 12 });
   await s.run(300);
   s.port.readVin = async () => {
@@ -391,10 +394,7 @@ t.test('a blackout tick of an old life that fails once the new life is in a blac
   const s = scripted({ vin: cutAt(1000) });
   await s.run(1500);
   t.equal(s.sup.state, 'BLACKOUT', 'in a blackout');
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const { gate, release } = latch();
   const read = s.port.readBlackout;
   let held = true;
   s.port.readBlackout = async () => {
@@ -419,10 +419,7 @@ t.test('a blackout tick of an old life that fails once the new life is in a blac
 t.test('a restart while the controller state is being read: no "power resumed" for the old life', async (t) => {
   const s = scripted({ vin: (ms) => (ms >= 1000 && ms < 2000 ? 0 : 12) });
   await s.run(2200); // highs at 2000, 2100, 2200: the next tick asks the controller
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const { gate, release } = latch();
   const read = s.port.readControllerState;
   s.port.readControllerState = async () => {
     await gate;
@@ -448,10 +445,7 @@ t.test(
     // A first blackout 1000–2000, the power back until 2400, then out again for good.
     const s = scripted({ vin: (ms) => ((ms >= 1000 && ms < 2000) || ms >= 2400 ? 0 : 12) });
     await s.run(2200); // highs at 2000, 2100, 2200: the next tick asks the controller
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = latch();
     const read = s.port.readControllerState;
     let held = true;
     s.port.readControllerState = async () => {
@@ -523,10 +517,7 @@ t.test('a restart during a read that shows a low supercap: the old life does not
   const s = scripted({ vin: cutAt(1000), vcap: (ms) => (ms >= 2000 ? 6.0 : 9.0), limitS: 60 });
   await s.run(1900);
   t.equal(s.sup.state, 'BLACKOUT');
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const { gate, release } = latch();
   const read = s.port.readBlackout;
   s.port.readBlackout = async () => {
     await gate;
