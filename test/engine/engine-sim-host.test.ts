@@ -1,6 +1,6 @@
 // The simulated host's power, as halpid --simulate tells it: the "powered off" warning once per
 // power-off, with the advice of the state the controller takes, and a blackout that was still
-// open when the simulated host came back (docs/configuration.md, the simulator).
+// open when the simulated host came back (docs/api.md, "/sim/…").
 import t from 'tap';
 import { engineRig } from '../helpers/engine.js';
 
