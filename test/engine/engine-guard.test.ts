@@ -5,20 +5,7 @@
 // announced once the daemon has shut the computer down. FakeClock; the simulated controller.
 import t from 'tap';
 import type { ReachabilityEvent } from '../../engine/reachability.js';
-import { engineRig } from '../helpers/engine.js';
-
-type Rig = ReturnType<typeof engineRig>;
-
-/** The fake clock's time at each supervisor tick. */
-function tickTimes(rig: Rig): number[] {
-  const ticks: number[] = [];
-  const tick = rig.engine.supervisor.tick.bind(rig.engine.supervisor);
-  rig.engine.supervisor.tick = () => {
-    ticks.push(rig.clock.now());
-    return tick();
-  };
-  return ticks;
-}
+import { controllerEvents, engineRig, tickTimes } from '../helpers/engine.js';
 
 /** An engine in OK on a host-running simulator, 50 ms into a slot; the times of "not answering". */
 async function runningBetweenTicks() {
@@ -67,7 +54,7 @@ t.test('stopped while a tick waits on the bus: the tick ends, and nothing is lef
   t.equal(clock.pending, 0, 'when that tick ends, no tick and no guard are scheduled');
   await clock.advance(1000);
   await stopped;
-  const ticks = tickTimes({ clock, engine, sim } as Rig);
+  const ticks = tickTimes(engine, clock);
   await clock.advance(1000);
   t.same(ticks, [], 'and no tick runs');
 });
@@ -78,7 +65,7 @@ t.test('a slow tick on an engine started late: the next tick is the next slot of
   await clock.advance(5030); // the engine starts at 5030 ms: its slots are 5030 + k × 100
   engine.start();
   await clock.advanceUntil(() => engine.state === 'OK', 1000);
-  const ticks = tickTimes(rig);
+  const ticks = tickTimes(rig.engine, rig.clock);
   await clock.advance(100);
   sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 250, count: 1 });
   await clock.advance(1000);
@@ -95,8 +82,7 @@ t.test('a slow tick on an engine started late: the next tick is the next slot of
 
 t.test('the power-cycle moment follows the watchdog timeout last written, not the default', async (t) => {
   const { clock, sim, engine, rec } = engineRig();
-  const events: Array<ReachabilityEvent & { t: number }> = [];
-  engine.on('controller', (ev) => events.push({ ...ev, t: clock.now() }));
+  const events = controllerEvents(engine, clock);
   engine.start();
   await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
   await engine.writeConfigRaw('watchdog_timeout', 4000);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { HttpCounters, renderMetrics } from '../../engine/api/metrics.js';
 import { FakeClock } from '../../engine/clock.js';
-import { engineRig } from '../helpers/engine.js';
+import { engineRig, tickTimes } from '../helpers/engine.js';
 import { firmwareImage } from '../helpers/firmware.js';
 
 t.test('idle traffic stays at or below 12 transactions/s, and each tick still reads V_in', async (t) => {
@@ -337,12 +337,7 @@ t.test('state events carry both daemon and controller state', async (t) => {
 t.test('timers that fire up to 1 ms early: one tick per 100 ms slot, never two', async (t) => {
   const clock = new FakeClock(undefined, 0, { earlyMs: 1 });
   const { engine, stop } = engineRig({ clock });
-  const ticks: number[] = [];
-  const tick = engine.supervisor.tick.bind(engine.supervisor);
-  engine.supervisor.tick = () => {
-    ticks.push(clock.now());
-    return tick();
-  };
+  const ticks = tickTimes(engine, clock);
   engine.start();
   await clock.advance(10_000 - 50);
   t.equal(ticks.length, 100, `${ticks.length} ticks in 10 s`);

@@ -3,19 +3,14 @@
 // the idle bus traffic at or under 12 transactions a second.
 import t from 'tap';
 import { FakeClock } from '../../engine/clock.js';
-import { engineRig } from '../helpers/engine.js';
+import { engineRig, tickTimes } from '../helpers/engine.js';
 
 const jittery = () => new FakeClock(undefined, 0, { earlyMs: 1, lateMs: 30 });
 
 t.test('one tick per slot, whatever the jitter', async (t) => {
   const clock = jittery();
   const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
-  const ticks: number[] = [];
-  const tick = engine.supervisor.tick.bind(engine.supervisor);
-  engine.supervisor.tick = () => {
-    ticks.push(clock.now());
-    return tick();
-  };
+  const ticks = tickTimes(engine, clock);
   engine.start();
   await clock.advance(10_000 - 50);
   const slots = ticks.map((ms) => Math.floor(ms / 100));

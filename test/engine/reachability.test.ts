@@ -3,7 +3,7 @@
 import t from 'tap';
 import { renderMetrics, HttpCounters } from '../../engine/api/metrics.js';
 import type { ReachabilityEvent } from '../../engine/reachability.js';
-import { engineRig } from '../helpers/engine.js';
+import { controllerEvents, engineRig } from '../helpers/engine.js';
 
 for (const fault of [
   { kind: 'nack' as const },
@@ -14,8 +14,7 @@ for (const fault of [
     `the bus dies with the power on (${fault.kind}${'delay_ms' in fault ? ` ${fault.delay_ms} ms` : ''}): announced within a second`,
     async (t) => {
       const { clock, sim, engine, rec } = engineRig();
-      const events: Array<ReachabilityEvent & { t: number }> = [];
-      engine.on('controller', (ev) => events.push({ ...ev, t: clock.now() }));
+      const events = controllerEvents(engine, clock);
       engine.start();
       await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
       await clock.advance(1000);
@@ -129,8 +128,7 @@ t.test('a controller that goes silent without a fault rule (reads answered at on
   // The tick's read of a simulator without faults takes the bus's answer-at-once path; its
   // failure must count as silence, be retried, and be announced like any other.
   const { clock, sim, engine, stop } = engineRig();
-  const events: Array<ReachabilityEvent & { t: number }> = [];
-  engine.on('controller', (ev) => events.push({ ...ev, t: clock.now() }));
+  const events = controllerEvents(engine, clock);
   engine.start();
   await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
   await clock.advance(1000);

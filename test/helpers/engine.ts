@@ -1,8 +1,9 @@
 // Test rig: an Engine on a simulated controller with a fake clock; actions recorded, never executed.
 import type { Bus } from '../../engine/bus.js';
-import { FakeClock } from '../../engine/clock.js';
+import { FakeClock, type Clock } from '../../engine/clock.js';
 import { Engine, type EngineOptions } from '../../engine/engine.js';
 import type { Logger } from '../../engine/log.js';
+import type { ReachabilityEvent } from '../../engine/reachability.js';
 import { SimulatedController, type SimulatorOptions } from '../../engine/simulator/controller.js';
 import type { SupervisorSettings } from '../../engine/supervisor.js';
 
@@ -76,4 +77,22 @@ export function engineRig(
     return done;
   };
   return { clock, sim, engine, rec, states, when, stop };
+}
+
+/** The clock's time at each of the supervisor's ticks from now on. */
+export function tickTimes(engine: Engine, clock: Clock): number[] {
+  const ticks: number[] = [];
+  const tick = engine.supervisor.tick.bind(engine.supervisor);
+  engine.supervisor.tick = () => {
+    ticks.push(clock.now());
+    return tick();
+  };
+  return ticks;
+}
+
+/** The engine's `controller` events (reachability) from now on, each with the clock's time. */
+export function controllerEvents(engine: Engine, clock: Clock): Array<ReachabilityEvent & { t: number }> {
+  const events: Array<ReachabilityEvent & { t: number }> = [];
+  engine.on('controller', (ev) => events.push({ ...ev, t: clock.now() }));
+  return events;
 }
