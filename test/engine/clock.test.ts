@@ -1,0 +1,33 @@
+// The real clock hands Node's timers whole milliseconds (docs/performance.md, "Idle"): Node keeps
+// one list of timers per delay, keyed by the delay itself, so a tick re-armed for the rest of its
+// 100 ms slot (99.37, 99.41, …) would make and drop a list every tick.
+import t from 'tap';
+import { RealClock, wholeMs } from '../../engine/clock.js';
+
+/** The delay Node filed a timer under (its list's key). */
+const filedUnder = (handle: unknown): number => (handle as { _idleTimeout: number })._idleTimeout;
+
+t.test('a fractional delay is rounded up, never down', async (t) => {
+  t.equal(wholeMs(99.37), 100);
+  t.equal(wholeMs(99.999), 100);
+  t.equal(wholeMs(100), 100);
+  t.equal(wholeMs(0.2), 1);
+  t.equal(wholeMs(0), 0);
+  t.equal(wholeMs(-3.5), 0, 'a moment already past: at once');
+  t.equal(wholeMs(Number.NaN), 0);
+});
+
+t.test("the rests of a tick's slots fall under one or two delays, not one each", async (t) => {
+  const clock = new RealClock();
+  const rests = [99.37, 99.41, 99.02, 98.96, 99.5, 99.88, 100];
+  const keys = new Set<number>();
+  for (const ms of rests) {
+    const h = clock.setTimeout(() => t.fail('cleared before it fires'), ms);
+    keys.add(filedUnder(h));
+    clock.clearTimeout(h);
+  }
+  t.same(
+    [...keys].sort((a, b) => a - b),
+    [99, 100],
+  );
+});
