@@ -175,8 +175,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
   private running = false;
   private stopped = false;
   private tickInProgress: Promise<void> | null = null;
-  /** The running tick's V_in was answered at once (tickVin): the tick ends within its turn. */
-  private tickReadNow = false;
   private loopStart = 0;
   /** The 100 ms slot of the last tick: a timer that fires early must not run a slot twice. */
   private slot = 0;
@@ -341,28 +339,35 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.timer = this.clock.setTimeout(() => void this.runTick(), delay);
   }
 
-  private async runTick(): Promise<void> {
+  private runTick(): void {
     if (!this.running) return;
     // The simulated host boots and halts without traffic too (a DEAD daemon reads nothing).
     this.simulator?.sync();
-    this.tickReadNow = false;
+    // An OK tick whose read the simulator answered at once ends within the call: no promise.
     const tick = this.supervisor.tick();
+    if (tick) void this.waitForTick(tick);
+    else this.tickEnded();
+  }
+
+  private async waitForTick(tick: Promise<void>): Promise<void> {
     this.tickInProgress = tick;
     // A second without an answer is announced at that second, even while a tick hangs on the bus.
     // The guard's timer is armed only for a tick still waiting once this turn of the event loop
-    // is over (a read on the thread pool, a hung bus): one the microtasks finished (the simulator)
-    // needs none, and an idle daemon then sets one timer per tick, not two. A tick whose read was
-    // answered at once (tickReadNow) ends within this turn's microtasks: no look is needed.
-    if (!this.tickReadNow)
-      setImmediate(() => {
-        if (this.tickInProgress === tick) this.armReachGuard();
-      });
+    // is over (a read on the thread pool, a hung bus): one the microtasks finished needs none,
+    // and an idle daemon then sets one timer per tick, not two.
+    setImmediate(() => {
+      if (this.tickInProgress === tick) this.armReachGuard();
+    });
     await tick;
+    this.tickInProgress = null;
+    this.tickEnded();
+  }
+
+  private tickEnded(): void {
     if (this.reachGuard && this.reachability.answering) {
       this.clock.clearTimeout(this.reachGuard);
       this.reachGuard = null;
     }
-    this.tickInProgress = null;
     if (!this.running) return;
     this.checkReachability();
     // Fixed rate: the next slot on the 100 ms grid; slots missed by a slow tick are skipped. The
@@ -550,9 +555,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   /** The tick's V_in (noted in the history): the whole block when it is due, else one register. */
-  private tickVin(): Promise<number> {
+  private tickVin(): number | Promise<number> {
     // The common tick reads one register. From a bus that answers at once (the simulator) it
-    // does so without a chain of promises: less code run for each of ten ticks a second.
+    // does so without a promise: less code run for each of ten ticks a second.
     if (this.device.bus.readNow && !this.blockServesTick() && !this.blockDue()) {
       let vin: number | Promise<number>;
       try {
@@ -560,9 +565,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       } catch (err) {
         return Promise.reject(err as Error);
       }
-      if (typeof vin !== 'number') return vin.then((v) => this.noteTickVin(v));
-      this.tickReadNow = true;
-      return Promise.resolve(this.noteTickVin(vin));
+      return typeof vin === 'number' ? this.noteTickVin(vin) : vin.then((v) => this.noteTickVin(v));
     }
     return this.tickVinFromBlock();
   }

@@ -109,8 +109,11 @@ export interface SupervisorPort {
   /** A one-shot timer on the engine's clock; returns its cancel function. */
   timer(ms: number, fn: () => void): () => void;
   armWatchdog(ms: number): Promise<void>;
-  /** V_in for this tick (the engine reads the full block instead when it is due). */
-  readVin(): Promise<number>;
+  /**
+   * V_in for this tick (the engine reads the full block instead when it is due): the number when
+   * the bus answered at once (the simulator), else its promise.
+   */
+  readVin(): number | Promise<number>;
   /** V_in, I_in and V_cap for a BLACKOUT tick; rejects only when V_in cannot be read. */
   readBlackout(): Promise<BlackoutReading>;
   /** The controller's power state (register 0x15) now, or null when it cannot be read. */
@@ -211,21 +214,36 @@ export class Supervisor {
     this.clearDeadline();
   }
 
-  /** One tick; a tick asked for while one runs (grid and deadline meeting) joins it. */
-  tick(): Promise<void> {
+  /**
+   * One tick; a tick asked for while one runs (grid and deadline meeting) joins it. An OK tick
+   * whose V_in the bus answered at once (the simulator) is decided within the call and returns
+   * nothing: ten ticks a second then make no promise.
+   */
+  tick(): Promise<void> | undefined {
     if (this.inFlight) return this.inFlight;
     const life = this.life;
-    const run = this.runTick(life).finally(() => {
+    const vin = this.state === 'OK' ? this.port.readVin() : null;
+    if (typeof vin === 'number') {
+      try {
+        this.okReading(life, vin);
+        this.errors.reset();
+      } catch (err) {
+        this.failed(err as Error);
+      }
+      return;
+    }
+    const run = this.runTick(life, vin).finally(() => {
       if (this.inFlight === run) this.inFlight = null;
     });
     this.inFlight = run;
     return run;
   }
 
-  private async runTick(life: object): Promise<void> {
+  /** A tick that waits: on the OK tick's V_in (`vin`), or on what its state's step reads. */
+  private async runTick(life: object, vin: Promise<number> | null): Promise<void> {
     try {
       // A BLACKOUT tick may log a read failure and still decide; it then reports false.
-      if ((await this.step(life)) !== false) this.errors.reset();
+      if ((vin ? this.okReading(life, await vin) : await this.step(life)) !== false) this.errors.reset();
     } catch (err) {
       if (life !== this.life) return; // the failure belongs to a life that has ended
       this.failed(err as Error);
@@ -253,6 +271,30 @@ export class Supervisor {
     return vin;
   }
 
+  /** An OK tick's V_in: below the voltage limit, a blackout starts. Throws on an implausible reading. */
+  private okReading(life: object, raw: number): void {
+    const vin = this.checkVin(raw);
+    if (life !== this.life) return;
+    const p = this.port;
+    const s = this.settings;
+    const limit = Math.fround(s.blackoutVoltageLimitV);
+    if (vin < limit) {
+      this.blackoutStart = p.now();
+      this.blackoutsTotal++;
+      this.vcapSamples = [];
+      this.lastVcap = null;
+      p.logger.warn(`Detected blackout (V_in = ${fixedHalfEven(vin, 2)}V < ${fixedHalfEven(limit, 2)}V)`);
+      this.go('BLACKOUT');
+      this.armDeadline(life);
+      p.blackout({
+        phase: 'start',
+        V_in: vin,
+        time_limit: s.blackoutTimeLimitS,
+        voltage_limit: s.blackoutVoltageLimitV,
+      });
+    }
+  }
+
   private async step(life: object): Promise<boolean | void> {
     const p = this.port;
     const s = this.settings;
@@ -267,26 +309,7 @@ export class Supervisor {
         this.go('OK');
         return;
       }
-      case 'OK': {
-        const vin = this.checkVin(await p.readVin());
-        if (life !== this.life) return;
-        if (vin < limit) {
-          this.blackoutStart = p.now();
-          this.blackoutsTotal++;
-          this.vcapSamples = [];
-          this.lastVcap = null;
-          p.logger.warn(`Detected blackout (V_in = ${fixedHalfEven(vin, 2)}V < ${fixedHalfEven(limit, 2)}V)`);
-          this.go('BLACKOUT');
-          this.armDeadline(life);
-          p.blackout({
-            phase: 'start',
-            V_in: vin,
-            time_limit: s.blackoutTimeLimitS,
-            voltage_limit: s.blackoutVoltageLimitV,
-          });
-        }
-        return;
-      }
+      // OK: tick() reads V_in itself, and okReading decides.
       case 'BLACKOUT':
         return this.blackoutTick(life, limit);
       case 'SHUTDOWN':
