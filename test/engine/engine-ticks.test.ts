@@ -201,6 +201,20 @@ t.test('a full-scale V_in (a corrupted transfer) fails the tick as implausible, 
   await stop();
 });
 
+t.test('ticks whose V_in read waits on the bus still note it in the history', async (t) => {
+  const { clock, sim, engine, stop } = engineRig();
+  engine.start();
+  await clock.advanceUntil(() => sim.state === 'OperationalCoOp', 5000);
+  await clock.advance(1000); // the first block read: the ticks now read V_in alone
+  // With a fault set the simulator answers no read at once: each waits 5 ms, as on the thread pool.
+  sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 5, count: 0 });
+  await clock.advance(3000);
+  const vin = engine.history.columns(clock.wallNow() - 2000, 1).V_in;
+  t.ok(vin.length >= 2 && vin.every((v) => v !== null && v > 11), `V_in noted every second: ${vin.join(', ')}`);
+  sim.faults.clear();
+  await stop();
+});
+
 t.test('a client asking every 150 ms gets a block at every tick (the one after 150 ms would be late)', async (t) => {
   const { clock, engine, stop } = engineRig();
   const polls: number[] = [];

@@ -2,7 +2,19 @@
 // simulator, the one timer pending is the next tick's. No reachability guard for a tick that its
 // own microtasks finished, and no timer of the simulated model's own (the tick advances it).
 import t from 'tap';
+import { FakeClock } from '../../engine/clock.js';
 import { engineRig } from '../helpers/engine.js';
+
+/** A FakeClock that notes, as each timer's callback returns, how many timers are pending. */
+class ReturnWatchingClock extends FakeClock {
+  pendingAtReturn: number[] = [];
+  override setTimeout(fn: () => void, ms: number) {
+    return super.setTimeout(() => {
+      fn();
+      this.pendingAtReturn.push(this.pending);
+    }, ms);
+  }
+}
 
 t.test('between two idle ticks, the only timer pending is the next tick', async (t) => {
   const { clock, engine, stop } = engineRig({ sim: { start: 'host-running' } });
@@ -16,6 +28,24 @@ t.test('between two idle ticks, the only timer pending is the next tick', async 
   t.same([...pending], [1]);
   await stop();
 });
+
+t.test(
+  'an idle tick on the simulator ends within its timer: the next one is armed before any promise runs',
+  async (t) => {
+    // Ten ticks a second with no promise of their own (docs/performance.md, "Idle"): the tick's
+    // read is answered at once, the supervisor decides within the call, the next slot is armed.
+    const clock = new ReturnWatchingClock();
+    const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
+    engine.start();
+    await clock.advanceUntil(() => engine.state === 'OK', 1000);
+    await clock.advance(1000); // past the first block read, which waits like any block
+    clock.pendingAtReturn.length = 0;
+    await clock.advance(3000);
+    t.ok(clock.pendingAtReturn.length >= 29, `${clock.pendingAtReturn.length} ticks`);
+    t.same([...new Set(clock.pendingAtReturn)], [1], 'the next tick was pending as each tick returned');
+    await stop();
+  },
+);
 
 t.test('a read that hangs still arms the guard: the silence is announced at its second', async (t) => {
   const { clock, engine, sim, stop } = engineRig({ sim: { start: 'host-running' } });

@@ -326,6 +326,52 @@ t.test('an implausible reading is reported as such to the engine (its error even
   t.equal(s.failures[0]!.name, 'ImplausibleReadingError');
 });
 
+t.test('a V_in answered at once (the simulator) is decided within the tick: no promise', async (t) => {
+  const s = scripted({ vin: cutAt(1000), readNow: true });
+  await s.run(900);
+  t.equal(s.sup.tick(), undefined, 'an OK tick whose reading came at once returns nothing to wait for');
+  t.equal(s.sup.state, 'BLACKOUT', 'the low reading started the blackout within the call');
+  t.same(
+    s.events.map((e) => [e.phase, e.t]),
+    [['start', 1000]],
+  );
+  await s.run(8000);
+  t.equal(s.at('SHUTDOWN')! - s.at('BLACKOUT')!, 5001, 'and the limit is kept as on a bus that waits');
+});
+
+t.test(
+  'a reading answered at once that is implausible or fails is an error, logged once until a good one',
+  async (t) => {
+    const bad = new Map<number, number | 'error'>([
+      [500, VIN_FULL_SCALE_V],
+      [600, VIN_FULL_SCALE_V],
+      [800, VIN_FULL_SCALE_V],
+      [1200, 'error'],
+    ]);
+    const s = scripted({ vin: (ms) => bad.get(ms) ?? 12, readNow: true });
+    await s.run(1500);
+    t.same(
+      s.transitions.map((x) => x.to),
+      ['OK'],
+      'no blackout',
+    );
+    t.equal(s.sup.pollErrorsTotal, 4);
+    t.same(
+      s.failures.map((e) => e.name),
+      ['ImplausibleReadingError', 'ImplausibleReadingError', 'ImplausibleReadingError', 'Error'],
+    );
+    t.same(
+      s.logs.filter((l) => l.startsWith('State machine error')),
+      [
+        'State machine error: Implausible input voltage reading (40.00V, full scale)',
+        'State machine error: Implausible input voltage reading (40.00V, full scale)',
+        'State machine error: Failed to read from register 0x20',
+      ],
+      'the second in a row is not news; the good reading at 700 makes the same failure at 800 news again',
+    );
+  },
+);
+
 t.test('the blackout seconds include a blackout in progress', async (t) => {
   const s = scripted({ vin: cutAt(1000) });
   await s.run(3000);

@@ -25,6 +25,8 @@ export function scripted(opts: {
   armFailures?: number;
   /** The clock (default: a FakeClock whose timers fire on time). */
   clock?: FakeClock;
+  /** V_in answered at once, as the simulator's bus does (a failed read still rejects). */
+  readNow?: boolean;
 }) {
   const clock = opts.clock ?? new FakeClock();
   const events: Array<BlackoutEvent & { t: number }> = [];
@@ -45,10 +47,10 @@ export function scripted(opts: {
       arms++;
       if (arms <= (opts.armFailures ?? 0)) throw new Error('Failed to write to register 0x12');
     },
-    readVin: async () => {
+    readVin: () => {
       const v = opts.vin(clock.now());
-      if (v === 'error') throw new Error('Failed to read from register 0x20');
-      return v;
+      if (v === 'error') return Promise.reject(new Error('Failed to read from register 0x20'));
+      return opts.readNow ? v : Promise.resolve(v);
     },
     readBlackout: async () => {
       const v = opts.vin(clock.now());
