@@ -90,7 +90,10 @@ t.test('the grid takes the theme: dark lines at night, light ones by day', { ski
 
 t.test('a blackout appears in the list; a reload keeps the chart and the list', { skip }, async (t) => {
   await d.req('POST', '/sim/power', json({ on: false }));
-  await page.waitForFunction(() => /going on now/.test(document.getElementById('blackouts')?.textContent ?? ''));
+  // The row can show before the blackout's first supercap reading (a tick later): wait for one.
+  await page.waitForFunction(() =>
+    /going on now \(supercap down to/.test(document.getElementById('blackouts')?.textContent ?? ''),
+  );
   // While it goes on, its row keeps up: the length grows, the supercap's lowest voltage falls.
   const ongoing = () => page.locator('#blackouts tbody tr').first().locator('td').allTextContents();
   const [, firstLength, firstOutcome] = await ongoing();
