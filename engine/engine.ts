@@ -335,8 +335,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     await this.tickInProgress;
   }
 
+  /** The tick's timer callback, made once (not a new closure for each of ten ticks a second). */
+  private readonly onTickTimer = (): void => this.runTick();
+
   private schedule(delay: number): void {
-    this.timer = this.clock.setTimeout(() => void this.runTick(), delay);
+    this.timer = this.clock.setTimeout(this.onTickTimer, delay);
   }
 
   private runTick(): void {
