@@ -26,10 +26,18 @@ const NONE = -1;
 
 // An entry's numbers, interleaved: one 32-byte record per entry in one buffer, so that logging a
 // transaction touches one cache line, not one in each of five arrays (an idle daemon logs ten a
-// second, each tick finding its data out of the caches): t as a double (bytes 0–7), the kind's
-// index (byte 8), the register or NONE (bytes 10–11), the length or NONE (bytes 12–15) and up to
-// SHORT bytes (16–31).
+// second, each tick finding its data out of the caches). Byte offsets within the record:
 const RECORD = 32;
+/** Float64: the time. */
+const T = 0;
+/** Uint8: the kind's index in KINDS. */
+const KIND = 8;
+/** Int16: the register, or NONE. */
+const REGISTER = 10;
+/** Int32: the number of bytes, or NONE for an entry without bytes. */
+const LENGTH = 12;
+/** Up to SHORT bytes as they came. */
+const BYTES = 16;
 
 export class TransactionLog {
   private readonly f64: Float64Array;
@@ -61,15 +69,16 @@ export class TransactionLog {
     result: string,
   ): void {
     const i = this.next;
-    this.f64[i * 4] = t;
-    this.u8[i * RECORD + 8] = KINDS.indexOf(kind);
-    this.i16[i * 16 + 5] = register ?? NONE;
+    const r = i * RECORD;
+    this.f64[(r + T) >> 3] = t;
+    this.u8[r + KIND] = KINDS.indexOf(kind);
+    this.i16[(r + REGISTER) >> 1] = register ?? NONE;
     this.text[i * 2] = result;
     this.text[i * 2 + 1] = null;
-    if (!bytes) this.i32[i * 8 + 3] = NONE;
+    if (!bytes) this.i32[(r + LENGTH) >> 2] = NONE;
     else {
-      this.i32[i * 8 + 3] = bytes.length;
-      if (bytes.length <= SHORT) this.u8.set(bytes, i * RECORD + 16);
+      this.i32[(r + LENGTH) >> 2] = bytes.length;
+      if (bytes.length <= SHORT) this.u8.set(bytes, r + BYTES);
       else this.text[i * 2 + 1] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
     }
     this.next = (i + 1) % this.size;
@@ -84,23 +93,25 @@ export class TransactionLog {
     const first = this.count < this.size ? 0 : this.next;
     for (let n = 0; n < this.count; n++) {
       const i = (first + n) % this.size;
+      const r = i * RECORD;
       const entry: TransactionLogEntry = {
-        t: this.f64[i * 4]!,
-        kind: KINDS[this.u8[i * RECORD + 8]!]!,
+        t: this.f64[(r + T) >> 3]!,
+        kind: KINDS[this.u8[r + KIND]!]!,
         result: this.text[i * 2]!,
       };
-      const register = this.i16[i * 16 + 5]!;
+      const register = this.i16[(r + REGISTER) >> 1]!;
       if (register !== NONE) entry.register = register;
-      const length = this.i32[i * 8 + 3]!;
-      if (length !== NONE) entry.bytes = this.text[i * 2 + 1] ?? this.hex(i, length);
+      const length = this.i32[(r + LENGTH) >> 2]!;
+      if (length !== NONE) entry.bytes = this.text[i * 2 + 1] ?? this.hex(r + BYTES, length);
       out.push(entry);
     }
     return (this.entries = out);
   }
 
-  private hex(i: number, length: number): string {
+  /** `length` bytes from byte `at` of the buffer, as hex. */
+  private hex(at: number, length: number): string {
     let s = '';
-    for (let k = 0; k < length; k++) s += HEX[this.u8[i * RECORD + 16 + k]!]!;
+    for (let k = 0; k < length; k++) s += HEX[this.u8[at + k]!]!;
     return s;
   }
 }
