@@ -53,6 +53,8 @@ const SETTLE_S = num('HALPI2_BENCH_SETTLE_S', 20, 3);
  * steps at 130 s, 20-30 ms of compiling in all).
  */
 const IDLE_SETTLE_S = num('HALPI2_BENCH_IDLE_SETTLE_S', 150, 3);
+/** Daemons of ours and bare timers in the idle window, each kind's figure their mean. */
+const IDLE_EACH = 4;
 /** The Signal K plugin phase's window. */
 const PLUGIN_S = num('HALPI2_BENCH_PLUGIN_S', 120, 12);
 const VENDOR_PLUGIN = process.env.HALPI2_BENCH_VENDOR_PLUGIN;
@@ -316,14 +318,18 @@ async function serverRounds(): Promise<void> {
 }
 
 /**
- * Idle: every server at once over the same window, so a busy moment of the machine hits all. Two
- * of ours and two bare timers, each figure the mean of its two: on the 2-core VM one process of a
- * kind read up to a fifth more than its twin for a whole window (where it ran, what woke near it),
- * enough to decide a ratio by luck.
+ * Idle: every server at once over the same window, so a busy moment of the machine hits all. Four
+ * of ours and four bare timers, each figure the mean of its four: on the 2-core VM processes of
+ * one build read from 0.171 to 0.232 % of a core side by side for a whole window (where each ran,
+ * what woke near it), so a mean of two could decide the ratio by luck (docs/performance.md,
+ * "Idle, sixth pass").
  */
 async function idle(): Promise<void> {
-  const servers = await Promise.all([...KINDS, 'ours' as const].map(async (k) => (await start(k)).server));
-  const timers = [0, 1].map(() => spawn(process.execPath, [...HALPID_FLAGS, TIMER], { env: ENV, stdio: 'ignore' }));
+  const extraOurs = Array.from({ length: IDLE_EACH - 1 }, () => 'ours' as const);
+  const servers = await Promise.all([...KINDS, ...extraOurs].map(async (k) => (await start(k)).server));
+  const timers = Array.from({ length: IDLE_EACH }, () =>
+    spawn(process.execPath, [...HALPID_FLAGS, TIMER], { env: ENV, stdio: 'ignore' }),
+  );
   const fake = spawn(process.execPath, [...HALPID_FLAGS, join(ROOT, 'dist/bench/idle-fake-bus.js')], {
     env: ENV,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -335,7 +341,7 @@ async function idle(): Promise<void> {
   // pays once.
   await sleep(IDLE_SETTLE_S * 1000);
   const pids: Record<string, number[]> = {
-    ours: [servers[0]!.proc.pid!, servers[3]!.proc.pid!],
+    ours: [servers[0]!, ...servers.slice(KINDS.length)].map((s) => s.proc.pid!),
     floor: [servers[1]!.proc.pid!],
     floorF: [servers[2]!.proc.pid!],
     timer: timers.map((t) => t.pid!),
@@ -370,7 +376,7 @@ async function idle(): Promise<void> {
   const res = SCHEDSTAT ? 'schedstat, ns' : `${(100 / HZ / IDLE_S).toFixed(3)} %`;
   const vsTimer = (s: Spread) => `${(s.median / Math.max(f.timer!.median, 1e-9)).toFixed(2)}× timer`;
   rows.push({
-    metric: `idle CPU over ${IDLE_S} s, % of a core, ours and the timer each the mean of two (resolution ${res}); bare 10 Hz timer: ${show(f.timer!, 3)}`,
+    metric: `idle CPU over ${IDLE_S} s, % of a core, ours and the timer each the mean of ${IDLE_EACH} (resolution ${res}); bare 10 Hz timer: ${show(f.timer!, 3)}`,
     floor: show(f.floor!, 3),
     floorF: show(f.floorF!, 3),
     ours: show(f.ours!, 3),
