@@ -1,8 +1,6 @@
-#!/usr/bin/env -S node --no-sparkplug --max-semi-space-size=1 --max-old-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=32
 // The V8 flags keep the daemon small (docs/performance.md): a 1 MiB young generation instead of
-// growing to 32 MiB, and an old space cap far above what it uses, at no cost in throughput. No
-// baseline (Sparkplug) tier: what runs now and then stays bytecode until TurboFan takes it, and
-// the idle tick, which finds its code gone cold after 100 ms, costs about a sixth less. The
+// growing to 32 MiB, and an old space cap far above what it uses, at no cost in throughput. The
 // tick's lower interrupt budget is set once the daemon runs (v8-tuning.ts).
 // halpid: the process entry, built as CommonJS (dist/bin/halpid.cjs, scripts/build-bins.mjs).
 // `halpid --version` answers here, loading nothing else (scripts and package tools call it, and it

@@ -144,14 +144,14 @@ t.test('halpi loads nothing of the daemon', async (t) => {
 
 t.test('the bin runs as it ships: by its own first line, with the V8 flags that keep it small', async (t) => {
   const first = readFileSync(HALPID, 'utf8').split('\n')[0];
-  t.equal(first, '#!/usr/bin/env -S node --no-sparkplug --max-semi-space-size=1 --max-old-space-size=32');
+  t.equal(first, '#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=32');
   const r = spawnSync(HALPID, ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /^halpid \d+\.\d+\.\d+\n$/);
   const launcher = readFileSync(join(ROOT, 'debian/bin/halpid'), 'utf8');
   t.match(
     launcher,
-    /exec \/usr\/bin\/node --no-sparkplug --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.cjs "\$@"/,
+    /exec \/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=32 \/usr\/lib\/halpid\/halpid\.cjs "\$@"/,
     'the Debian launcher (and so the unit) uses the same flags',
   );
 });
