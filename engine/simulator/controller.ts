@@ -332,9 +332,9 @@ export class SimulatedController implements Bus {
   /** Advance the model to the clock's current time. */
   sync(): void {
     const now = this.clock.now();
-    // The wall clock read once for all the steps (not twice per step): the host's RTC alarm
-    // compares each step's moment in Unix seconds with it.
-    const wallS = this.clock.wallNow() / 1000;
+    // The wall clock read once for all the steps (not twice per step), and only while the host's
+    // RTC alarm is set: the alarm compares each step's moment in Unix seconds with it.
+    const wallS = this.host.rtcAlarm === null ? NaN : this.clock.wallNow() / 1000;
     const wasOn = this.host.cmOn;
     let changed = false;
     for (;;) {
@@ -419,41 +419,31 @@ export class SimulatedController implements Bus {
   }
 
   private board(): Board {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return {
-      get vin() {
-        return self.physics.measuredVin;
-      },
-      get vcap() {
-        return self.physics.measuredVcap;
-      },
-      get cmOnSample() {
-        return self.cmOnSample;
-      },
-      get pg5v() {
-        return self.pg5v;
-      },
-      get powerOnThreshold() {
-        return self.settings.power_on_threshold;
-      },
-      get soloDepletingMs() {
-        return self.settings.solo_depleting_timeout_ms;
-      },
-      get autoRestart() {
-        return self.settings.auto_restart;
-      },
-      setRails: (on) => this.setRails(on),
-      setUsb: (bits) => {
+    // The getters are defined on the object, not written in its literal: V8 makes an object
+    // literal with accessors a dictionary, and the firmware's tick reads the board at every step
+    // (a hash lookup and a call the optimiser could not inline, each time).
+    const methods = {
+      setRails: (on: boolean) => this.setRails(on),
+      setUsb: (bits: number) => {
         this.usb = bits;
       },
       doubleClickHost: () => this.host.halt(this.t + 700), // released/pressed pattern ≈ 0.7 s
       mcuReset: () => this.mcuReset(this.t),
-      onTransition: (from, to) => {
+      onTransition: (from: PowerState, to: PowerState) => {
         this.ledOverrideUntil = -Infinity;
         this.trace('transition', `${from} -> ${to}`);
       },
     };
+    const getter = <T>(get: () => T): PropertyDescriptor => ({ get, enumerable: true });
+    return Object.defineProperties(methods, {
+      vin: getter(() => this.physics.measuredVin),
+      vcap: getter(() => this.physics.measuredVcap),
+      cmOnSample: getter(() => this.cmOnSample),
+      pg5v: getter(() => this.pg5v),
+      powerOnThreshold: getter(() => this.settings.power_on_threshold),
+      soloDepletingMs: getter(() => this.settings.solo_depleting_timeout_ms),
+      autoRestart: getter(() => this.settings.auto_restart),
+    }) as typeof methods & Board;
   }
 
   private setRails(on: boolean): void {
