@@ -78,10 +78,10 @@ export class Reachability {
       this.askingSince ??= this.clock.now();
       return run().then(answered, failed);
     };
+    // Plain properties only: V8 makes an object literal with an accessor a dictionary, and every
+    // tick reads through this one.
     const wrapped: Bus = {
-      get description() {
-        return bus.description;
-      },
+      description: bus.description,
       writeRead: (data, length) => track(() => bus.writeRead(data, length)),
       write: (data) => track(() => bus.write(data)),
       close: () => bus.close(),
