@@ -3,7 +3,8 @@
 // own microtasks finished, and no timer of the simulated model's own (the tick advances it).
 import t from 'tap';
 import { FakeClock } from '../../engine/clock.js';
-import { engineRig } from '../helpers/engine.js';
+import { TICK_DRIFT_MS, tickDelay } from '../../engine/engine.js';
+import { engineRig, tickTimes } from '../helpers/engine.js';
 
 /** A FakeClock that notes, as each timer's callback returns, how many timers are pending. */
 class ReturnWatchingClock extends FakeClock {
@@ -63,4 +64,47 @@ t.test('a read that hangs still arms the guard: the silence is announced at its 
   t.ok(silent >= 1000 && silent <= 1000 + 100, `announced ${silent} ms after the last answer`);
   await clock.advance(5000); // the stretched read ends; stop() waits for it
   await stop();
+});
+
+/** A FakeClock that notes the delay of every timer armed. */
+class DelayWatchingClock extends FakeClock {
+  delays: number[] = [];
+  override setTimeout(fn: () => void, ms: number) {
+    this.delays.push(ms);
+    return super.setTimeout(fn, ms);
+  }
+}
+
+t.test('an idle tick re-arms the same 100 ms while it runs near its slot, and keeps to the grid', async (t) => {
+  // Node keeps one timer list per delay and drops a list that runs empty: delays that wobbled
+  // between 99 and 100 with each timer's lateness made and dropped a list on most idle ticks.
+  const clock = new DelayWatchingClock(undefined, 0, { lateMs: 1 });
+  const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
+  const ticks = tickTimes(engine, clock);
+  engine.start();
+  await clock.advance(2000);
+  clock.delays.length = 0;
+  ticks.length = 0;
+  await clock.advance(60_000);
+  const tickDelays = clock.delays.filter((ms) => ms > 90 && ms < 110);
+  const plain = tickDelays.filter((ms) => ms === 100).length / tickDelays.length;
+  t.ok(plain >= 0.8, `${(plain * 100).toFixed(0)} % of ${tickDelays.length} ticks re-armed 100 ms`);
+  // Late by up to 1 ms a timer, the ticks drift behind their slots until the exact delay takes
+  // them back: never more than the drift allowed plus one timer's lateness.
+  const behind = ticks.map((ms) => ms - Math.round(ms / 100) * 100);
+  t.ok(Math.min(...behind) >= 0, 'no tick ran before its slot');
+  t.ok(Math.max(...behind) <= TICK_DRIFT_MS + 1, `at most ${Math.max(...behind).toFixed(2)} ms behind its slot`);
+  t.equal(new Set(ticks.map((ms) => Math.round(ms / 100))).size, ticks.length, 'no slot ran twice');
+  t.ok(ticks.length >= 599 && ticks.length <= 600, `${ticks.length} ticks in 60 s`);
+  await stop();
+});
+
+t.test('the delay for the next slot: 100 ms within the drift allowed, the exact delay beyond it', (t) => {
+  t.equal(tickDelay(100), 100, 'on time');
+  t.equal(tickDelay(100 - TICK_DRIFT_MS + 0.01), 100, 'just inside the drift allowed');
+  t.equal(tickDelay(100 - TICK_DRIFT_MS), 100 - TICK_DRIFT_MS, 'at the drift allowed: back to the grid');
+  t.equal(tickDelay(60), 60, 'a slow tick');
+  t.equal(tickDelay(100.8), 100, 'a timer that fired early');
+  t.equal(tickDelay(101.5), 101.5, 'earlier than a timer fires early');
+  t.end();
 });
