@@ -138,6 +138,12 @@ export class Device {
   };
   private readonly retries: number;
   private readonly retryDelayMs: number;
+  /**
+   * Whether a successful first attempt is traced, read once: `debug.enabled` is an accessor on a
+   * function object that V8 keeps as a dictionary, a lookup and a call at each of ten reads a
+   * second. The namespaces come from DEBUG as the module loads.
+   */
+  private readonly traceOk = debug.enabled;
   /** The last T_pcb below full scale (K), and how many full-scale readings came since. */
   private readonly pcb: { lastK: number | null; fullScaleRun: number } = { lastK: null, fullScaleRun: 0 };
 
@@ -179,7 +185,7 @@ export class Device {
     if (out === undefined) return this.read(reg, length);
     this.counters.read.transactions++;
     // Stryker disable next-line all: debug output only
-    if (debug.enabled) debug('%s %s ok (attempt %d)', 'read', hex2(reg), 1);
+    if (this.traceOk) debug('%s %s ok (attempt %d)', 'read', hex2(reg), 1);
     return out;
   }
 
@@ -205,7 +211,7 @@ export class Device {
     return first.then(
       (result) => {
         // Stryker disable next-line all: debug output only
-        if (debug.enabled) debug('%s %s ok (attempt %d)', op, hex2(reg), 1);
+        if (this.traceOk) debug('%s %s ok (attempt %d)', op, hex2(reg), 1);
         return result;
       },
       (err: unknown) => this.retry(op, reg, retries, fn, err),
