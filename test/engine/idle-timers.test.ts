@@ -86,9 +86,9 @@ t.test('an idle tick re-arms the same 100 ms while it runs near its slot, and ke
   clock.delays.length = 0;
   ticks.length = 0;
   await clock.advance(60_000);
-  const tickDelays = clock.delays.filter((ms) => ms > 90 && ms < 110);
+  const tickDelays = clock.delays.filter((ms) => ms > 100 - TICK_DRIFT_MS - 5 && ms < 110);
   const plain = tickDelays.filter((ms) => ms === 100).length / tickDelays.length;
-  t.ok(plain >= 0.8, `${(plain * 100).toFixed(0)} % of ${tickDelays.length} ticks re-armed 100 ms`);
+  t.ok(plain >= 0.9, `${(plain * 100).toFixed(0)} % of ${tickDelays.length} ticks re-armed 100 ms`);
   // Late by up to 1 ms a timer, the ticks drift behind their slots until the exact delay takes
   // them back: never more than the drift allowed plus one timer's lateness.
   const behind = ticks.map((ms) => ms - Math.round(ms / 100) * 100);
