@@ -11,6 +11,8 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
   sleep(ms: number): Promise<void>;
+  /** Arm a timer again, fired or pending, with its own callback and delay from now. */
+  refresh?(handle: TimerHandle): TimerHandle;
 }
 
 /** A delay for Node's timers: whole milliseconds, never less than asked, never negative. */
@@ -46,6 +48,13 @@ export class RealClock implements Clock {
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, wholeMs(ms)));
   }
+  /**
+   * Node's `refresh()`: called from within the timer's own callback, it puts the timer back in its
+   * list as an interval's is, with no new Timeout, async id or list.
+   */
+  refresh(handle: TimerHandle): TimerHandle {
+    return (handle as NodeJS.Timeout).refresh();
+  }
 }
 
 interface FakeTimer {
@@ -53,6 +62,13 @@ interface FakeTimer {
   at: number;
   seq: number;
   fn: () => void;
+}
+
+/** A FakeClock's handle keeps what `refresh` arms again. */
+interface FakeHandle {
+  readonly id: number;
+  readonly fn: () => void;
+  readonly ms: number;
 }
 
 /** Lets queued promise callbacks run (one macrotask turn drains the microtask queue). */
@@ -89,14 +105,22 @@ export class FakeClock implements Clock {
     return this.wallEpochMs + this.t;
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.arm(fn, ms, undefined);
+  }
+  refresh(handle: TimerHandle): TimerHandle {
+    const { id, fn, ms } = handle as FakeHandle;
+    this.clearTimeout(handle);
+    return this.arm(fn, ms, id);
+  }
+  private arm(fn: () => void, ms: number, id: number | undefined): FakeHandle {
     const seq = ++this.seq;
     // Early by 0, ⅓, ⅔ or all of earlyMs in turn, never before now; late by a pattern of its own
     // (0, all, ½, ¼ of lateMs), as a loaded machine makes them.
     const early = ms > 0 ? (this.earlyMs * (seq % 4)) / 3 : 0;
     const late = this.lateMs * [0, 1, 0.5, 0.25][seq % 4]!;
-    const timer = { id: seq, at: this.t + Math.max(0, ms - Math.min(early, ms)) + late, seq, fn };
+    const timer = { id: id ?? seq, at: this.t + Math.max(0, ms - Math.min(early, ms)) + late, seq, fn };
     this.timers.push(timer);
-    return { id: timer.id };
+    return { id: timer.id, fn, ms };
   }
   clearTimeout(handle: TimerHandle): void {
     const id = (handle as { id: number }).id;

@@ -354,11 +354,21 @@ export class Engine extends TypedEmitter<EngineEvents> {
     await this.tickInProgress;
   }
 
+  /** Whether the tick's timer was armed for TICK_MS (so that refreshing it arms the same). */
+  private timerIsTick = false;
+
   /** The tick's timer callback, made once (not a new closure for each of ten ticks a second). */
   private readonly onTickTimer = (): void => this.runTick();
 
   private schedule(delay: number): void {
+    if (delay === TICK_MS && this.timerIsTick && this.timer && this.clock.refresh) {
+      // The tick's own timer again for 100 ms: refreshed from within its callback (an idle tick
+      // ends there), Node puts it back in its list as it does an interval's.
+      this.timer = this.clock.refresh(this.timer);
+      return;
+    }
     this.timer = this.clock.setTimeout(this.onTickTimer, delay);
+    this.timerIsTick = delay === TICK_MS;
   }
 
   private runTick(): void {

@@ -2,7 +2,7 @@
 // one list of timers per delay, keyed by the delay itself, so a tick re-armed for the rest of its
 // 100 ms slot (99.37, 99.41, …) would make and drop a list every tick.
 import t from 'tap';
-import { RealClock, wholeMs } from '../../engine/clock.js';
+import { FakeClock, RealClock, wholeMs } from '../../engine/clock.js';
 
 /** The delay Node filed a timer under (its list's key). */
 const filedUnder = (handle: unknown): number => (handle as { _idleTimeout: number })._idleTimeout;
@@ -30,4 +30,32 @@ t.test("the rests of a tick's slots fall under one or two delays, not one each",
     [...keys].sort((a, b) => a - b),
     [99, 100],
   );
+});
+
+t.test('a real timer refreshed from its own callback fires again, the same timer', async (t) => {
+  const clock = new RealClock();
+  const fired: unknown[] = [];
+  await new Promise<void>((done) => {
+    const h: ReturnType<RealClock['setTimeout']> = clock.setTimeout(() => {
+      fired.push(h);
+      if (fired.length < 3) t.equal(clock.refresh(h), h, 'refresh hands back the same timer');
+      else done();
+    }, 1);
+  });
+  t.equal(fired.length, 3);
+  t.equal(new Set(fired).size, 1, 'one timer fired three times');
+});
+
+t.test('a fake timer refreshed fires once more, its delay counted from the refresh', async (t) => {
+  const clock = new FakeClock();
+  const at: number[] = [];
+  const h = clock.setTimeout(() => at.push(clock.now()), 100);
+  await clock.advance(40);
+  clock.refresh(h); // pending: moved, not doubled
+  await clock.advance(200);
+  t.same(at, [140]);
+  clock.refresh(h); // fired: armed again
+  await clock.advance(100);
+  t.same(at, [140, 340]);
+  t.equal(clock.pending, 0);
 });
