@@ -584,10 +584,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return !this.latest || this.clock.now() - this.latest.at >= this.blockIntervalMs - TICK_MS / 2;
   }
 
-  /** The tick's V_in (noted in the history): the whole block when it is due, else one register. */
   /** The tick's read, made once: a new closure each tick is one more object and a lazy-compile stub call. */
   private readonly readVinNow = (): number | Promise<number> => this.device.vinNow();
 
+  /** The tick's V_in (noted in the history): the whole block when it is due, else one register. */
   private tickVin(): number | Promise<number> {
     // The common tick reads one register. From a bus that answers at once (the simulator) it
     // does so without a promise: less code run for each of ten ticks a second.

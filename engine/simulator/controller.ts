@@ -420,8 +420,8 @@ export class SimulatedController implements Bus {
 
   private board(): Board {
     // The getters are defined on the object, not written in its literal: V8 makes an object
-    // literal with accessors a dictionary, and the firmware's tick reads the board at every step
-    // (a hash lookup and a call the optimiser could not inline, each time).
+    // literal with accessors a dictionary, and the firmware's tick reads the board ten times a
+    // second (a hash lookup and a call the optimiser could not inline, each time).
     const methods = {
       setRails: (on: boolean) => this.setRails(on),
       setUsb: (bits: number) => {
