@@ -37,7 +37,8 @@ export class RealClock implements Clock {
    * Whole milliseconds, rounded up: Node keeps one list of timers per delay, keyed by the delay
    * itself, so a tick re-armed for "the rest of its 100 ms slot" (99.37, 99.41, …) made and dropped
    * a list with a number-string key every tick, a quarter of a bare 10 Hz timer's idle CPU again.
-   * Rounded up, the tick's delay is 100 (now and then 99) and its list stays.
+   * Rounded up, the delays fall under 99, 100 or 101; the engine's `tickDelay` keeps the idle
+   * tick's at 100 so that one list stays.
    */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     return setTimeout(fn, wholeMs(ms));
