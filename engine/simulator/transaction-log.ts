@@ -21,6 +21,8 @@ const KINDS: ReadonlyArray<TransactionLogEntry['kind']> = [
 ];
 /** Bytes kept as they came; a longer transfer (a firmware block) is written as hex at once. */
 const SHORT = 16;
+/** The kind logged ten times a second, its index found once. */
+const READ = KINDS.indexOf('read');
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const NONE = -1;
 
@@ -72,7 +74,7 @@ export class TransactionLog {
     const r = i * RECORD;
     this.f64[(r + T) >> 3] = t;
     // The common kind without a builtin call: a read is logged ten times a second.
-    this.u8[r + KIND] = kind === 'read' ? 0 : KINDS.indexOf(kind);
+    this.u8[r + KIND] = kind === 'read' ? READ : KINDS.indexOf(kind);
     this.i16[(r + REGISTER) >> 1] = register ?? NONE;
     this.text[i * 2] = result;
     this.text[i * 2 + 1] = null;
