@@ -607,9 +607,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   private noteTickVin(vin: number): number {
-    this.history.noteVin(this.clock.now(), this.clock.wallNow(), vin);
+    this.history.noteVinAt(this.clock.now(), this.wallNow, vin);
     return vin;
   }
+
+  /** The wall clock for the history, which asks for it only when a bucket begins. */
+  private readonly wallNow = (): number => this.clock.wallNow();
 
   /** A block a request read within this tick's slot serves the tick too. */
   private blockServesTick(): boolean {

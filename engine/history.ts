@@ -88,6 +88,12 @@ export class HistoryRing {
     return this.u8.byteLength;
   }
 
+  /** Whether the bucket holding monotonic time `mono` has begun (its slot is labelled). */
+  holds(mono: number): boolean {
+    const k = Math.floor(mono / this.bucketMs);
+    return this.f64[(k % this.slots) * 8 + KEY] === k + 1;
+  }
+
   /** The slot of the bucket holding monotonic time `mono`, cleared if it held an older bucket. */
   slot(mono: number, wall: number): number {
     const k = Math.floor(mono / this.bucketMs);
@@ -210,7 +216,6 @@ export class History {
   /** The open blackout's start on the monotonic clock, or null. */
   private openAt: number | null = null;
   private lastMono = 0;
-  private lastWall = 0;
   private stateIx = STATE_INDEX.get('START')!;
 
   /** Bytes of typed storage of both rings (the 2 MiB bound). */
@@ -221,14 +226,24 @@ export class History {
   /** A tick's V_in; a full-scale or non-finite reading (a read error) is not a reading. */
   noteVin(mono: number, wall: number, vin: number): void {
     if (!(vin >= 0 && vin < VIN_FULL_SCALE_V)) return;
-    this.at(mono, wall);
+    this.at(mono);
     this.fine.vin(mono, wall, vin, this.stateIx);
     this.coarse.vin(mono, wall, vin, this.stateIx);
   }
 
+  /**
+   * The same, asking `wallNow` for the wall clock only when the reading begins a bucket (the
+   * wall time labels the bucket, nothing else): once a second for ten ticks. `Date.now()` is a
+   * call into V8's runtime, and an idle daemon's tick finds that path out of the caches.
+   */
+  noteVinAt(mono: number, wallNow: () => number, vin: number): void {
+    if (!(vin >= 0 && vin < VIN_FULL_SCALE_V)) return;
+    this.noteVin(mono, this.fine.holds(mono) && this.coarse.holds(mono) ? NaN : wallNow(), vin);
+  }
+
   /** V_cap and I_in (NaN: not read), and the temperatures (NaN: not read). */
   noteAux(mono: number, wall: number, vcap: number, iin: number, tMcu = NaN, tPcb = NaN): void {
-    this.at(mono, wall);
+    this.at(mono);
     this.fine.aux(mono, wall, vcap, iin, tMcu, tPcb, this.stateIx);
     this.coarse.aux(mono, wall, vcap, iin, tMcu, tPcb, this.stateIx);
     const open = this.openRecord;
@@ -239,14 +254,14 @@ export class History {
   /** The daemon's state changed: marked in the buckets of this moment. */
   noteState(mono: number, wall: number, state: DaemonState): void {
     this.stateIx = STATE_INDEX.get(state)!;
-    this.at(mono, wall);
+    this.at(mono);
     this.fine.state(this.fine.slot(mono, wall), this.stateIx);
     this.coarse.state(this.coarse.slot(mono, wall), this.stateIx);
   }
 
   blackoutStarted(mono: number, wall: number): void {
     if (this.openAt !== null) this.blackoutEnded(mono, 'stopped');
-    this.at(mono, wall);
+    this.at(mono);
     this.openAt = mono;
     this.list.push({ start: wall, duration: 0, outcome: 'ongoing', min_V_cap: null });
     if (this.list.length > MAX_BLACKOUTS) this.list.shift();
@@ -265,9 +280,8 @@ export class History {
     return this.openAt === null ? undefined : this.list[this.list.length - 1];
   }
 
-  private at(mono: number, wall: number): void {
+  private at(mono: number): void {
     this.lastMono = mono;
-    this.lastWall = wall;
   }
 
   /** Past blackouts, oldest first; an ongoing one last, its duration so far as of `mono`. */
@@ -340,10 +354,5 @@ export class History {
       if (ring.key(i) === k) return ring.wall(i);
     }
     return null;
-  }
-
-  /** The wall time of the latest reading (Unix ms). */
-  get lastWallMs(): number {
-    return this.lastWall;
   }
 }

@@ -54,6 +54,28 @@ t.test('a 5 s bucket keeps the minimum, maximum and mean; a 1 s bucket serves th
   t.end();
 });
 
+t.test('a tick asks for the wall clock only when its reading begins a bucket, and is labelled alike', (t) => {
+  // Ten ticks a second read the wall clock once a second (a 1 s bucket begins; every fifth, a 5 s
+  // one too); the buckets carry the same labels and values as with the wall time at every tick.
+  const lazy = new History();
+  const eager = new History();
+  let asked = 0;
+  // A wall clock that runs 250 ms ahead of the monotonic one, and steps forward 3 s at 7.05 s.
+  const wallAt = (ms: number) => WALL0 + 250 + ms + (ms >= 7050 ? 3000 : 0);
+  for (let ms = 0; ms < 12_000; ms += 100) {
+    const vin = 12 + (ms % 700) / 1000;
+    lazy.noteVinAt(ms, () => (asked++, wallAt(ms)), vin);
+    eager.noteVin(ms, wallAt(ms), vin);
+  }
+  t.equal(asked, 12, 'once for each 1 s bucket begun (the 5 s ones begin with one of them)');
+  lazy.noteVinAt(12_000, () => (asked++, wallAt(12_000)), 99); // full scale: not a reading
+  t.equal(asked, 12, 'a reading that is not one asks for nothing');
+  t.same(lazy.columns(-Infinity, 1), eager.columns(-Infinity, 1), 'the same 1 s buckets');
+  t.same(lazy.columns(-Infinity, 5), eager.columns(-Infinity, 5), 'the same 5 s buckets');
+  t.equal(lazy.columns(-Infinity, 1).t[8], (WALL0 + 250 + 8000 + 3000) / 1000, 'a bucket begun after the step has it');
+  t.end();
+});
+
 t.test('buckets without a reading are absent; V_cap, I_in and temperatures may be null', (t) => {
   const h = new History();
   h.noteVin(0, WALL0, 12);
