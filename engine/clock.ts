@@ -13,6 +13,13 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
   /** Arm a timer again, fired or pending, with its own callback and delay from now. */
   refresh?(handle: TimerHandle): TimerHandle;
+  /**
+   * Read the monotonic clock once for what runs until the matching `release`: `now()` returns that
+   * reading meanwhile. For a stretch of synchronous code that reads the time many times and takes
+   * microseconds (an idle tick: the model, the log, the history, the grid).
+   */
+  hold?(): void;
+  release?(): void;
 }
 
 /** A delay for Node's timers: whole milliseconds, never less than asked, never negative. */
@@ -23,12 +30,23 @@ export const wholeMs = (ms: number): number => (ms > 0 ? Math.ceil(ms) : 0);
 const uptime = process.uptime;
 
 export class RealClock implements Clock {
+  /** Nested holds (see Clock.hold), and the reading they share. */
+  private holds = 0;
+  private heldMs = 0;
+
   /**
    * Milliseconds since the process started, like performance.now(): the `performance` global
    * loads some ten of Node's modules, which the bin's V8 flags make it compile at every start.
    */
   now(): number {
-    return uptime() * 1000;
+    return this.holds > 0 ? this.heldMs : uptime() * 1000;
+  }
+  /** Each `process.uptime()` is a call into Node (and a new heap number): once for a whole tick. */
+  hold(): void {
+    if (this.holds++ === 0) this.heldMs = uptime() * 1000;
+  }
+  release(): void {
+    if (this.holds > 0) this.holds--;
   }
   wallNow(): number {
     return Date.now();

@@ -376,12 +376,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   private runTick(): void {
     if (!this.running) return;
-    // The simulated host boots and halts without traffic too (a DEAD daemon reads nothing).
-    this.simulator?.sync();
-    // An OK tick whose read the simulator answered at once ends within the call: no promise.
-    const tick = this.supervisor.tick();
-    if (tick) void this.waitForTick(tick);
-    else this.tickEnded();
+    // What runs now takes microseconds and reads the time a dozen times: read once. What the
+    // tick waits for (a promise) reads the clock afresh.
+    const clock = this.clock;
+    clock.hold?.();
+    try {
+      // The simulated host boots and halts without traffic too (a DEAD daemon reads nothing).
+      this.simulator?.sync();
+      // An OK tick whose read the simulator answered at once ends within the call: no promise.
+      const tick = this.supervisor.tick();
+      if (tick) void this.waitForTick(tick);
+      else this.tickEnded();
+    } finally {
+      clock.release?.();
+    }
   }
 
   private async waitForTick(tick: Promise<void>): Promise<void> {

@@ -59,3 +59,27 @@ t.test('a fake timer refreshed fires once more, its delay counted from the refre
   t.same(at, [140, 340]);
   t.equal(clock.pending, 0);
 });
+
+t.test('a held real clock reads the time once until released; holds nest', async (t) => {
+  const clock = new RealClock();
+  // Wait (on timers, not a busy loop) until the time has moved between two reads.
+  const moved = async () => {
+    const a = clock.now();
+    while (clock.now() === a) await new Promise((r) => setTimeout(r, 1));
+  };
+  clock.hold();
+  const held = clock.now();
+  await new Promise((r) => setTimeout(r, 5));
+  t.equal(clock.now(), held, 'the same reading while held, however long it is held');
+  clock.hold(); // nested: the outer reading stays
+  t.equal(clock.now(), held);
+  clock.release();
+  t.equal(clock.now(), held, 'still held by the outer hold');
+  clock.release();
+  t.ok(clock.now() > held, 'released: the clock reads the time again');
+  clock.release(); // one release too many changes nothing
+  await moved();
+  clock.hold();
+  t.ok(clock.now() > held, 'a new hold takes a new reading');
+  clock.release();
+});

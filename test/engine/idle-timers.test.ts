@@ -66,6 +66,36 @@ t.test('a read that hangs still arms the guard: the silence is announced at its 
   await stop();
 });
 
+/** A FakeClock that can be held (Clock.hold), counting the readings of its time it makes. */
+class HoldingClock extends FakeClock {
+  readings = 0;
+  private holds = 0;
+  override now(): number {
+    if (this.holds === 0) this.readings++;
+    return super.now();
+  }
+  hold(): void {
+    if (this.holds++ === 0) this.readings++;
+  }
+  release(): void {
+    this.holds--;
+  }
+}
+
+t.test('an idle tick reads the time once, however many parts of it ask', async (t) => {
+  // The model, the read's log, the history and the grid each ask; a reading of the real clock is
+  // a call into Node, so the tick holds one for all (docs/performance.md, "Idle, ninth pass").
+  const clock = new HoldingClock();
+  const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
+  engine.start();
+  await clock.advanceUntil(() => engine.state === 'OK', 1000);
+  await clock.advance(1000); // past the first block read, which waits like any block
+  clock.readings = 0;
+  await clock.advance(4000); // forty ticks, none with a block read (every 5 s)
+  t.equal(clock.readings, 40, `${clock.readings} readings in forty ticks`);
+  await stop();
+});
+
 /** A FakeClock that notes the delay of every timer armed, and how many were refreshed. */
 class DelayWatchingClock extends FakeClock {
   delays: number[] = [];
