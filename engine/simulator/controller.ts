@@ -20,7 +20,7 @@ import {
 import { FaultTable, type FaultRule, type FaultRuleInput } from './faults.js';
 import { PowerStateMachine, type Board, TICK_MS } from './firmware.js';
 import { HostModel, type HostPhase } from './host.js';
-import { Physics } from './physics.js';
+import { Physics, type Loads } from './physics.js';
 import { SettingsStore, type PersistedSettings } from './store.js';
 import { TransactionLog, type TransactionLogEntry } from './transaction-log.js';
 
@@ -344,7 +344,9 @@ export class SimulatedController implements Bus {
       if (at > now) break;
       this.stepIndex++;
       const before = this.host.cmOn;
-      this.step(at, this.stepIndex, wallS - (now - at) / 1000);
+      this.syncNow = now;
+      this.syncWallS = wallS;
+      this.step(this.stepIndex);
       if (this.host.cmOn !== before) changed = true;
     }
     if (now > this.t) this.t = now;
@@ -359,14 +361,20 @@ export class SimulatedController implements Bus {
     }
   }
 
-  /** One 10 ms step of the model, the `k`th since t0, at `wallS` Unix seconds. */
-  private step(at: number, k: number, wallS: number): void {
+  // The moment and wall clock of the sync in progress, for its steps: fields, not arguments (a
+  // fractional number passed to a call the optimiser did not inline is a new heap object).
+  private syncNow = 0;
+  private syncWallS = NaN;
+
+  /** One 10 ms step of the model, the `k`th since t0. */
+  private step(k: number): void {
+    const at = this.t0 + k * STEP_MS;
     this.t = at;
     const loads = this.loads();
-    this.host.update(at, wallS);
+    this.host.update(at, this.syncWallS - (this.syncNow - at) / 1000);
     if (k % 2 === 0) {
       if (!this.held) this.physics.step(20, loads);
-      this.physics.sample(this.loads());
+      this.physics.sample(loads);
       this.checkBrownOut(at);
     }
     this.host.setPowered(this.hostPowered, at);
@@ -414,9 +422,15 @@ export class SimulatedController implements Bus {
     return !this.brownedOut && at >= this.silentUntil;
   }
 
-  private loads(): { railsOn: boolean; hostLoadW: number } {
-    return { railsOn: this.railsOn, hostLoadW: this.host.drawW };
+  /** The loads on the power path now, in one object the model reads and never keeps. */
+  private loads(): Loads {
+    const l = this.loadsNow;
+    l.railsOn = this.railsOn;
+    l.hostLoadW = this.host.drawW;
+    return l;
   }
+  // One object for all steps: a new one per step was twenty objects a tick for the collector.
+  private readonly loadsNow: Loads = { railsOn: false, hostLoadW: 0 };
 
   private board(): Board {
     // The getters are defined on the object, not written in its literal: V8 makes an object
