@@ -58,6 +58,10 @@ export const TICK_DRIFT_MS = 50;
 export const tickDelay = (exact: number): number =>
   exact > TICK_MS - TICK_DRIFT_MS && exact <= TICK_MS + 1 ? TICK_MS : exact;
 
+// The reachability check's options, made once (it runs at every tick).
+const ANNOUNCE = Object.freeze({ announce: true });
+const QUIET = Object.freeze({ announce: false });
+
 // Stryker disable next-line all: debug output only
 const stateDebug = createDebug('halpid:state');
 
@@ -435,7 +439,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const state = this.supervisor.state;
     // The watchdog bites only in OperationalCoOp: after START armed it, at the timeout last known.
     const watchdog = state === 'OK' ? (this.status.watchdogMs ?? this.settings.watchdogMs ?? WATCHDOG_MS) : null;
-    this.reachability.check(watchdog, { announce: state === 'START' || state === 'OK' || state === 'BLACKOUT' });
+    this.reachability.check(watchdog, state === 'START' || state === 'OK' || state === 'BLACKOUT' ? ANNOUNCE : QUIET);
   }
 
   private reachabilityChanged(ev: ReachabilityEvent): void {
@@ -600,9 +604,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The tick's V_in (noted in the history): the whole block when it is due, else one register. */
   private tickVin(): number | Promise<number> {
-    // The common tick reads one register. From a bus that answers at once (the simulator) it
-    // does so without a promise: less code run for each of ten ticks a second.
-    if (this.device.bus.readNow && !this.blockServesTick() && !this.blockDue()) {
+    // From a bus that answers at once (the simulator) the tick reads without a promise: less
+    // code run for each of ten ticks a second, and for the block's every fifty.
+    if (!this.device.bus.readNow) return this.tickVinFromBlock();
+    if (this.blockServesTick()) return this.noteTickVin(this.latest!.values.V_in);
+    if (!this.blockDue()) {
+      // The common tick reads one register.
       let vin: number | Promise<number>;
       try {
         vin = this.queue.runNow(this.readVinNow);
@@ -611,7 +618,25 @@ export class Engine extends TypedEmitter<EngineEvents> {
       }
       return typeof vin === 'number' ? this.noteTickVin(vin) : vin.then((v) => this.noteTickVin(v));
     }
-    return this.tickVinFromBlock();
+    let m: Measurements | Promise<Measurements>;
+    try {
+      m = this.measurementsNow(1);
+    } catch (err) {
+      return this.vinAfterBlockFailed(err);
+    }
+    if (m instanceof Promise) {
+      return m.then(
+        (v) => this.noteTickVin(v.V_in),
+        (err: unknown) => this.vinAfterBlockFailed(err),
+      );
+    }
+    return this.noteTickVin(m.V_in);
+  }
+
+  /** The block failed on another register than V_in: the tick still gets its V_in, read alone. */
+  private vinAfterBlockFailed(err: unknown): Promise<number> {
+    if (!(err instanceof ControllerError) || err.register === Reg.V_IN) return Promise.reject(err as Error);
+    return this.exclusive((d) => d.readVin()).then((v) => this.noteTickVin(v));
   }
 
   private noteTickVin(vin: number): number {
