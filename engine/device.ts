@@ -170,7 +170,8 @@ export class Device {
   /**
    * The same read without a promise when the bus answers at once (Bus.readNow): the bytes, or the
    * read's promise when the bus cannot answer now or the first attempt failed (the retries then
-   * run as they always do).
+   * run as they always do). Bytes answered at once may be the bus's own array: every caller
+   * decodes them before its next read.
    */
   readNow(reg: number, length: number): Uint8Array | Promise<Uint8Array> {
     const data = REGISTER_BYTES[reg & 0xff]!;

@@ -219,11 +219,15 @@ export class SimulatedController implements Bus {
     return this.slowRead(data, length);
   }
 
-  /** The read answered at once (Bus.readNow) when no fault or bus time is to be modelled. */
+  /**
+   * The read answered at once (Bus.readNow) when no fault or bus time is to be modelled, in an
+   * array the next such read reuses (a new array a read was most of what an idle tick allocated).
+   */
   readNow(data: Uint8Array, length: number): Uint8Array | undefined {
     if (data.length === 0 || !this.faults.empty || this.busByteUs !== 0) return undefined;
-    return this.answerRead(data[0]!, data, length, undefined);
+    return this.answerRead(data[0]!, data, length, undefined, this.answers);
   }
+  private readonly answers: AnswerBuffers = { b1: new Uint8Array(1), b2: new Uint8Array(2), b4: new Uint8Array(4) };
 
   private async slowRead(data: Uint8Array, length: number): Promise<Uint8Array> {
     const reg = data[0]!;
@@ -233,10 +237,16 @@ export class SimulatedController implements Bus {
     return this.answerRead(reg, data, length, rule);
   }
 
-  private answerRead(reg: number, data: Uint8Array, length: number, rule: FaultRule | undefined): Uint8Array {
+  private answerRead(
+    reg: number,
+    data: Uint8Array,
+    length: number,
+    rule: FaultRule | undefined,
+    into?: AnswerBuffers,
+  ): Uint8Array {
     this.enter('read', reg, data);
-    const value = this.readRegister(reg);
-    // readRegister makes a new array for each read: one of the length asked for is the answer.
+    const value = this.readRegister(reg, into);
+    // readRegister's array (a new one, or readNow's own): one of the length asked for is the answer.
     if (value && value.length === length && rule === undefined) {
       this.ping();
       this.record('read', reg, value, 'ok');
@@ -513,54 +523,57 @@ export class SimulatedController implements Bus {
     this.sm.ping(this.t);
   }
 
-  /** The register's value, in a new array at each read (answerRead may hand it out as the answer). */
-  private readRegister(reg: number): Uint8Array | null {
+  /**
+   * The register's value, in a new array at each read (answerRead may hand it out as the answer),
+   * or for a register of 1, 2 or 4 bytes in `into`'s array of that size when it is given.
+   */
+  private readRegister(reg: number, into?: AnswerBuffers): Uint8Array | null {
     const p = this.physics;
     switch (reg) {
       case Reg.LEGACY_HW_VERSION:
-        return byte(0x00);
+        return byte(into, 0x00);
       case Reg.LEGACY_FW_VERSION:
-        return byte(0xff);
+        return byte(into, 0xff);
       case Reg.HARDWARE_VERSION:
         return Uint8Array.from(this.hardwareVersion);
       case Reg.FIRMWARE_VERSION:
         return Uint8Array.from(this.firmwareVersion);
       case Reg.POWER_GOOD_5V:
-        return byte(this.pg5v ? 1 : 0);
+        return byte(into, this.pg5v ? 1 : 0);
       case Reg.WATCHDOG_TIMEOUT:
-        return u16(this.watchdogCopy);
+        return u16(into, this.watchdogCopy);
       case Reg.POWER_ON_THRESHOLD:
-        return u16(encodeThresholdRead(this.settings.power_on_threshold));
+        return u16(into, encodeThresholdRead(this.settings.power_on_threshold));
       case Reg.SOLO_POWER_OFF_THRESHOLD:
-        return u16(encodeThresholdRead(this.settings.solo_power_off_threshold));
+        return u16(into, encodeThresholdRead(this.settings.solo_power_off_threshold));
       case Reg.POWER_STATE:
-        return byte(this.sm.stateNumber);
+        return byte(into, this.sm.stateNumber);
       case Reg.WATCHDOG_ELAPSED:
-        return byte(0);
+        return byte(into, 0);
       case Reg.LED_BRIGHTNESS:
-        return byte(this.settings.led_brightness);
+        return byte(into, this.settings.led_brightness);
       case Reg.AUTO_RESTART:
-        return byte(this.settings.auto_restart ? 1 : 0);
+        return byte(into, this.settings.auto_restart ? 1 : 0);
       case Reg.SOLO_DEPLETING_TIMEOUT:
-        return u32(this.settings.solo_depleting_timeout_ms);
+        return u32(into, this.settings.solo_depleting_timeout_ms);
       case Reg.USB_PORTS:
-        return byte(this.usb);
+        return byte(into, this.usb);
       case Reg.V_IN:
-        return u16(encodeVin(p.measuredVin));
+        return u16(into, encodeVin(p.measuredVin));
       case Reg.V_CAP:
-        return u16(encodeVcap(p.measuredVcap));
+        return u16(into, encodeVcap(p.measuredVcap));
       case Reg.I_IN:
-        return u16(encodeIin(p.measuredIin));
+        return u16(into, encodeIin(p.measuredIin));
       case Reg.T_MCU:
-        return u16(encodeTemperature(p.measuredTmcu));
+        return u16(into, encodeTemperature(p.measuredTmcu));
       case Reg.T_PCB:
-        return u16(this.pcbRaw);
+        return u16(into, this.pcbRaw);
       case Reg.DEVICE_ID:
         return Uint8Array.from(this.deviceId);
       case Reg.DFU_STATUS:
-        return byte(this.dfu.status);
+        return byte(into, this.dfu.status);
       case Reg.DFU_BLOCKS_WRITTEN:
-        return u16(this.dfu.blocksWritten & 0xffff);
+        return u16(into, this.dfu.blocksWritten & 0xffff);
       case Reg.VIN_CORRECTION:
       case Reg.VSCAP_CORRECTION:
       case Reg.IIN_CORRECTION: {
@@ -897,21 +910,28 @@ export class SimulatedController implements Bus {
 // Registers' values as new arrays filled by index: Uint8Array.of is a generic builtin that V8's
 // optimising compiler calls instead of inlining, and the tick reads a register ten times a second.
 
-function byte(v: number): Uint8Array {
-  const out = new Uint8Array(1);
+/** Arrays a read answered at once (readNow) is given in, reused by the next such read. */
+interface AnswerBuffers {
+  readonly b1: Uint8Array;
+  readonly b2: Uint8Array;
+  readonly b4: Uint8Array;
+}
+
+function byte(into: AnswerBuffers | undefined, v: number): Uint8Array {
+  const out = into ? into.b1 : new Uint8Array(1);
   out[0] = v;
   return out;
 }
 
-function u16(v: number): Uint8Array {
-  const out = new Uint8Array(2);
+function u16(into: AnswerBuffers | undefined, v: number): Uint8Array {
+  const out = into ? into.b2 : new Uint8Array(2);
   out[0] = v >>> 8;
   out[1] = v;
   return out;
 }
 
-function u32(v: number): Uint8Array {
-  const out = new Uint8Array(4);
+function u32(into: AnswerBuffers | undefined, v: number): Uint8Array {
+  const out = into ? into.b4 : new Uint8Array(4);
   out[0] = v >>> 24;
   out[1] = v >>> 16;
   out[2] = v >>> 8;
