@@ -183,7 +183,9 @@ export class SimulatedController implements Bus {
       tPcb: inputs.T_pcb ?? 303.15,
     });
     if (inputs.I_in !== undefined) this.physics.iinOverride = inputs.I_in;
-    this.t0 = this.clock.now();
+    // Steps on whole milliseconds: small integers, which V8 passes between calls as they are (a
+    // fractional moment passed to a call it did not inline is a new heap object, each step).
+    this.t0 = Math.floor(this.clock.now());
     this.t = this.t0;
     this.sm = new PowerStateMachine(this.board());
     const running = (opts.start ?? 'host-running') === 'host-running';
@@ -381,7 +383,8 @@ export class SimulatedController implements Bus {
     const at = this.t0 + k * STEP_MS;
     this.t = at;
     const loads = this.loads();
-    this.host.update(at, this.syncWallS - (this.syncNow - at) / 1000);
+    const host = this.host;
+    host.update(at, host.rtcAlarm === null ? NaN : this.syncWallS - (this.syncNow - at) / 1000);
     if (k % 2 === 0) {
       if (!this.held) this.physics.step(20, loads);
       this.physics.sample(loads);
