@@ -88,12 +88,6 @@ export class HistoryRing {
     return this.u8.byteLength;
   }
 
-  /** Whether the bucket holding monotonic time `mono` has begun (its slot is labelled). */
-  holds(mono: number): boolean {
-    const k = Math.floor(mono / this.bucketMs);
-    return this.f64[(k % this.slots) * 8 + KEY] === k + 1;
-  }
-
   /** The slot of the bucket holding monotonic time `mono`, cleared if it held an older bucket. */
   slot(mono: number, wall: number): number {
     const k = Math.floor(mono / this.bucketMs);
@@ -238,7 +232,10 @@ export class History {
    */
   noteVinAt(mono: number, wallNow: () => number, vin: number): void {
     if (!(vin >= 0 && vin < VIN_FULL_SCALE_V)) return;
-    this.noteVin(mono, this.fine.holds(mono) && this.coarse.holds(mono) ? NaN : wallNow(), vin);
+    // The newest 1 s bucket is this second's: begun, and the 5 s bucket around it with it (every
+    // note writes both rings).
+    const begun = Math.floor(mono / FINE_BUCKET_MS) === this.fine.newest;
+    this.noteVin(mono, begun ? NaN : wallNow(), vin);
   }
 
   /** V_cap and I_in (NaN: not read), and the temperatures (NaN: not read). */
