@@ -37,26 +37,34 @@ import {
 } from './supervisor.js';
 
 /**
- * How far behind its slot a tick may run before the next delay takes it back to the grid. Re-armed
- * for 100 ms, a tick drifts by the time between the event loop's clock reading and the timer's
- * arming (the tick's own work) plus the wake-up's lateness, about 0.4 ms a tick on the 2-core VM.
- * Each step back arms two new timers (the short delay, then 100 ms again), each a new list in
- * Node's timers, run from cold code: with 10 ms that was one tick in 23 and about a tenth of an
- * idle daemon's CPU; with 50 ms it is one tick in 120. The drift moves the ticks' phase, not
- * their spacing: a cut is still read within one tick, and the blackout's limit has its own timer.
+ * How far behind its slot a tick that ended within its timer (its read answered at once: the
+ * simulator's) may run before the next delay takes it back to the grid. Re-armed for 100 ms, such
+ * a tick drifts by the wake-up's lateness and its microseconds of work, about 0.4 ms a tick on the
+ * 2-core VM. Each step back arms two new timers (the short delay, then 100 ms again), each a new
+ * list in Node's timers, run from cold code: with 10 ms that was one tick in 23 and about a tenth
+ * of an idle daemon's CPU; with 50 ms it is one tick in 120. Such drift moves the ticks' phase,
+ * not their spacing (100 ms and its lateness): a cut is still read within one tick, and the
+ * blackout's limit has its own timer.
  */
 export const TICK_DRIFT_MS = 50;
+
+/**
+ * The same for a tick that waited for its read (the real adapter's thread pool, a retry, bus
+ * time): its own duration is drift too, and a slow one would otherwise push the next tick up to
+ * TICK_DRIFT_MS later than its slot. Such a tick makes its timer anew anyway.
+ */
+export const AWAITED_TICK_DRIFT_MS = 10;
 
 /**
  * The delay to arm for a slot `exact` ms away. Node keeps one list of timers per delay and drops a
  * list when it runs empty: a delay that wobbled between 99 and 100 with the timer's lateness made
  * and dropped a list (in a dictionary, with libuv's timer re-armed) on most idle ticks. So a slot
- * up to TICK_DRIFT_MS late, or up to 1 ms early (Node's timers fire up to that much early), gets
- * the plain 100 ms and the one list stays; once the ticks have drifted further behind, the exact
+ * up to `driftMs` late, or up to 1 ms early (Node's timers fire up to that much early), gets the
+ * plain 100 ms and the one list stays; once the ticks have drifted further behind, the exact
  * delay takes them back to the grid.
  */
-export const tickDelay = (exact: number): number =>
-  exact > TICK_MS - TICK_DRIFT_MS && exact <= TICK_MS + 1 ? TICK_MS : exact;
+export const tickDelay = (exact: number, driftMs = TICK_DRIFT_MS): number =>
+  exact > TICK_MS - driftMs && exact <= TICK_MS + 1 ? TICK_MS : exact;
 
 // The reachability check's options, made once (it runs at every tick).
 const ANNOUNCE = Object.freeze({ announce: true });
@@ -390,7 +398,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       // An OK tick whose read the simulator answered at once ends within the call: no promise.
       const tick = this.supervisor.tick();
       if (tick) void this.waitForTick(tick);
-      else this.tickEnded();
+      else this.tickEnded(TICK_DRIFT_MS);
     } finally {
       clock.release?.();
     }
@@ -407,10 +415,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
     });
     await tick;
     this.tickInProgress = null;
-    this.tickEnded();
+    this.tickEnded(AWAITED_TICK_DRIFT_MS);
   }
 
-  private tickEnded(): void {
+  private tickEnded(driftMs: number): void {
     if (this.reachGuard && this.reachability.answering) {
       this.clock.clearTimeout(this.reachGuard);
       this.reachGuard = null;
@@ -422,7 +430,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     // otherwise land in the slot it was meant to leave and run it twice.
     const now = this.clock.now();
     this.slot = Math.max(this.slot + 1, Math.floor((now - this.loopStart) / TICK_MS) + 1);
-    this.schedule(tickDelay(this.loopStart + this.slot * TICK_MS - now));
+    this.schedule(tickDelay(this.loopStart + this.slot * TICK_MS - now, driftMs));
   }
 
   private armReachGuard(): void {

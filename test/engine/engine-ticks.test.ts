@@ -3,7 +3,7 @@
 // on a bus that answers only through promises, as the real I2C adapter does.
 import t from 'tap';
 import type { Bus } from '../../engine/bus.js';
-import { TICK_DRIFT_MS } from '../../engine/engine.js';
+import { AWAITED_TICK_DRIFT_MS } from '../../engine/engine.js';
 import type { SimulatedController } from '../../engine/simulator/controller.js';
 import { engineRig } from '../helpers/engine.js';
 
@@ -173,9 +173,9 @@ for (const bus of ['simulator', 'promises'] as const) {
         states.map((s) => s.state),
         ['OK'],
       );
-      // The buckets of the last two whole seconds: the ticks, slowed by the fault's bus time,
-      // may run up to TICK_DRIFT_MS behind their slots, so this second's may not have begun.
-      const vin = engine.history.columns(clock.wallNow() - 2000 - TICK_DRIFT_MS, 1).V_in;
+      // The buckets of the last two whole seconds: the ticks, which wait for their reads while
+      // a fault is set, may run up to AWAITED_TICK_DRIFT_MS behind their slots.
+      const vin = engine.history.columns(clock.wallNow() - 2000 - AWAITED_TICK_DRIFT_MS, 1).V_in;
       t.ok(vin.length >= 2 && vin.every((v) => v !== null && v > 11), 'V_in noted every second');
       // Then V_in itself fails: that is a failed tick, reported.
       sim.addFault({ kind: 'nack', registers: [0x20], count: 0 });

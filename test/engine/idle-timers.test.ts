@@ -3,7 +3,7 @@
 // own microtasks finished, and no timer of the simulated model's own (the tick advances it).
 import t from 'tap';
 import { FakeClock, type TimerHandle } from '../../engine/clock.js';
-import { TICK_DRIFT_MS, tickDelay } from '../../engine/engine.js';
+import { AWAITED_TICK_DRIFT_MS, TICK_DRIFT_MS, tickDelay } from '../../engine/engine.js';
 import { engineRig, tickTimes } from '../helpers/engine.js';
 
 /** A FakeClock that notes, as each timer's callback returns, how many timers are pending. */
@@ -88,7 +88,7 @@ t.test('an idle tick reads the time once, however many parts of it ask', async (
   const { engine, stop } = engineRig({ clock, sim: { start: 'host-running' } });
   engine.start();
   await clock.advanceUntil(() => engine.state === 'OK', 1000);
-  await clock.advance(1000); // past the first block read, which waits like any block
+  await clock.advance(1000); // past the start (the watchdog armed, the first block read)
   clock.readings = 0;
   await clock.advance(4000); // forty ticks, none with a block read (every 5 s)
   t.equal(clock.readings, 40, `${clock.readings} readings in forty ticks`);
@@ -140,6 +140,26 @@ t.test('an idle tick re-arms the same 100 ms while it runs near its slot, and ke
   await stop();
 });
 
+t.test('ticks that wait for a slow read keep within the smaller window of their slots', async (t) => {
+  // Each read stretched by 30 ms (a slow bus): the tick's own time is drift, and with the window
+  // of ticks that end at once it would push the next tick 30 ms, then 60 ms late.
+  const { clock, engine, sim, stop } = engineRig({ sim: { start: 'host-running' } });
+  const ticks = tickTimes(engine, clock);
+  engine.start();
+  await clock.advanceUntil(() => engine.state === 'OK', 1000);
+  await clock.advance(1000);
+  sim.addFault({ kind: 'stretch', op: 'read', delay_ms: 30, count: 0 });
+  await clock.advance(200);
+  ticks.length = 0;
+  await clock.advance(3000);
+  t.ok(ticks.length >= 29, `${ticks.length} ticks`);
+  const behind = ticks.map((ms) => ms - Math.floor(ms / 100) * 100);
+  t.ok(Math.max(...behind) <= AWAITED_TICK_DRIFT_MS, `at most ${Math.max(...behind).toFixed(1)} ms behind its slot`);
+  sim.faults.clear();
+  await clock.advance(200);
+  await stop();
+});
+
 t.test('the delay for the next slot: 100 ms within the drift allowed, the exact delay beyond it', (t) => {
   t.equal(tickDelay(100), 100, 'on time');
   t.equal(tickDelay(100 - TICK_DRIFT_MS + 0.01), 100, 'just inside the drift allowed');
@@ -147,5 +167,8 @@ t.test('the delay for the next slot: 100 ms within the drift allowed, the exact 
   t.equal(tickDelay(100 - TICK_DRIFT_MS - 10), 100 - TICK_DRIFT_MS - 10, 'a tick slower than the drift allowed');
   t.equal(tickDelay(100.8), 100, 'a timer that fired early');
   t.equal(tickDelay(101.5), 101.5, 'earlier than a timer fires early');
+  // A tick that waited for its read: its own duration is drift too, so a smaller window.
+  t.equal(tickDelay(100 - AWAITED_TICK_DRIFT_MS + 0.01, AWAITED_TICK_DRIFT_MS), 100, 'awaited, inside its window');
+  t.equal(tickDelay(100 - AWAITED_TICK_DRIFT_MS - 5, AWAITED_TICK_DRIFT_MS), 85, 'awaited, beyond: back to the grid');
   t.end();
 });
