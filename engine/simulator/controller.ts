@@ -387,7 +387,7 @@ export class SimulatedController implements Bus {
     host.update(at, host.rtcAlarm === null ? NaN : this.syncWallS - (this.syncNow - at) / 1000);
     if (k % 2 === 0) {
       if (!this.held) this.physics.step(20, loads);
-      this.physics.sample(loads);
+      this.physics.sample(this.loads()); // refilled: the host's draw may have changed in update()
       this.checkBrownOut(at);
     }
     this.host.setPowered(this.hostPowered, at);
