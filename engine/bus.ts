@@ -9,9 +9,9 @@ export interface Bus {
    * The same read, answered at once by a bus that can (the simulator without faults or bus time,
    * a fixed-register bus): the bytes, a throw where `writeRead` would reject, or undefined when
    * it cannot answer now (then `writeRead` goes to the bus). The bytes may be an array the bus
-   * reuses for its next such read: decode them at once, keep no reference. Optional; the real
-   * adapter has none: its reads go through the thread pool, so a hung adapter never blocks the
-   * event loop.
+   * reuses for its next such read, or keeps: read them at once, never write to them, keep no
+   * reference. Optional; the real adapter has none: its reads go through the thread pool, so a
+   * hung adapter never blocks the event loop.
    */
   readNow?(data: Uint8Array, length: number): Uint8Array | undefined;
   /** One plain message `[reg, data…]` ending with STOP. */
