@@ -613,8 +613,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** The tick's V_in (noted in the history): the whole block when it is due, else one register. */
   private tickVin(): number | Promise<number> {
     // From a bus that answers at once (the simulator) the tick reads without a promise: less
-    // code run for each of ten ticks a second, and for the block's every fifty.
-    if (!this.device.bus.readNow) return this.tickVinFromBlock();
+    // code run for each of ten ticks a second, and for the block's every fifty. Any other bus
+    // (the real adapter's) takes the same path with promises.
     if (this.blockServesTick()) return this.noteTickVin(this.latest!.values.V_in);
     if (!this.blockDue()) {
       // The common tick reads one register.
@@ -658,21 +658,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** A block a request read within this tick's slot serves the tick too. */
   private blockServesTick(): boolean {
     return this.latest !== null && this.clock.now() - this.latest.at < TICK_MS;
-  }
-
-  private async tickVinFromBlock(): Promise<number> {
-    let vin: number | null = null;
-    if (this.blockServesTick()) vin = this.latest!.values.V_in;
-    else if (this.blockDue()) {
-      try {
-        vin = (await this.readMeasurements(1)).V_in;
-      } catch (err) {
-        // Another register of the block failed: the tick still gets its V_in.
-        if (!(err instanceof ControllerError) || err.register === Reg.V_IN) throw err;
-      }
-    }
-    if (vin === null) vin = await this.exclusive((d) => d.readVin());
-    return this.noteTickVin(vin);
   }
 
   /**
