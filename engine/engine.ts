@@ -66,6 +66,9 @@ export const AWAITED_TICK_DRIFT_MS = 10;
 export const tickDelay = (exact: number, driftMs = TICK_DRIFT_MS): number =>
   exact > TICK_MS - driftMs && exact <= TICK_MS + 1 ? TICK_MS : exact;
 
+/** A block read that failed on a register other than V_in: a tick can still read V_in alone. */
+const failedOnOtherThanVin = (err: unknown): boolean => err instanceof ControllerError && err.register !== Reg.V_IN;
+
 // The reachability check's options, made once (it runs at every tick).
 const ANNOUNCE = Object.freeze({ announce: true });
 const QUIET = Object.freeze({ announce: false });
@@ -643,7 +646,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The block failed on another register than V_in: the tick still gets its V_in, read alone. */
   private vinAfterBlockFailed(err: unknown): Promise<number> {
-    if (!(err instanceof ControllerError) || err.register === Reg.V_IN) return Promise.reject(err as Error);
+    if (!failedOnOtherThanVin(err)) return Promise.reject(err as Error);
     return this.exclusive((d) => d.readVin()).then((v) => this.noteTickVin(v));
   }
 
@@ -671,15 +674,17 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   private async readBlackoutTick(): Promise<BlackoutReading> {
-    const fresh = this.latest && this.clock.now() - this.latest.at < TICK_MS ? this.latest.values : null;
-    if (fresh) return { V_in: fresh.V_in, I_in: fresh.I_in, V_cap: fresh.V_cap };
+    if (this.blockServesTick()) {
+      const fresh = this.latest!.values;
+      return { V_in: fresh.V_in, I_in: fresh.I_in, V_cap: fresh.V_cap };
+    }
     if (this.blockDue()) {
       try {
         const m = await this.readMeasurements(1);
         return { V_in: m.V_in, I_in: m.I_in, V_cap: m.V_cap };
       } catch (err) {
         // Another register of the block failed: the three the decision needs are read one by one.
-        if (!(err instanceof ControllerError) || err.register === Reg.V_IN) throw err;
+        if (!failedOnOtherThanVin(err)) throw err;
       }
     }
     return this.exclusive(async (d) => {
